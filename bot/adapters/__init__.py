@@ -1,0 +1,1 @@
+"""Chat adapters: thin translations between a chat platform and bot.commands."""

@@ -1,0 +1,305 @@
+"""The `wirewatch` command line (click), per ../shared/CONTRACT.md.
+
+Exit codes: 0 success; 1 runtime failure; 2 bad usage or bad input (one line on stderr).
+`--json` prints exactly one JSON document on stdout; progress and logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+from bot.errors import UserError
+from bot.settings import Settings
+from index.errors import NewsIndexError
+
+if TYPE_CHECKING:
+    from bot.app import App, Repair
+
+T = TypeVar("T")
+log = logging.getLogger("wirewatch")
+
+
+@dataclass
+class Ctx:
+    settings: Settings
+    verbose: int
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; expected failures become one line on stderr."""
+    try:
+        return asyncio.run(coro)
+    except UserError as exc:
+        _fail(str(exc), 2)
+    except NewsIndexError as exc:
+        _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+def _emit(doc: dict[str, Any]) -> None:
+    click.echo(json.dumps(doc, ensure_ascii=False))
+
+
+def _settings(ctx: click.Context) -> Settings:
+    obj: Ctx = ctx.obj
+    return obj.settings
+
+
+def _with_app(ctx: click.Context, fn: Callable[[App], Awaitable[T]], *,
+              with_model: bool = False, repair_mode: Repair = "none") -> T:
+    """Open the app for one command, run `fn` on it, close it."""
+    from bot.app import open_app
+    from bot.render import progress_reporter
+
+    async def go() -> T:
+        with progress_reporter() as progress:
+            async with open_app(_settings(ctx), with_model=with_model, repair_mode=repair_mode,
+                                progress=progress) as app:
+                return await fn(app)
+
+    return _run(go())
+
+
+def _setup_logging(level: str) -> None:
+    from bot.logs import configure
+
+    configure(level)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the database and vector index live (env WIREWATCH_DATA_DIR; "
+                   "default ./var).")
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug) to stderr.")
+@click.version_option(package_name="wirewatch")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, verbose: int) -> None:
+    """Wirewatch: watch conflict and security news feeds, search them, get alerts."""
+    from pydantic import ValidationError
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "WIREWATCH_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        _fail(f"bad configuration {field}: {first['msg']}")
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
+    _setup_logging(level if verbose else "WARNING")
+    ctx.obj = Ctx(settings=settings, verbose=verbose)
+
+
+# ---- feeds ----------------------------------------------------------------------------------
+@cli.group()
+def feeds() -> None:
+    """Subscribe to feeds, list them with their health, unsubscribe."""
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--interval", "interval_s", type=int, default=None,
+              help="Seconds between polls (default WIREWATCH_POLL_INTERVAL_S, at least 60).")
+@click.option("--name", default=None, help="A name to show instead of the feed's title.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def feeds_add(ctx: click.Context, url: str, interval_s: int | None, name: str | None,
+              as_json: bool) -> None:
+    """Subscribe the console workspace to the feed at URL (http or https)."""
+    from bot import commands
+
+    doc = _with_app(ctx, lambda app: commands.add_feed(app, url, interval_s=interval_s,
+                                                       name=name))
+    if as_json:
+        _emit(doc)
+    else:
+        click.echo(f"subscribed: feed {doc['feed_id']} {doc['url']} "
+                   f"(every {doc['interval_s']} s)")
+
+
+@feeds.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def feeds_list(ctx: click.Context, as_json: bool) -> None:
+    """List subscribed feeds with their health."""
+    from bot import commands, render
+
+    doc = _with_app(ctx, commands.list_feeds)
+    if as_json:
+        _emit(doc)
+    else:
+        render.print_feeds(doc["feeds"])
+
+
+@feeds.command("remove")
+@click.argument("feed_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def feeds_remove(ctx: click.Context, feed_id: int, as_json: bool) -> None:
+    """Unsubscribe from feed FEED_ID (see `feeds list`)."""
+    from bot import commands
+
+    doc = _with_app(ctx, lambda app: commands.remove_feed(app, feed_id))
+    if as_json:
+        _emit(doc)
+    else:
+        click.echo(f"removed feed {feed_id}")
+
+
+# ---- ingestion ------------------------------------------------------------------------------
+@cli.command()
+@click.option("--once", is_flag=True, help="Poll every subscribed feed now, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with --once).")
+@click.pass_context
+def poll(ctx: click.Context, once: bool, as_json: bool) -> None:
+    """Poll feeds: once now (--once), or on their schedule until interrupted."""
+    from bot import commands, render
+
+    if not once:
+        _serve(ctx)
+        return
+    doc = _with_app(ctx, commands.poll_once, with_model=True, repair_mode="full")
+    if as_json:
+        _emit(doc)
+    else:
+        render.print_report(doc)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: Sequence[Path], as_json: bool) -> None:
+    """Ingest local RSS/Atom files through the same pipeline (source = file name)."""
+    from bot import commands, render
+
+    for path in paths:
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            _fail(f"cannot read {path}: {exc.strerror or exc}")
+    doc = _with_app(ctx, lambda app: commands.ingest_files(app, list(paths)), with_model=True,
+                    repair_mode="full")
+    errors = doc.pop("errors", [])
+    if as_json:
+        _emit(doc)
+    else:
+        render.print_report(doc)
+    if errors:
+        _fail("; ".join(errors), 2)
+
+
+@cli.command()
+@click.option("--re-embed", is_flag=True, help="Also recompute every passage's vector.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def reindex(ctx: click.Context, re_embed: bool, as_json: bool) -> None:
+    """Rebuild the vector index from the database."""
+    from bot import commands
+
+    doc = _with_app(ctx, lambda app: commands.reindex(app, re_embed=re_embed), with_model=True)
+    if as_json:
+        _emit(doc)
+    else:
+        click.echo(f"vector index rebuilt: {doc['passages']} passages")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Counts of feeds, articles, stories, passages, watches and alerts."""
+    from bot import commands, render
+
+    doc = _with_app(ctx, commands.stats)
+    if as_json:
+        _emit(doc)
+    else:
+        render.print_stats(doc)
+
+
+# ---- reading --------------------------------------------------------------------------------
+@cli.command()
+@click.argument("query")
+@click.option("--k", "k", type=click.IntRange(1, 200), default=5, show_default=True,
+              help="How many passages.")
+@click.option("--per-story", type=click.IntRange(0), default=0, show_default=True,
+              help="At most this many passages from any one story (0 = no limit).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def search(ctx: click.Context, query: str, k: int, per_story: int, as_json: bool) -> None:
+    """Passages most similar in meaning to QUERY, best first."""
+    from bot import commands, render
+
+    if not query.strip():
+        _fail("the query is empty: give some words to search for")
+    doc = _with_app(ctx, lambda app: commands.search(app, query, k=k, per_story=per_story), with_model=True,
+                    repair_mode="index")
+    if as_json:
+        _emit(doc)
+    else:
+        render.print_results(doc)
+
+
+def _serve(ctx: click.Context) -> None:
+    from bot.jobs import serve
+
+    settings = _settings(ctx)
+    obj: Ctx = ctx.obj
+    _setup_logging("DEBUG" if obj.verbose > 1 else settings.log_level)
+    _run(serve(settings))
+
+
+# ---- running --------------------------------------------------------------------------------
+@cli.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Poll feeds on their schedule until interrupted (logs to stderr)."""
+    _serve(ctx)
+
+
+@cli.command()
+@click.pass_context
+def chat(ctx: click.Context) -> None:
+    """The console chat alone (no scheduler): search, feeds, stats."""
+    from bot.adapters.console import chat as console_chat
+
+    _run(console_chat(_settings(ctx)))
+
+
+@cli.command()
+@click.option("--no-chat", is_flag=True, help="Exit after the walkthrough.")
+@click.option("--port", type=int, default=0, help="Port for the sample feed server (0 = any).")
+@click.pass_context
+def demo(ctx: click.Context, no_chat: bool, port: int) -> None:
+    """Walk through Wirewatch on its own sample feeds, served on 127.0.0.1."""
+    from bot.demo import run_demo
+
+    settings = _settings(ctx)
+    chat = not no_chat and sys.stdin is not None and sys.stdin.isatty()
+    _run(run_demo(settings, chat=chat, port=port))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    cli.main(args=list(argv) if argv is not None else None, prog_name="wirewatch")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,138 @@
+"""`wirewatch demo`: Wirewatch on its own sample feeds, served on 127.0.0.1.
+
+The sample feeds (in `feeds/`, written for this project: three invented outlets reporting on
+Syria and Iraq) carry date placeholders such as `@@RFC822:-2d3h@@`, rendered relative to now
+when served, so the demo always looks current. State goes to `<data_dir>/demo`, recreated on
+each run, so the commands printed at the end can be tried on it afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+
+from bot import commands, render
+from bot.app import open_app
+from bot.render import out
+from bot.settings import Settings
+
+_PLACEHOLDER = re.compile(r"@@(RFC822|RFC3339):-(\d+)d(\d+)h(?:(\d+)m)?@@")
+
+SEARCHES = (
+    "air strike on civilians in Raqqa",
+    "militants pledge allegiance to Islamic State near the Iraqi border",
+    "families displaced by fighting arrive at a camp",
+)
+
+
+def render_feed(template: str, now: datetime) -> bytes:
+    """Replace date placeholders with dates relative to `now`."""
+
+    def replace(match: re.Match[str]) -> str:
+        kind, days, hours, minutes = match.groups()
+        when = now - timedelta(days=int(days), hours=int(hours), minutes=int(minutes or 0))
+        if kind == "RFC822":
+            return format_datetime(when, usegmt=True)
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return _PLACEHOLDER.sub(replace, template).encode("utf-8")
+
+
+def sample_feeds(now: datetime) -> dict[str, bytes]:
+    """File name -> rendered feed body."""
+    folder = resources.files("bot.demo") / "feeds"
+    return {item.name: render_feed(item.read_text(encoding="utf-8"), now)
+            for item in sorted(folder.iterdir(), key=lambda i: i.name)
+            if item.name.endswith(".xml")}
+
+
+@contextmanager
+def serve_feeds(bodies: dict[str, bytes], port: int = 0) -> Iterator[str]:
+    """Serve feed bodies over HTTP on 127.0.0.1 (with ETags); yields the base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            body = bodies.get(self.path.lstrip("/"))
+            if body is None:
+                self.send_error(404)
+                return
+            etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("ETag", etag)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="demo-feeds", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
+    """The walkthrough: serve, subscribe, ingest, show stories and searches."""
+    data_dir = settings.data_dir / "demo"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    settings = settings.model_copy(update={
+        "data_dir": data_dir,
+        "allowed_networks": [*settings.allowed_networks, "127.0.0.1/32"],
+    })
+    bodies = sample_feeds(datetime.now(UTC))
+    out.rule("[bold]Wirewatch demo[/bold]")
+    out.print(f"Serving {len(bodies)} sample feeds from invented outlets on 127.0.0.1; "
+              f"state in {data_dir}/")
+    out.print("Loading the embedding model (all-MiniLM-L6-v2, bundled, offline)…")
+    with serve_feeds(bodies, port) as base, render.progress_reporter() as progress:
+        async with open_app(settings, progress=progress) as app:
+            for name in bodies:
+                await commands.add_feed(app, base + name, interval_s=300)
+            out.print("\n[bold]1. Subscribe and poll[/bold]")
+            report = await commands.poll_once(app)
+            render.print_report(report)
+            render.print_feeds((await commands.list_feeds(app))["feeds"])
+            again = await commands.poll_once(app)
+            out.print(f"Polled again: {again['new_articles']} new articles (the feeds answered "
+                      "304 Not Modified to our conditional GET).")
+
+            out.print("\n[bold]2. Stories told by more than one outlet[/bold]")
+            for story in await app.store.multi_source_stories(limit=5):
+                out.print(f"• {story.title}")
+                for article in story.articles:
+                    out.print(f"    {article.source}: {article.title}")
+
+            out.print("\n[bold]3. Search by meaning[/bold]")
+            for query in SEARCHES:
+                out.print(f"\n[cyan]$ wirewatch search --per-story 1 {query!r}[/cyan]")
+                render.print_results(await commands.search(app, query, k=3, per_story=1),
+                                     limit_text=220)
+
+            stats = await commands.stats(app)
+            out.print(f"\n{stats['articles']} articles in {stats['stories']} stories, "
+                      f"{stats['passages']} passages indexed.")
+            out.print(f"Try it yourself: [cyan]wirewatch --data-dir {data_dir} search "
+                      "'car bomb in a market'[/cyan]")
+            if chat:
+                from bot.adapters.console import repl
+
+                await repl(app)

@@ -1,0 +1,91 @@
+"""Plain-terminal rendering of command results (rich), and progress bars on stderr."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from index.ingest import Progress as ProgressFn
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+_STAGE_LABELS = {"fetch": "fetching feeds", "read": "reading files", "embed": "embedding passages"}
+
+
+@contextmanager
+def progress_reporter() -> Iterator[ProgressFn | None]:
+    """A progress callback drawing bars on stderr, or None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    console=err, transient=True)
+    tasks: dict[str, TaskID] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(_STAGE_LABELS.get(stage, stage), total=total)
+        bars.update(tasks[stage], completed=done, total=total)
+
+    with bars:
+        yield report
+
+
+def print_feeds(feeds: list[dict[str, Any]]) -> None:
+    if not feeds:
+        out.print("no feeds yet: add one with `wirewatch feeds add URL`")
+        return
+    table = Table("id", "feed", "every", "articles", "last polled", "status")
+    for f in feeds:
+        status = f["last_status"] or "not polled yet"
+        if not f["enabled"]:
+            status = f"[red]disabled[/red] after {f['error_count']} failures: {f['last_error']}"
+        elif f["error_count"]:
+            status = f"[yellow]{f['error_count']} failures[/yellow]: {f['last_error']}"
+        name = f"{f['name']}\n[dim]{f['url']}[/dim]" if f["name"] else f["url"]
+        every = "file" if f.get("kind") == "file" else f"{f['interval_s']} s"
+        table.add_row(str(f["feed_id"]), name, every, str(f["articles"]),
+                      (f["last_polled_at"] or "never").replace("+00:00", "Z"), status)
+    out.print(table)
+
+
+def print_report(doc: dict[str, Any]) -> None:
+    line = (f"{doc['feeds_polled']} feeds polled: {doc['new_articles']} new articles, "
+            f"{doc.get('updated_articles', 0)} updated, {doc['duplicates']} duplicates, "
+            f"{doc['failed_feeds']} failed; {doc.get('embedded', 0)} passages embedded")
+    out.print(line)
+    for error in doc.get("errors", []):
+        err.print(f"[yellow]feed failed[/yellow]: {error}")
+
+
+def print_stats(doc: dict[str, Any]) -> None:
+    table = Table("what", "count", show_header=False)
+    for key, value in doc.items():
+        table.add_row(key.replace("_", " "), f"{value:,}")
+    out.print(table)
+
+
+def snippet(text: str, width: int = 300) -> str:
+    return textwrap.shorten(text, width=width, placeholder=" …")
+
+
+def print_results(doc: dict[str, Any], *, limit_text: int = 300) -> None:
+    results = doc["results"]
+    if not results:
+        out.print(f"no passages match {doc['query']!r} yet")
+        return
+    for n, r in enumerate(results, 1):
+        when = (r["published_at"] or "")[:10]
+        out.print(f"[bold]{n}. {r['title']}[/bold]  [dim]{r['source']}, {when}, "
+                  f"score {r['score']:.2f}[/dim]")
+        out.print(f"   {snippet(r['text'], limit_text)}")
+        if r["url"]:
+            out.print(f"   [blue]{r['url']}[/blue]")

@@ -1,0 +1,100 @@
+"""Settings: the only reader of the environment and `.env` (prefix WIREWATCH_).
+
+Every field is documented in `.env.example`; a test keeps the two in step. Defaults work for
+console mode on one machine; secrets are `SecretStr` and never logged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from index.embed import DEFAULT_MODEL
+from index.ingest import PollPolicy
+from index.models import FetchPolicy
+
+USER_AGENT = "Wirewatch/0.1 (news monitoring feed reader; +https://github.com/wirewatch)"
+
+
+class Settings(BaseSettings):
+    """Wirewatch configuration. Build in tests with `Settings(_env_file=None, data_dir=...)`."""
+
+    model_config = SettingsConfigDict(env_prefix="WIREWATCH_", env_file=".env",
+                                      env_file_encoding="utf-8", extra="ignore")
+
+    data_dir: Path = Path("var")
+    log_level: str = "INFO"
+
+    # polling
+    poll_interval_s: int = Field(300, ge=60)
+    scheduler_tick_s: int = Field(30, ge=1)
+    max_failures: int = Field(10, ge=1)
+    backoff_base_s: float = Field(60.0, gt=0)
+    backoff_max_s: float = Field(21600.0, gt=0)
+    max_parallel_feeds: int = Field(8, ge=1)
+    max_per_host: int = Field(2, ge=1)
+    max_entries_per_feed: int = Field(500, ge=1)
+
+    # fetching
+    user_agent: str = USER_AGENT
+    connect_timeout_s: float = Field(10.0, gt=0)
+    read_timeout_s: float = Field(30.0, gt=0)
+    fetch_timeout_s: float = Field(60.0, gt=0)
+    max_body_bytes: int = Field(10_000_000, ge=1024)
+    max_redirects: int = Field(5, ge=0, le=20)
+    allow_private_feeds: bool = False
+    allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # stories and embeddings
+    story_window_h: float = Field(72.0, gt=0)
+    story_threshold: float = Field(0.5, gt=0, le=1)
+    embed_model: str = DEFAULT_MODEL
+    embed_batch_size: int = Field(64, ge=1)
+
+    @field_validator("allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for net in value:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"WIREWATCH_ALLOWED_NETWORKS: {net!r} is not a CIDR network "
+                                 "(e.g. 10.1.2.0/24)") from exc
+        return value
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "wirewatch.db"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "passages.faiss"
+
+    def fetch_policy(self) -> FetchPolicy:
+        return FetchPolicy(
+            user_agent=self.user_agent, connect_timeout_s=self.connect_timeout_s,
+            read_timeout_s=self.read_timeout_s, total_timeout_s=self.fetch_timeout_s,
+            max_body_bytes=self.max_body_bytes, max_redirects=self.max_redirects,
+            allow_private=self.allow_private_feeds,
+            allowed_networks=tuple(self.allowed_networks),
+        )
+
+    def poll_policy(self) -> PollPolicy:
+        return PollPolicy(
+            max_failures=self.max_failures, backoff_base_s=self.backoff_base_s,
+            backoff_max_s=self.backoff_max_s, max_parallel_feeds=self.max_parallel_feeds,
+            max_per_host=self.max_per_host, max_entries_per_feed=self.max_entries_per_feed,
+            story_window_h=self.story_window_h, story_threshold=self.story_threshold,
+            embed_batch=self.embed_batch_size,
+        )

@@ -1,0 +1,1 @@
+"""Wirewatch's news index: feeds in, searchable passages out. Knows nothing about chat."""

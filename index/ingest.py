@@ -1,0 +1,292 @@
+"""Stage: feeds -> fetch -> parse -> dedupe/story -> passages -> embed -> vector index.
+Side effects: HTTP fetches, database writes, the vector index file.
+
+`run_cycle` is the one handler the scheduler, `poll --once`, `ingest` and the demo call. A feed
+that fails is recorded (error count, last error, backed-off next check, disabled after too many
+failures) and the cycle goes on with the others. Articles are committed first and embedded
+after; a process killed in between leaves passages without vectors, which the next cycle (or
+`repair` at start-up) embeds, and vectors missing from the FAISS file, which `sync` adds back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from index import feeds as feeds_stage
+from index import parse as parse_stage
+from index.embed import Embedder
+from index.errors import FeedError, FeedThrottled, StoreError
+from index.models import FeedSource, FetchPolicy, IngestReport, ParsedFeed
+from index.passages import chunk_article
+from index.store import Store
+from index.vectors import SyncReport, VectorIndex
+
+if TYPE_CHECKING:
+    import httpx
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """How often, how widely and how patiently feeds are polled."""
+
+    max_failures: int = 10  # consecutive failures before a feed is disabled
+    backoff_base_s: float = 60.0
+    backoff_max_s: float = 6 * 3600.0
+    max_parallel_feeds: int = 8
+    max_per_host: int = 2
+    max_entries_per_feed: int = 500
+    story_window_h: float = 72.0
+    story_threshold: float = 0.5  # estimated Jaccard of word-bigram shingles
+    embed_batch: int = 64
+
+
+@dataclass
+class Pipeline:
+    """Everything one ingest cycle needs, opened once by the composition root."""
+
+    store: Store
+    http: httpx.AsyncClient
+    embedder: Embedder
+    vectors: VectorIndex
+    fetch_policy: FetchPolicy
+    poll_policy: PollPolicy
+    hosts: feeds_stage.HostLimiter
+    progress: Progress | None = None
+
+    def report_progress(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
+
+
+def backoff_delay(failures: int, policy: PollPolicy, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter in [delay/2, delay], capped."""
+    delay = min(policy.backoff_max_s, policy.backoff_base_s * 2 ** max(0, failures - 1))
+    return (rng or random).uniform(delay / 2, delay)
+
+
+@dataclass
+class _Changes:
+    """Passage ids the cycle created and removed, for the vector index's fast path."""
+
+    added: list[int]
+    removed: list[int]
+
+
+async def run_cycle(p: Pipeline, feeds: Sequence[FeedSource], now: Callable[[], datetime]
+                    ) -> IngestReport:
+    """Poll these feeds, store what is new, embed it and update the vector index."""
+    report = IngestReport()
+    changes = _Changes([], [])
+    gate = asyncio.Semaphore(p.poll_policy.max_parallel_feeds)
+    done = 0
+
+    async def one(feed: FeedSource) -> None:
+        nonlocal done
+        async with gate, p.hosts.slot(feed.url):
+            await _poll_feed(p, feed, now, report, changes)
+        done += 1
+        p.report_progress("fetch", done, len(feeds))
+
+    p.report_progress("fetch", 0, len(feeds))
+    await asyncio.gather(*(one(f) for f in feeds))
+    report.feeds_polled = len(feeds)
+    await embed_pending(p, report)
+    await _sync_vectors(p, report, changes)
+    return report
+
+
+async def _poll_feed(p: Pipeline, feed: FeedSource, now: Callable[[], datetime],
+                     report: IngestReport, changes: _Changes) -> None:
+    """Fetch and store one feed; its failure is recorded and stays with it."""
+    started = time.perf_counter()
+    try:
+        fetched = await feeds_stage.fetch_feed(p.http, feed, p.fetch_policy)
+        report.times.add("fetch", time.perf_counter() - started)
+        if fetched.body is None:
+            await p.store.record_fetch_ok(
+                feed.feed_id, status="not modified", etag=fetched.etag,
+                last_modified=fetched.last_modified, title=None, now=now(),
+                next_check_at=now() + timedelta(seconds=feed.interval_s))
+            log.info("feed not modified", extra={"feed_url": feed.url})
+            return
+        parsed = await _parse(p, fetched.body, feed.url, now(), report)
+        source = parsed.title or feed.title or urlsplit(feed.url).hostname or feed.url
+        await _store_entries(p, feed.feed_id, parsed, source, now, report, changes)
+        await p.store.record_fetch_ok(
+            feed.feed_id, status="ok", etag=fetched.etag, last_modified=fetched.last_modified,
+            title=parsed.title, now=now(),
+            next_check_at=now() + timedelta(seconds=feed.interval_s))
+    except FeedError as exc:
+        await _record_failure(p, feed, exc.reason, now(), report, exc)
+    except StoreError:
+        raise
+    except Exception as exc:  # a bug in one feed's handling must not stop the cycle
+        log.exception("unexpected error while ingesting a feed", extra={"feed_url": feed.url})
+        await _record_failure(p, feed, f"internal error: {type(exc).__name__}", now(), report,
+                              None)
+
+
+async def _record_failure(p: Pipeline, feed: FeedSource, reason: str, at: datetime,
+                          report: IngestReport, exc: FeedError | None) -> None:
+    failures = feed.error_count + 1
+    delay = backoff_delay(failures, p.poll_policy)
+    if isinstance(exc, FeedThrottled) and exc.retry_after_s is not None:
+        delay = max(exc.retry_after_s, min(delay, exc.retry_after_s * 2))
+    count = await p.store.record_fetch_failure(
+        feed.feed_id, error=reason, now=at, next_check_at=at + timedelta(seconds=delay),
+        max_failures=p.poll_policy.max_failures)
+    report.failed_feeds += 1
+    report.errors.append(f"{feed.url}: {reason}")
+    disabled = count >= p.poll_policy.max_failures
+    log.warning("feed failed (%d in a row)%s: %s", count,
+                ", disabled" if disabled else f", next try in {delay:.0f}s", reason,
+                extra={"feed_url": feed.url})
+
+
+async def _parse(p: Pipeline, body: bytes, url: str, at: datetime,
+                 report: IngestReport) -> ParsedFeed:
+    started = time.perf_counter()
+    parsed = await asyncio.to_thread(parse_stage.parse_feed, body, url, now=at,
+                                     max_entries=p.poll_policy.max_entries_per_feed)
+    report.times.add("parse", time.perf_counter() - started)
+    if parsed.bozo:
+        log.info("feed is not well-formed but yielded %d entries: %s", len(parsed.entries),
+                 parsed.bozo_reason, extra={"feed_url": url})
+    return parsed
+
+
+async def _store_entries(p: Pipeline, feed_id: int, parsed: ParsedFeed, source: str,
+                         now: Callable[[], datetime], report: IngestReport,
+                         changes: _Changes) -> None:
+    policy = p.poll_policy
+    for entry in parsed.entries:
+        started = time.perf_counter()
+        outcome = await p.store.save_entry(
+            feed_id, entry, source=source, now=now(),
+            story_window=timedelta(hours=policy.story_window_h),
+            story_threshold=policy.story_threshold)
+        report.times.add("dedupe", time.perf_counter() - started)
+        if outcome.status == "duplicate":
+            report.duplicates += 1
+        if outcome.status not in ("new", "updated"):
+            continue
+        if outcome.status == "new":
+            report.new_articles += 1
+            report.new_article_ids.append(outcome.article_id)
+        else:
+            report.updated_articles += 1
+        started = time.perf_counter()
+        passages = chunk_article(entry.title, entry.text)
+        change = await p.store.replace_passages(outcome.article_id, passages,
+                                                p.embedder.model_id)
+        report.times.add("chunk", time.perf_counter() - started)
+        report.passages += len(change.added)
+        changes.added.extend(change.added)
+        changes.removed.extend(change.removed)
+
+
+async def embed_pending(p: Pipeline, report: IngestReport | None = None) -> int:
+    """Embed every passage that has no vector from the current model. Returns how many."""
+    total = await p.store.count_pending(p.embedder.model_id)
+    done = 0
+    if total:
+        p.report_progress("embed", 0, total)
+    while True:
+        batch = await p.store.pending_passages(p.embedder.model_id, p.poll_policy.embed_batch)
+        if not batch:
+            break
+        started = time.perf_counter()
+        vectors = await asyncio.to_thread(p.embedder.embed_passages, [t for _, t in batch])
+        if report is not None:
+            report.times.add("embed", time.perf_counter() - started)
+        await p.store.set_embeddings([pid for pid, _ in batch], vectors, p.embedder.model_id)
+        done += len(batch)
+        p.report_progress("embed", done, total)
+    if report is not None:
+        report.embedded += done
+    return done
+
+
+def _batches(p: Pipeline) -> Callable[[np.ndarray], AsyncIterator[tuple[np.ndarray, np.ndarray]]]:
+    def batches(ids: np.ndarray) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
+        return p.store.embeddings(ids, p.embedder.model_id, p.embedder.dim)
+    return batches
+
+
+async def _sync_vectors(p: Pipeline, report: IngestReport | None,
+                        changes: _Changes | None) -> SyncReport:
+    started = time.perf_counter()
+    result = await p.vectors.sync(
+        lambda: p.store.embedded_ids(p.embedder.model_id), _batches(p),
+        changed=None if changes is None else (np.array(changes.added, dtype=np.int64),
+                                              np.array(changes.removed, dtype=np.int64)))
+    if report is not None:
+        report.times.add("index", time.perf_counter() - started)
+    return result
+
+
+async def repair(p: Pipeline, *, embed: bool = True) -> SyncReport:
+    """Start-up check: embed what a killed process left unembedded (unless `embed` is False,
+    for readers), then make the vector index match the database exactly (missing vectors
+    added, stale ones dropped, another model's index rebuilt)."""
+    embedded = await embed_pending(p) if embed else 0
+    result = await _sync_vectors(p, None, None)
+    if embedded or result.added or result.removed or result.rebuilt:
+        log.info("repaired: %d passages embedded, %d vectors added, %d removed", embedded,
+                 result.added, result.removed)
+    return result
+
+
+async def reindex(p: Pipeline, *, re_embed: bool = False) -> int:
+    """Rebuild the vector index from the database (re-embedding every passage if asked)."""
+    if re_embed:
+        await p.store.clear_embeddings()
+    await embed_pending(p)
+    p.vectors.reset()
+    await _sync_vectors(p, None, None)
+    return len(p.vectors)
+
+
+async def ingest_files(p: Pipeline, paths: Sequence[Path], workspace_id: int,
+                       now: Callable[[], datetime]) -> IngestReport:
+    """Ingest local RSS/Atom files through the same stages; an article's source is its file's
+    name. A file that is not a feed is reported in `errors` and the others go on. Raises
+    OSError when a file cannot be read (the caller checks them first)."""
+    report = IngestReport()
+    changes = _Changes([], [])
+    for done, path in enumerate(paths):
+        body = await asyncio.to_thread(path.read_bytes)
+        url = path.resolve().as_uri()
+        feed_id = await p.store.subscribe(workspace_id, url, interval_s=0, name=path.name,
+                                          now=now(), kind="file")
+        report.feeds_polled += 1
+        try:
+            parsed = await _parse(p, body, url, now(), report)
+        except FeedError as exc:
+            report.failed_feeds += 1
+            report.errors.append(f"{path}: {exc.reason}")
+            await p.store.record_fetch_failure(feed_id, error=exc.reason, now=now(),
+                                               next_check_at=now(), max_failures=1 << 30)
+            continue
+        await _store_entries(p, feed_id, parsed, path.name, now, report, changes)
+        await p.store.record_fetch_ok(feed_id, status="ok", etag=None, last_modified=None,
+                                      title=parsed.title, now=now(), next_check_at=now())
+        p.report_progress("read", done + 1, len(paths))
+    await embed_pending(p, report)
+    await _sync_vectors(p, report, changes)
+    return report

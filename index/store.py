@@ -1,0 +1,567 @@
+"""Stage: the one SQLite database (aiosqlite, WAL): feeds, subscriptions, articles, stories,
+passages and their embeddings. Side effects: reads and writes `<data_dir>/wirewatch.db`.
+
+One `Store` holds one connection. Writes go through `transaction()`, which serialises them with
+an asyncio lock (so concurrent feed tasks never interleave statements inside one transaction) and
+takes SQLite's write lock up front (`BEGIN IMMEDIATE`), so two processes sharing a data dir
+queue instead of failing. Migrations are numbered `.sql` files applied in order, once each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+import numpy as np
+
+from index import stories
+from index.passages import content_hash, embed_text
+from index.errors import StoreError
+from index.models import Article, FeedSource, Hit, Passage, RawEntry
+from index.timeutil import from_iso, to_iso
+
+EntryStatus = Literal["new", "updated", "duplicate", "unchanged"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """A subscribed feed with its health, as `feeds list` shows it."""
+
+    feed_id: int
+    url: str
+    name: str | None
+    kind: str
+    interval_s: int
+    last_polled_at: datetime | None
+    last_status: str | None
+    last_error: str | None
+    error_count: int
+    next_check_at: datetime
+    articles: int
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EntryOutcome:
+    status: EntryStatus
+    article_id: int
+    story_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PassageChange:
+    """What `replace_passages` did: passage ids created and removed, and how many of the
+    created ones still need a vector."""
+
+    added: list[int]
+    removed: list[int]
+    pending: int
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """A cluster of articles about the same event, oldest article first."""
+
+    story_id: int
+    title: str
+    articles: list[Article]
+
+    @property
+    def sources(self) -> list[str]:
+        return list(dict.fromkeys(a.source for a in self.articles))
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    feeds: int
+    articles: int
+    stories: int
+    passages: int
+    embedded: int
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("index") / "migrations"
+    found = []
+    for item in folder.iterdir():
+        name = item.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, item.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Store:
+    """The database. Open with `async with Store.open(path) as store:`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+        self._write = asyncio.Lock()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path) -> AsyncIterator[Store]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = await aiosqlite.connect(str(path), isolation_level=None, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        try:
+            db.row_factory = aiosqlite.Row
+            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
+                           "busy_timeout=30000"):
+                await db.execute(f"PRAGMA {pragma}")
+            store = cls(db)
+            await store._migrate()
+            yield store
+        finally:
+            await db.close()
+
+    async def _migrate(self) -> None:
+        async with self.transaction():
+            await self.db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            rows = await self.db.execute_fetchall("SELECT version FROM schema_migrations")
+            applied = {int(r[0]) for r in rows}
+            for version, name, sql in _migrations():
+                if version in applied:
+                    continue
+                for statement in _split_sql(sql):
+                    await self.db.execute(statement)
+                await self.db.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))", (version, name)
+                )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """One write transaction; rolled back if the block raises."""
+        async with self._write:
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot start a write transaction: {exc}") from exc
+            try:
+                yield
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            try:
+                await self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"commit failed: {exc}") from exc
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self.db.execute(sql, params) as cur:
+            row: aiosqlite.Row | None = await cur.fetchone()
+            return row
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        return list(await self.db.execute_fetchall(sql, params))
+
+    # ---- workspaces and feeds ------------------------------------------------------------------
+    async def workspace_id(self, name: str, now: datetime) -> int:
+        """The id of workspace `name`, created on first use."""
+        row = await self._one("SELECT workspace_id FROM workspaces WHERE name = ?", (name,))
+        if row is not None:
+            return int(row[0])
+        async with self.transaction():
+            await self.db.execute(
+                "INSERT OR IGNORE INTO workspaces (name, created_at) VALUES (?, ?)",
+                (name, to_iso(now)),
+            )
+        row = await self._one("SELECT workspace_id FROM workspaces WHERE name = ?", (name,))
+        assert row is not None
+        return int(row[0])
+
+    async def subscribe(self, workspace_id: int, url: str, *, interval_s: int, name: str | None,
+                        now: datetime, kind: str = "http") -> int:
+        """Subscribe a workspace to a feed (created if new; re-enabled if it was disabled)."""
+        async with self.transaction():
+            await self.db.execute(
+                "INSERT INTO feeds (url, kind, interval_s, next_check_at, created_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(url) DO NOTHING",
+                (url, kind, interval_s, to_iso(now), to_iso(now)),
+            )
+            row = await self._one("SELECT feed_id FROM feeds WHERE url = ?", (url,))
+            assert row is not None
+            feed_id = int(row[0])
+            await self.db.execute(
+                "INSERT INTO subscriptions (workspace_id, feed_id, name, interval_s, created_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(workspace_id, feed_id) DO UPDATE SET "
+                "name = coalesce(excluded.name, name), interval_s = excluded.interval_s",
+                (workspace_id, feed_id, name, interval_s, to_iso(now)),
+            )
+            await self.db.execute(
+                "UPDATE feeds SET enabled = 1, error_count = 0, next_check_at = ?, interval_s = "
+                "(SELECT min(interval_s) FROM subscriptions WHERE feed_id = ?) WHERE feed_id = ?",
+                (to_iso(now), feed_id, feed_id),
+            )
+        return feed_id
+
+    async def unsubscribe(self, workspace_id: int, feed_id: int) -> bool:
+        async with self.transaction():
+            cur = await self.db.execute(
+                "DELETE FROM subscriptions WHERE workspace_id = ? AND feed_id = ?",
+                (workspace_id, feed_id),
+            )
+            removed = cur.rowcount > 0
+            if removed:
+                await self.db.execute(
+                    "UPDATE feeds SET interval_s = coalesce((SELECT min(interval_s) FROM "
+                    "subscriptions WHERE feed_id = ?), interval_s) WHERE feed_id = ?",
+                    (feed_id, feed_id),
+                )
+        return removed
+
+    async def list_feeds(self, workspace_id: int) -> list[FeedRow]:
+        rows = await self._all(
+            "SELECT f.*, s.name AS sub_name, s.interval_s AS sub_interval, "
+            "(SELECT count(*) FROM feed_entries fe WHERE fe.feed_id = f.feed_id) AS articles "
+            "FROM feeds f JOIN subscriptions s ON s.feed_id = f.feed_id "
+            "WHERE s.workspace_id = ? ORDER BY f.feed_id",
+            (workspace_id,),
+        )
+        return [
+            FeedRow(
+                feed_id=r["feed_id"], url=r["url"], name=r["sub_name"] or r["title"],
+                kind=r["kind"], interval_s=r["sub_interval"],
+                last_polled_at=from_iso(r["last_polled_at"]), last_status=r["last_status"],
+                last_error=r["last_error"], error_count=r["error_count"],
+                next_check_at=from_iso(r["next_check_at"]) or datetime.min,
+                articles=r["articles"], enabled=bool(r["enabled"]),
+            )
+            for r in rows
+        ]
+
+    def _feed_source(self, r: aiosqlite.Row) -> FeedSource:
+        return FeedSource(feed_id=r["feed_id"], url=r["url"], interval_s=r["interval_s"],
+                          title=r["title"], etag=r["etag"], last_modified=r["last_modified"],
+                          error_count=r["error_count"])
+
+    async def due_feeds(self, now: datetime) -> list[FeedSource]:
+        """Enabled, subscribed http feeds whose next check is due."""
+        rows = await self._all(
+            "SELECT * FROM feeds f WHERE kind = 'http' AND enabled = 1 AND next_check_at <= ? "
+            "AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.feed_id) "
+            "ORDER BY next_check_at",
+            (to_iso(now),),
+        )
+        return [self._feed_source(r) for r in rows]
+
+    async def workspace_feeds(self, workspace_id: int) -> list[FeedSource]:
+        """Every enabled http feed the workspace subscribes to, due or not (`poll --once`)."""
+        rows = await self._all(
+            "SELECT f.* FROM feeds f JOIN subscriptions s ON s.feed_id = f.feed_id "
+            "WHERE s.workspace_id = ? AND f.kind = 'http' AND f.enabled = 1 ORDER BY f.feed_id",
+            (workspace_id,),
+        )
+        return [self._feed_source(r) for r in rows]
+
+    async def feed_source(self, feed_id: int) -> FeedSource | None:
+        row = await self._one("SELECT * FROM feeds WHERE feed_id = ?", (feed_id,))
+        return None if row is None else self._feed_source(row)
+
+    async def record_fetch_ok(self, feed_id: int, *, status: str, etag: str | None,
+                              last_modified: str | None, title: str | None, now: datetime,
+                              next_check_at: datetime) -> None:
+        async with self.transaction():
+            await self.db.execute(
+                "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(?, title), "
+                "last_polled_at = ?, last_status = ?, last_error = NULL, error_count = 0, "
+                "next_check_at = ? WHERE feed_id = ?",
+                (etag, last_modified, title, to_iso(now), status, to_iso(next_check_at),
+                 feed_id),
+            )
+
+    async def record_fetch_failure(self, feed_id: int, *, error: str, now: datetime,
+                                   next_check_at: datetime, max_failures: int) -> int:
+        """Count a consecutive failure; disable the feed at `max_failures`. Returns the count."""
+        async with self.transaction():
+            await self.db.execute(
+                "UPDATE feeds SET last_polled_at = ?, last_status = 'error', last_error = ?, "
+                "error_count = error_count + 1, next_check_at = ?, "
+                "enabled = CASE WHEN error_count + 1 >= ? THEN 0 ELSE enabled END "
+                "WHERE feed_id = ?",
+                (to_iso(now), error, to_iso(next_check_at), max_failures, feed_id),
+            )
+            row = await self._one("SELECT error_count FROM feeds WHERE feed_id = ?", (feed_id,))
+        return 0 if row is None else int(row[0])
+
+    # ---- articles and stories ------------------------------------------------------------------
+    async def save_entry(self, feed_id: int, entry: RawEntry, *, source: str, now: datetime,
+                         story_window: timedelta, story_threshold: float) -> EntryOutcome:
+        """Store one entry once: new, an update of the same entry, or a duplicate of an article
+        already stored from another feed. A new article joins the story of a near-identical
+        article published within `story_window`, or starts its own."""
+        published = entry.published_at or now
+        chash = content_hash(f"{entry.title}\n{entry.text}")
+        key = _entry_key(entry, chash)
+        async with self.transaction():
+            row = await self._one(
+                "SELECT a.article_id, a.story_id, a.content_hash FROM feed_entries fe "
+                "JOIN articles a ON a.article_id = fe.article_id "
+                "WHERE fe.feed_id = ? AND fe.entry_key = ?",
+                (feed_id, key),
+            )
+            if row is not None:
+                if row["content_hash"] == chash:
+                    return EntryOutcome("unchanged", row["article_id"], row["story_id"])
+                sig = stories.signature(entry.title, entry.text)
+                await self.db.execute(
+                    "UPDATE articles SET title = ?, text = ?, author = coalesce(?, author), "
+                    "content_hash = ?, minhash = ?, updated_at = ? WHERE article_id = ?",
+                    (entry.title, entry.text, entry.author, chash, stories.to_blob(sig),
+                     to_iso(now), row["article_id"]),
+                )
+                return EntryOutcome("updated", row["article_id"], row["story_id"])
+
+            existing = None
+            if entry.url:
+                existing = await self._one(
+                    "SELECT article_id, story_id FROM articles WHERE url = ?", (entry.url,))
+            if existing is None:
+                existing = await self._one(
+                    "SELECT article_id, story_id FROM articles WHERE content_hash = ? LIMIT 1",
+                    (chash,))
+            if existing is not None:
+                await self._link(feed_id, key, existing["article_id"], now)
+                return EntryOutcome("duplicate", existing["article_id"], existing["story_id"])
+
+            sig = stories.signature(entry.title, entry.text)
+            story_id = await self._matching_story(sig, published, story_window, story_threshold)
+            if story_id is None:
+                cur = await self.db.execute(
+                    "INSERT INTO stories (title, first_seen_at, last_seen_at) VALUES (?, ?, ?)",
+                    (entry.title, to_iso(now), to_iso(now)),
+                )
+                story_id = int(cur.lastrowid or 0)
+            else:
+                await self.db.execute(
+                    "UPDATE stories SET last_seen_at = ? WHERE story_id = ?",
+                    (to_iso(now), story_id),
+                )
+            cur = await self.db.execute(
+                "INSERT INTO articles (story_id, url, guid, title, text, author, source, "
+                "published_at, first_seen_at, content_hash, minhash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (story_id, entry.url, entry.guid, entry.title, entry.text, entry.author, source,
+                 to_iso(published), to_iso(now), chash, stories.to_blob(sig)),
+            )
+            article_id = int(cur.lastrowid or 0)
+            await self._link(feed_id, key, article_id, now)
+            return EntryOutcome("new", article_id, story_id)
+
+    async def _link(self, feed_id: int, key: str, article_id: int, now: datetime) -> None:
+        await self.db.execute(
+            "INSERT OR IGNORE INTO feed_entries (feed_id, entry_key, article_id, first_seen_at) "
+            "VALUES (?, ?, ?, ?)",
+            (feed_id, key, article_id, to_iso(now)),
+        )
+
+    async def _matching_story(self, sig: np.ndarray, published: datetime, window: timedelta,
+                              threshold: float) -> int | None:
+        rows = await self._all(
+            "SELECT story_id, minhash FROM articles WHERE published_at BETWEEN ? AND ?",
+            (to_iso(published - window), to_iso(published + window)),
+        )
+        if not rows:
+            return None
+        matrix = np.stack([stories.from_blob(r["minhash"]) for r in rows])
+        best, similarity = stories.best_match(sig, matrix)
+        return int(rows[best]["story_id"]) if similarity >= threshold else None
+
+    async def article(self, article_id: int) -> Article | None:
+        row = await self._one("SELECT * FROM articles WHERE article_id = ?", (article_id,))
+        return None if row is None else _row_to_article(row)
+
+    async def story_articles(self, story_id: int) -> list[Article]:
+        rows = await self._all(
+            "SELECT * FROM articles WHERE story_id = ? ORDER BY published_at, article_id",
+            (story_id,),
+        )
+        return [_row_to_article(r) for r in rows]
+
+    async def story(self, story_id: int) -> Story | None:
+        row = await self._one("SELECT title FROM stories WHERE story_id = ?", (story_id,))
+        if row is None:
+            return None
+        return Story(story_id, row["title"], await self.story_articles(story_id))
+
+    async def multi_source_stories(self, limit: int = 10) -> list[Story]:
+        """The latest stories reported by more than one source."""
+        rows = await self._all(
+            "SELECT story_id FROM articles GROUP BY story_id HAVING count(DISTINCT source) > 1 "
+            "ORDER BY max(published_at) DESC LIMIT ?", (limit,))
+        found = [await self.story(r["story_id"]) for r in rows]
+        return [s for s in found if s is not None]
+
+    # ---- passages and embeddings ---------------------------------------------------------------
+    async def replace_passages(self, article_id: int, passages: Sequence[Passage],
+                               model_id: str) -> PassageChange:
+        """Make the article's passages these ones. A passage whose text is unchanged keeps its
+        id and vector; a new passage reuses a stored vector of identical text."""
+        async with self.transaction():
+            old = {r["seq"]: r for r in await self._all(
+                "SELECT passage_id, seq, content_hash FROM passages WHERE article_id = ?",
+                (article_id,))}
+            added: list[int] = []
+            removed: list[int] = []
+            pending = 0
+            for p in passages:
+                prior = old.pop(p.seq, None)
+                if prior is not None and prior["content_hash"] == p.content_hash:
+                    continue
+                if prior is not None:
+                    await self.db.execute("DELETE FROM passages WHERE passage_id = ?",
+                                          (prior["passage_id"],))
+                    removed.append(prior["passage_id"])
+                reuse = await self._one(
+                    "SELECT embedding FROM passages WHERE content_hash = ? AND embed_model = ? "
+                    "AND embedding IS NOT NULL LIMIT 1",
+                    (p.content_hash, model_id),
+                )
+                cur = await self.db.execute(
+                    "INSERT INTO passages (article_id, seq, text, content_hash, embedding, "
+                    "embed_model) VALUES (?, ?, ?, ?, ?, ?)",
+                    (article_id, p.seq, p.text, p.content_hash,
+                     None if reuse is None else reuse[0], None if reuse is None else model_id),
+                )
+                added.append(int(cur.lastrowid or 0))
+                pending += reuse is None
+            for prior in old.values():
+                await self.db.execute("DELETE FROM passages WHERE passage_id = ?",
+                                      (prior["passage_id"],))
+                removed.append(prior["passage_id"])
+        return PassageChange(added=added, removed=removed, pending=pending)
+
+    async def pending_passages(self, model_id: str, limit: int) -> list[tuple[int, str]]:
+        """(passage_id, text to embed) of passages with no vector from `model_id`."""
+        rows = await self._all(
+            "SELECT p.passage_id, p.text, a.title FROM passages p "
+            "JOIN articles a ON a.article_id = p.article_id "
+            "WHERE p.embedding IS NULL OR p.embed_model IS NOT ? "
+            "ORDER BY p.passage_id LIMIT ?",
+            (model_id, limit),
+        )
+        return [(r["passage_id"], embed_text(r["title"], r["text"])) for r in rows]
+
+    async def count_pending(self, model_id: str) -> int:
+        row = await self._one(
+            "SELECT count(*) FROM passages WHERE embedding IS NULL OR embed_model IS NOT ?",
+            (model_id,))
+        return 0 if row is None else int(row[0])
+
+    async def set_embeddings(self, ids: Sequence[int], vectors: np.ndarray,
+                             model_id: str) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        async with self.transaction():
+            await self.db.executemany(
+                "UPDATE passages SET embedding = ?, embed_model = ? WHERE passage_id = ?",
+                [(vectors[i].tobytes(), model_id, pid) for i, pid in enumerate(ids)],
+            )
+
+    async def clear_embeddings(self) -> None:
+        """Forget every stored vector (`reindex --re-embed`)."""
+        async with self.transaction():
+            await self.db.execute("UPDATE passages SET embedding = NULL, embed_model = NULL")
+
+    async def embedded_ids(self, model_id: str) -> np.ndarray:
+        rows = await self._all(
+            "SELECT passage_id FROM passages WHERE embed_model = ? AND embedding IS NOT NULL "
+            "ORDER BY passage_id",
+            (model_id,),
+        )
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    async def embeddings(self, ids: np.ndarray, model_id: str, dim: int,
+                         batch: int = 4096) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
+        """Stored vectors of `ids` in batches of (ids, matrix)."""
+        for start in range(0, len(ids), batch):
+            chunk = [int(i) for i in ids[start:start + batch]]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                f"SELECT passage_id, embedding FROM passages WHERE passage_id IN ({marks}) "
+                "AND embed_model = ? AND embedding IS NOT NULL",
+                (*chunk, model_id),
+            )
+            if not rows:
+                continue
+            out_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            yield out_ids, matrix.reshape(len(rows), dim)
+
+    # ---- reading -------------------------------------------------------------------------------
+    async def hits(self, scored: Iterable[tuple[int, float]], workspace_id: int) -> list[Hit]:
+        """Search results for scored passage ids, keeping only the workspace's own articles,
+        in the given order."""
+        scored = list(scored)
+        if not scored:
+            return []
+        marks = ",".join("?" * len(scored))
+        rows = await self._all(
+            "SELECT p.passage_id, p.text, a.article_id, a.story_id, a.title, a.url, a.source, "
+            "a.published_at FROM passages p JOIN articles a ON a.article_id = p.article_id "
+            f"WHERE p.passage_id IN ({marks}) AND EXISTS (SELECT 1 FROM feed_entries fe "
+            "JOIN subscriptions s ON s.feed_id = fe.feed_id "
+            "WHERE fe.article_id = a.article_id AND s.workspace_id = ?)",
+            (*[pid for pid, _ in scored], workspace_id),
+        )
+        by_id = {r["passage_id"]: r for r in rows}
+        return [
+            Hit(passage_id=pid, article_id=r["article_id"], story_id=r["story_id"],
+                title=r["title"], url=r["url"], source=r["source"],
+                published_at=from_iso(r["published_at"]) or datetime.min, text=r["text"],
+                score=score)
+            for pid, score in scored
+            if (r := by_id.get(pid)) is not None
+        ]
+
+    async def counts(self, workspace_id: int) -> Counts:
+        """What the workspace can see."""
+        row = await self._one(
+            "WITH visible AS (SELECT DISTINCT fe.article_id FROM feed_entries fe "
+            "  JOIN subscriptions s ON s.feed_id = fe.feed_id WHERE s.workspace_id = :ws) "
+            "SELECT (SELECT count(*) FROM subscriptions WHERE workspace_id = :ws), "
+            "(SELECT count(*) FROM visible), "
+            "(SELECT count(DISTINCT a.story_id) FROM articles a JOIN visible USING (article_id)), "
+            "(SELECT count(*) FROM passages p JOIN visible USING (article_id)), "
+            "(SELECT count(*) FROM passages p JOIN visible USING (article_id) "
+            "  WHERE p.embedding IS NOT NULL)",
+            {"ws": workspace_id},
+        )
+        assert row is not None
+        return Counts(*(int(v) for v in row))
+
+
+def _entry_key(entry: RawEntry, chash: str) -> str:
+    if entry.guid:
+        return f"guid:{entry.guid}"
+    if entry.url:
+        return f"url:{entry.url}"
+    return f"hash:{chash}"
+
+
+def _row_to_article(r: aiosqlite.Row) -> Article:
+    return Article(
+        article_id=r["article_id"], story_id=r["story_id"], url=r["url"], title=r["title"],
+        text=r["text"], source=r["source"],
+        published_at=from_iso(r["published_at"]) or datetime.min,
+        first_seen_at=from_iso(r["first_seen_at"]) or datetime.min,
+        content_hash=r["content_hash"],
+    )
+
+
+def _split_sql(sql: str) -> list[str]:
+    """Statements of a migration file (ours: no "--" or ";" inside literals, no triggers)."""
+    without_comments = re.sub(r"--[^\n]*", "", sql)
+    return [s.strip() for s in without_comments.split(";") if s.strip()]
