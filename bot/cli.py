@@ -30,8 +30,9 @@ log = logging.getLogger("wirewatch")
 
 @dataclass
 class Ctx:
-    settings: Settings
+    data_dir: Path | None
     verbose: int
+    settings: Settings | None = None  # read on first use, so `--help` works whatever the env
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -56,7 +57,20 @@ def _emit(doc: dict[str, Any]) -> None:
 
 
 def _settings(ctx: click.Context) -> Settings:
-    obj: Ctx = ctx.obj
+    """The settings (env, `.env`, then `--data-dir`), read once; a bad value exits 2."""
+    from pydantic import ValidationError
+
+    obj: Ctx = ctx.find_object(Ctx)
+    if obj.settings is None:
+        try:
+            settings = Settings()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = "WIREWATCH_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+            _fail(f"bad configuration {field}: {first['msg']}")
+        if obj.data_dir is not None:
+            settings = settings.model_copy(update={"data_dir": obj.data_dir})
+        obj.settings = settings
     return obj.settings
 
 
@@ -66,9 +80,11 @@ def _with_app(ctx: click.Context, fn: Callable[[App], Awaitable[T]], *,
     from bot.app import open_app
     from bot.render import progress_reporter
 
+    settings = _settings(ctx)
+
     async def go() -> T:
         with progress_reporter() as progress:
-            async with open_app(_settings(ctx), with_model=with_model, repair_mode=repair_mode,
+            async with open_app(settings, with_model=with_model, repair_mode=repair_mode,
                                 progress=progress) as app:
                 return await fn(app)
 
@@ -90,19 +106,16 @@ def _setup_logging(level: str) -> None:
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, verbose: int) -> None:
     """Wirewatch: watch conflict and security news feeds, search them, get alerts."""
-    from pydantic import ValidationError
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
 
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "WIREWATCH_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        _fail(f"bad configuration {field}: {first['msg']}")
-    if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
-    level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
-    _setup_logging(level if verbose else "WARNING")
-    ctx.obj = Ctx(settings=settings, verbose=verbose)
+    def restore_logging() -> None:  # `main()` may run more than once in a process (tests)
+        root.handlers[:], level = saved
+        root.setLevel(level)
+
+    ctx.call_on_close(restore_logging)
+    _setup_logging({0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG"))
+    ctx.obj = Ctx(data_dir=data_dir, verbose=verbose)
 
 
 # ---- feeds ----------------------------------------------------------------------------------

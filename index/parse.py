@@ -267,11 +267,14 @@ def _html_paragraphs(text: str) -> list[str]:
         remove_pis=True,
         no_network=True,
         default_doctype=False,
+        huge_tree=True,  # no depth cap: deeply nested markup keeps its text (input is bounded)
     )
     try:
         root = lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
     except lxml.etree.ParserError:  # "Document is empty": only comments or nothing at all
         return []
+    if any(error.level_name == "FATAL" for error in parser.error_log):
+        return _fallback_paragraphs(text)  # e.g. nesting beyond libxml2's depth limit: truncated
     paragraphs: list[str] = []
     pieces: list[str] = []
 

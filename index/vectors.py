@@ -56,7 +56,7 @@ class VectorIndex:
         self._generation = ""  # of the file our in-memory index was loaded from or saved to
         self._mtime_ns = 0
         self._guard = threading.RLock()  # FAISS calls run in worker threads
-        self._file_lock = FileLock(str(path) + ".lock", timeout=60)
+        self._file_lock = FileLock(str(path) + ".lock", timeout=60, thread_local=False)
         self.stale_on_disk = False  # the file held another model/dim and was not used
 
     def _empty(self) -> Any:

@@ -27,3 +27,21 @@ def shared_data() -> Path:
         pytest.skip("shared data not found: expected ../shared/data beside the project root "
                     "(or set WIREWATCH_SHARED_DATA)")
     return found
+
+
+@pytest.fixture(scope="session")
+def real_embedder():  # type: ignore[no-untyped-def]
+    """The real all-MiniLM-L6-v2, loaded once per test session (offline, from its package)."""
+    from index.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Settings for a fresh data dir; loopback feeds allowed (tests serve feeds on 127.0.0.1)."""
+    from bot.settings import Settings
+
+    return Settings(_env_file=None, data_dir=tmp_path / "data",  # type: ignore[call-arg]
+                    allowed_networks=["127.0.0.1/32"], backoff_base_s=60.0,
+                    connect_timeout_s=2.0, read_timeout_s=2.0, fetch_timeout_s=5.0)

