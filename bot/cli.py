@@ -67,11 +67,25 @@ def _settings(ctx: click.Context) -> Settings:
         except ValidationError as exc:
             first = exc.errors()[0]
             field = "WIREWATCH_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-            _fail(f"bad configuration {field}: {first['msg']}")
+            message = str(first["msg"]).removeprefix("Value error, ")
+            _fail(f"bad configuration {field}: {message}")
         if obj.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": obj.data_dir})
         obj.settings = settings
     return obj.settings
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    """Create the data dir, or exit 2 saying why it cannot be used."""
+    path = settings.data_dir
+    if path.exists() and not path.is_dir():
+        _fail(f"the data directory {path} is a file; point --data-dir or WIREWATCH_DATA_DIR "
+              "at a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"cannot use {path} as the data directory ({exc.strerror or exc}); point "
+              "--data-dir or WIREWATCH_DATA_DIR at a directory you can write to")
 
 
 def _with_app(ctx: click.Context, fn: Callable[[App], Awaitable[T]], *,
@@ -81,6 +95,7 @@ def _with_app(ctx: click.Context, fn: Callable[[App], Awaitable[T]], *,
     from bot.render import progress_reporter
 
     settings = _settings(ctx)
+    _prepare_data_dir(settings)
 
     async def go() -> T:
         with progress_reporter() as progress:
@@ -275,6 +290,7 @@ def _serve(ctx: click.Context) -> None:
     from bot.jobs import serve
 
     settings = _settings(ctx)
+    _prepare_data_dir(settings)
     obj: Ctx = ctx.obj
     _setup_logging("DEBUG" if obj.verbose > 1 else settings.log_level)
     _run(serve(settings))
@@ -294,7 +310,9 @@ def chat(ctx: click.Context) -> None:
     """The console chat alone (no scheduler): search, feeds, stats."""
     from bot.adapters.console import chat as console_chat
 
-    _run(console_chat(_settings(ctx)))
+    settings = _settings(ctx)
+    _prepare_data_dir(settings)
+    _run(console_chat(settings))
 
 
 @cli.command()
@@ -306,6 +324,7 @@ def demo(ctx: click.Context, no_chat: bool, port: int) -> None:
     from bot.demo import run_demo
 
     settings = _settings(ctx)
+    _prepare_data_dir(settings)
     chat = not no_chat and sys.stdin is not None and sys.stdin.isatty()
     _run(run_demo(settings, chat=chat, port=port))
 

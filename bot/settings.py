@@ -69,8 +69,16 @@ class Settings(BaseSettings):
             try:
                 ipaddress.ip_network(net, strict=False)
             except ValueError as exc:
-                raise ValueError(f"WIREWATCH_ALLOWED_NETWORKS: {net!r} is not a CIDR network "
+                raise ValueError(f"{net!r} is not a network in CIDR form "
                                  "(e.g. 10.1.2.0/24)") from exc
+        return value
+
+    @field_validator("embed_model")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        if value != DEFAULT_MODEL and not (Path(value).expanduser() / "modules.json").is_file():
+            raise ValueError(f"{value!r} is neither {DEFAULT_MODEL!r} nor a local "
+                             "sentence-transformers model directory (one with a modules.json)")
         return value
 
     @property

@@ -354,14 +354,17 @@ def parse_feed(body: bytes, url: str, *, now: datetime, max_entries: int = 1000)
     expansion = _entity_expansion(body)
     if expansion > _MAX_ENTITY_EXPANSION:
         raise FeedMalformed(url, f"entities would expand to {expansion:,} characters (XML bomb?)")
-    result = feedparser.parse(
-        io.BytesIO(body),
-        agent="Wirewatch",  # never sent: feedparser opens no connection for a stream
-        request_headers={},
-        response_headers={},
-        resolve_relative_uris=False,
-        sanitize_html=True,
-    )
+    try:
+        result = feedparser.parse(
+            io.BytesIO(body),
+            agent="Wirewatch",  # never sent: feedparser opens no connection for a stream
+            request_headers={},
+            response_headers={},
+            resolve_relative_uris=False,
+            sanitize_html=True,
+        )
+    except Exception as crash:  # a body that crashes feedparser is one we cannot read
+        raise FeedMalformed(url, _describe(crash, prefix="feedparser failed: ")) from crash
     feed_meta: Mapping[str, Any] = result.get("feed") or {}
     bozo = bool(result.get("bozo"))
     exc = result.get("bozo_exception")
@@ -387,11 +390,16 @@ def parse_feed(body: bytes, url: str, *, now: datetime, max_entries: int = 1000)
 def _to_entry(raw: Mapping[str, Any], base: str, now: datetime) -> RawEntry | None:
     title = _clean_title(raw, "title")
     text = _richest_text(raw)
+    guid = _text_of(raw.get("id")).strip() or None
     link = _text_of(raw.get("link")).strip()
-    url = canonical_url(_join(base, link)) if link else None
+    if raw.get("guidislink") and link == guid:
+        # feedparser copied a permalink <guid> into the link: trust it only when absolute, as
+        # guids like "12345" would otherwise resolve to made-up URLs.
+        url = canonical_url(link)
+    else:
+        url = canonical_url(_join(base, link)) if link else None
     if not (title or text or url):
         return None
-    guid = _text_of(raw.get("id")).strip() or None
     author = " ".join(_text_of(raw.get("author")).split()) or None
     return RawEntry(
         guid=guid,
@@ -484,8 +492,8 @@ def _text_of(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _describe(exc: object) -> str:
-    """A short readable reason for a bozo exception."""
+def _describe(exc: object, prefix: str = "") -> str:
+    """A short readable reason for a bozo (or parser) exception."""
     if isinstance(exc, xml.sax.SAXParseException):
         where = f"line {exc.getLineNumber()}, column {exc.getColumnNumber()}"
         reason = f"{exc.getMessage()} at {where}"
@@ -493,6 +501,8 @@ def _describe(exc: object) -> str:
         reason = str(exc) or type(exc).__name__
     else:
         reason = "feedparser flagged the feed as malformed"
+    if prefix:
+        reason = f"{prefix}{type(exc).__name__}: {reason}"
     reason = " ".join(reason.split())
     return reason if len(reason) <= _MAX_REASON_CHARS else reason[: _MAX_REASON_CHARS - 1] + "…"
 

@@ -23,6 +23,7 @@ from tests.conftest import _shared_data_dir
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "parse"
 UNTITLED = "(untitled)"
+RSS_HEAD = b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>W</title>'
 
 
 def _manifest() -> list[dict[str, Any]]:
@@ -40,7 +41,8 @@ MANIFEST = _manifest()
 NOT_A_FEED = {
     # Broken XML declaration, then 35 <rss:item> elements under an undeclared "rss:" prefix.
     # The strict parser stops at line 4; feedparser's loose parser knows no "rss:" namespace, so
-    # it sees neither channel nor item: 0 entries. Nothing sane could recover the items.
+    # it sees neither channel nor item: 0 entries (getting them back would take a prefix-stripping
+    # pre-pass, which we do not attempt).
     "fastfeedparser/quirk_malformed_rss_prefix.xml": "not well-formed (invalid token) at line 4",
     # Truncated Reuters output: the channel header, then a server exception comment, no <item>.
     "feed-rs/quirk_invalid_rss.xml": "no element found at line 19",
@@ -288,10 +290,20 @@ def test_body_is_never_read_as_url_or_path(monkeypatch: pytest.MonkeyPatch, body
         parse_feed(body, "https://e.org/feed", now=NOW)
 
 
+def test_a_feedparser_crash_is_malformed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(feedparser, "parse", crash)
+    with pytest.raises(FeedMalformed) as info:
+        parse_feed(RSS_HEAD + b"</channel></rss>", "https://e.org/feed", now=NOW)
+    assert (
+        info.value.reason == "feedparser failed: RecursionError: maximum recursion depth exceeded"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # malformed and non-feed bodies
-
-RSS_HEAD = b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>W</title>'
 
 
 def test_unescaped_ampersand_is_ingested_as_bozo() -> None:
@@ -447,6 +459,23 @@ def test_non_http_links_are_dropped() -> None:
     )
     parsed = parse_feed(body, "https://e.org/feed", now=NOW)
     assert [e.url for e in parsed.entries] == [None, None]
+
+
+def test_permalink_guid_is_a_link_only_when_absolute() -> None:
+    body = RSS_HEAD + (
+        b"<item><title>a</title><guid>12345</guid></item>"
+        b"<item><title>b</title><guid>https://e.org/p/1?utm_source=rss</guid></item>"
+        b"<item><title>c</title><guid>/p/2</guid></item>"
+        b'<item><title>d</title><guid isPermaLink="false">https://e.org/p/3</guid></item>'
+        b"</channel></rss>"
+    )
+    parsed = parse_feed(body, "https://e.org/feed", now=NOW)
+    assert [(e.guid, e.url) for e in parsed.entries] == [
+        ("12345", None),
+        ("https://e.org/p/1?utm_source=rss", "https://e.org/p/1"),
+        ("/p/2", None),
+        ("https://e.org/p/3", None),
+    ]
 
 
 def test_longer_summary_beats_shorter_content() -> None:
