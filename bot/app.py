@@ -45,10 +45,15 @@ class App:
 
 
 @asynccontextmanager
-async def open_app(settings: Settings, *, with_model: bool = True,
-                   embedder: Embedder | None = None, repair_mode: Repair = "full",
-                   now: Callable[[], datetime] = utcnow,
-                   progress: Progress | None = None) -> AsyncIterator[App]:
+async def open_app(
+    settings: Settings,
+    *,
+    with_model: bool = True,
+    embedder: Embedder | None = None,
+    repair_mode: Repair = "full",
+    now: Callable[[], datetime] = utcnow,
+    progress: Progress | None = None,
+) -> AsyncIterator[App]:
     """Open everything once. `repair_mode`: "full" embeds passages a killed process left behind
     and reconciles the vector index with the database; "index" only reconciles (readers);
     "none" skips both."""
@@ -60,13 +65,19 @@ async def open_app(settings: Settings, *, with_model: bool = True,
         policy = settings.fetch_policy()
         async with feeds.make_client(policy) as http:
             if embedder is None:
-                embedder = SentenceTransformerEmbedder(settings.embed_model,
-                                                       batch_size=settings.embed_batch_size)
+                embedder = SentenceTransformerEmbedder(
+                    settings.embed_model, batch_size=settings.embed_batch_size
+                )
             vectors = VectorIndex.load(settings.index_path, embedder.dim, embedder.model_id)
             pipeline = Pipeline(
-                store=store, http=http, embedder=embedder, vectors=vectors,
-                fetch_policy=policy, poll_policy=settings.poll_policy(),
-                hosts=feeds.HostLimiter(settings.max_per_host), progress=progress,
+                store=store,
+                http=http,
+                embedder=embedder,
+                vectors=vectors,
+                fetch_policy=policy,
+                poll_policy=settings.poll_policy(),
+                hosts=feeds.HostLimiter(settings.max_per_host),
+                progress=progress,
             )
             if repair_mode != "none":
                 await repair(pipeline, embed=repair_mode == "full")

@@ -278,8 +278,8 @@ def search(ctx: click.Context, query: str, k: int, per_story: int, as_json: bool
 
     if not query.strip():
         _fail("the query is empty: give some words to search for")
-    doc = _with_app(ctx, lambda app: commands.search(app, query, k=k, per_story=per_story), with_model=True,
-                    repair_mode="index")
+    doc = _with_app(ctx, lambda app: commands.search(app, query, k=k, per_story=per_story),
+                    with_model=True, repair_mode="index")
     if as_json:
         _emit(doc)
     else:

@@ -33,18 +33,30 @@ async def poll_tick(app: App, busy: asyncio.Lock) -> None:
         log.exception("poll cycle failed; the next tick retries")
         return
     if report.feeds_polled:
-        log.info("polled %d feeds: %d new, %d updated, %d duplicates, %d failed, "
-                 "%d passages embedded", report.feeds_polled, report.new_articles,
-                 report.updated_articles, report.duplicates, report.failed_feeds,
-                 report.embedded)
+        log.info(
+            "polled %d feeds: %d new, %d updated, %d duplicates, %d failed, %d passages embedded",
+            report.feeds_polled,
+            report.new_articles,
+            report.updated_articles,
+            report.duplicates,
+            report.failed_feeds,
+            report.embedded,
+        )
 
 
 def start_jobs(app: App, busy: asyncio.Lock) -> AsyncIOScheduler:
     """Start the scheduler on the running loop; `busy` is held while a cycle runs."""
     scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_job(poll_tick, "interval", seconds=app.settings.scheduler_tick_s, args=[app, busy],
-                      id="poll", max_instances=1, coalesce=True,
-                      next_run_time=datetime.now(UTC))
+    scheduler.add_job(
+        poll_tick,
+        "interval",
+        seconds=app.settings.scheduler_tick_s,
+        args=[app, busy],
+        id="poll",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
     scheduler.start()
     return scheduler
 
@@ -59,8 +71,11 @@ async def serve(settings: Settings) -> None:
     async with open_app(settings, repair_mode="full") as app:
         busy = asyncio.Lock()
         scheduler = start_jobs(app, busy)
-        log.info("polling every due feed each %d s; data in %s", settings.scheduler_tick_s,
-                 settings.data_dir)
+        log.info(
+            "polling every due feed each %d s; data in %s",
+            settings.scheduler_tick_s,
+            settings.data_dir,
+        )
         try:
             await stop.wait()
         finally:

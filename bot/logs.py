@@ -20,13 +20,20 @@ class _Formatter(logging.Formatter):
 def configure(level: str = "INFO") -> None:
     """Route the root logger to stderr at `level`; quiet the chatty libraries."""
     handler = logging.StreamHandler(sys.stderr)
-    formatter = _Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
-                           datefmt="%Y-%m-%dT%H:%M:%SZ")
+    formatter = _Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ"
+    )
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "sentence_transformers", "apscheduler.executors",
-                  "filelock", "aiosqlite"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "sentence_transformers",
+        "apscheduler.executors",
+        "filelock",
+        "aiosqlite",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

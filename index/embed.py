@@ -57,8 +57,9 @@ def _bundled_model_dir(model: str) -> Path:
 class SentenceTransformerEmbedder:
     """sentence-transformers on the CPU, loaded offline; safe to call from several threads."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self, model: str = DEFAULT_MODEL, *, batch_size: int = 32, threads: int | None = None
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -67,18 +68,21 @@ class SentenceTransformerEmbedder:
         import transformers
         from sentence_transformers import SentenceTransformer
 
-        transformers.logging.disable_progress_bar()
-        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
         torch.set_num_threads(threads or os.cpu_count() or 1)
-        self._model: Any = SentenceTransformer(str(_bundled_model_dir(model)), device="cpu",
-                                               local_files_only=True)
+        self._model: Any = SentenceTransformer(
+            str(_bundled_model_dir(model)), device="cpu", local_files_only=True
+        )
         self._model_id = model
         self._batch_size = batch_size
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
         )
-        self._dim = int(get_dim())
+        dim: Any = get_dim()
+        self._dim = int(dim)
         self._lock = threading.Lock()  # torch releases the GIL; one encode at a time is fastest
 
     @property
@@ -93,17 +97,23 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
         with self._lock:
-            vectors = self._model.encode(list(texts), batch_size=self._batch_size,
-                                         normalize_embeddings=True, convert_to_numpy=True,
-                                         show_progress_bar=False)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        result: np.ndarray = np.ascontiguousarray(vectors, dtype=np.float32)
+        return result
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_passages([text])[0]
+        vector: np.ndarray = self.embed_passages([text])[0]
+        return vector
 
 
 class HashEmbedder:
-    """Model-free, deterministic bag-of-words vectors: plumbing tests only, never retrieval tests."""
+    """Model-free, deterministic bag-of-words vectors: plumbing tests only, never retrieval."""
 
     def __init__(self, dim: int = 64) -> None:
         self._dim = dim
@@ -122,7 +132,9 @@ class HashEmbedder:
             for word in text.lower().split():
                 out[row, zlib.crc32(word.encode()) % self._dim] += 1.0
         norms = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-        return out / norms
+        result: np.ndarray = out / norms
+        return result
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_passages([text])[0]
+        vector: np.ndarray = self.embed_passages([text])[0]
+        return vector

@@ -87,8 +87,9 @@ class _Changes:
     removed: list[int]
 
 
-async def run_cycle(p: Pipeline, feeds: Sequence[FeedSource], now: Callable[[], datetime]
-                    ) -> IngestReport:
+async def run_cycle(
+    p: Pipeline, feeds: Sequence[FeedSource], now: Callable[[], datetime]
+) -> IngestReport:
     """Poll these feeds, store what is new, embed it and update the vector index."""
     report = IngestReport()
     changes = _Changes([], [])
@@ -110,8 +111,13 @@ async def run_cycle(p: Pipeline, feeds: Sequence[FeedSource], now: Callable[[], 
     return report
 
 
-async def _poll_feed(p: Pipeline, feed: FeedSource, now: Callable[[], datetime],
-                     report: IngestReport, changes: _Changes) -> None:
+async def _poll_feed(
+    p: Pipeline,
+    feed: FeedSource,
+    now: Callable[[], datetime],
+    report: IngestReport,
+    changes: _Changes,
+) -> None:
     """Fetch and store one feed; its failure is recorded and stays with it."""
     started = time.perf_counter()
     try:
@@ -119,67 +125,106 @@ async def _poll_feed(p: Pipeline, feed: FeedSource, now: Callable[[], datetime],
         report.times.add("fetch", time.perf_counter() - started)
         if fetched.body is None:
             await p.store.record_fetch_ok(
-                feed.feed_id, status="not modified", etag=fetched.etag,
-                last_modified=fetched.last_modified, title=None, now=now(),
-                next_check_at=now() + timedelta(seconds=feed.interval_s))
+                feed.feed_id,
+                status="not modified",
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
+                title=None,
+                now=now(),
+                next_check_at=now() + timedelta(seconds=feed.interval_s),
+            )
             log.info("feed not modified", extra={"feed_url": feed.url})
             return
         parsed = await _parse(p, fetched.body, feed.url, now(), report)
         source = parsed.title or feed.title or urlsplit(feed.url).hostname or feed.url
         await _store_entries(p, feed.feed_id, parsed, source, now, report, changes)
         await p.store.record_fetch_ok(
-            feed.feed_id, status="ok", etag=fetched.etag, last_modified=fetched.last_modified,
-            title=parsed.title, now=now(),
-            next_check_at=now() + timedelta(seconds=feed.interval_s))
+            feed.feed_id,
+            status="ok",
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            title=parsed.title,
+            now=now(),
+            next_check_at=now() + timedelta(seconds=feed.interval_s),
+        )
     except FeedError as exc:
         await _record_failure(p, feed, exc.reason, now(), report, exc)
     except StoreError:
         raise
     except Exception as exc:  # a bug in one feed's handling must not stop the cycle
         log.exception("unexpected error while ingesting a feed", extra={"feed_url": feed.url})
-        await _record_failure(p, feed, f"internal error: {type(exc).__name__}", now(), report,
-                              None)
+        await _record_failure(p, feed, f"internal error: {type(exc).__name__}", now(), report, None)
 
 
-async def _record_failure(p: Pipeline, feed: FeedSource, reason: str, at: datetime,
-                          report: IngestReport, exc: FeedError | None) -> None:
+async def _record_failure(
+    p: Pipeline,
+    feed: FeedSource,
+    reason: str,
+    at: datetime,
+    report: IngestReport,
+    exc: FeedError | None,
+) -> None:
     failures = feed.error_count + 1
     delay = backoff_delay(failures, p.poll_policy)
     if isinstance(exc, FeedThrottled) and exc.retry_after_s is not None:
         delay = max(exc.retry_after_s, min(delay, exc.retry_after_s * 2))
     count = await p.store.record_fetch_failure(
-        feed.feed_id, error=reason, now=at, next_check_at=at + timedelta(seconds=delay),
-        max_failures=p.poll_policy.max_failures)
+        feed.feed_id,
+        error=reason,
+        now=at,
+        next_check_at=at + timedelta(seconds=delay),
+        max_failures=p.poll_policy.max_failures,
+    )
     report.failed_feeds += 1
     report.errors.append(f"{feed.url}: {reason}")
     disabled = count >= p.poll_policy.max_failures
-    log.warning("feed failed (%d in a row)%s: %s", count,
-                ", disabled" if disabled else f", next try in {delay:.0f}s", reason,
-                extra={"feed_url": feed.url})
+    log.warning(
+        "feed failed (%d in a row)%s: %s",
+        count,
+        ", disabled" if disabled else f", next try in {delay:.0f}s",
+        reason,
+        extra={"feed_url": feed.url},
+    )
 
 
-async def _parse(p: Pipeline, body: bytes, url: str, at: datetime,
-                 report: IngestReport) -> ParsedFeed:
+async def _parse(
+    p: Pipeline, body: bytes, url: str, at: datetime, report: IngestReport
+) -> ParsedFeed:
     started = time.perf_counter()
-    parsed = await asyncio.to_thread(parse_stage.parse_feed, body, url, now=at,
-                                     max_entries=p.poll_policy.max_entries_per_feed)
+    parsed = await asyncio.to_thread(
+        parse_stage.parse_feed, body, url, now=at, max_entries=p.poll_policy.max_entries_per_feed
+    )
     report.times.add("parse", time.perf_counter() - started)
     if parsed.bozo:
-        log.info("feed is not well-formed but yielded %d entries: %s", len(parsed.entries),
-                 parsed.bozo_reason, extra={"feed_url": url})
+        log.info(
+            "feed is not well-formed but yielded %d entries: %s",
+            len(parsed.entries),
+            parsed.bozo_reason,
+            extra={"feed_url": url},
+        )
     return parsed
 
 
-async def _store_entries(p: Pipeline, feed_id: int, parsed: ParsedFeed, source: str,
-                         now: Callable[[], datetime], report: IngestReport,
-                         changes: _Changes) -> None:
+async def _store_entries(
+    p: Pipeline,
+    feed_id: int,
+    parsed: ParsedFeed,
+    source: str,
+    now: Callable[[], datetime],
+    report: IngestReport,
+    changes: _Changes,
+) -> None:
     policy = p.poll_policy
     for entry in parsed.entries:
         started = time.perf_counter()
         outcome = await p.store.save_entry(
-            feed_id, entry, source=source, now=now(),
+            feed_id,
+            entry,
+            source=source,
+            now=now(),
             story_window=timedelta(hours=policy.story_window_h),
-            story_threshold=policy.story_threshold)
+            story_threshold=policy.story_threshold,
+        )
         report.times.add("dedupe", time.perf_counter() - started)
         if outcome.status == "duplicate":
             report.duplicates += 1
@@ -192,8 +237,7 @@ async def _store_entries(p: Pipeline, feed_id: int, parsed: ParsedFeed, source: 
             report.updated_articles += 1
         started = time.perf_counter()
         passages = chunk_article(entry.title, entry.text)
-        change = await p.store.replace_passages(outcome.article_id, passages,
-                                                p.embedder.model_id)
+        change = await p.store.replace_passages(outcome.article_id, passages, p.embedder.model_id)
         report.times.add("chunk", time.perf_counter() - started)
         report.passages += len(change.added)
         changes.added.extend(change.added)
@@ -225,16 +269,21 @@ async def embed_pending(p: Pipeline, report: IngestReport | None = None) -> int:
 def _batches(p: Pipeline) -> Callable[[np.ndarray], AsyncIterator[tuple[np.ndarray, np.ndarray]]]:
     def batches(ids: np.ndarray) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
         return p.store.embeddings(ids, p.embedder.model_id, p.embedder.dim)
+
     return batches
 
 
-async def _sync_vectors(p: Pipeline, report: IngestReport | None,
-                        changes: _Changes | None) -> SyncReport:
+async def _sync_vectors(
+    p: Pipeline, report: IngestReport | None, changes: _Changes | None
+) -> SyncReport:
     started = time.perf_counter()
     result = await p.vectors.sync(
-        lambda: p.store.embedded_ids(p.embedder.model_id), _batches(p),
-        changed=None if changes is None else (np.array(changes.added, dtype=np.int64),
-                                              np.array(changes.removed, dtype=np.int64)))
+        lambda: p.store.embedded_ids(p.embedder.model_id),
+        _batches(p),
+        changed=None
+        if changes is None
+        else (np.array(changes.added, dtype=np.int64), np.array(changes.removed, dtype=np.int64)),
+    )
     if report is not None:
         report.times.add("index", time.perf_counter() - started)
     return result
@@ -247,8 +296,12 @@ async def repair(p: Pipeline, *, embed: bool = True) -> SyncReport:
     embedded = await embed_pending(p) if embed else 0
     result = await _sync_vectors(p, None, None)
     if embedded or result.added or result.removed or result.rebuilt:
-        log.info("repaired: %d passages embedded, %d vectors added, %d removed", embedded,
-                 result.added, result.removed)
+        log.info(
+            "repaired: %d passages embedded, %d vectors added, %d removed",
+            embedded,
+            result.added,
+            result.removed,
+        )
     return result
 
 
@@ -262,8 +315,9 @@ async def reindex(p: Pipeline, *, re_embed: bool = False) -> int:
     return len(p.vectors)
 
 
-async def ingest_files(p: Pipeline, paths: Sequence[Path], workspace_id: int,
-                       now: Callable[[], datetime]) -> IngestReport:
+async def ingest_files(
+    p: Pipeline, paths: Sequence[Path], workspace_id: int, now: Callable[[], datetime]
+) -> IngestReport:
     """Ingest local RSS/Atom files through the same stages; an article's source is its file's
     name. A file that is not a feed is reported in `errors` and the others go on. Raises
     OSError when a file cannot be read (the caller checks them first)."""
@@ -272,20 +326,29 @@ async def ingest_files(p: Pipeline, paths: Sequence[Path], workspace_id: int,
     for done, path in enumerate(paths):
         body = await asyncio.to_thread(path.read_bytes)
         url = path.resolve().as_uri()
-        feed_id = await p.store.subscribe(workspace_id, url, interval_s=0, name=path.name,
-                                          now=now(), kind="file")
+        feed_id = await p.store.subscribe(
+            workspace_id, url, interval_s=0, name=path.name, now=now(), kind="file"
+        )
         report.feeds_polled += 1
         try:
             parsed = await _parse(p, body, url, now(), report)
         except FeedError as exc:
             report.failed_feeds += 1
             report.errors.append(f"{path}: {exc.reason}")
-            await p.store.record_fetch_failure(feed_id, error=exc.reason, now=now(),
-                                               next_check_at=now(), max_failures=1 << 30)
+            await p.store.record_fetch_failure(
+                feed_id, error=exc.reason, now=now(), next_check_at=now(), max_failures=1 << 30
+            )
             continue
         await _store_entries(p, feed_id, parsed, path.name, now, report, changes)
-        await p.store.record_fetch_ok(feed_id, status="ok", etag=None, last_modified=None,
-                                      title=parsed.title, now=now(), next_check_at=now())
+        await p.store.record_fetch_ok(
+            feed_id,
+            status="ok",
+            etag=None,
+            last_modified=None,
+            title=parsed.title,
+            now=now(),
+            next_check_at=now(),
+        )
         p.report_progress("read", done + 1, len(paths))
     await embed_pending(p, report)
     await _sync_vectors(p, report, changes)

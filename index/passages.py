@@ -79,8 +79,9 @@ def chunk_article(title: str, text: str, max_tokens: int = MAX_TOKENS) -> list[P
     budget = max(32, max_tokens - estimate_tokens(title))
     sentences: list[str] = []
     for sentence in split_sentences(text):
-        sentences.extend(_split_long(sentence, budget) if estimate_tokens(sentence) > budget
-                         else [sentence])
+        sentences.extend(
+            _split_long(sentence, budget) if estimate_tokens(sentence) > budget else [sentence]
+        )
     if not sentences:
         sentences = [title] if title else []
     chunks: list[list[str]] = []
@@ -102,6 +103,12 @@ def chunk_article(title: str, text: str, max_tokens: int = MAX_TOKENS) -> list[P
     for seq, chunk in enumerate(chunks):
         body = " ".join(chunk)
         embedded = embed_text(title, body)
-        passages.append(Passage(seq=seq, text=body, context="" if embedded == body else title,
-                                content_hash=content_hash(embedded)))
+        passages.append(
+            Passage(
+                seq=seq,
+                text=body,
+                context="" if embedded == body else title,
+                content_hash=content_hash(embedded),
+            )
+        )
     return passages

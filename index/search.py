@@ -17,8 +17,16 @@ from index.store import Store
 from index.vectors import VectorIndex
 
 
-async def search(store: Store, vectors: VectorIndex, embedder: Embedder, workspace_id: int,
-                 query: str, k: int = 10, *, per_story: int = 0) -> list[Hit]:
+async def search(
+    store: Store,
+    vectors: VectorIndex,
+    embedder: Embedder,
+    workspace_id: int,
+    query: str,
+    k: int = 10,
+    *,
+    per_story: int = 0,
+) -> list[Hit]:
     """The k passages most similar to `query` among the workspace's articles, best first.
     With `per_story` > 0, at most that many passages of any one story are kept, so one
     event told at length (or by several outlets) does not fill every slot."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,9 +24,9 @@ import aiosqlite
 import numpy as np
 
 from index import stories
-from index.passages import content_hash, embed_text
 from index.errors import StoreError
 from index.models import Article, FeedSource, Hit, Passage, RawEntry
+from index.passages import content_hash, embed_text
 from index.timeutil import from_iso, to_iso
 
 EntryStatus = Literal["new", "updated", "duplicate", "unchanged"]
@@ -116,8 +116,12 @@ class Store:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
         try:
             db.row_factory = aiosqlite.Row
-            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
-                           "busy_timeout=30000"):
+            for pragma in (
+                "journal_mode=WAL",
+                "foreign_keys=ON",
+                "synchronous=NORMAL",
+                "busy_timeout=30000",
+            ):
                 await db.execute(f"PRAGMA {pragma}")
             store = cls(db)
             await store._migrate()
@@ -160,7 +164,9 @@ class Store:
             except sqlite3.Error as exc:
                 raise StoreError(f"commit failed: {exc}") from exc
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async def _one(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> aiosqlite.Row | None:
         async with self.db.execute(sql, params) as cur:
             row: aiosqlite.Row | None = await cur.fetchone()
             return row
@@ -183,8 +189,16 @@ class Store:
         assert row is not None
         return int(row[0])
 
-    async def subscribe(self, workspace_id: int, url: str, *, interval_s: int, name: str | None,
-                        now: datetime, kind: str = "http") -> int:
+    async def subscribe(
+        self,
+        workspace_id: int,
+        url: str,
+        *,
+        interval_s: int,
+        name: str | None,
+        now: datetime,
+        kind: str = "http",
+    ) -> int:
         """Subscribe a workspace to a feed (created if new; re-enabled if it was disabled)."""
         async with self.transaction():
             await self.db.execute(
@@ -233,20 +247,32 @@ class Store:
         )
         return [
             FeedRow(
-                feed_id=r["feed_id"], url=r["url"], name=r["sub_name"] or r["title"],
-                kind=r["kind"], interval_s=r["sub_interval"],
-                last_polled_at=from_iso(r["last_polled_at"]), last_status=r["last_status"],
-                last_error=r["last_error"], error_count=r["error_count"],
+                feed_id=r["feed_id"],
+                url=r["url"],
+                name=r["sub_name"] or r["title"],
+                kind=r["kind"],
+                interval_s=r["sub_interval"],
+                last_polled_at=from_iso(r["last_polled_at"]),
+                last_status=r["last_status"],
+                last_error=r["last_error"],
+                error_count=r["error_count"],
                 next_check_at=from_iso(r["next_check_at"]) or datetime.min,
-                articles=r["articles"], enabled=bool(r["enabled"]),
+                articles=r["articles"],
+                enabled=bool(r["enabled"]),
             )
             for r in rows
         ]
 
     def _feed_source(self, r: aiosqlite.Row) -> FeedSource:
-        return FeedSource(feed_id=r["feed_id"], url=r["url"], interval_s=r["interval_s"],
-                          title=r["title"], etag=r["etag"], last_modified=r["last_modified"],
-                          error_count=r["error_count"])
+        return FeedSource(
+            feed_id=r["feed_id"],
+            url=r["url"],
+            interval_s=r["interval_s"],
+            title=r["title"],
+            etag=r["etag"],
+            last_modified=r["last_modified"],
+            error_count=r["error_count"],
+        )
 
     async def due_feeds(self, now: datetime) -> list[FeedSource]:
         """Enabled, subscribed http feeds whose next check is due."""
@@ -271,20 +297,28 @@ class Store:
         row = await self._one("SELECT * FROM feeds WHERE feed_id = ?", (feed_id,))
         return None if row is None else self._feed_source(row)
 
-    async def record_fetch_ok(self, feed_id: int, *, status: str, etag: str | None,
-                              last_modified: str | None, title: str | None, now: datetime,
-                              next_check_at: datetime) -> None:
+    async def record_fetch_ok(
+        self,
+        feed_id: int,
+        *,
+        status: str,
+        etag: str | None,
+        last_modified: str | None,
+        title: str | None,
+        now: datetime,
+        next_check_at: datetime,
+    ) -> None:
         async with self.transaction():
             await self.db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(?, title), "
                 "last_polled_at = ?, last_status = ?, last_error = NULL, error_count = 0, "
                 "next_check_at = ? WHERE feed_id = ?",
-                (etag, last_modified, title, to_iso(now), status, to_iso(next_check_at),
-                 feed_id),
+                (etag, last_modified, title, to_iso(now), status, to_iso(next_check_at), feed_id),
             )
 
-    async def record_fetch_failure(self, feed_id: int, *, error: str, now: datetime,
-                                   next_check_at: datetime, max_failures: int) -> int:
+    async def record_fetch_failure(
+        self, feed_id: int, *, error: str, now: datetime, next_check_at: datetime, max_failures: int
+    ) -> int:
         """Count a consecutive failure; disable the feed at `max_failures`. Returns the count."""
         async with self.transaction():
             await self.db.execute(
@@ -298,8 +332,16 @@ class Store:
         return 0 if row is None else int(row[0])
 
     # ---- articles and stories ------------------------------------------------------------------
-    async def save_entry(self, feed_id: int, entry: RawEntry, *, source: str, now: datetime,
-                         story_window: timedelta, story_threshold: float) -> EntryOutcome:
+    async def save_entry(
+        self,
+        feed_id: int,
+        entry: RawEntry,
+        *,
+        source: str,
+        now: datetime,
+        story_window: timedelta,
+        story_threshold: float,
+    ) -> EntryOutcome:
         """Store one entry once: new, an update of the same entry, or a duplicate of an article
         already stored from another feed. A new article joins the story of a near-identical
         article published within `story_window`, or starts its own."""
@@ -320,19 +362,28 @@ class Store:
                 await self.db.execute(
                     "UPDATE articles SET title = ?, text = ?, author = coalesce(?, author), "
                     "content_hash = ?, minhash = ?, updated_at = ? WHERE article_id = ?",
-                    (entry.title, entry.text, entry.author, chash, stories.to_blob(sig),
-                     to_iso(now), row["article_id"]),
+                    (
+                        entry.title,
+                        entry.text,
+                        entry.author,
+                        chash,
+                        stories.to_blob(sig),
+                        to_iso(now),
+                        row["article_id"],
+                    ),
                 )
                 return EntryOutcome("updated", row["article_id"], row["story_id"])
 
             existing = None
             if entry.url:
                 existing = await self._one(
-                    "SELECT article_id, story_id FROM articles WHERE url = ?", (entry.url,))
+                    "SELECT article_id, story_id FROM articles WHERE url = ?", (entry.url,)
+                )
             if existing is None:
                 existing = await self._one(
                     "SELECT article_id, story_id FROM articles WHERE content_hash = ? LIMIT 1",
-                    (chash,))
+                    (chash,),
+                )
             if existing is not None:
                 await self._link(feed_id, key, existing["article_id"], now)
                 return EntryOutcome("duplicate", existing["article_id"], existing["story_id"])
@@ -354,8 +405,19 @@ class Store:
                 "INSERT INTO articles (story_id, url, guid, title, text, author, source, "
                 "published_at, first_seen_at, content_hash, minhash) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (story_id, entry.url, entry.guid, entry.title, entry.text, entry.author, source,
-                 to_iso(published), to_iso(now), chash, stories.to_blob(sig)),
+                (
+                    story_id,
+                    entry.url,
+                    entry.guid,
+                    entry.title,
+                    entry.text,
+                    entry.author,
+                    source,
+                    to_iso(published),
+                    to_iso(now),
+                    chash,
+                    stories.to_blob(sig),
+                ),
             )
             article_id = int(cur.lastrowid or 0)
             await self._link(feed_id, key, article_id, now)
@@ -368,8 +430,9 @@ class Store:
             (feed_id, key, article_id, to_iso(now)),
         )
 
-    async def _matching_story(self, sig: np.ndarray, published: datetime, window: timedelta,
-                              threshold: float) -> int | None:
+    async def _matching_story(
+        self, sig: np.ndarray, published: datetime, window: timedelta, threshold: float
+    ) -> int | None:
         rows = await self._all(
             "SELECT story_id, minhash FROM articles WHERE published_at BETWEEN ? AND ?",
             (to_iso(published - window), to_iso(published + window)),
@@ -401,19 +464,26 @@ class Store:
         """The latest stories reported by more than one source."""
         rows = await self._all(
             "SELECT story_id FROM articles GROUP BY story_id HAVING count(DISTINCT source) > 1 "
-            "ORDER BY max(published_at) DESC LIMIT ?", (limit,))
+            "ORDER BY max(published_at) DESC LIMIT ?",
+            (limit,),
+        )
         found = [await self.story(r["story_id"]) for r in rows]
         return [s for s in found if s is not None]
 
     # ---- passages and embeddings ---------------------------------------------------------------
-    async def replace_passages(self, article_id: int, passages: Sequence[Passage],
-                               model_id: str) -> PassageChange:
+    async def replace_passages(
+        self, article_id: int, passages: Sequence[Passage], model_id: str
+    ) -> PassageChange:
         """Make the article's passages these ones. A passage whose text is unchanged keeps its
         id and vector; a new passage reuses a stored vector of identical text."""
         async with self.transaction():
-            old = {r["seq"]: r for r in await self._all(
-                "SELECT passage_id, seq, content_hash FROM passages WHERE article_id = ?",
-                (article_id,))}
+            old = {
+                r["seq"]: r
+                for r in await self._all(
+                    "SELECT passage_id, seq, content_hash FROM passages WHERE article_id = ?",
+                    (article_id,),
+                )
+            }
             added: list[int] = []
             removed: list[int] = []
             pending = 0
@@ -422,8 +492,9 @@ class Store:
                 if prior is not None and prior["content_hash"] == p.content_hash:
                     continue
                 if prior is not None:
-                    await self.db.execute("DELETE FROM passages WHERE passage_id = ?",
-                                          (prior["passage_id"],))
+                    await self.db.execute(
+                        "DELETE FROM passages WHERE passage_id = ?", (prior["passage_id"],)
+                    )
                     removed.append(prior["passage_id"])
                 reuse = await self._one(
                     "SELECT embedding FROM passages WHERE content_hash = ? AND embed_model = ? "
@@ -433,14 +504,21 @@ class Store:
                 cur = await self.db.execute(
                     "INSERT INTO passages (article_id, seq, text, content_hash, embedding, "
                     "embed_model) VALUES (?, ?, ?, ?, ?, ?)",
-                    (article_id, p.seq, p.text, p.content_hash,
-                     None if reuse is None else reuse[0], None if reuse is None else model_id),
+                    (
+                        article_id,
+                        p.seq,
+                        p.text,
+                        p.content_hash,
+                        None if reuse is None else reuse[0],
+                        None if reuse is None else model_id,
+                    ),
                 )
                 added.append(int(cur.lastrowid or 0))
                 pending += reuse is None
             for prior in old.values():
-                await self.db.execute("DELETE FROM passages WHERE passage_id = ?",
-                                      (prior["passage_id"],))
+                await self.db.execute(
+                    "DELETE FROM passages WHERE passage_id = ?", (prior["passage_id"],)
+                )
                 removed.append(prior["passage_id"])
         return PassageChange(added=added, removed=removed, pending=pending)
 
@@ -458,11 +536,11 @@ class Store:
     async def count_pending(self, model_id: str) -> int:
         row = await self._one(
             "SELECT count(*) FROM passages WHERE embedding IS NULL OR embed_model IS NOT ?",
-            (model_id,))
+            (model_id,),
+        )
         return 0 if row is None else int(row[0])
 
-    async def set_embeddings(self, ids: Sequence[int], vectors: np.ndarray,
-                             model_id: str) -> None:
+    async def set_embeddings(self, ids: Sequence[int], vectors: np.ndarray, model_id: str) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         async with self.transaction():
             await self.db.executemany(
@@ -483,11 +561,12 @@ class Store:
         )
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
-    async def embeddings(self, ids: np.ndarray, model_id: str, dim: int,
-                         batch: int = 4096) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
+    async def embeddings(
+        self, ids: np.ndarray, model_id: str, dim: int, batch: int = 4096
+    ) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
         """Stored vectors of `ids` in batches of (ids, matrix)."""
         for start in range(0, len(ids), batch):
-            chunk = [int(i) for i in ids[start:start + batch]]
+            chunk = [int(i) for i in ids[start : start + batch]]
             marks = ",".join("?" * len(chunk))
             rows = await self._all(
                 f"SELECT passage_id, embedding FROM passages WHERE passage_id IN ({marks}) "
@@ -518,10 +597,17 @@ class Store:
         )
         by_id = {r["passage_id"]: r for r in rows}
         return [
-            Hit(passage_id=pid, article_id=r["article_id"], story_id=r["story_id"],
-                title=r["title"], url=r["url"], source=r["source"],
-                published_at=from_iso(r["published_at"]) or datetime.min, text=r["text"],
-                score=score)
+            Hit(
+                passage_id=pid,
+                article_id=r["article_id"],
+                story_id=r["story_id"],
+                title=r["title"],
+                url=r["url"],
+                source=r["source"],
+                published_at=from_iso(r["published_at"]) or datetime.min,
+                text=r["text"],
+                score=score,
+            )
             for pid, score in scored
             if (r := by_id.get(pid)) is not None
         ]
@@ -553,8 +639,12 @@ def _entry_key(entry: RawEntry, chash: str) -> str:
 
 def _row_to_article(r: aiosqlite.Row) -> Article:
     return Article(
-        article_id=r["article_id"], story_id=r["story_id"], url=r["url"], title=r["title"],
-        text=r["text"], source=r["source"],
+        article_id=r["article_id"],
+        story_id=r["story_id"],
+        url=r["url"],
+        title=r["title"],
+        text=r["text"],
+        source=r["source"],
         published_at=from_iso(r["published_at"]) or datetime.min,
         first_seen_at=from_iso(r["first_seen_at"]) or datetime.min,
         content_hash=r["content_hash"],

@@ -65,7 +65,7 @@ class VectorIndex:
     # ---- reading -------------------------------------------------------------------------------
     @classmethod
     def load(cls, path: Path, dim: int, model_id: str) -> VectorIndex:
-        """The index at `path`, or an empty one if there is none or it was built for another model."""
+        """The index at `path`; empty if there is none or it was built for another model."""
         vi = cls(path, dim, model_id)
         vi._load_from_disk()
         return vi
@@ -79,9 +79,11 @@ class VectorIndex:
         except FileNotFoundError:
             return None
         if not header_line.startswith(MAGIC):
-            log.warning("vector index file is not ours; ignoring it", extra={"path": str(self.path)})
+            log.warning(
+                "vector index file is not ours; ignoring it", extra={"path": str(self.path)}
+            )
             return None
-        header = json.loads(header_line[len(MAGIC):])
+        header = json.loads(header_line[len(MAGIC) :])
         header["_mtime_ns"] = stat.st_mtime_ns
         return header, payload
 
@@ -91,8 +93,12 @@ class VectorIndex:
             return
         header, payload = read
         if header.get("model") != self.model_id or header.get("dim") != self.dim:
-            log.warning("vector index was built for %s (dim %s), not %s: it will be rebuilt",
-                        header.get("model"), header.get("dim"), self.model_id)
+            log.warning(
+                "vector index was built for %s (dim %s), not %s: it will be rebuilt",
+                header.get("model"),
+                header.get("dim"),
+                self.model_id,
+            )
             self.stale_on_disk = True
             return
         index = faiss.deserialize_index(np.frombuffer(payload, dtype=np.uint8))
@@ -139,8 +145,9 @@ class VectorIndex:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape != (len(ids), self.dim):
-            raise ValueError(f"expected vectors of shape ({len(ids)}, {self.dim}), "
-                             f"got {vectors.shape}")
+            raise ValueError(
+                f"expected vectors of shape ({len(ids)}, {self.dim}), got {vectors.shape}"
+            )
         with self._guard:
             self._index.remove_ids(ids)  # re-adding an id replaces its vector
             self._index.add_with_ids(vectors, ids)
@@ -165,8 +172,13 @@ class VectorIndex:
         generation = uuid.uuid4().hex
         with self._guard:
             payload = faiss.serialize_index(self._index)
-            header = {"format": FORMAT, "model": self.model_id, "dim": self.dim,
-                      "count": int(self._index.ntotal), "generation": generation}
+            header = {
+                "format": FORMAT,
+                "model": self.model_id,
+                "dim": self.dim,
+                "count": int(self._index.ntotal),
+                "generation": generation,
+            }
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         with tmp.open("wb") as fh:
             fh.write(MAGIC + json.dumps(header).encode() + b"\n")
@@ -182,8 +194,13 @@ class VectorIndex:
         read = self._read_file()
         return None if read is None else str(read[0].get("generation", ""))
 
-    async def sync(self, embedded_ids: EmbeddedIds, batches: EmbeddingBatches,
-                   *, changed: tuple[np.ndarray, np.ndarray] | None = None) -> SyncReport:
+    async def sync(
+        self,
+        embedded_ids: EmbeddedIds,
+        batches: EmbeddingBatches,
+        *,
+        changed: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> SyncReport:
         """Make the index hold exactly the stored embeddings of this model, then save.
 
         With `changed` = (ids added, ids removed) and an unchanged file on disk, only those are
@@ -205,7 +222,8 @@ class VectorIndex:
             if changed is not None:
                 wanted = np.asarray(changed[0], dtype=np.int64)
                 removed = await asyncio.to_thread(
-                    self.remove, np.asarray(changed[1], dtype=np.int64))
+                    self.remove, np.asarray(changed[1], dtype=np.int64)
+                )
             else:
                 stored = await embedded_ids()
                 indexed = await asyncio.to_thread(self.ids)
@@ -216,12 +234,16 @@ class VectorIndex:
             async for ids, vectors in batches(wanted):
                 await asyncio.to_thread(self.add, ids, vectors)
                 added += len(ids)
-            changed = bool(added or removed or rebuilt or disk_generation is None)
-            if changed:
+            dirty = bool(added or removed or rebuilt or disk_generation is None)
+            if dirty:
                 await asyncio.to_thread(self._save_locked)
             if added or removed or rebuilt:
-                log.info("vector index synced: %d added, %d removed%s", added, removed,
-                         " (rebuilt)" if rebuilt else "")
+                log.info(
+                    "vector index synced: %d added, %d removed%s",
+                    added,
+                    removed,
+                    " (rebuilt)" if rebuilt else "",
+                )
             return SyncReport(added=added, removed=removed, rebuilt=rebuilt)
         finally:
             self._file_lock.release()

@@ -24,8 +24,10 @@ def shared_data() -> Path:
     """`../shared/data` beside the project root; tests that need it skip cleanly without it."""
     found = _shared_data_dir()
     if found is None:
-        pytest.skip("shared data not found: expected ../shared/data beside the project root "
-                    "(or set WIREWATCH_SHARED_DATA)")
+        pytest.skip(
+            "shared data not found: expected ../shared/data beside the project root "
+            "(or set WIREWATCH_SHARED_DATA)"
+        )
     return found
 
 
@@ -42,6 +44,12 @@ def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Settings for a fresh data dir; loopback feeds allowed (tests serve feeds on 127.0.0.1)."""
     from bot.settings import Settings
 
-    return Settings(_env_file=None, data_dir=tmp_path / "data",  # type: ignore[call-arg]
-                    allowed_networks=["127.0.0.1/32"], backoff_base_s=60.0,
-                    connect_timeout_s=2.0, read_timeout_s=2.0, fetch_timeout_s=5.0)
+    return Settings(
+        _env_file=None,
+        data_dir=tmp_path / "data",  # type: ignore[call-arg]
+        allowed_networks=["127.0.0.1/32"],
+        backoff_base_s=60.0,
+        connect_timeout_s=2.0,
+        read_timeout_s=2.0,
+        fetch_timeout_s=5.0,
+    )

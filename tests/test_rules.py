@@ -159,8 +159,9 @@ COMMANDS = [(), *_command_paths(cli)]
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(("wirewatch", *p)))
-def test_every_command_answers_help(path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch,
-                                    tmp_path: Path) -> None:
+def test_every_command_answers_help(
+    path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
     # Even a broken configuration must not stop --help.
     monkeypatch.setenv("WIREWATCH_POLL_INTERVAL_S", "5")
@@ -173,5 +174,16 @@ def test_every_command_answers_help(path: tuple[str, ...], monkeypatch: pytest.M
 
 def test_the_command_list_is_the_contracts() -> None:
     names = {" ".join(p) for p in COMMANDS if p}
-    assert {"feeds add", "feeds list", "feeds remove", "poll", "ingest", "reindex", "stats",
-            "search", "run", "chat", "demo"} <= names
+    assert {
+        "feeds add",
+        "feeds list",
+        "feeds remove",
+        "poll",
+        "ingest",
+        "reindex",
+        "stats",
+        "search",
+        "run",
+        "chat",
+        "demo",
+    } <= names

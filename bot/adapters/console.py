@@ -1,5 +1,4 @@
-"""The console chat: a stdin REPL over the same commands the CLI uses. No Discord account needed.
-"""
+"""The console chat: a stdin REPL over the same commands the CLI uses. No Discord account needed."""
 
 from __future__ import annotations
 

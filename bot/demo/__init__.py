@@ -49,9 +49,11 @@ def render_feed(template: str, now: datetime) -> bytes:
 def sample_feeds(now: datetime) -> dict[str, bytes]:
     """File name -> rendered feed body."""
     folder = resources.files("bot.demo") / "feeds"
-    return {item.name: render_feed(item.read_text(encoding="utf-8"), now)
-            for item in sorted(folder.iterdir(), key=lambda i: i.name)
-            if item.name.endswith(".xml")}
+    return {
+        item.name: render_feed(item.read_text(encoding="utf-8"), now)
+        for item in sorted(folder.iterdir(), key=lambda i: i.name)
+        if item.name.endswith(".xml")
+    }
 
 
 @contextmanager
@@ -94,14 +96,18 @@ async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
     """The walkthrough: serve, subscribe, ingest, show stories and searches."""
     data_dir = settings.data_dir / "demo"
     shutil.rmtree(data_dir, ignore_errors=True)
-    settings = settings.model_copy(update={
-        "data_dir": data_dir,
-        "allowed_networks": [*settings.allowed_networks, "127.0.0.1/32"],
-    })
+    settings = settings.model_copy(
+        update={
+            "data_dir": data_dir,
+            "allowed_networks": [*settings.allowed_networks, "127.0.0.1/32"],
+        }
+    )
     bodies = sample_feeds(datetime.now(UTC))
     out.rule("[bold]Wirewatch demo[/bold]")
-    out.print(f"Serving {len(bodies)} sample feeds from invented outlets on 127.0.0.1; "
-              f"state in {data_dir}/")
+    out.print(
+        f"Serving {len(bodies)} sample feeds from invented outlets on 127.0.0.1; "
+        f"state in {data_dir}/"
+    )
     out.print("Loading the embedding model (all-MiniLM-L6-v2, bundled, offline)…")
     with serve_feeds(bodies, port) as base, render.progress_reporter() as progress:
         async with open_app(settings, progress=progress) as app:
@@ -112,8 +118,10 @@ async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
             render.print_report(report)
             render.print_feeds((await commands.list_feeds(app))["feeds"])
             again = await commands.poll_once(app)
-            out.print(f"Polled again: {again['new_articles']} new articles (the feeds answered "
-                      "304 Not Modified to our conditional GET).")
+            out.print(
+                f"Polled again: {again['new_articles']} new articles (the feeds answered "
+                "304 Not Modified to our conditional GET)."
+            )
 
             out.print("\n[bold]2. Stories told by more than one outlet[/bold]")
             for story in await app.store.multi_source_stories(limit=5):
@@ -124,14 +132,19 @@ async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
             out.print("\n[bold]3. Search by meaning[/bold]")
             for query in SEARCHES:
                 out.print(f"\n[cyan]$ wirewatch search --per-story 1 {query!r}[/cyan]")
-                render.print_results(await commands.search(app, query, k=3, per_story=1),
-                                     limit_text=220)
+                render.print_results(
+                    await commands.search(app, query, k=3, per_story=1), limit_text=220
+                )
 
             stats = await commands.stats(app)
-            out.print(f"\n{stats['articles']} articles in {stats['stories']} stories, "
-                      f"{stats['passages']} passages indexed.")
-            out.print(f"Try it yourself: [cyan]wirewatch --data-dir {data_dir} search "
-                      "'car bomb in a market'[/cyan]")
+            out.print(
+                f"\n{stats['articles']} articles in {stats['stories']} stories, "
+                f"{stats['passages']} passages indexed."
+            )
+            out.print(
+                f"Try it yourself: [cyan]wirewatch --data-dir {data_dir} search "
+                "'car bomb in a market'[/cyan]"
+            )
             if chat:
                 from bot.adapters.console import repl
 

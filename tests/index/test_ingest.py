@@ -37,30 +37,49 @@ class Clock:
 
 
 def rss(items: list[dict[str, str]], title: str = "Test Outlet") -> bytes:
-    parts = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-             f"<title>{title}</title><link>https://outlet.example/</link>"]
+    parts = [
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{title}</title><link>https://outlet.example/</link>"
+    ]
     for item in items:
         parts.append("<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in item.items()) + "</item>")
     parts.append("</channel></rss>")
     return "".join(parts).encode()
 
 
-RAQQA = ("An air strike on a residential district of Raqqa killed 12 civilians, including a "
-         "woman and a child, and wounded at least 20 others, medics said on Tuesday. Rescue "
-         "teams searched the rubble of a four-storey building through the night. Residents "
-         "said two missiles struck minutes apart as neighbours rushed to help.")
-MOSUL = ("A car bomb exploded in a crowded market in western Mosul on Thursday, killing at "
-         "least 23 people. Police said the vehicle was parked near a row of vegetable stalls. "
-         "No group claimed the attack, which came days after security was tightened.")
-HARVEST = ("Farmers in the Euphrates valley began bringing in the wheat harvest this week, "
-           "though yields are thin after a dry spring and diesel for the pumps costs twice "
-           "what it did last year, growers said.")
+RAQQA = (
+    "An air strike on a residential district of Raqqa killed 12 civilians, including a "
+    "woman and a child, and wounded at least 20 others, medics said on Tuesday. Rescue "
+    "teams searched the rubble of a four-storey building through the night. Residents "
+    "said two missiles struck minutes apart as neighbours rushed to help."
+)
+MOSUL = (
+    "A car bomb exploded in a crowded market in western Mosul on Thursday, killing at "
+    "least 23 people. Police said the vehicle was parked near a row of vegetable stalls. "
+    "No group claimed the attack, which came days after security was tightened."
+)
+HARVEST = (
+    "Farmers in the Euphrates valley began bringing in the wheat harvest this week, "
+    "though yields are thin after a dry spring and diesel for the pumps costs twice "
+    "what it did last year, growers said."
+)
 
 
-def item(guid: str, title: str, text: str, *, link: str | None = None,
-         date: str = "Tue, 24 Nov 2026 10:00:00 GMT") -> dict[str, str]:
-    return {"guid": guid, "title": title, "link": link or f"https://outlet.example/{guid}",
-            "description": text, "pubDate": date}
+def item(
+    guid: str,
+    title: str,
+    text: str,
+    *,
+    link: str | None = None,
+    date: str = "Tue, 24 Nov 2026 10:00:00 GMT",
+) -> dict[str, str]:
+    return {
+        "guid": guid,
+        "title": title,
+        "link": link or f"https://outlet.example/{guid}",
+        "description": text,
+        "pubDate": date,
+    }
 
 
 @pytest.fixture
@@ -86,7 +105,8 @@ async def feed_row(app: App, feed_id: int) -> dict[str, object]:
 async def test_poll_stores_articles_and_passages(app: App, httpserver_ipv4: HTTPServer) -> None:
     httpserver_ipv4.expect_request("/feed.xml").respond_with_data(
         rss([item("a1", "Strike on Raqqa", RAQQA), item("a2", "Mosul car bomb", MOSUL)]),
-        content_type="application/rss+xml")
+        content_type="application/rss+xml",
+    )
     await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
     report = await commands.poll_once(app)
     assert (report["feeds_polled"], report["new_articles"], report["failed_feeds"]) == (1, 2, 0)
@@ -97,18 +117,25 @@ async def test_poll_stores_articles_and_passages(app: App, httpserver_ipv4: HTTP
 
 
 async def test_conditional_get_sends_validators_and_304_stores_nothing(
-        app: App, httpserver_ipv4: HTTPServer) -> None:
+    app: App, httpserver_ipv4: HTTPServer
+) -> None:
     body = rss([item("a1", "Strike on Raqqa", RAQQA)])
     seen: list[dict[str, str | None]] = []
 
     def handler(request: Request) -> Response:
-        seen.append({"etag": request.headers.get("If-None-Match"),
-                     "since": request.headers.get("If-Modified-Since")})
+        seen.append(
+            {
+                "etag": request.headers.get("If-None-Match"),
+                "since": request.headers.get("If-Modified-Since"),
+            }
+        )
         if request.headers.get("If-None-Match") == '"v1"':
             return Response(status=304, headers={"ETag": '"v1"'})
-        return Response(body, headers={"ETag": '"v1"',
-                                       "Last-Modified": "Tue, 24 Nov 2026 10:00:00 GMT"},
-                        content_type="application/rss+xml")
+        return Response(
+            body,
+            headers={"ETag": '"v1"', "Last-Modified": "Tue, 24 Nov 2026 10:00:00 GMT"},
+            content_type="application/rss+xml",
+        )
 
     httpserver_ipv4.expect_request("/feed.xml").respond_with_handler(handler)
     feed_id = await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
@@ -121,10 +148,12 @@ async def test_conditional_get_sends_validators_and_304_stores_nothing(
     assert row["last_status"] == "not modified" and row["articles"] == 1
 
 
-async def test_429_retry_after_pushes_next_check(app: App, httpserver_ipv4: HTTPServer,
-                                                 clock: Clock) -> None:
+async def test_429_retry_after_pushes_next_check(
+    app: App, httpserver_ipv4: HTTPServer, clock: Clock
+) -> None:
     httpserver_ipv4.expect_request("/feed.xml").respond_with_data(
-        "slow down", status=429, headers={"Retry-After": "900"})
+        "slow down", status=429, headers={"Retry-After": "900"}
+    )
     feed_id = await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
     report = await commands.poll_once(app)
     assert report["failed_feeds"] == 1
@@ -137,7 +166,8 @@ async def test_429_retry_after_pushes_next_check(app: App, httpserver_ipv4: HTTP
 
 
 async def test_500s_back_off_then_disable_keeping_last_error(
-        settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer) -> None:
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
     settings = settings.model_copy(update={"max_failures": 3})
     httpserver_ipv4.expect_request("/feed.xml").respond_with_data("boom", status=500)
     async with open_app(settings, embedder=HashEmbedder(), now=clock) as app:
@@ -163,11 +193,11 @@ async def test_500s_back_off_then_disable_keeping_last_error(
         assert (await feed_row(app, feed_id))["enabled"] is True
 
 
-async def test_one_bad_feed_does_not_stop_the_others(app: App,
-                                                     httpserver_ipv4: HTTPServer) -> None:
+async def test_one_bad_feed_does_not_stop_the_others(app: App, httpserver_ipv4: HTTPServer) -> None:
     httpserver_ipv4.expect_request("/bad.xml").respond_with_data(b"\x00\xff not xml at all")
     httpserver_ipv4.expect_request("/good.xml").respond_with_data(
-        rss([item("a1", "Strike on Raqqa", RAQQA)]))
+        rss([item("a1", "Strike on Raqqa", RAQQA)])
+    )
     bad = await subscribe(app, httpserver_ipv4.url_for("/bad.xml"))
     await subscribe(app, httpserver_ipv4.url_for("/good.xml"))
     report = await commands.poll_once(app)
@@ -175,18 +205,19 @@ async def test_one_bad_feed_does_not_stop_the_others(app: App,
     assert (await feed_row(app, bad))["error_count"] == 1
 
 
-async def test_redirect_to_private_address_refused(app: App,
-                                                   httpserver_ipv4: HTTPServer) -> None:
+async def test_redirect_to_private_address_refused(app: App, httpserver_ipv4: HTTPServer) -> None:
     httpserver_ipv4.expect_request("/feed.xml").respond_with_data(
-        "", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+        "", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"}
+    )
     feed_id = await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
     report = await commands.poll_once(app)
     assert report["failed_feeds"] == 1
     assert "link-local" in str((await feed_row(app, feed_id))["last_error"])
 
 
-async def test_slow_server_times_out(settings: Settings, clock: Clock,
-                                     httpserver_ipv4: HTTPServer) -> None:
+async def test_slow_server_times_out(
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
     import time
 
     def slow(_: Request) -> Response:
@@ -202,8 +233,9 @@ async def test_slow_server_times_out(settings: Settings, clock: Clock,
         assert "time" in str((await feed_row(app, feed_id))["last_error"]).lower()
 
 
-async def test_oversized_body_aborted(settings: Settings, clock: Clock,
-                                      httpserver_ipv4: HTTPServer) -> None:
+async def test_oversized_body_aborted(
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
     settings = settings.model_copy(update={"max_body_bytes": 50_000})
     big = rss([item(f"a{i}", f"Item {i}", RAQQA) for i in range(400)])
     assert len(big) > 50_000
@@ -216,11 +248,11 @@ async def test_oversized_body_aborted(settings: Settings, clock: Clock,
 
 
 async def test_same_article_in_two_feeds_stored_once_one_story(
-        app: App, httpserver_ipv4: HTTPServer) -> None:
+    app: App, httpserver_ipv4: HTTPServer
+) -> None:
     shared = item("x-1", "Strike on Raqqa", RAQQA, link="https://wire.example/raqqa?utm_source=a")
     httpserver_ipv4.expect_request("/a.xml").respond_with_data(rss([shared], "Outlet A"))
-    relinked = dict(shared, guid="other-guid",
-                    link="https://WIRE.example/raqqa?utm_medium=rss#top")
+    relinked = dict(shared, guid="other-guid", link="https://WIRE.example/raqqa?utm_medium=rss#top")
     httpserver_ipv4.expect_request("/b.xml").respond_with_data(rss([relinked], "Outlet B"))
     await subscribe(app, httpserver_ipv4.url_for("/a.xml"))
     await subscribe(app, httpserver_ipv4.url_for("/b.xml"))
@@ -231,15 +263,21 @@ async def test_same_article_in_two_feeds_stored_once_one_story(
 
 
 async def test_near_identical_copy_from_another_outlet_joins_the_story(
-        app: App, httpserver_ipv4: HTTPServer) -> None:
+    app: App, httpserver_ipv4: HTTPServer
+) -> None:
     original = item("lw-1", "Air strike on Raqqa kills 12 civilians", RAQQA)
     copy_text = "Levant Wire reported: " + RAQQA.replace(" through the night", "")
-    syndicated = item("em-9", "Twelve civilians dead in Raqqa strike", copy_text,
-                      link="https://monitor.example/raqqa-strike")
+    syndicated = item(
+        "em-9",
+        "Twelve civilians dead in Raqqa strike",
+        copy_text,
+        link="https://monitor.example/raqqa-strike",
+    )
     unrelated = item("em-10", "Mosul car bomb", MOSUL)
     httpserver_ipv4.expect_request("/a.xml").respond_with_data(rss([original], "Levant Wire"))
     httpserver_ipv4.expect_request("/b.xml").respond_with_data(
-        rss([syndicated, unrelated], "Euphrates Monitor"))
+        rss([syndicated, unrelated], "Euphrates Monitor")
+    )
     await subscribe(app, httpserver_ipv4.url_for("/a.xml"))
     await subscribe(app, httpserver_ipv4.url_for("/b.xml"))
     report = await commands.poll_once(app)
@@ -251,7 +289,8 @@ async def test_near_identical_copy_from_another_outlet_joins_the_story(
 
 
 async def test_copy_outside_the_time_window_starts_its_own_story(
-        app: App, httpserver_ipv4: HTTPServer) -> None:
+    app: App, httpserver_ipv4: HTTPServer
+) -> None:
     old = item("a", "Strike on Raqqa", RAQQA, date="Mon, 02 Nov 2026 10:00:00 GMT")
     new = item("b", "Strike on Raqqa", RAQQA + " Updated.", date="Tue, 24 Nov 2026 10:00:00 GMT")
     httpserver_ipv4.expect_request("/feed.xml").respond_with_data(rss([old, new]))
@@ -260,11 +299,21 @@ async def test_copy_outside_the_time_window_starts_its_own_story(
     assert (await commands.stats(app))["stories"] == 2
 
 
-async def test_updated_entry_is_updated_in_place(app: App, httpserver_ipv4: HTTPServer,
-                                                  clock: Clock) -> None:
-    versions = [rss([item("a1", "Strike on Raqqa", RAQQA)]),
-                rss([item("a1", "Strike on Raqqa: toll rises to 15",
-                          RAQQA.replace("12 civilians", "15 civilians"))])]
+async def test_updated_entry_is_updated_in_place(
+    app: App, httpserver_ipv4: HTTPServer, clock: Clock
+) -> None:
+    versions = [
+        rss([item("a1", "Strike on Raqqa", RAQQA)]),
+        rss(
+            [
+                item(
+                    "a1",
+                    "Strike on Raqqa: toll rises to 15",
+                    RAQQA.replace("12 civilians", "15 civilians"),
+                )
+            ]
+        ),
+    ]
     httpserver_ipv4.expect_ordered_request("/feed.xml").respond_with_data(versions[0])
     httpserver_ipv4.expect_ordered_request("/feed.xml").respond_with_data(versions[1])
     await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
@@ -285,7 +334,8 @@ async def test_updated_entry_is_updated_in_place(app: App, httpserver_ipv4: HTTP
 
 async def test_reposted_feed_adds_nothing(app: App, httpserver_ipv4: HTTPServer) -> None:
     httpserver_ipv4.expect_request("/feed.xml").respond_with_data(
-        rss([item("a1", "Strike on Raqqa", RAQQA), item("a2", "Mosul", MOSUL)]))
+        rss([item("a1", "Strike on Raqqa", RAQQA), item("a2", "Mosul", MOSUL)])
+    )
     await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
     await commands.poll_once(app)
     before = await commands.stats(app)
@@ -294,8 +344,9 @@ async def test_reposted_feed_adds_nothing(app: App, httpserver_ipv4: HTTPServer)
     assert await commands.stats(app) == before
 
 
-async def test_unchanged_text_is_never_re_embedded(settings: Settings, clock: Clock,
-                                                   httpserver_ipv4: HTTPServer) -> None:
+async def test_unchanged_text_is_never_re_embedded(
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
     class CountingEmbedder(HashEmbedder):
         texts: list[str] = []
 
@@ -307,7 +358,8 @@ async def test_unchanged_text_is_never_re_embedded(settings: Settings, clock: Cl
     same = item("x", "Strike on Raqqa", RAQQA)
     httpserver_ipv4.expect_request("/a.xml").respond_with_data(rss([same], "A"))
     httpserver_ipv4.expect_request("/b.xml").respond_with_data(
-        rss([dict(same, guid="y", link="https://b.example/y")], "B"))
+        rss([dict(same, guid="y", link="https://b.example/y")], "B")
+    )
     async with open_app(settings, embedder=embedder, now=clock) as app:
         await subscribe(app, httpserver_ipv4.url_for("/a.xml"))
         await commands.poll_once(app)
@@ -319,9 +371,11 @@ async def test_unchanged_text_is_never_re_embedded(settings: Settings, clock: Cl
 
 async def test_workspace_sees_only_its_own_feeds(app: App, httpserver_ipv4: HTTPServer) -> None:
     httpserver_ipv4.expect_request("/a.xml").respond_with_data(
-        rss([item("a1", "Strike on Raqqa", RAQQA)]))
+        rss([item("a1", "Strike on Raqqa", RAQQA)])
+    )
     httpserver_ipv4.expect_request("/b.xml").respond_with_data(
-        rss([item("b1", "Mosul car bomb", MOSUL)]))
+        rss([item("b1", "Mosul car bomb", MOSUL)])
+    )
     await commands.add_feed(app, httpserver_ipv4.url_for("/a.xml"), workspace="discord:1")
     await commands.add_feed(app, httpserver_ipv4.url_for("/b.xml"), workspace="discord:2")
     for ws in ("discord:1", "discord:2"):
@@ -332,12 +386,18 @@ async def test_workspace_sees_only_its_own_feeds(app: App, httpserver_ipv4: HTTP
     assert {r["title"] for r in two["results"]} == {"Mosul car bomb"}
     assert (await commands.search(app, "Mosul", workspace="console"))["results"] == []
     assert (await commands.list_feeds(app, workspace="discord:1"))["feeds"][0]["url"].endswith(
-        "/a.xml")
+        "/a.xml"
+    )
 
 
 # ---- crash recovery and the vector index -------------------------------------------------------
-async def _populate(settings: Settings, clock: Clock, server: HTTPServer,
-                    embedder: Embedder, items: list[dict[str, str]]) -> None:
+async def _populate(
+    settings: Settings,
+    clock: Clock,
+    server: HTTPServer,
+    embedder: Embedder,
+    items: list[dict[str, str]],
+) -> None:
     server.expect_request("/feed.xml").respond_with_data(rss(items))
     async with open_app(settings, embedder=embedder, now=clock) as app:
         if not (await commands.list_feeds(app))["feeds"]:
@@ -347,22 +407,34 @@ async def _populate(settings: Settings, clock: Clock, server: HTTPServer,
 
 @pytest.mark.parametrize("embedded", [True, False], ids=["embedded", "not-embedded"])
 async def test_killed_between_sqlite_commit_and_faiss_save_recovers(
-        settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer,
-        real_embedder: Embedder, embedded: bool) -> None:
+    settings: Settings,
+    clock: Clock,
+    httpserver_ipv4: HTTPServer,
+    real_embedder: Embedder,
+    embedded: bool,
+) -> None:
     """The state a process leaves when killed after committing articles (with or without their
     vectors) but before saving the FAISS file: the old index file beside the new database."""
-    await _populate(settings, clock, httpserver_ipv4, real_embedder,
-                    [item("a2", "Mosul car bomb", MOSUL)])
+    await _populate(
+        settings, clock, httpserver_ipv4, real_embedder, [item("a2", "Mosul car bomb", MOSUL)]
+    )
     old_index = settings.data_dir / "old.faiss"
     shutil.copy(settings.index_path, old_index)
     httpserver_ipv4.clear()
-    await _populate(settings, clock, httpserver_ipv4, real_embedder,
-                    [item("a2", "Mosul car bomb", MOSUL), item("a1", "Strike on Raqqa", RAQQA)])
+    await _populate(
+        settings,
+        clock,
+        httpserver_ipv4,
+        real_embedder,
+        [item("a2", "Mosul car bomb", MOSUL), item("a1", "Strike on Raqqa", RAQQA)],
+    )
     shutil.copy(old_index, settings.index_path)  # the save that never happened
     if not embedded:
         with sqlite3.connect(settings.db_path) as db:
-            db.execute("UPDATE passages SET embedding = NULL, embed_model = NULL WHERE "
-                       "article_id = (SELECT article_id FROM articles WHERE title LIKE 'Strike%')")
+            db.execute(
+                "UPDATE passages SET embedding = NULL, embed_model = NULL WHERE "
+                "article_id = (SELECT article_id FROM articles WHERE title LIKE 'Strike%')"
+            )
     async with open_app(settings, embedder=real_embedder, now=clock) as app:
         stats = await commands.stats(app)
         assert len(app.require_pipeline().vectors) == stats["passages"]
@@ -370,29 +442,41 @@ async def test_killed_between_sqlite_commit_and_faiss_save_recovers(
         assert found["results"][0]["title"] == "Strike on Raqqa"
 
 
-async def test_changed_model_rebuilds_the_index(settings: Settings, clock: Clock,
-                                                httpserver_ipv4: HTTPServer) -> None:
-    await _populate(settings, clock, httpserver_ipv4, HashEmbedder(64),
-                    [item("a1", "Strike on Raqqa", RAQQA), item("a2", "Mosul", MOSUL)])
+async def test_changed_model_rebuilds_the_index(
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    await _populate(
+        settings,
+        clock,
+        httpserver_ipv4,
+        HashEmbedder(64),
+        [item("a1", "Strike on Raqqa", RAQQA), item("a2", "Mosul", MOSUL)],
+    )
     async with open_app(settings, embedder=HashEmbedder(32), now=clock) as app:
         vectors = app.require_pipeline().vectors
         stats = await commands.stats(app)
         assert vectors.dim == 32 and len(vectors) == stats["passages"]
         assert await app.store.count_pending("hash-32") == 0
     header = settings.index_path.read_bytes().split(b"\n", 1)[0]
-    assert json.loads(header[len(b"WIREWATCH-FAISS"):])["model"] == "hash-32"
+    assert json.loads(header[len(b"WIREWATCH-FAISS") :])["model"] == "hash-32"
 
 
-async def test_reader_sees_old_or_new_index_never_torn(settings: Settings, clock: Clock,
-                                                       httpserver_ipv4: HTTPServer) -> None:
+async def test_reader_sees_old_or_new_index_never_torn(
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
     """While one app keeps saving, another process's loads always parse and hold a
     consistent count (each save renames a complete file into place)."""
     import asyncio
 
     from index.vectors import VectorIndex
 
-    await _populate(settings, clock, httpserver_ipv4, HashEmbedder(),
-                    [item(f"a{i}", f"Item {i}", RAQQA + f" Number {i}.") for i in range(30)])
+    await _populate(
+        settings,
+        clock,
+        httpserver_ipv4,
+        HashEmbedder(),
+        [item(f"a{i}", f"Item {i}", RAQQA + f" Number {i}.") for i in range(30)],
+    )
     path = settings.index_path
     stop = False
 
@@ -436,9 +520,9 @@ def _manifest(shared: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-async def test_all_real_captures_ingest_over_http(settings: Settings, clock: Clock,
-                                                  httpserver_ipv4: HTTPServer,
-                                                  shared_data: Path) -> None:
+async def test_all_real_captures_ingest_over_http(
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer, shared_data: Path
+) -> None:
     """Every capture in news_feeds/ is served and polled; each feed yields its manifest's item
     count (the malformed ones as far as they parse). The two broken files with no items at all
     fail as malformed feeds, and the cycle goes on."""
@@ -478,15 +562,25 @@ KNOWN_COUNT_DIFFERENCES: dict[object, tuple[int, object]] = {
 
 # ---- retrieval with the real model ------------------------------------------------------------
 async def test_search_finds_the_relevant_article_best_first(
-        settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer,
-        real_embedder: Embedder) -> None:
-    await _populate(settings, clock, httpserver_ipv4, real_embedder,
-                    [item("a1", "Strike on Raqqa", RAQQA), item("a2", "Mosul car bomb", MOSUL),
-                     item("a3", "Wheat harvest", HARVEST)])
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer, real_embedder: Embedder
+) -> None:
+    await _populate(
+        settings,
+        clock,
+        httpserver_ipv4,
+        real_embedder,
+        [
+            item("a1", "Strike on Raqqa", RAQQA),
+            item("a2", "Mosul car bomb", MOSUL),
+            item("a3", "Wheat harvest", HARVEST),
+        ],
+    )
     async with open_app(settings, embedder=real_embedder, now=clock) as app:
-        cases = {"bombing of homes kills civilians in Raqqa": "Strike on Raqqa",
-                 "explosion at a busy market in Mosul": "Mosul car bomb",
-                 "farmers and crops, fuel prices": "Wheat harvest"}
+        cases = {
+            "bombing of homes kills civilians in Raqqa": "Strike on Raqqa",
+            "explosion at a busy market in Mosul": "Mosul car bomb",
+            "farmers and crops, fuel prices": "Wheat harvest",
+        }
         for query, expected in cases.items():
             results = (await commands.search(app, query, k=3))["results"]
             assert results[0]["title"] == expected, (query, results[0]["title"])
