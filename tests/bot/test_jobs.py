@@ -1,0 +1,65 @@
+"""The scheduler: a real AsyncIOScheduler ticking over a real feed server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from bot import commands
+from bot.app import open_app
+from bot.jobs import poll_tick, start_jobs
+from bot.settings import Settings
+from index.embed import HashEmbedder
+from tests.index.test_ingest import MOSUL, RAQQA, item, rss
+
+
+async def _wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_scheduler_polls_due_feeds_and_survives_a_bad_one(
+    settings: Settings, httpserver_ipv4: HTTPServer
+) -> None:
+    settings = settings.model_copy(update={"scheduler_tick_s": 1})
+    httpserver_ipv4.expect_request("/good.xml").respond_with_data(
+        rss([item("a1", "Strike on Raqqa", RAQQA), item("a2", "Mosul", MOSUL)])
+    )
+    httpserver_ipv4.expect_request("/bad.xml").respond_with_data("<rss><channel><item>", status=200)
+    async with open_app(settings, embedder=HashEmbedder()) as app:
+        await commands.add_feed(app, httpserver_ipv4.url_for("/bad.xml"))
+        await commands.add_feed(app, httpserver_ipv4.url_for("/good.xml"))
+        busy = asyncio.Lock()
+        scheduler = start_jobs(app, busy)
+        try:
+
+            async def ingested() -> bool:
+                return (await commands.stats(app))["articles"] == 2
+
+            await _wait_for(ingested)
+            feeds = (await commands.list_feeds(app))["feeds"]
+            assert [f["error_count"] for f in feeds] == [1, 0]
+            assert scheduler.running
+            # the good feed is not due again for its interval: later ticks fetch nothing new
+            requests = len(httpserver_ipv4.log)
+            await asyncio.sleep(2.2)
+            assert len(httpserver_ipv4.log) == requests
+        finally:
+            scheduler.shutdown(wait=False)
+            async with busy:
+                pass
+
+
+async def test_a_failing_cycle_is_logged_and_the_next_tick_runs(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with open_app(settings, embedder=HashEmbedder()) as app:
+        await app.store.db.close()  # the database goes away under the running bot
+        with caplog.at_level(logging.ERROR):
+            await poll_tick(app, asyncio.Lock())  # must not raise
+        assert "poll cycle failed" in caplog.text
