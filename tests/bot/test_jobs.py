@@ -16,11 +16,10 @@ from index.embed import HashEmbedder
 from tests.index.test_ingest import MOSUL, RAQQA, item, rss
 
 
-async def _wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+async def _wait_for(predicate) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(10):
+        while not await predicate():
+            await asyncio.sleep(0.05)
 
 
 async def test_scheduler_polls_due_feeds_and_survives_a_bad_one(
