@@ -18,7 +18,7 @@ from tests.index.test_ingest import MOSUL, RAQQA, item, rss
 
 async def _wait_for(predicate) -> None:  # type: ignore[no-untyped-def]
     async with asyncio.timeout(10):
-        while not await predicate():
+        while not await predicate():  # noqa: ASYNC110 - polling the database is the point
             await asyncio.sleep(0.05)
 
 
