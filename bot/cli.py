@@ -60,7 +60,8 @@ def _settings(ctx: click.Context) -> Settings:
     """The settings (env, `.env`, then `--data-dir`), read once; a bad value exits 2."""
     from pydantic import ValidationError
 
-    obj: Ctx = ctx.find_object(Ctx)
+    obj = ctx.find_object(Ctx)
+    assert obj is not None, "the `cli` group sets ctx.obj"
     if obj.settings is None:
         try:
             settings = Settings()

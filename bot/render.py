@@ -1,4 +1,8 @@
-"""Plain-terminal rendering of command results (rich), and progress bars on stderr."""
+"""Plain-terminal rendering of command results (rich), and progress bars on stderr.
+
+Everything that comes from a feed, a user or an error is passed through `escape` before it meets
+rich markup: a title such as "Idlib [live]" must print as is, and "[/i]" must not crash.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
@@ -45,12 +50,14 @@ def print_feeds(feeds: list[dict[str, Any]]) -> None:
         return
     table = Table("id", "feed", "every", "articles", "last polled", "status")
     for f in feeds:
-        status = f["last_status"] or "not polled yet"
+        status = escape(f["last_status"] or "not polled yet")
+        error = escape(str(f["last_error"]))
         if not f["enabled"]:
-            status = f"[red]disabled[/red] after {f['error_count']} failures: {f['last_error']}"
+            status = f"[red]disabled[/red] after {f['error_count']} failures: {error}"
         elif f["error_count"]:
-            status = f"[yellow]{f['error_count']} failures[/yellow]: {f['last_error']}"
-        name = f"{f['name']}\n[dim]{f['url']}[/dim]" if f["name"] else f["url"]
+            status = f"[yellow]{f['error_count']} failures[/yellow]: {error}"
+        url = escape(f["url"])
+        name = f"{escape(f['name'])}\n[dim]{url}[/dim]" if f["name"] else url
         every = "file" if f.get("kind") == "file" else f"{f['interval_s']} s"
         table.add_row(str(f["feed_id"]), name, every, str(f["articles"]),
                       (f["last_polled_at"] or "never").replace("+00:00", "Z"), status)
@@ -63,7 +70,7 @@ def print_report(doc: dict[str, Any]) -> None:
             f"{doc['failed_feeds']} failed; {doc.get('embedded', 0)} passages embedded")
     out.print(line)
     for error in doc.get("errors", []):
-        err.print(f"[yellow]feed failed[/yellow]: {error}")
+        err.print(f"[yellow]feed failed[/yellow]: {escape(error)}")
 
 
 def print_stats(doc: dict[str, Any]) -> None:
@@ -80,12 +87,12 @@ def snippet(text: str, width: int = 300) -> str:
 def print_results(doc: dict[str, Any], *, limit_text: int = 300) -> None:
     results = doc["results"]
     if not results:
-        out.print(f"no passages match {doc['query']!r} yet")
+        out.print(f"no passages match {escape(repr(doc['query']))} yet")
         return
     for n, r in enumerate(results, 1):
         when = (r["published_at"] or "")[:10]
-        out.print(f"[bold]{n}. {r['title']}[/bold]  [dim]{r['source']}, {when}, "
-                  f"score {r['score']:.2f}[/dim]")
-        out.print(f"   {snippet(r['text'], limit_text)}")
+        out.print(f"[bold]{n}. {escape(r['title'])}[/bold]  [dim]{escape(r['source'])}, "
+                  f"{when}, score {r['score']:.2f}[/dim]")
+        out.print(f"   {escape(snippet(r['text'], limit_text))}")
         if r["url"]:
-            out.print(f"   [blue]{r['url']}[/blue]")
+            out.print(f"   [blue]{escape(r['url'])}[/blue]")

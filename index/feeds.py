@@ -569,6 +569,7 @@ async def _fetch(
                     last_modified=response.headers.get("last-modified"),
                     status=status,
                     final_url=str(response.url),
+                    content_type=response.headers.get("content-type"),
                 )
         except AddressBlocked as exc:
             hop = "" if current == url else f" (after a redirect to {current[:200]})"

@@ -135,7 +135,7 @@ async def _poll_feed(
             )
             log.info("feed not modified", extra={"feed_url": feed.url})
             return
-        parsed = await _parse(p, fetched.body, feed.url, now(), report)
+        parsed = await _parse(p, fetched.body, feed.url, now(), report, fetched.content_type)
         source = parsed.title or feed.title or urlsplit(feed.url).hostname or feed.url
         await _store_entries(p, feed.feed_id, parsed, source, now, report, changes)
         await p.store.record_fetch_ok(
@@ -188,11 +188,21 @@ async def _record_failure(
 
 
 async def _parse(
-    p: Pipeline, body: bytes, url: str, at: datetime, report: IngestReport
+    p: Pipeline,
+    body: bytes,
+    url: str,
+    at: datetime,
+    report: IngestReport,
+    content_type: str | None = None,
 ) -> ParsedFeed:
     started = time.perf_counter()
     parsed = await asyncio.to_thread(
-        parse_stage.parse_feed, body, url, now=at, max_entries=p.poll_policy.max_entries_per_feed
+        parse_stage.parse_feed,
+        body,
+        url,
+        now=at,
+        max_entries=p.poll_policy.max_entries_per_feed,
+        content_type=content_type,
     )
     report.times.add("parse", time.perf_counter() - started)
     if parsed.bozo:

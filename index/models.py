@@ -43,6 +43,7 @@ class FeedFetch:
     last_modified: str | None
     status: int = 200
     final_url: str = ""
+    content_type: str | None = None  # the server's Content-Type header, charset included
 
     @property
     def not_modified(self) -> bool:

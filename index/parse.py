@@ -339,8 +339,18 @@ _WIDE_PREFIXES = (
 )
 
 
-def parse_feed(body: bytes, url: str, *, now: datetime, max_entries: int = 1000) -> ParsedFeed:
+def parse_feed(
+    body: bytes,
+    url: str,
+    *,
+    now: datetime,
+    max_entries: int = 1000,
+    content_type: str | None = None,
+) -> ParsedFeed:
     """Feed bytes (RSS 0.9x/1.0/2.0, Atom; any encoding feedparser detects) -> ParsedFeed.
+
+    `content_type` is the server's Content-Type header; its charset, when it names one, is
+    taken into account as RFC 3023 says (a header without a charset is ignored).
 
     Raises FeedMalformed when the body yields no entry and is broken (bozo), empty, not a feed,
     or an entity bomb. A well-formed feed with no items gives `entries=[]`. Keeps at most
@@ -359,7 +369,7 @@ def parse_feed(body: bytes, url: str, *, now: datetime, max_entries: int = 1000)
             io.BytesIO(body),
             agent="Wirewatch",  # never sent: feedparser opens no connection for a stream
             request_headers={},
-            response_headers={},
+            response_headers=_charset_header(content_type),
             resolve_relative_uris=False,
             sanitize_html=True,
         )
@@ -385,6 +395,12 @@ def parse_feed(body: bytes, url: str, *, now: datetime, max_entries: int = 1000)
             raise FeedMalformed(url, "not an RSS or Atom feed")
     title = _clean_title(feed_meta, "title") or None
     return ParsedFeed(title=title, entries=entries, bozo=bozo, bozo_reason=reason)
+
+
+def _charset_header(content_type: str | None) -> dict[str, str]:
+    if content_type and "charset=" in content_type.lower():
+        return {"content-type": content_type}
+    return {}
 
 
 def _to_entry(raw: Mapping[str, Any], base: str, now: datetime) -> RawEntry | None:

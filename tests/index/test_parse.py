@@ -729,3 +729,28 @@ def test_canonical_url(url: str | None, canonical: str | None) -> None:
 )  # fmt: skip
 def test_canonical_url_drops_each_tracking_param(param: str) -> None:
     assert canonical_url(f"https://e.com/a?id=7&{param}=abc") == "https://e.com/a?id=7"
+
+
+def test_http_charset_decodes_a_feed_without_an_encoding_declaration() -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<item><title>Дейр-эз-Зор</title><link>https://x.example/1</link></item>"
+        "</channel></rss>"
+    ).encode("windows-1251")
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    parsed = parse_feed(
+        body,
+        "https://x.example/",
+        now=now,
+        content_type="application/rss+xml; charset=windows-1251",
+    )
+    assert parsed.entries[0].title == "Дейр-эз-Зор"
+    # no charset in the header: the header is ignored, not taken as us-ascii
+    plain = parse_feed(
+        "<?xml version='1.0' encoding='utf-8'?>".encode()
+        + body[21:].decode("windows-1251").encode(),
+        "https://x.example/",
+        now=now,
+        content_type="text/xml",
+    )
+    assert plain.entries[0].title == "Дейр-эз-Зор"
