@@ -80,17 +80,26 @@ def _prepare_data_dir(settings: Settings) -> None:
     """Create the data dir, or exit 2 saying why it cannot be used."""
     path = settings.data_dir
     if path.exists() and not path.is_dir():
-        _fail(f"the data directory {path} is a file; point --data-dir or WIREWATCH_DATA_DIR "
-              "at a directory")
+        _fail(
+            f"the data directory {path} is a file; point --data-dir or WIREWATCH_DATA_DIR "
+            "at a directory"
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        _fail(f"cannot use {path} as the data directory ({exc.strerror or exc}); point "
-              "--data-dir or WIREWATCH_DATA_DIR at a directory you can write to")
+        _fail(
+            f"cannot use {path} as the data directory ({exc.strerror or exc}); point "
+            "--data-dir or WIREWATCH_DATA_DIR at a directory you can write to"
+        )
 
 
-def _with_app(ctx: click.Context, fn: Callable[[App], Awaitable[T]], *,
-              with_model: bool = False, repair_mode: Repair = "none") -> T:
+def _with_app(
+    ctx: click.Context,
+    fn: Callable[[App], Awaitable[T]],
+    *,
+    with_model: bool = False,
+    repair_mode: Repair = "none",
+) -> T:
     """Open the app for one command, run `fn` on it, close it."""
     from bot.app import open_app
     from bot.render import progress_reporter
@@ -100,8 +109,9 @@ def _with_app(ctx: click.Context, fn: Callable[[App], Awaitable[T]], *,
 
     async def go() -> T:
         with progress_reporter() as progress:
-            async with open_app(settings, with_model=with_model, repair_mode=repair_mode,
-                                progress=progress) as app:
+            async with open_app(
+                settings, with_model=with_model, repair_mode=repair_mode, progress=progress
+            ) as app:
                 return await fn(app)
 
     return _run(go())
@@ -113,10 +123,13 @@ def _setup_logging(level: str) -> None:
     configure(level)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the database and vector index live (env WIREWATCH_DATA_DIR; "
-                   "default ./var).")
+@click.group(name="wirewatch", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the database and vector index live (env WIREWATCH_DATA_DIR; default ./var).",
+)
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug) to stderr.")
 @click.version_option(package_name="wirewatch")
 @click.pass_context
@@ -142,23 +155,27 @@ def feeds() -> None:
 
 @feeds.command("add")
 @click.argument("url")
-@click.option("--interval", "interval_s", type=int, default=None,
-              help="Seconds between polls (default WIREWATCH_POLL_INTERVAL_S, at least 60).")
+@click.option(
+    "--interval",
+    "interval_s",
+    type=int,
+    default=None,
+    help="Seconds between polls (default WIREWATCH_POLL_INTERVAL_S, at least 60).",
+)
 @click.option("--name", default=None, help="A name to show instead of the feed's title.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def feeds_add(ctx: click.Context, url: str, interval_s: int | None, name: str | None,
-              as_json: bool) -> None:
+def feeds_add(
+    ctx: click.Context, url: str, interval_s: int | None, name: str | None, as_json: bool
+) -> None:
     """Subscribe the console workspace to the feed at URL (http or https)."""
     from bot import commands
 
-    doc = _with_app(ctx, lambda app: commands.add_feed(app, url, interval_s=interval_s,
-                                                       name=name))
+    doc = _with_app(ctx, lambda app: commands.add_feed(app, url, interval_s=interval_s, name=name))
     if as_json:
         _emit(doc)
     else:
-        click.echo(f"subscribed: feed {doc['feed_id']} {doc['url']} "
-                   f"(every {doc['interval_s']} s)")
+        click.echo(f"subscribed: feed {doc['feed_id']} {doc['url']} (every {doc['interval_s']} s)")
 
 
 @feeds.command("list")
@@ -210,8 +227,7 @@ def poll(ctx: click.Context, once: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def ingest(ctx: click.Context, paths: Sequence[Path], as_json: bool) -> None:
@@ -224,8 +240,12 @@ def ingest(ctx: click.Context, paths: Sequence[Path], as_json: bool) -> None:
                 pass
         except OSError as exc:
             _fail(f"cannot read {path}: {exc.strerror or exc}")
-    doc = _with_app(ctx, lambda app: commands.ingest_files(app, list(paths)), with_model=True,
-                    repair_mode="full")
+    doc = _with_app(
+        ctx,
+        lambda app: commands.ingest_files(app, list(paths)),
+        with_model=True,
+        repair_mode="full",
+    )
     errors = doc.pop("errors", [])
     if as_json:
         _emit(doc)
@@ -267,10 +287,16 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 # ---- reading --------------------------------------------------------------------------------
 @cli.command()
 @click.argument("query")
-@click.option("--k", "k", type=click.IntRange(1, 200), default=5, show_default=True,
-              help="How many passages.")
-@click.option("--per-story", type=click.IntRange(0), default=0, show_default=True,
-              help="At most this many passages from any one story (0 = no limit).")
+@click.option(
+    "--k", "k", type=click.IntRange(1, 200), default=5, show_default=True, help="How many passages."
+)
+@click.option(
+    "--per-story",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="At most this many passages from any one story (0 = no limit).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def search(ctx: click.Context, query: str, k: int, per_story: int, as_json: bool) -> None:
@@ -279,8 +305,12 @@ def search(ctx: click.Context, query: str, k: int, per_story: int, as_json: bool
 
     if not query.strip():
         _fail("the query is empty: give some words to search for")
-    doc = _with_app(ctx, lambda app: commands.search(app, query, k=k, per_story=per_story),
-                    with_model=True, repair_mode="index")
+    doc = _with_app(
+        ctx,
+        lambda app: commands.search(app, query, k=k, per_story=per_story),
+        with_model=True,
+        repair_mode="index",
+    )
     if as_json:
         _emit(doc)
     else:

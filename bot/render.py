@@ -31,8 +31,13 @@ def progress_reporter() -> Iterator[ProgressFn | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    console=err, transient=True)
+    bars = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    )
     tasks: dict[str, TaskID] = {}
 
     def report(stage: str, done: int, total: int) -> None:
@@ -59,15 +64,23 @@ def print_feeds(feeds: list[dict[str, Any]]) -> None:
         url = escape(f["url"])
         name = f"{escape(f['name'])}\n[dim]{url}[/dim]" if f["name"] else url
         every = "file" if f.get("kind") == "file" else f"{f['interval_s']} s"
-        table.add_row(str(f["feed_id"]), name, every, str(f["articles"]),
-                      (f["last_polled_at"] or "never").replace("+00:00", "Z"), status)
+        table.add_row(
+            str(f["feed_id"]),
+            name,
+            every,
+            str(f["articles"]),
+            (f["last_polled_at"] or "never").replace("+00:00", "Z"),
+            status,
+        )
     out.print(table)
 
 
 def print_report(doc: dict[str, Any]) -> None:
-    line = (f"{doc['feeds_polled']} feeds polled: {doc['new_articles']} new articles, "
-            f"{doc.get('updated_articles', 0)} updated, {doc['duplicates']} duplicates, "
-            f"{doc['failed_feeds']} failed; {doc.get('embedded', 0)} passages embedded")
+    line = (
+        f"{doc['feeds_polled']} feeds polled: {doc['new_articles']} new articles, "
+        f"{doc.get('updated_articles', 0)} updated, {doc['duplicates']} duplicates, "
+        f"{doc['failed_feeds']} failed; {doc.get('embedded', 0)} passages embedded"
+    )
     out.print(line)
     for error in doc.get("errors", []):
         err.print(f"[yellow]feed failed[/yellow]: {escape(error)}")
@@ -91,8 +104,10 @@ def print_results(doc: dict[str, Any], *, limit_text: int = 300) -> None:
         return
     for n, r in enumerate(results, 1):
         when = (r["published_at"] or "")[:10]
-        out.print(f"[bold]{n}. {escape(r['title'])}[/bold]  [dim]{escape(r['source'])}, "
-                  f"{when}, score {r['score']:.2f}[/dim]")
+        out.print(
+            f"[bold]{n}. {escape(r['title'])}[/bold]  [dim]{escape(r['source'])}, "
+            f"{when}, score {r['score']:.2f}[/dim]"
+        )
         out.print(f"   {escape(snippet(r['text'], limit_text))}")
         if r["url"]:
             out.print(f"   [blue]{escape(r['url'])}[/blue]")

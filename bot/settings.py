@@ -14,17 +14,18 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.embed import DEFAULT_MODEL
-from index.ingest import PollPolicy
-from index.models import FetchPolicy
+from index.models import FetchPolicy, PollPolicy
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 USER_AGENT = "Wirewatch/0.1 (news monitoring feed reader; +https://github.com/wirewatch)"
 
 
 class Settings(BaseSettings):
     """Wirewatch configuration. Build in tests with `Settings(_env_file=None, data_dir=...)`."""
 
-    model_config = SettingsConfigDict(env_prefix="WIREWATCH_", env_file=".env",
-                                      env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="WIREWATCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
 
     data_dir: Path = Path("var")
     log_level: str = "INFO"
@@ -55,6 +56,14 @@ class Settings(BaseSettings):
     embed_model: str = DEFAULT_MODEL
     embed_batch_size: int = Field(64, ge=1)
 
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level: use one of {', '.join(LOG_LEVELS)}")
+        return level
+
     @field_validator("allowed_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
@@ -69,16 +78,19 @@ class Settings(BaseSettings):
             try:
                 ipaddress.ip_network(net, strict=False)
             except ValueError as exc:
-                raise ValueError(f"{net!r} is not a network in CIDR form "
-                                 "(e.g. 10.1.2.0/24)") from exc
+                raise ValueError(
+                    f"{net!r} is not a network in CIDR form (e.g. 10.1.2.0/24)"
+                ) from exc
         return value
 
     @field_validator("embed_model")
     @classmethod
     def _check_model(cls, value: str) -> str:
         if value != DEFAULT_MODEL and not (Path(value).expanduser() / "modules.json").is_file():
-            raise ValueError(f"{value!r} is neither {DEFAULT_MODEL!r} nor a local "
-                             "sentence-transformers model directory (one with a modules.json)")
+            raise ValueError(
+                f"{value!r} is neither {DEFAULT_MODEL!r} nor a local "
+                "sentence-transformers model directory (one with a modules.json)"
+            )
         return value
 
     @property
@@ -91,18 +103,25 @@ class Settings(BaseSettings):
 
     def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy(
-            user_agent=self.user_agent, connect_timeout_s=self.connect_timeout_s,
-            read_timeout_s=self.read_timeout_s, total_timeout_s=self.fetch_timeout_s,
-            max_body_bytes=self.max_body_bytes, max_redirects=self.max_redirects,
+            user_agent=self.user_agent,
+            connect_timeout_s=self.connect_timeout_s,
+            read_timeout_s=self.read_timeout_s,
+            total_timeout_s=self.fetch_timeout_s,
+            max_body_bytes=self.max_body_bytes,
+            max_redirects=self.max_redirects,
             allow_private=self.allow_private_feeds,
             allowed_networks=tuple(self.allowed_networks),
         )
 
     def poll_policy(self) -> PollPolicy:
         return PollPolicy(
-            max_failures=self.max_failures, backoff_base_s=self.backoff_base_s,
-            backoff_max_s=self.backoff_max_s, max_parallel_feeds=self.max_parallel_feeds,
-            max_per_host=self.max_per_host, max_entries_per_feed=self.max_entries_per_feed,
-            story_window_h=self.story_window_h, story_threshold=self.story_threshold,
+            max_failures=self.max_failures,
+            backoff_base_s=self.backoff_base_s,
+            backoff_max_s=self.backoff_max_s,
+            max_parallel_feeds=self.max_parallel_feeds,
+            max_per_host=self.max_per_host,
+            max_entries_per_feed=self.max_entries_per_feed,
+            story_window_h=self.story_window_h,
+            story_threshold=self.story_threshold,
             embed_batch=self.embed_batch_size,
         )

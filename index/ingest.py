@@ -27,7 +27,7 @@ from index import feeds as feeds_stage
 from index import parse as parse_stage
 from index.embed import Embedder
 from index.errors import FeedError, FeedThrottled, StoreError
-from index.models import FeedSource, FetchPolicy, IngestReport, ParsedFeed
+from index.models import FeedSource, FetchPolicy, IngestReport, ParsedFeed, PollPolicy
 from index.passages import chunk_article
 from index.store import Store
 from index.vectors import SyncReport, VectorIndex
@@ -38,21 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-
-
-@dataclass(frozen=True, slots=True)
-class PollPolicy:
-    """How often, how widely and how patiently feeds are polled."""
-
-    max_failures: int = 10  # consecutive failures before a feed is disabled
-    backoff_base_s: float = 60.0
-    backoff_max_s: float = 6 * 3600.0
-    max_parallel_feeds: int = 8
-    max_per_host: int = 2
-    max_entries_per_feed: int = 500
-    story_window_h: float = 72.0
-    story_threshold: float = 0.5  # estimated Jaccard of word-bigram shingles
-    embed_batch: int = 64
 
 
 @dataclass

@@ -35,6 +35,21 @@ class FetchPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """How often, how widely and how patiently feeds are polled."""
+
+    max_failures: int = 10  # consecutive failures before a feed is disabled
+    backoff_base_s: float = 60.0
+    backoff_max_s: float = 6 * 3600.0
+    max_parallel_feeds: int = 8
+    max_per_host: int = 2
+    max_entries_per_feed: int = 500
+    story_window_h: float = 72.0
+    story_threshold: float = 0.5  # estimated Jaccard of word-bigram shingles
+    embed_batch: int = 64
+
+
+@dataclass(frozen=True, slots=True)
 class FeedFetch:
     """The result of one conditional GET. `body` is None when the server said 304 Not Modified."""
 

@@ -116,15 +116,18 @@ class Store:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
         try:
             db.row_factory = aiosqlite.Row
-            for pragma in (
-                "journal_mode=WAL",
-                "foreign_keys=ON",
-                "synchronous=NORMAL",
-                "busy_timeout=30000",
-            ):
-                await db.execute(f"PRAGMA {pragma}")
             store = cls(db)
-            await store._migrate()
+            try:
+                for pragma in (
+                    "journal_mode=WAL",
+                    "foreign_keys=ON",
+                    "synchronous=NORMAL",
+                    "busy_timeout=30000",
+                ):
+                    await db.execute(f"PRAGMA {pragma}")
+                await store._migrate()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open database {path}: {exc}") from exc
             yield store
         finally:
             await db.close()

@@ -167,7 +167,7 @@ def test_every_command_answers_help(
     monkeypatch.setenv("WIREWATCH_POLL_INTERVAL_S", "5")
     result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("Usage: "), result.stdout
+    assert result.stdout.startswith(f"Usage: {' '.join(('wirewatch', *path))}"), result.stdout
     assert result.stderr == ""
     assert not (tmp_path / "var").exists(), "--help must not create the data dir"
 

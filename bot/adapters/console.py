@@ -23,7 +23,7 @@ async def handle_line(app: App, line: str) -> bool:
     try:
         words = shlex.split(line)
     except ValueError as exc:
-        render.out.print(f"could not read that: {exc}")
+        render.out.print(f"could not read that: {exc}", markup=False)
         return True
     if not words:
         return True
@@ -38,9 +38,9 @@ async def handle_line(app: App, line: str) -> bool:
         elif command == "stats":
             render.print_stats(await commands.stats(app))
         else:
-            render.out.print(HELP)
+            render.out.print(HELP, markup=False)
     except UserError as exc:
-        render.out.print(f"error: {exc}")
+        render.out.print(f"error: {exc}", markup=False)
     return True
 
 

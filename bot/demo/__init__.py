@@ -125,9 +125,9 @@ async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
 
             out.print("\n[bold]2. Stories told by more than one outlet[/bold]")
             for story in await app.store.multi_source_stories(limit=5):
-                out.print(f"• {story.title}")
+                out.print(f"• {story.title}", markup=False)
                 for article in story.articles:
-                    out.print(f"    {article.source}: {article.title}")
+                    out.print(f"    {article.source}: {article.title}", markup=False)
 
             out.print("\n[bold]3. Search by meaning[/bold]")
             for query in SEARCHES:

@@ -747,8 +747,7 @@ def test_http_charset_decodes_a_feed_without_an_encoding_declaration() -> None:
     assert parsed.entries[0].title == "Дейр-эз-Зор"
     # no charset in the header: the header is ignored, not taken as us-ascii
     plain = parse_feed(
-        b"<?xml version='1.0' encoding='utf-8'?>"
-        + body[21:].decode("windows-1251").encode(),
+        b"<?xml version='1.0' encoding='utf-8'?>" + body[21:].decode("windows-1251").encode(),
         "https://x.example/",
         now=now,
         content_type="text/xml",
