@@ -5,6 +5,7 @@ Side effects: opens `<data_dir>/wirewatch.db` and `<data_dir>/passages.faiss`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -64,11 +65,15 @@ async def open_app(
             return
         policy = settings.fetch_policy()
         async with feeds.make_client(policy) as http:
-            if embedder is None:
-                embedder = SentenceTransformerEmbedder(
-                    settings.embed_model, batch_size=settings.embed_batch_size
+            if embedder is None:  # loading takes seconds: keep the event loop free meanwhile
+                embedder = await asyncio.to_thread(
+                    SentenceTransformerEmbedder,
+                    settings.embed_model,
+                    batch_size=settings.embed_batch_size,
                 )
-            vectors = VectorIndex.load(settings.index_path, embedder.dim, embedder.model_id)
+            vectors = await asyncio.to_thread(
+                VectorIndex.load, settings.index_path, embedder.dim, embedder.model_id
+            )
             pipeline = Pipeline(
                 store=store,
                 http=http,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -48,6 +49,10 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         _fail(str(exc), 2)
     except NewsIndexError as exc:
         _fail(str(exc), 1)
+    except sqlite3.Error as exc:
+        _fail(f"database error: {exc} (is another process holding the data dir?)", 1)
+    except OSError as exc:  # includes a lock on the vector index that was never released
+        _fail(f"{type(exc).__name__}: {exc}", 1)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
 

@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +29,7 @@ from index.embed import Embedder
 from index.errors import FeedError, FeedThrottled, StoreError
 from index.models import FeedSource, FetchPolicy, IngestReport, ParsedFeed, PollPolicy
 from index.passages import chunk_article
-from index.store import Store
+from index.store import Store, entry_key
 from index.vectors import SyncReport, VectorIndex
 
 if TYPE_CHECKING:
@@ -52,6 +52,10 @@ class Pipeline:
     poll_policy: PollPolicy
     hosts: feeds_stage.HostLimiter
     progress: Progress | None = None
+    # Passage ids stored or embedded, and removed, since the vector index was last synced:
+    # kept across cycles, so a cycle that fails half-way is caught up by the next one.
+    unsynced_added: set[int] = field(default_factory=set)
+    unsynced_removed: set[int] = field(default_factory=set)
 
     def report_progress(self, stage: str, done: int, total: int) -> None:
         if self.progress is not None:
@@ -64,35 +68,31 @@ def backoff_delay(failures: int, policy: PollPolicy, rng: random.Random | None =
     return (rng or random).uniform(delay / 2, delay)
 
 
-@dataclass
-class _Changes:
-    """Passage ids the cycle created and removed, for the vector index's fast path."""
-
-    added: list[int]
-    removed: list[int]
-
-
 async def run_cycle(
     p: Pipeline, feeds: Sequence[FeedSource], now: Callable[[], datetime]
 ) -> IngestReport:
     """Poll these feeds, store what is new, embed it and update the vector index."""
     report = IngestReport()
-    changes = _Changes([], [])
+    if not feeds and not (p.unsynced_added or p.unsynced_removed):
+        return report
     gate = asyncio.Semaphore(p.poll_policy.max_parallel_feeds)
     done = 0
 
     async def one(feed: FeedSource) -> None:
         nonlocal done
-        async with gate, p.hosts.slot(feed.url):
-            await _poll_feed(p, feed, now, report, changes)
+        # the host slot first: a task waiting for a busy host must not hold a global slot
+        async with p.hosts.slot(feed.url), gate:
+            await _poll_feed(p, feed, now, report)
         done += 1
         p.report_progress("fetch", done, len(feeds))
 
     p.report_progress("fetch", 0, len(feeds))
-    await asyncio.gather(*(one(f) for f in feeds))
+    async with asyncio.TaskGroup() as group:
+        for feed in feeds:
+            group.create_task(one(feed))
     report.feeds_polled = len(feeds)
     await embed_pending(p, report)
-    await _sync_vectors(p, report, changes)
+    await _sync_vectors(p, report)
     return report
 
 
@@ -101,7 +101,6 @@ async def _poll_feed(
     feed: FeedSource,
     now: Callable[[], datetime],
     report: IngestReport,
-    changes: _Changes,
 ) -> None:
     """Fetch and store one feed; its failure is recorded and stays with it."""
     started = time.perf_counter()
@@ -122,7 +121,7 @@ async def _poll_feed(
             return
         parsed = await _parse(p, fetched.body, feed.url, now(), report, fetched.content_type)
         source = parsed.title or feed.title or urlsplit(feed.url).hostname or feed.url
-        await _store_entries(p, feed.feed_id, parsed, source, now, report, changes)
+        await _store_entries(p, feed.feed_id, parsed, source, now, report)
         await p.store.record_fetch_ok(
             feed.feed_id,
             status="ok",
@@ -207,10 +206,15 @@ async def _store_entries(
     source: str,
     now: Callable[[], datetime],
     report: IngestReport,
-    changes: _Changes,
 ) -> None:
     policy = p.poll_policy
+    seen: set[str] = set()
     for entry in parsed.entries:
+        key = entry_key(entry)
+        if key in seen:  # the feed lists the same entry twice: the first one counts
+            report.duplicates += 1
+            continue
+        seen.add(key)
         started = time.perf_counter()
         outcome = await p.store.save_entry(
             feed_id,
@@ -235,25 +239,28 @@ async def _store_entries(
         change = await p.store.replace_passages(outcome.article_id, passages, p.embedder.model_id)
         report.times.add("chunk", time.perf_counter() - started)
         report.passages += len(change.added)
-        changes.added.extend(change.added)
-        changes.removed.extend(change.removed)
+        p.unsynced_added.update(change.added)
+        p.unsynced_added.difference_update(change.removed)
+        p.unsynced_removed.update(change.removed)
 
 
 async def embed_pending(p: Pipeline, report: IngestReport | None = None) -> int:
     """Embed every passage that has no vector from the current model. Returns how many."""
-    total = await p.store.count_pending(p.embedder.model_id)
+    total = await p.store.count_pending()
     done = 0
     if total:
         p.report_progress("embed", 0, total)
     while True:
-        batch = await p.store.pending_passages(p.embedder.model_id, p.poll_policy.embed_batch)
+        batch = await p.store.pending_passages(p.poll_policy.embed_batch)
         if not batch:
             break
         started = time.perf_counter()
         vectors = await asyncio.to_thread(p.embedder.embed_passages, [t for _, t in batch])
         if report is not None:
             report.times.add("embed", time.perf_counter() - started)
-        await p.store.set_embeddings([pid for pid, _ in batch], vectors, p.embedder.model_id)
+        ids = [pid for pid, _ in batch]
+        await p.store.set_embeddings(ids, vectors, p.embedder.model_id)
+        p.unsynced_added.update(ids)
         done += len(batch)
         p.report_progress("embed", done, total)
     if report is not None:
@@ -269,16 +276,21 @@ def _batches(p: Pipeline) -> Callable[[np.ndarray], AsyncIterator[tuple[np.ndarr
 
 
 async def _sync_vectors(
-    p: Pipeline, report: IngestReport | None, changes: _Changes | None
+    p: Pipeline, report: IngestReport | None, *, full: bool = False
 ) -> SyncReport:
+    """Bring the vector index in line with the database: the passages changed since the last
+    sync (fast path), or every id (`full`)."""
     started = time.perf_counter()
+    added, removed = set(p.unsynced_added), set(p.unsynced_removed)
     result = await p.vectors.sync(
         lambda: p.store.embedded_ids(p.embedder.model_id),
         _batches(p),
         changed=None
-        if changes is None
-        else (np.array(changes.added, dtype=np.int64), np.array(changes.removed, dtype=np.int64)),
+        if full
+        else (np.fromiter(added, dtype=np.int64), np.fromiter(removed, dtype=np.int64)),
     )
+    p.unsynced_added -= added
+    p.unsynced_removed -= removed
     if report is not None:
         report.times.add("index", time.perf_counter() - started)
     return result
@@ -288,8 +300,15 @@ async def repair(p: Pipeline, *, embed: bool = True) -> SyncReport:
     """Start-up check: embed what a killed process left unembedded (unless `embed` is False,
     for readers), then make the vector index match the database exactly (missing vectors
     added, stale ones dropped, another model's index rebuilt)."""
-    embedded = await embed_pending(p) if embed else 0
-    result = await _sync_vectors(p, None, None)
+    if embed:
+        await p.store.forget_other_models(p.embedder.model_id)
+        embedded = await embed_pending(p)
+    else:
+        embedded = 0
+        stored = await p.store.count_embedded(p.embedder.model_id)
+        if stored == len(p.vectors) and not p.vectors.stale_on_disk:
+            return SyncReport(added=0, removed=0, rebuilt=False)  # readers: cheap check only
+    result = await _sync_vectors(p, None, full=True)
     if embedded or result.added or result.removed or result.rebuilt:
         log.info(
             "repaired: %d passages embedded, %d vectors added, %d removed",
@@ -306,7 +325,7 @@ async def reindex(p: Pipeline, *, re_embed: bool = False) -> int:
         await p.store.clear_embeddings()
     await embed_pending(p)
     p.vectors.reset()
-    await _sync_vectors(p, None, None)
+    await _sync_vectors(p, None, full=True)
     return len(p.vectors)
 
 
@@ -317,7 +336,6 @@ async def ingest_files(
     name. A file that is not a feed is reported in `errors` and the others go on. Raises
     OSError when a file cannot be read (the caller checks them first)."""
     report = IngestReport()
-    changes = _Changes([], [])
     for done, path in enumerate(paths):
         body = await asyncio.to_thread(path.read_bytes)
         url = path.resolve().as_uri()
@@ -334,7 +352,7 @@ async def ingest_files(
                 feed_id, error=exc.reason, now=now(), next_check_at=now(), max_failures=1 << 30
             )
             continue
-        await _store_entries(p, feed_id, parsed, path.name, now, report, changes)
+        await _store_entries(p, feed_id, parsed, path.name, now, report)
         await p.store.record_fetch_ok(
             feed_id,
             status="ok",
@@ -346,5 +364,5 @@ async def ingest_files(
         )
         p.report_progress("read", done + 1, len(paths))
     await embed_pending(p, report)
-    await _sync_vectors(p, report, changes)
+    await _sync_vectors(p, report)
     return report

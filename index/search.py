@@ -3,8 +3,8 @@ Side effects: may reload the vector index when another process saved a newer one
 
 The query is embedded with the same model as the passages and looked up in FAISS by inner
 product (cosine, since vectors are unit length). FAISS holds every workspace's passages, so we
-ask it for more than `k` and keep the workspace's own, widening the net until `k` are found or
-the index is exhausted.
+ask it for a few times `k` and keep the workspace's own; when that is not enough (a small
+workspace in a large shared index), FAISS searches only the workspace's passage ids.
 """
 
 from __future__ import annotations
@@ -35,13 +35,16 @@ async def search(
         return []
     await asyncio.to_thread(vectors.refresh)
     vector = await asyncio.to_thread(embedder.embed_query, query)
-    want = max(k * 4, 32)
-    while True:
-        scored = await asyncio.to_thread(vectors.search, vector, want)
-        hits = _limit_per_story(await store.hits(scored, workspace_id), per_story)
-        if len(hits) >= k or len(scored) < want:
-            return hits[:k]
-        want *= 4
+    # Most often the workspace's passages are among the nearest few: ask for a few times k.
+    want = max(k * 4, 32) * (4 if per_story else 1)
+    scored = await asyncio.to_thread(vectors.search, vector, want)
+    hits = _limit_per_story(await store.hits(scored, workspace_id), per_story)
+    if len(hits) >= k or len(scored) < want:
+        return hits[:k]
+    # Otherwise search only the workspace's own passages.
+    allowed = await store.workspace_passage_ids(workspace_id)
+    scored = await asyncio.to_thread(vectors.search, vector, want * 4, allowed)
+    return _limit_per_story(await store.hits(scored, workspace_id), per_story)[:k]
 
 
 def _limit_per_story(hits: list[Hit], per_story: int) -> list[Hit]:

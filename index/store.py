@@ -350,16 +350,22 @@ class Store:
         article published within `story_window`, or starts its own."""
         published = entry.published_at or now
         chash = content_hash(f"{entry.title}\n{entry.text}")
-        key = _entry_key(entry, chash)
+        key = entry_key(entry)
         async with self.transaction():
             row = await self._one(
-                "SELECT a.article_id, a.story_id, a.content_hash FROM feed_entries fe "
-                "JOIN articles a ON a.article_id = fe.article_id "
+                "SELECT fe.content_hash AS sent, fe.origin, a.article_id, a.story_id "
+                "FROM feed_entries fe JOIN articles a ON a.article_id = fe.article_id "
                 "WHERE fe.feed_id = ? AND fe.entry_key = ?",
                 (feed_id, key),
             )
             if row is not None:
-                if row["content_hash"] == chash:
+                if row["sent"] == chash:
+                    return EntryOutcome("unchanged", row["article_id"], row["story_id"])
+                await self.db.execute(
+                    "UPDATE feed_entries SET content_hash = ? WHERE feed_id = ? AND entry_key = ?",
+                    (chash, feed_id, key),
+                )
+                if not row["origin"]:  # another outlet's copy changed: the article is theirs
                     return EntryOutcome("unchanged", row["article_id"], row["story_id"])
                 sig = stories.signature(entry.title, entry.text)
                 await self.db.execute(
@@ -377,18 +383,20 @@ class Store:
                 )
                 return EntryOutcome("updated", row["article_id"], row["story_id"])
 
-            existing = None
+            # The same article from another feed: same canonical link, or, for entries with
+            # no link at all, the same title and text.
             if entry.url:
                 existing = await self._one(
                     "SELECT article_id, story_id FROM articles WHERE url = ?", (entry.url,)
                 )
-            if existing is None:
+            else:
                 existing = await self._one(
-                    "SELECT article_id, story_id FROM articles WHERE content_hash = ? LIMIT 1",
+                    "SELECT article_id, story_id FROM articles WHERE content_hash = ? "
+                    "AND url IS NULL LIMIT 1",
                     (chash,),
                 )
             if existing is not None:
-                await self._link(feed_id, key, existing["article_id"], now)
+                await self._link(feed_id, key, existing["article_id"], chash, False, now)
                 return EntryOutcome("duplicate", existing["article_id"], existing["story_id"])
 
             sig = stories.signature(entry.title, entry.text)
@@ -423,14 +431,17 @@ class Store:
                 ),
             )
             article_id = int(cur.lastrowid or 0)
-            await self._link(feed_id, key, article_id, now)
+            await self._link(feed_id, key, article_id, chash, True, now)
             return EntryOutcome("new", article_id, story_id)
 
-    async def _link(self, feed_id: int, key: str, article_id: int, now: datetime) -> None:
+    async def _link(
+        self, feed_id: int, key: str, article_id: int, chash: str, origin: bool, now: datetime
+    ) -> None:
         await self.db.execute(
-            "INSERT OR IGNORE INTO feed_entries (feed_id, entry_key, article_id, first_seen_at) "
-            "VALUES (?, ?, ?, ?)",
-            (feed_id, key, article_id, to_iso(now)),
+            "INSERT OR IGNORE INTO feed_entries "
+            "(feed_id, entry_key, article_id, content_hash, origin, first_seen_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (feed_id, key, article_id, chash, int(origin), to_iso(now)),
         )
 
     async def _matching_story(
@@ -525,22 +536,33 @@ class Store:
                 removed.append(prior["passage_id"])
         return PassageChange(added=added, removed=removed, pending=pending)
 
-    async def pending_passages(self, model_id: str, limit: int) -> list[tuple[int, str]]:
-        """(passage_id, text to embed) of passages with no vector from `model_id`."""
+    async def forget_other_models(self, model_id: str) -> int:
+        """Drop vectors made by another model (the configured model changed); they are
+        re-embedded as pending passages. Returns how many were dropped."""
+        async with self.transaction():
+            cur = await self.db.execute(
+                "UPDATE passages SET embedding = NULL, embed_model = NULL "
+                "WHERE embed_model IS NOT NULL AND embed_model != ?",
+                (model_id,),
+            )
+        return int(cur.rowcount or 0)
+
+    async def pending_passages(self, limit: int) -> list[tuple[int, str]]:
+        """(passage_id, text to embed) of passages with no vector yet."""
         rows = await self._all(
             "SELECT p.passage_id, p.text, a.title FROM passages p "
             "JOIN articles a ON a.article_id = p.article_id "
-            "WHERE p.embedding IS NULL OR p.embed_model IS NOT ? "
-            "ORDER BY p.passage_id LIMIT ?",
-            (model_id, limit),
+            "WHERE p.embedding IS NULL ORDER BY p.passage_id LIMIT ?",
+            (limit,),
         )
         return [(r["passage_id"], embed_text(r["title"], r["text"])) for r in rows]
 
-    async def count_pending(self, model_id: str) -> int:
-        row = await self._one(
-            "SELECT count(*) FROM passages WHERE embedding IS NULL OR embed_model IS NOT ?",
-            (model_id,),
-        )
+    async def count_pending(self) -> int:
+        row = await self._one("SELECT count(*) FROM passages WHERE embedding IS NULL")
+        return 0 if row is None else int(row[0])
+
+    async def count_embedded(self, model_id: str) -> int:
+        row = await self._one("SELECT count(*) FROM passages WHERE embed_model = ?", (model_id,))
         return 0 if row is None else int(row[0])
 
     async def set_embeddings(self, ids: Sequence[int], vectors: np.ndarray, model_id: str) -> None:
@@ -558,8 +580,7 @@ class Store:
 
     async def embedded_ids(self, model_id: str) -> np.ndarray:
         rows = await self._all(
-            "SELECT passage_id FROM passages WHERE embed_model = ? AND embedding IS NOT NULL "
-            "ORDER BY passage_id",
+            "SELECT passage_id FROM passages WHERE embed_model = ? ORDER BY passage_id",
             (model_id,),
         )
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -615,6 +636,16 @@ class Store:
             if (r := by_id.get(pid)) is not None
         ]
 
+    async def workspace_passage_ids(self, workspace_id: int) -> np.ndarray:
+        """Ids of the passages of every article the workspace can see."""
+        rows = await self._all(
+            "SELECT DISTINCT p.passage_id FROM subscriptions s "
+            "JOIN feed_entries fe ON fe.feed_id = s.feed_id "
+            "JOIN passages p ON p.article_id = fe.article_id WHERE s.workspace_id = ?",
+            (workspace_id,),
+        )
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
     async def counts(self, workspace_id: int) -> Counts:
         """What the workspace can see."""
         row = await self._one(
@@ -632,12 +663,13 @@ class Store:
         return Counts(*(int(v) for v in row))
 
 
-def _entry_key(entry: RawEntry, chash: str) -> str:
+def entry_key(entry: RawEntry) -> str:
+    """How a feed names its entry: guid, else canonical link, else a hash of title and text."""
     if entry.guid:
         return f"guid:{entry.guid}"
     if entry.url:
         return f"url:{entry.url}"
-    return f"hash:{chash}"
+    return "hash:" + content_hash(f"{entry.title}\n{entry.text}")
 
 
 def _row_to_article(r: aiosqlite.Row) -> Article:

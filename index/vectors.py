@@ -70,20 +70,25 @@ class VectorIndex:
         vi._load_from_disk()
         return vi
 
-    def _read_file(self) -> tuple[dict[str, Any], Any] | None:
+    def _read_file(self, *, header_only: bool = False) -> tuple[dict[str, Any], bytes] | None:
+        """(header, payload) of the file on disk; None when absent. A file that is not ours or
+        whose header is unreadable counts as corrupt: header {"corrupt": True}."""
         try:
             with self.path.open("rb") as fh:
-                header_line = fh.readline()
-                payload = fh.read()
+                header_line = fh.readline(1 << 16)
+                payload = b"" if header_only else fh.read()
                 stat = os.fstat(fh.fileno())
         except FileNotFoundError:
             return None
-        if not header_line.startswith(MAGIC):
+        try:
+            if not header_line.startswith(MAGIC):
+                raise ValueError("not a Wirewatch vector index")
+            header = dict(json.loads(header_line[len(MAGIC) :]))
+        except ValueError as exc:
             log.warning(
-                "vector index file is not ours; ignoring it", extra={"path": str(self.path)}
+                "vector index file %s is unreadable (%s): it will be rebuilt", self.path, exc
             )
-            return None
-        header = json.loads(header_line[len(MAGIC) :])
+            header = {"corrupt": True}
         header["_mtime_ns"] = stat.st_mtime_ns
         return header, payload
 
@@ -92,6 +97,9 @@ class VectorIndex:
         if read is None:
             return
         header, payload = read
+        if header.get("corrupt"):
+            self.stale_on_disk = True
+            return
         if header.get("model") != self.model_id or header.get("dim") != self.dim:
             log.warning(
                 "vector index was built for %s (dim %s), not %s: it will be rebuilt",
@@ -101,11 +109,24 @@ class VectorIndex:
             )
             self.stale_on_disk = True
             return
-        index = faiss.deserialize_index(np.frombuffer(payload, dtype=np.uint8))
+        try:
+            index = faiss.deserialize_index(np.frombuffer(payload, dtype=np.uint8))
+        except RuntimeError as exc:  # truncated or damaged payload
+            log.warning(
+                "vector index file %s is damaged (%s): it will be rebuilt",
+                self.path,
+                str(exc).splitlines()[0] if str(exc) else "unreadable",
+            )
+            self.stale_on_disk = True
+            return
+        if index.d != self.dim or index.ntotal != header.get("count", index.ntotal):
+            self.stale_on_disk = True
+            return
         with self._guard:
             self._index = index
             self._generation = str(header.get("generation", ""))
             self._mtime_ns = int(header["_mtime_ns"])
+            self.stale_on_disk = False
 
     def refresh(self) -> bool:
         """Reload if another process saved a newer file; True when reloaded."""
@@ -125,13 +146,26 @@ class VectorIndex:
         with self._guard:
             return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The k nearest passage ids with their cosine scores, best first."""
+    def search(
+        self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """The k nearest passage ids with their cosine scores, best first; only among the
+        `allowed` ids when given."""
         with self._guard:
             if self._index.ntotal == 0 or k <= 0:
                 return []
             query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
-            scores, ids = self._index.search(query, min(k, self._index.ntotal))
+            if allowed is not None:
+                if len(allowed) == 0:
+                    return []
+                selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+                params = faiss.SearchParameters()
+                params.sel = selector
+                scores, ids = self._index.search(
+                    query, min(k, len(allowed), self._index.ntotal), params=params
+                )
+            else:
+                scores, ids = self._index.search(query, min(k, self._index.ntotal))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 
     def memory_bytes(self) -> int:
@@ -191,7 +225,7 @@ class VectorIndex:
         self.stale_on_disk = False
 
     def _disk_generation(self) -> str | None:
-        read = self._read_file()
+        read = self._read_file(header_only=True)
         return None if read is None else str(read[0].get("generation", ""))
 
     async def sync(

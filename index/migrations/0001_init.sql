@@ -68,6 +68,8 @@ CREATE TABLE feed_entries (
     feed_id       INTEGER NOT NULL REFERENCES feeds(feed_id) ON DELETE CASCADE,
     entry_key     TEXT NOT NULL,
     article_id    INTEGER NOT NULL REFERENCES articles(article_id) ON DELETE CASCADE,
+    content_hash  TEXT NOT NULL,                -- of what this feed last sent for this entry
+    origin        INTEGER NOT NULL DEFAULT 0,   -- 1: this entry created the article (may update it)
     first_seen_at TEXT NOT NULL,
     PRIMARY KEY (feed_id, entry_key)
 );
@@ -85,4 +87,5 @@ CREATE TABLE passages (
     UNIQUE (article_id, seq)
 );
 CREATE INDEX passages_hash ON passages(content_hash, embed_model);
+CREATE INDEX passages_model ON passages(embed_model);
 CREATE INDEX passages_unembedded ON passages(passage_id) WHERE embedding IS NULL;

@@ -456,7 +456,7 @@ async def test_changed_model_rebuilds_the_index(
         vectors = app.require_pipeline().vectors
         stats = await commands.stats(app)
         assert vectors.dim == 32 and len(vectors) == stats["passages"]
-        assert await app.store.count_pending("hash-32") == 0
+        assert await app.store.count_pending() == 0
     header = settings.index_path.read_bytes().split(b"\n", 1)[0]
     assert json.loads(header[len(b"WIREWATCH-FAISS") :])["model"] == "hash-32"
 
