@@ -344,29 +344,160 @@ async def test_reposted_feed_adds_nothing(app: App, httpserver_ipv4: HTTPServer)
     assert await commands.stats(app) == before
 
 
-async def test_unchanged_text_is_never_re_embedded(
+class CountingEmbedder(HashEmbedder):
+    """The model-free embedder, recording what it was asked to embed; can fail once."""
+
+    def __init__(self, fail_once: bool = False) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self.fail_once = fail_once
+
+    def embed_passages(self, texts):  # type: ignore[no-untyped-def]
+        if self.fail_once:
+            self.fail_once = False
+            raise RuntimeError("embedding backend crashed")
+        self.texts.extend(texts)
+        return super().embed_passages(texts)
+
+
+LONG = " ".join(
+    f"Paragraph {i}: fighters and civilians in Hajin district, report number {i}, said the "
+    f"situation around the market and the river crossing changed again on day {i}."
+    for i in range(30)
+)
+
+
+async def test_unchanged_passages_are_never_re_embedded(
     settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
-    class CountingEmbedder(HashEmbedder):
-        texts: list[str] = []
-
-        def embed_passages(self, texts):  # type: ignore[no-untyped-def]
-            self.texts.extend(texts)
-            return super().embed_passages(texts)
-
     embedder = CountingEmbedder()
-    same = item("x", "Strike on Raqqa", RAQQA)
-    httpserver_ipv4.expect_request("/a.xml").respond_with_data(rss([same], "A"))
-    httpserver_ipv4.expect_request("/b.xml").respond_with_data(
-        rss([dict(same, guid="y", link="https://b.example/y")], "B")
+    edited = LONG.replace("report number 29,", "report number 29 (corrected),")
+    httpserver_ipv4.expect_ordered_request("/a.xml").respond_with_data(
+        rss([item("x", "Hajin fighting", LONG)], "A")
+    )
+    httpserver_ipv4.expect_ordered_request("/a.xml").respond_with_data(
+        rss([item("x", "Hajin fighting", edited)], "A")
     )
     async with open_app(settings, embedder=embedder, now=clock) as app:
         await subscribe(app, httpserver_ipv4.url_for("/a.xml"))
         await commands.poll_once(app)
         first = len(embedder.texts)
-        await subscribe(app, httpserver_ipv4.url_for("/b.xml"))
-        await commands.poll_once(app)
-        assert first > 0 and len(embedder.texts) == first
+        assert first >= 4
+        report = await commands.poll_once(app)
+        assert report["updated_articles"] == 1
+        # only the passage holding the edited sentence was embedded again
+        assert len(embedder.texts) == first + 1 and "(corrected)" in embedder.texts[-1]
+        assert len(app.require_pipeline().vectors) == (await commands.stats(app))["passages"]
+
+
+async def test_two_outlets_with_one_link_and_different_summaries_settle(
+    app: App, httpserver_ipv4: HTTPServer
+) -> None:
+    link = "https://wire.example/raqqa"
+    httpserver_ipv4.expect_request("/a.xml").respond_with_data(
+        rss([item("a-1", "Strike on Raqqa", RAQQA, link=link)], "A")
+    )
+    httpserver_ipv4.expect_request("/b.xml").respond_with_data(
+        rss([item("b-7", "Raqqa strike", "Twelve civilians were killed in Raqqa.", link=link)], "B")
+    )
+    await subscribe(app, httpserver_ipv4.url_for("/a.xml"))
+    await subscribe(app, httpserver_ipv4.url_for("/b.xml"))
+    first = await commands.poll_once(app)
+    assert (first["new_articles"], first["duplicates"]) == (1, 1)
+    for _ in range(2):  # polling again changes nothing: no version flip-flops
+        again = await commands.poll_once(app)
+        assert (again["new_articles"], again["updated_articles"], again["embedded"]) == (0, 0, 0)
+    row = await app.store._one("SELECT title FROM articles")
+    assert row is not None and row["title"] == "Strike on Raqqa"
+
+
+async def test_repeated_guid_in_one_feed_keeps_the_first_entry(
+    app: App, httpserver_ipv4: HTTPServer
+) -> None:
+    httpserver_ipv4.expect_request("/feed.xml").respond_with_data(
+        rss(
+            [
+                item("same", "Strike on Raqqa", RAQQA, link="https://s.example/1"),
+                item("same", "Mosul car bomb", MOSUL, link="https://s.example/2"),
+            ]
+        )
+    )
+    await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
+    report = await commands.poll_once(app)
+    assert (report["new_articles"], report["duplicates"], report["updated_articles"]) == (1, 1, 0)
+    row = await app.store._one("SELECT title, url FROM articles")
+    assert row is not None and (row["title"], row["url"]) == (
+        "Strike on Raqqa",
+        "https://s.example/1",
+    )
+
+
+async def test_different_articles_with_the_same_text_are_kept_apart(
+    app: App, httpserver_ipv4: HTTPServer
+) -> None:
+    bulletin = "The evening news bulletin."
+    httpserver_ipv4.expect_request("/feed.xml").respond_with_data(
+        rss([item("mon", "Evening bulletin", bulletin), item("tue", "Evening bulletin", bulletin)])
+    )
+    await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
+    report = await commands.poll_once(app)
+    assert (report["new_articles"], report["duplicates"]) == (2, 0)
+
+
+async def test_a_cycle_that_fails_mid_way_is_caught_up_by_the_next(
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    embedder = CountingEmbedder(fail_once=True)
+    httpserver_ipv4.expect_request("/feed.xml").respond_with_data(
+        rss([item("a1", "Strike on Raqqa", RAQQA)])
+    )
+    async with open_app(settings, embedder=embedder, now=clock) as app:
+        await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
+        with pytest.raises(RuntimeError):
+            await commands.poll_once(app)
+        assert len(app.require_pipeline().vectors) == 0
+        await commands.poll_once(app)  # nothing new to fetch, but the leftovers are finished
+        stats = await commands.stats(app)
+        assert stats["embedded_passages"] == stats["passages"] >= 1
+        assert len(app.require_pipeline().vectors) == stats["passages"]
+
+
+async def test_a_damaged_index_file_is_rebuilt_at_start_up(
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    await _populate(
+        settings,
+        clock,
+        httpserver_ipv4,
+        HashEmbedder(),
+        [item("a1", "Strike on Raqqa", RAQQA), item("a2", "Mosul", MOSUL)],
+    )
+    data = settings.index_path.read_bytes()
+    settings.index_path.write_bytes(data[: len(data) // 2])  # truncated
+    async with open_app(settings, embedder=HashEmbedder(), now=clock) as app:
+        assert len(app.require_pipeline().vectors) == (await commands.stats(app))["passages"]
+    settings.index_path.write_bytes(b"garbage")
+    async with open_app(settings, embedder=HashEmbedder(), now=clock) as app:
+        assert len(app.require_pipeline().vectors) == (await commands.stats(app))["passages"]
+
+
+async def test_small_workspace_in_a_large_shared_index_still_finds_its_own(
+    app: App, httpserver_ipv4: HTTPServer
+) -> None:
+    crowd = [
+        item(f"c{i}", f"Raqqa strike report {i}", RAQQA + f" Variant {i}.") for i in range(120)
+    ]
+    httpserver_ipv4.expect_request("/crowd.xml").respond_with_data(rss(crowd, "Crowd"))
+    httpserver_ipv4.expect_request("/mine.xml").respond_with_data(
+        rss([item("m1", "Harvest", HARVEST)], "Mine")
+    )
+    await commands.add_feed(app, httpserver_ipv4.url_for("/crowd.xml"), workspace="discord:big")
+    await commands.add_feed(app, httpserver_ipv4.url_for("/mine.xml"), workspace="discord:small")
+    await commands.poll_once(app, workspace="discord:big")
+    await commands.poll_once(app, workspace="discord:small")
+    found = await commands.search(app, RAQQA, k=3, workspace="discord:small")
+    assert [r["title"] for r in found["results"]] == ["Harvest"]
+    assert (await commands.search(app, RAQQA, k=3, workspace="nobody"))["results"] == []
 
 
 async def test_workspace_sees_only_its_own_feeds(app: App, httpserver_ipv4: HTTPServer) -> None:
