@@ -322,22 +322,23 @@ def search(ctx: click.Context, query: str, k: int, per_story: int, as_json: bool
         render.print_results(doc)
 
 
-def _serve(ctx: click.Context) -> None:
+def _serve(ctx: click.Context, *, chat: bool = False) -> None:
     from bot.jobs import serve
 
     settings = _settings(ctx)
     _prepare_data_dir(settings)
     obj: Ctx = ctx.obj
     _setup_logging("DEBUG" if obj.verbose > 1 else settings.log_level)
-    _run(serve(settings))
+    _run(serve(settings, chat=chat))
 
 
 # ---- running --------------------------------------------------------------------------------
 @cli.command()
 @click.pass_context
 def run(ctx: click.Context) -> None:
-    """Poll feeds on their schedule until interrupted (logs to stderr)."""
-    _serve(ctx)
+    """Poll feeds on their schedule until interrupted (logs to stderr); on a terminal the
+    console chat runs beside the scheduler."""
+    _serve(ctx, chat=sys.stdin is not None and sys.stdin.isatty())
 
 
 @cli.command()

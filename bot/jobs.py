@@ -61,8 +61,9 @@ def start_jobs(app: App, busy: asyncio.Lock) -> AsyncIOScheduler:
     return scheduler
 
 
-async def serve(settings: Settings) -> None:
-    """Poll on schedule until SIGINT or SIGTERM."""
+async def serve(settings: Settings, *, chat: bool = False) -> None:
+    """Poll on schedule until SIGINT or SIGTERM (or, with `chat`, until the console chat is
+    left)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -76,9 +77,17 @@ async def serve(settings: Settings) -> None:
             settings.scheduler_tick_s,
             settings.data_dir,
         )
+        chat_task = None
+        if chat:
+            from bot.adapters.console import repl
+
+            chat_task = asyncio.create_task(repl(app))
+            chat_task.add_done_callback(lambda _: stop.set())
         try:
             await stop.wait()
         finally:
+            if chat_task is not None and not chat_task.done():
+                chat_task.cancel()
             scheduler.shutdown(wait=False)
             async with busy:  # let a running cycle finish before the app closes
                 log.info("stopped")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+import sys
 
 from bot import commands, render
 from bot.app import App, open_app
@@ -32,7 +33,7 @@ async def handle_line(app: App, line: str) -> bool:
         if command in {"quit", "exit"}:
             return False
         if command == "search" and rest:
-            render.print_results(await commands.search(app, rest, k=5))
+            render.print_results(await commands.search(app, rest, k=5, per_story=1))
         elif command == "feeds":
             render.print_feeds((await commands.list_feeds(app))["feeds"])
         elif command == "stats":
@@ -45,15 +46,24 @@ async def handle_line(app: App, line: str) -> bool:
 
 
 async def repl(app: App) -> None:
-    """Read commands from stdin until `quit` or end of input."""
+    """Read commands from stdin until `quit` or end of input. Reading is non-blocking (a pipe
+    on the event loop), so the chat can be cancelled, e.g. when `run` is stopped."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
+    )
     render.out.print("\nConsole chat: type `help` for commands, `quit` to leave.")
-    while True:
-        try:
-            line = await asyncio.to_thread(input, "wirewatch> ")
-        except EOFError:
-            break
-        if not await handle_line(app, line):
-            break
+    try:
+        while True:
+            render.out.print("wirewatch> ", end="", markup=False)
+            raw = await reader.readline()
+            if not raw:
+                break
+            if not await handle_line(app, raw.decode("utf-8", "replace").strip()):
+                break
+    finally:
+        transport.close()
 
 
 async def chat(settings: Settings) -> None:
