@@ -156,7 +156,9 @@ def _address_kind(ip: _IPAddress) -> str | None:
             return "multicast"
         if candidate.is_reserved:
             return "reserved"
-        if candidate.is_private:
+        if candidate.is_private or (
+            isinstance(candidate, ipaddress.IPv6Address) and candidate.is_site_local
+        ):
             return "private"
         if not candidate.is_global:
             return "non-public"

@@ -33,7 +33,7 @@ async def search(
     query = query.strip()
     if not query or k <= 0:
         return []
-    await asyncio.to_thread(vectors.refresh)
+    await vectors.refresh()
     vector = await asyncio.to_thread(embedder.embed_query, query)
     # Most often the workspace's passages are among the nearest few: ask for a few times k.
     want = max(k * 4, 32) * (4 if per_story else 1)

@@ -10,6 +10,7 @@ queue instead of failing. Migrations are numbered `.sql` files applied in order,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -151,21 +152,35 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """One write transaction; rolled back if the block raises."""
+        """One write transaction; rolled back if the block raises or the task is cancelled."""
         async with self._write:
             try:
-                await self.db.execute("BEGIN IMMEDIATE")
+                await self._to_the_end("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                with contextlib.suppress(sqlite3.Error):  # the BEGIN ran in the database thread
+                    await self._to_the_end("ROLLBACK")
+                raise
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot start a write transaction: {exc}") from exc
             try:
                 yield
             except BaseException:
-                await self.db.execute("ROLLBACK")
+                await self._to_the_end("ROLLBACK")
                 raise
             try:
-                await self.db.execute("COMMIT")
+                await self._to_the_end("COMMIT")
             except sqlite3.Error as exc:
                 raise StoreError(f"commit failed: {exc}") from exc
+
+    async def _to_the_end(self, sql: str) -> None:
+        """Run a transaction-control statement to completion even if the caller is cancelled
+        meanwhile (it runs in aiosqlite's thread either way), then let the cancellation in."""
+        step = asyncio.ensure_future(self.db.execute(sql))
+        try:
+            await asyncio.shield(step)
+        except asyncio.CancelledError:
+            await asyncio.wait([step])
+            raise
 
     async def _one(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
@@ -295,10 +310,6 @@ class Store:
             (workspace_id,),
         )
         return [self._feed_source(r) for r in rows]
-
-    async def feed_source(self, feed_id: int) -> FeedSource | None:
-        row = await self._one("SELECT * FROM feeds WHERE feed_id = ?", (feed_id,))
-        return None if row is None else self._feed_source(row)
 
     async def record_fetch_ok(
         self,
@@ -457,10 +468,6 @@ class Store:
         best, similarity = stories.best_match(sig, matrix)
         return int(rows[best]["story_id"]) if similarity >= threshold else None
 
-    async def article(self, article_id: int) -> Article | None:
-        row = await self._one("SELECT * FROM articles WHERE article_id = ?", (article_id,))
-        return None if row is None else _row_to_article(row)
-
     async def story_articles(self, story_id: int) -> list[Article]:
         rows = await self._all(
             "SELECT * FROM articles WHERE story_id = ? ORDER BY published_at, article_id",
@@ -505,16 +512,16 @@ class Store:
                 prior = old.pop(p.seq, None)
                 if prior is not None and prior["content_hash"] == p.content_hash:
                     continue
+                reuse = await self._one(  # before any delete: the text may only have moved
+                    "SELECT embedding FROM passages WHERE content_hash = ? AND embed_model = ? "
+                    "AND embedding IS NOT NULL LIMIT 1",
+                    (p.content_hash, model_id),
+                )
                 if prior is not None:
                     await self.db.execute(
                         "DELETE FROM passages WHERE passage_id = ?", (prior["passage_id"],)
                     )
                     removed.append(prior["passage_id"])
-                reuse = await self._one(
-                    "SELECT embedding FROM passages WHERE content_hash = ? AND embed_model = ? "
-                    "AND embedding IS NOT NULL LIMIT 1",
-                    (p.content_hash, model_id),
-                )
                 cur = await self.db.execute(
                     "INSERT INTO passages (article_id, seq, text, content_hash, embedding, "
                     "embed_model) VALUES (?, ?, ?, ?, ?, ?)",

@@ -14,6 +14,7 @@ serialisation of an `IndexIDMap2(IndexFlatIP)`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -56,6 +57,7 @@ class VectorIndex:
         self._generation = ""  # of the file our in-memory index was loaded from or saved to
         self._mtime_ns = 0
         self._guard = threading.RLock()  # FAISS calls run in worker threads
+        self._syncing = asyncio.Lock()  # sync() and refresh() never overlap in one process
         self._file_lock = FileLock(str(path) + ".lock", timeout=60, thread_local=False)
         self.stale_on_disk = False  # the file held another model/dim and was not used
 
@@ -128,8 +130,13 @@ class VectorIndex:
             self._mtime_ns = int(header["_mtime_ns"])
             self.stale_on_disk = False
 
-    def refresh(self) -> bool:
-        """Reload if another process saved a newer file; True when reloaded."""
+    async def refresh(self) -> bool:
+        """Reload if another process saved a newer file; True when reloaded. Waits for a sync
+        of this process to finish, so a reload never drops vectors it is adding."""
+        async with self._syncing:
+            return await asyncio.to_thread(self._refresh)
+
+    def _refresh(self) -> bool:
         try:
             mtime = self.path.stat().st_mtime_ns
         except FileNotFoundError:
@@ -241,8 +248,15 @@ class VectorIndex:
         applied (the fast path after an ingest). Otherwise the whole id set is compared with
         the database's.
         """
-        import asyncio
+        async with self._syncing:
+            return await self._sync_locked(embedded_ids, batches, changed)
 
+    async def _sync_locked(
+        self,
+        embedded_ids: EmbeddedIds,
+        batches: EmbeddingBatches,
+        changed: tuple[np.ndarray, np.ndarray] | None,
+    ) -> SyncReport:
         await asyncio.to_thread(self._file_lock.acquire)
         try:
             disk_generation = await asyncio.to_thread(self._disk_generation)

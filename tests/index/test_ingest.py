@@ -4,6 +4,7 @@ real FAISS index. Plumbing tests use the model-free HashEmbedder; retrieval test
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
@@ -717,3 +718,27 @@ async def test_search_finds_the_relevant_article_best_first(
             assert results[0]["title"] == expected, (query, results[0]["title"])
             scores = [r["score"] for r in results]
             assert scores == sorted(scores, reverse=True)
+
+
+async def test_a_write_cancelled_mid_way_leaves_no_transaction_open(settings: Settings) -> None:
+    import asyncio
+
+    from index.store import Store
+
+    async with Store.open(settings.db_path) as store:
+
+        async def writer(n: int) -> None:
+            async with store.transaction():
+                await store.db.execute(
+                    "INSERT INTO workspaces (name, created_at) VALUES (?, 'x')", (f"w{n}",)
+                )
+
+        for n in range(5):
+            task = asyncio.create_task(writer(n))
+            await asyncio.sleep(0)  # the task is now waiting for BEGIN in the database thread
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # the connection is usable: a new write transaction starts and commits
+        await writer(99)
+        assert not store.db.in_transaction
