@@ -392,6 +392,7 @@ class Store:
                         row["article_id"],
                     ),
                 )
+                await self._save_bands(row["article_id"], sig)
                 return EntryOutcome("updated", row["article_id"], row["story_id"])
 
             # The same article from another feed: same canonical link, or, for entries with
@@ -442,6 +443,7 @@ class Store:
                 ),
             )
             article_id = int(cur.lastrowid or 0)
+            await self._save_bands(article_id, sig)
             await self._link(feed_id, key, article_id, chash, True, now)
             return EntryOutcome("new", article_id, story_id)
 
@@ -458,15 +460,30 @@ class Store:
     async def _matching_story(
         self, sig: np.ndarray, published: datetime, window: timedelta, threshold: float
     ) -> int | None:
+        bands = stories.band_hashes(sig)
+        where = " OR ".join("(b.band = ? AND b.hash = ?)" for _ in bands)
         rows = await self._all(
-            "SELECT story_id, minhash FROM articles WHERE published_at BETWEEN ? AND ?",
-            (to_iso(published - window), to_iso(published + window)),
+            "SELECT DISTINCT a.article_id, a.story_id, a.minhash FROM minhash_bands b "
+            f"JOIN articles a ON a.article_id = b.article_id WHERE ({where}) "
+            "AND a.published_at BETWEEN ? AND ?",
+            (
+                *[v for pair in bands for v in pair],
+                to_iso(published - window),
+                to_iso(published + window),
+            ),
         )
         if not rows:
             return None
         matrix = np.stack([stories.from_blob(r["minhash"]) for r in rows])
         best, similarity = stories.best_match(sig, matrix)
         return int(rows[best]["story_id"]) if similarity >= threshold else None
+
+    async def _save_bands(self, article_id: int, sig: np.ndarray) -> None:
+        await self.db.execute("DELETE FROM minhash_bands WHERE article_id = ?", (article_id,))
+        await self.db.executemany(
+            "INSERT OR IGNORE INTO minhash_bands (band, hash, article_id) VALUES (?, ?, ?)",
+            [(band, h, article_id) for band, h in stories.band_hashes(sig)],
+        )
 
     async def story_articles(self, story_id: int) -> list[Article]:
         rows = await self._all(

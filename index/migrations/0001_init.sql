@@ -63,6 +63,15 @@ CREATE INDEX articles_content_hash ON articles(content_hash);
 CREATE INDEX articles_published ON articles(published_at);
 CREATE INDEX articles_story ON articles(story_id);
 
+-- LSH bands of each article's MinHash signature: near-duplicate candidates by index lookup.
+CREATE TABLE minhash_bands (
+    band       INTEGER NOT NULL,
+    hash       INTEGER NOT NULL,
+    article_id INTEGER NOT NULL REFERENCES articles(article_id) ON DELETE CASCADE,
+    PRIMARY KEY (band, hash, article_id)
+) WITHOUT ROWID;
+CREATE INDEX minhash_bands_article ON minhash_bands(article_id);
+
 -- Which feed carried which article, under which entry key (guid, else canonical link, else content hash).
 CREATE TABLE feed_entries (
     feed_id       INTEGER NOT NULL REFERENCES feeds(feed_id) ON DELETE CASCADE,

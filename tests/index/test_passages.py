@@ -81,3 +81,22 @@ def test_minhash_similarity_separates_copies_from_other_stories() -> None:
     assert stories.best_match(sig, np.zeros((0, stories.NUM_PERM), dtype=np.uint64)) == (-1, 0.0)
     blob = stories.to_blob(sig)
     assert np.array_equal(stories.from_blob(blob), sig)
+
+
+def test_lsh_bands_make_copies_candidates_and_keep_strangers_apart() -> None:
+    base = (
+        "An air strike on a residential district of Raqqa killed 12 civilians, including a "
+        "woman and a child, and wounded at least 20 others, medics said on Tuesday."
+    )
+    copy = "Levant Wire reported that " + base.replace("on Tuesday", "")
+    other = (
+        "A car bomb exploded in a crowded market in western Mosul on Thursday, killing at "
+        "least 23 people, police said."
+    )
+    bands = stories.band_hashes(stories.signature("Raqqa strike", base))
+    assert len(bands) == stories.BANDS and [b for b, _ in bands] == list(range(stories.BANDS))
+    assert bands == stories.band_hashes(stories.signature("Raqqa strike", base))
+    shared = set(bands) & set(stories.band_hashes(stories.signature("Raqqa", copy)))
+    assert shared
+    assert not set(bands) & set(stories.band_hashes(stories.signature("Mosul", other)))
+    assert all(-(2**63) <= h < 2**63 for _, h in bands)
