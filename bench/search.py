@@ -1,0 +1,765 @@
+"""Benchmark: search latency at 10k and 100k passages, on the real query path.
+
+What is measured, and how:
+
+* Scale data is synthetic, so no hour of embedding is needed. For each size a fresh data dir
+  is filled through the store's own APIs: news-like articles are generated from word lists
+  with a fixed seed (`--seed`), stored with `Store.save_entry` (dedupe and story clustering
+  included) and chunked by the real `chunk_article` into passages (`Store.replace_passages`),
+  until the size is reached. Vectors: `--anchors` passages get their REAL embedding
+  (all-MiniLM-L6-v2); every other passage gets a synthetic unit vector, a random anchor's
+  vector plus Gaussian noise (sigma `--noise` per component), renormalised, so the index has
+  the clustered shape of real embeddings. They are stored with `Store.set_embeddings` and the
+  FAISS index is built from SQLite by `index.ingest.reindex` (what `wirewatch reindex` runs).
+* Workspaces: the articles are spread round-robin over 16 feeds; the measured workspace
+  ("console") subscribes to 8 of them, so it sees about half the passages, and FAISS (which
+  holds every workspace's passages) must be filtered by the SQLite join. A third, "sparse"
+  workspace subscribes to one feed of 3 articles: its nearest neighbours in the shared index
+  are almost never its own, so its searches take search's slow path (a second FAISS lookup
+  restricted to the workspace's passage ids), measured end to end with the lookups counted.
+* Queries: `--queries` (default 200) generated news questions, after `--warmup` warm-up
+  queries, in one warm process with the model loaded once. Per query, separately: the query
+  embedding (`embedder.embed_query`), the FAISS lookup (`VectorIndex.search` with the first
+  round's k, max(4k, 32)), the SQLite join with workspace filtering (`Store.hits`), and end to
+  end `index.search.search` (refresh check, embedding, FAISS, join, and the scoped second
+  lookup when the first holds fewer than k of the workspace's passages). p50, p95, mean and
+  max in milliseconds.
+* Caveat: unrelated synthetic articles share more word bigrams than real news (estimated
+  Jaccard about 0.07, against 0.002 on the shared feed corpus), so story matching finds more
+  LSH candidates and storing the articles is slower than it would be for real news. That step
+  only builds the data; it is not part of search.
+* Build and memory: seconds to insert the articles and passages, to store the vectors, to
+  build the FAISS index from SQLite (reindex) and, for comparison, to add the same vectors to
+  an empty `VectorIndex` in memory and save it; `VectorIndex.memory_bytes()`, the index file's
+  size, and the process's resident-memory growth when the file is loaded.
+
+Figures are printed, never asserted. Progress goes to stderr; `--json` prints one JSON
+document on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+
+from bot.app import App, open_app  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from index import ingest as ingest_stage  # noqa: E402
+from index.embed import DEFAULT_MODEL, SentenceTransformerEmbedder  # noqa: E402
+from index.models import RawEntry  # noqa: E402
+from index.passages import chunk_article  # noqa: E402
+from index.search import search  # noqa: E402
+from index.vectors import VectorIndex  # noqa: E402
+
+FEEDS = 16
+MEASURED_FEEDS = range(0, 8)  # subscribed by "console"
+OTHER_FEEDS = range(4, 16)  # subscribed by "other" (overlapping, as real workspaces do)
+SPARSE_ARTICLES = 3
+SET_BATCH = 5000
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+log = logging.getLogger("bench.search")
+
+# ---- synthetic news ---------------------------------------------------------------------------
+
+
+def _words(text: str) -> list[str]:
+    """A word list written as one "|"-separated string."""
+    return text.split("|")
+
+
+# Slots are filled from these lists; templates keep fixed words few and rarely adjacent, so
+# unrelated synthetic articles share few word bigrams (as unrelated news does) and the
+# near-duplicate story matching does not see them as related.
+ACTORS = _words(
+    "government forces|rebel fighters|the army|police|militants|protesters|an armed group|"
+    "security forces|opposition supporters|border guards|a militia|peacekeepers|insurgents|"
+    "tribal fighters|the navy|striking workers|paramilitary units|special forces|gunmen|"
+    "separatists|coalition aircraft|jihadist fighters|riot police|the coast guard|"
+    "self-defence groups|smugglers|pirates|mercenaries|veterans|student groups"
+)
+ACTIONS = _words(
+    "attacked|shelled|stormed|besieged|raided|bombed|surrounded|captured|blockaded|"
+    "ambushed|occupied|abandoned|evacuated|set fire to|fired on|sealed off|looted|mined|"
+    "patrolled|retook"
+)
+EVENTS = _words(
+    "an air strike|a car bomb|heavy shelling|a drone attack|an ambush|street clashes|"
+    "a suicide bombing|a rocket attack|a night raid|a mass protest|an explosion|"
+    "a kidnapping|flash floods|an earthquake|a landslide|a prison break|a cholera outbreak|"
+    "a grenade attack|sniper fire|a mortar barrage|a fuel shortage|a cyber attack|"
+    "a hostage crisis|a coup attempt|an assassination"
+)
+OBJECTS = _words(
+    "a checkpoint|a market|a hospital|a school|an oil field|a bridge|the airport|"
+    "a power station|a refugee camp|a police station|a mosque|a church|a bus station|"
+    "the port|a military base|a water plant|a courthouse|a prison|a border crossing|"
+    "a university|a fuel depot|a mobile phone mast|a grain silo|a television station|"
+    "the central bank"
+)
+PLACES = _words(
+    "Aleppo|Mosul|Raqqa|Goma|Khartoum|Kabul|Mogadishu|Gaza|Kharkiv|Tripoli|Sanaa|Idlib|"
+    "Kirkuk|Bamako|Niamey|Maiduguri|Beni|Juba|Port-au-Prince|Lahore|Quetta|Marawi|"
+    "Cabo Delgado|Tigray|Darfur|Deir ez-Zor|Homs|Hodeidah|Taiz|Benghazi|Misrata|Ouagadougou|"
+    "Gao|Timbuktu|Mopti|Bunia|Bukavu|Kismayo|Baidoa|Garissa|Mekelle|Gondar|El Fasher|Nyala|"
+    "Kandahar|Herat|Jalalabad|Peshawar|Karachi|Cotabato|Zamboanga|Mandalay|Sittwe|Lashio|"
+    "Donetsk|Zaporizhzhia|Kherson|Odesa|Basra|Fallujah|Ramadi|Tikrit|Daraa|Latakia"
+)
+OFFICIALS = _words(
+    "a military spokesman|the interior ministry|a local health official|the UN envoy|"
+    "a hospital director|witnesses|the provincial governor|a rights group|state media|"
+    "an aid agency|the prime minister's office|residents|a police commander|the Red Cross|"
+    "a tribal elder|the defence ministry|a local journalist|an army colonel|a UN monitor|"
+    "the mayor|an opposition leader|a senior diplomat|a security source|a doctor|"
+    "the foreign minister"
+)
+SAY = _words(
+    "said|reported|told reporters|confirmed|claimed|warned|denied|announced|estimated|"
+    "insisted|acknowledged|alleged"
+)
+TOPICS = _words(
+    "ceasefire|prisoner exchange|humanitarian corridor|election|peace|border|"
+    "reconstruction|disarmament|aid delivery|evacuation|security|trade|power-sharing|"
+    "grain export|demining|refugee return|water rights|amnesty|constitutional|debt relief"
+)
+OUTCOMES = _words(
+    "killed|wounded|displaced|arrested|missing|evacuated|detained|abducted|rescued|injured"
+)
+VICTIMS = _words(
+    "civilians|soldiers|children|aid workers|police officers|students|fishermen|farmers|"
+    "journalists|pilgrims|miners|migrants|shoppers|worshippers|nurses"
+)
+TIMES = _words(
+    "on Monday|on Tuesday|on Wednesday|on Thursday|overnight|at dawn|late on Friday|"
+    "on Saturday|early on Sunday|this week|last month|before noon|after midnight|"
+    "during evening prayers|at rush hour"
+)
+MOODS = _words(
+    "Tensions remained high|Calm returned|Fighting resumed|Talks stalled|"
+    "Aid convoys were halted|Schools stayed closed|Roads were blocked|Shops reopened|"
+    "Power cuts continued|Prices soared|Curfews were imposed|Funerals were held|"
+    "Queues formed outside bakeries|Thousands marched|Flights were cancelled"
+)
+FIRST = _words(
+    "Ahmed|Fatima|Omar|Amina|Yusuf|Leila|Ibrahim|Mariam|Hassan|Aisha|Olena|Taras|Jean|"
+    "Grace|Moussa|Aminata|Abdi|Hodan|Rahim|Zainab|Samuel|Esther|Khalid|Nour|Dmytro|Iryna|"
+    "Patrice|Chantal|Ali|Sara|Musa|Halima|Tariq|Rania|Kofi|Ama|Bilal|Huda|Pierre|Noor"
+)
+LAST = _words(
+    "Haddad|Mansour|Diallo|Traore|Kone|Abdullahi|Hussein|Khan|Rahman|Shevchenko|Bondarenko|"
+    "Mukendi|Kabila|Nkurunziza|Okafor|Mensah|Farah|Warsame|Qureshi|Yousafzai|Barzani|Saleh|"
+    "Al-Amin|Idris|Osman|Tesfaye|Gebre|Mohammed|Karimi|Azimi|Ndiaye|Sow|Cisse|Keita|"
+    "Lukashenko|Petrenko|Nasser|Darwish|Hamdan|Suleiman"
+)
+ROLES = _words(
+    "a shopkeeper|a teacher|a local councillor|a nurse|a taxi driver|a farmer|a student|"
+    "an engineer|a fisherman|a pharmacist|a community leader|a volunteer medic"
+)
+
+
+def _person(rng: random.Random) -> str:
+    return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+
+
+def _sentence(rng: random.Random, place: str, kinds: Sequence[int]) -> str:
+    """One sentence about `place` (sometimes another), of one of the `kinds` of template."""
+    near = rng.choice(PLACES) if rng.random() < 0.3 else place
+    forms: list[Callable[[], str]] = [
+        lambda: (
+            f"{rng.choice(EVENTS).capitalize()} hit {rng.choice(OBJECTS)} in {near} "
+            f"{rng.choice(TIMES)}, {rng.choice(OFFICIALS)} {rng.choice(SAY)}."
+        ),
+        lambda: (
+            f"{rng.randint(2, 120)} {rng.choice(VICTIMS)} were {rng.choice(OUTCOMES)} when "
+            f"{rng.choice(ACTORS)} {rng.choice(ACTIONS)} {rng.choice(OBJECTS)} near {near}."
+        ),
+        lambda: (
+            f"{rng.choice(OFFICIALS).capitalize()} {rng.choice(SAY)} {rng.choice(TOPICS)} "
+            f"talks with {rng.choice(ACTORS)} could resume in {near} {rng.choice(TIMES)}."
+        ),
+        lambda: (
+            f"{rng.choice(ACTORS).capitalize()} {rng.choice(ACTIONS)} {rng.choice(OBJECTS)} "
+            f"outside {near} after {rng.choice(EVENTS)}."
+        ),
+        lambda: (
+            f"{rng.choice(MOODS)} in {near} {rng.choice(TIMES)}, {_person(rng)}, "
+            f"{rng.choice(ROLES)}, {rng.choice(SAY)}."
+        ),
+        lambda: (
+            f"{_person(rng)}, {rng.choice(ROLES)} from {near}, {rng.choice(SAY)} "
+            f"{rng.randint(3, 9000)} {rng.choice(VICTIMS)} had fled since {rng.choice(EVENTS)}."
+        ),
+        lambda: (
+            f"{rng.choice(ACTORS).capitalize()} and {rng.choice(ACTORS)} traded fire across "
+            f"{rng.choice(OBJECTS)} in {near} {rng.choice(TIMES)}."
+        ),
+        lambda: (
+            f"{_person(rng)} {rng.choice(SAY)} the {rng.choice(TOPICS)} deal was at risk "
+            f"after {rng.choice(EVENTS)} in {near}."
+        ),
+        lambda: (
+            f"Footage from {near} showed {rng.choice(OBJECTS)} {rng.choice(ACTIONS)} by "
+            f"{rng.choice(ACTORS)} {rng.choice(TIMES)}."
+        ),
+        lambda: (
+            f"{rng.choice(OFFICIALS).capitalize()} urged {rng.choice(ACTORS)} to spare "
+            f"{rng.choice(VICTIMS)} in {near}, where {rng.choice(MOODS).lower()}."
+        ),
+    ]
+    return forms[rng.choice(kinds)]()
+
+
+TEMPLATES = 10  # kinds of sentence in `_sentence`
+TEMPLATES_PER_ARTICLE = 4  # fewer shared phrasings between articles, as with real outlets
+
+
+def synthetic_article(rng: random.Random, n: int) -> tuple[str, str]:
+    """(title, text) of a news-like article of 6 to 30 sentences about one place."""
+    place = rng.choice(PLACES)
+    title = (
+        f"{rng.choice(EVENTS).capitalize()} in {place}: {rng.randint(2, 90)} "
+        f"{rng.choice(VICTIMS)} {rng.choice(OUTCOMES)} ({n})"
+    )
+    kinds = rng.sample(range(TEMPLATES), TEMPLATES_PER_ARTICLE)
+    sentences = [_sentence(rng, place, kinds) for _ in range(rng.randint(6, 30))]
+    paragraphs = [" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4)]
+    return title, "\n\n".join(paragraphs)
+
+
+def synthetic_queries(rng: random.Random, n: int) -> list[str]:
+    forms: list[Callable[[], str]] = [
+        lambda: f"{rng.choice(EVENTS)} in {rng.choice(PLACES)}",
+        lambda: (
+            f"how many {rng.choice(VICTIMS)} were {rng.choice(OUTCOMES)} in {rng.choice(PLACES)}"
+        ),
+        lambda: (
+            f"{rng.choice(ACTORS)} {rng.choice(ACTIONS)} {rng.choice(OBJECTS)} near "
+            f"{rng.choice(PLACES)}"
+        ),
+        lambda: f"{rng.choice(TOPICS)} talks in {rng.choice(PLACES)}",
+        lambda: f"{rng.choice(VICTIMS)} fleeing {rng.choice(PLACES)} after {rng.choice(EVENTS)}",
+        lambda: f"who controls {rng.choice(OBJECTS)} in {rng.choice(PLACES)}?",
+    ]
+    return [rng.choice(forms)() for _ in range(n)]
+
+
+# ---- measurement ------------------------------------------------------------------------------
+
+
+def percentiles(samples_s: Sequence[float]) -> dict[str, float]:
+    """p50, p95, mean and max of samples in seconds, as milliseconds."""
+    ms = np.asarray(samples_s, dtype=np.float64) * 1000.0
+    if ms.size == 0:
+        return {
+            "p50_ms": float("nan"),
+            "p95_ms": float("nan"),
+            "mean_ms": float("nan"),
+            "max_ms": float("nan"),
+            "n": 0,
+        }
+    return {
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "mean_ms": float(ms.mean()),
+        "max_ms": float(ms.max()),
+        "n": int(ms.size),
+    }
+
+
+_LOAD_PROBE = """
+import sys
+from pathlib import Path
+from index.vectors import VectorIndex
+
+def status(key):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+rss, peak = status("VmRSS"), status("VmHWM")
+index = VectorIndex.load(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3])
+assert len(index) > 0
+print(status("VmRSS") - rss, status("VmHWM") - peak)
+"""
+
+
+def load_rss_growth(path: Path, dim: int, model_id: str) -> tuple[int, int]:
+    """Growth of resident memory, after and at its peak, when a fresh process (so no freed
+    memory is reused) loads the index file with `VectorIndex.load` (Linux /proc; -1 where it
+    cannot be measured)."""
+    if not Path("/proc/self/status").is_file():
+        return -1, -1
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD_PROBE, str(path), str(dim), model_id],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        after, peak = (int(v) for v in done.stdout.strip().splitlines()[-1].split())
+        return after, peak
+    except (ValueError, IndexError):
+        log.warning("could not measure the index's memory: %s", done.stderr.strip()[-300:])
+        return -1, -1
+
+
+@dataclass
+class Config:
+    queries: int
+    warmup: int
+    k: int
+    anchors: int
+    noise: float
+    seed: int
+    sparse_queries: int
+
+
+async def _fill(
+    app: App, size: int, cfg: Config, rng: random.Random, progress: Callable[[str], None]
+) -> tuple[dict[str, float], dict[str, int], list[tuple[int, str]]]:
+    """Subscribe workspaces and store synthetic articles until `size` passages exist.
+    Returns timings, workspace ids and (passage_id, embedded text) of every passage."""
+    store = app.store
+    now = app.now()
+    ws = {name: await app.workspace_id(name) for name in ("console", "other", "sparse")}
+    feed_ids: list[int] = []
+    for i in range(FEEDS):
+        url = f"https://feeds.bench.invalid/{i}.xml"
+        owners = [w for w, r in (("console", MEASURED_FEEDS), ("other", OTHER_FEEDS)) if i in r]
+        subscribed = [
+            await store.subscribe(ws[owner], url, interval_s=300, name=f"Wire {i}", now=now)
+            for owner in owners
+        ]
+        feed_ids.append(subscribed[0])
+    sparse_feed = await store.subscribe(
+        ws["sparse"],
+        "https://feeds.bench.invalid/sparse.xml",
+        interval_s=300,
+        name="Sparse",
+        now=now,
+    )
+    window = timedelta(hours=72)
+    model_id = app.require_pipeline().embedder.model_id
+    texts: list[tuple[int, str]] = []
+    started = time.perf_counter()
+    article = 0
+
+    async def put(feed_id: int, n: int, cap: int | None) -> int:
+        title, text = synthetic_article(rng, n)
+        entry = RawEntry(
+            guid=f"bench-{n}",
+            url=f"https://news.bench.invalid/a/{n}",
+            title=title,
+            text=text,
+            published_at=EPOCH - timedelta(minutes=30 * n),
+        )
+        outcome = await store.save_entry(
+            feed_id,
+            entry,
+            source=f"Wire {feed_id}",
+            now=now,
+            story_window=window,
+            story_threshold=0.5,
+        )
+        passages = chunk_article(title, text)
+        if cap is not None:
+            passages = passages[:cap]
+        change = await store.replace_passages(outcome.article_id, passages, model_id)
+        texts.extend(zip(change.added, (p.embed_text for p in passages), strict=True))
+        return len(change.added)
+
+    for _ in range(SPARSE_ARTICLES):
+        await put(sparse_feed, article, None)
+        article += 1
+    timings_sparse = float(len(texts))
+    while len(texts) < size:
+        await put(feed_ids[article % FEEDS], article, size - len(texts))
+        article += 1
+        if article % 2000 == 0:
+            progress(f"  {len(texts):,}/{size:,} passages stored")
+    timings = {
+        "insert_s": time.perf_counter() - started,
+        "articles": float(article),
+        "sparse_passages": timings_sparse,
+    }
+    return timings, ws, texts
+
+
+async def run_size(
+    size: int,
+    cfg: Config,
+    embedder: SentenceTransformerEmbedder,
+    workdir: Path,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
+    rng = random.Random(cfg.seed)
+    nrng = np.random.default_rng(cfg.seed)
+    settings = Settings(_env_file=None, data_dir=workdir / f"size{size}")  # type: ignore[call-arg]
+    out: dict[str, Any] = {"size": size}
+    async with open_app(settings, embedder=embedder, repair_mode="none") as app:
+        pipeline = app.require_pipeline()
+        store, vectors = app.store, pipeline.vectors
+        progress(f"size {size:,}: storing synthetic articles and passages ...")
+        timings, ws, texts = await _fill(app, size, cfg, rng, progress)
+
+        progress(
+            f"size {size:,}: embedding {min(cfg.anchors, len(texts))} anchor passages "
+            "with the real model, synthesising the rest ..."
+        )
+        # Anchors come after the sparse workspace's passages, which get noisy copies like the
+        # bulk, so that workspace's passages do not outrank everything else.
+        first = int(timings["sparse_passages"])
+        started = time.perf_counter()
+        anchors = embedder.embed_passages([t for _, t in texts[first : first + cfg.anchors]])
+        timings["anchor_embed_s"] = time.perf_counter() - started
+        ids = np.array([pid for pid, _ in texts], dtype=np.int64)
+        picks = nrng.integers(0, len(anchors), size=len(ids))
+        matrix = anchors[picks] + nrng.normal(0.0, cfg.noise, (len(ids), embedder.dim))
+        matrix[first : first + len(anchors)] = anchors
+        matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+        matrix = matrix.astype(np.float32)
+
+        started = time.perf_counter()
+        for start in range(0, len(ids), SET_BATCH):
+            await store.set_embeddings(
+                [int(i) for i in ids[start : start + SET_BATCH]],
+                matrix[start : start + SET_BATCH],
+                embedder.model_id,
+            )
+        timings["set_embeddings_s"] = time.perf_counter() - started
+
+        progress(f"size {size:,}: building the FAISS index from SQLite (reindex) ...")
+        started = time.perf_counter()
+        indexed = await ingest_stage.reindex(pipeline)
+        timings["reindex_s"] = time.perf_counter() - started
+
+        scratch = VectorIndex(settings.data_dir / "scratch.faiss", embedder.dim, embedder.model_id)
+        started = time.perf_counter()
+        scratch.add(ids, matrix)
+        timings["faiss_add_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        scratch.save()
+        timings["faiss_save_s"] = time.perf_counter() - started
+        del scratch
+
+        rss_after, rss_peak = load_rss_growth(settings.index_path, embedder.dim, embedder.model_id)
+        memory = {
+            "indexed": indexed,
+            "memory_bytes": vectors.memory_bytes(),
+            "file_bytes": settings.index_path.stat().st_size,
+            "rss_growth_on_load_bytes": rss_after,
+            "rss_peak_growth_on_load_bytes": rss_peak,
+        }
+        counts = {name: (await store.counts(w)).passages for name, w in ws.items()}
+
+        progress(f"size {size:,}: {cfg.warmup} warm-up + {cfg.queries} queries ...")
+        qrng = random.Random(cfg.seed + size)
+        queries = synthetic_queries(qrng, cfg.warmup + cfg.queries)
+        first_k = max(cfg.k * 4, 32)
+        embed_t: list[float] = []
+        faiss_t: list[float] = []
+        join_t: list[float] = []
+        e2e_t: list[float] = []
+        short_first_round = 0
+        top_scores: list[float] = []
+        for n, query in enumerate(queries):
+            t0 = time.perf_counter()
+            hits = await search(store, vectors, embedder, ws["console"], query, cfg.k)
+            t1 = time.perf_counter()
+            vector = embedder.embed_query(query)
+            t2 = time.perf_counter()
+            scored = vectors.search(vector, first_k)
+            t3 = time.perf_counter()
+            first = await store.hits(scored, ws["console"])
+            t4 = time.perf_counter()
+            if n < cfg.warmup:
+                continue
+            e2e_t.append(t1 - t0)
+            embed_t.append(t2 - t1)
+            faiss_t.append(t3 - t2)
+            join_t.append(t4 - t3)
+            short_first_round += len(first) < cfg.k
+            if hits:
+                top_scores.append(hits[0].score)
+
+        progress(f"size {size:,}: {cfg.sparse_queries} queries in the sparse workspace ...")
+        sparse_t: list[float] = []
+        sparse_hits: list[int] = []
+        rounds: list[int] = []
+        lookup = vectors.search
+
+        def counted(
+            vector: np.ndarray, k: int, allowed: np.ndarray | None = None
+        ) -> list[tuple[int, float]]:
+            rounds[-1] += 1
+            return lookup(vector, k, allowed)
+
+        vectors.search = counted  # type: ignore[method-assign]  # count the FAISS lookups
+        try:
+            for query in synthetic_queries(random.Random(cfg.seed - size), cfg.sparse_queries):
+                rounds.append(0)
+                t0 = time.perf_counter()
+                found = await search(store, vectors, embedder, ws["sparse"], query, cfg.k)
+                sparse_t.append(time.perf_counter() - t0)
+                sparse_hits.append(len(found))
+        finally:
+            del vectors.search
+
+    out.update(
+        {
+            "build": timings,
+            "memory": memory,
+            "visible_passages": counts,
+            "latency": {
+                "embed": percentiles(embed_t),
+                "faiss": percentiles(faiss_t),
+                "join": percentiles(join_t),
+                "end_to_end": percentiles(e2e_t),
+            },
+            "first_round_k": first_k,
+            "queries_needing_wider_search": short_first_round,
+            "top_score_mean": float(np.mean(top_scores)) if top_scores else float("nan"),
+            "sparse": {
+                "latency": percentiles(sparse_t),
+                "hits_mean": float(np.mean(sparse_hits)) if sparse_hits else float("nan"),
+                "faiss_rounds_max": max(rounds, default=0),
+                "faiss_rounds_mean": float(np.mean(rounds)) if rounds else float("nan"),
+            },
+        }
+    )
+    return out
+
+
+# ---- output -----------------------------------------------------------------------------------
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe copy: NaN and infinities become null."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def print_text(
+    meta: dict[str, Any], results: list[dict[str, Any]], write: Callable[[str], None]
+) -> None:
+    write("Wirewatch search benchmark (index.search.search, real query embedding)")
+    write(
+        f"  machine: {meta['cpus']} CPUs, torch threads {meta['torch_threads']}, python "
+        f"{meta['python']}, torch {meta['torch']}, faiss {meta['faiss']}; model {meta['model']}"
+    )
+    write(
+        f"  {meta['queries']} queries after {meta['warmup']} warm-up, k={meta['k']}, one warm "
+        "process"
+    )
+    write(
+        "  synthetic data: news-like articles generated from word lists (seed "
+        f"{meta['seed']}), stored with Store.save_entry and chunked by chunk_article;"
+    )
+    write(
+        f"  {meta['anchors']} passages carry their real embedding (anchors), the rest a unit "
+        f"vector = a random anchor + N(0, {meta['noise']}) per component, renormalised;"
+    )
+    write(
+        "  16 feeds, the measured workspace subscribes to 8 (about half the passages); a "
+        f"'sparse' workspace sees {SPARSE_ARTICLES} articles only."
+    )
+    for r in results:
+        b, m, lat = r["build"], r["memory"], r["latency"]
+        write("")
+        write(
+            f"== {r['size']:,} passages ({b['articles']:.0f} articles; the measured workspace "
+            f"sees {r['visible_passages']['console']:,}) =="
+        )
+        write(
+            f"build: store articles+passages {b['insert_s']:.1f} s, anchor embedding "
+            f"{b['anchor_embed_s']:.1f} s, set_embeddings {b['set_embeddings_s']:.2f} s, "
+            f"FAISS from SQLite (reindex) {b['reindex_s']:.2f} s"
+        )
+        write(
+            f"       in-memory VectorIndex.add {b['faiss_add_s']:.3f} s, save "
+            f"{b['faiss_save_s']:.3f} s"
+        )
+        write(
+            f"memory: VectorIndex.memory_bytes {m['memory_bytes'] / 2**20:.1f} MiB, file "
+            f"{m['file_bytes'] / 2**20:.1f} MiB ({m['indexed']:,} vectors)"
+        )
+        write(
+            f"        a fresh process loading the file grows by "
+            f"{m['rss_growth_on_load_bytes'] / 2**20:.1f} MiB resident, "
+            f"{m['rss_peak_growth_on_load_bytes'] / 2**20:.1f} MiB at the peak"
+        )
+        write(f"{'latency (ms)':<34}{'p50':>9}{'p95':>9}{'mean':>9}{'max':>9}")
+        rows = (
+            ("query embedding", "embed"),
+            (f"FAISS search (k={r['first_round_k']})", "faiss"),
+            ("SQLite join + workspace filter", "join"),
+            ("end to end (index.search.search)", "end_to_end"),
+        )
+        for label, key in rows:
+            p = lat[key]
+            write(
+                f"{label:<34}{p['p50_ms']:>9.2f}{p['p95_ms']:>9.2f}{p['mean_ms']:>9.2f}"
+                f"{p['max_ms']:>9.2f}"
+            )
+        write(
+            f"queries whose first round held fewer than k visible hits: "
+            f"{r['queries_needing_wider_search']}/{lat['end_to_end']['n']}; mean top score "
+            f"{r['top_score_mean']:.3f}"
+        )
+        sp = r["sparse"]
+        s = sp["latency"]
+        write(
+            f"sparse workspace ({r['visible_passages']['sparse']} passages visible): end to end "
+            f"p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, max {s['max_ms']:.1f} ms over "
+            f"{s['n']} queries; FAISS lookups per query mean {sp['faiss_rounds_mean']:.1f}, max "
+            f"{sp['faiss_rounds_max']}; {sp['hits_mean']:.1f} hits"
+        )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/search.py",
+        description="Search latency (query embedding, FAISS, SQLite join, end to end) at "
+        "several index sizes, on synthetic news passages with the real query path.",
+    )
+    parser.add_argument(
+        "--sizes",
+        default="10000,100000",
+        help="comma-separated passage counts (default 10000,100000)",
+    )
+    parser.add_argument(
+        "--queries", type=int, default=200, help="timed queries per size (default 200)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=20, help="untimed warm-up queries per size (default 20)"
+    )
+    parser.add_argument("--k", type=int, default=10, help="results per query (default 10)")
+    parser.add_argument(
+        "--anchors",
+        type=int,
+        default=256,
+        help="passages embedded with the real model; the others are noisy "
+        "copies of these (default 256)",
+    )
+    parser.add_argument(
+        "--noise",
+        type=float,
+        default=0.05,
+        help="Gaussian noise per vector component around an anchor (default 0.05)",
+    )
+    parser.add_argument(
+        "--sparse-queries",
+        type=int,
+        default=10,
+        help="queries in the sparse workspace (default 10)",
+    )
+    parser.add_argument("--seed", type=int, default=1234, help="random seed (default 1234)")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document on stdout instead of text"
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.size_list = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--sizes {args.sizes!r}: give passage counts such as 10000,100000")
+    if not args.size_list or min(args.size_list) < 100:
+        parser.error("--sizes: every size must be at least 100")
+    if args.queries < 1 or args.warmup < 0 or args.k < 1 or args.anchors < 1:
+        parser.error("--queries, --k and --anchors must be at least 1, --warmup at least 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    cfg = Config(
+        queries=args.queries,
+        warmup=args.warmup,
+        k=args.k,
+        anchors=args.anchors,
+        noise=args.noise,
+        seed=args.seed,
+        sparse_queries=args.sparse_queries,
+    )
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    import faiss
+    import torch
+
+    progress(f"loading {DEFAULT_MODEL} ...")
+    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL)
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-search-") as tmp:
+        for size in args.size_list:
+            started = time.perf_counter()
+            result = asyncio.run(run_size(size, cfg, embedder, Path(tmp), progress))
+            result["wall_s"] = time.perf_counter() - started
+            e2e = result["latency"]["end_to_end"]
+            progress(
+                f"size {size:,}: end to end p50 {e2e['p50_ms']:.1f} ms, p95 "
+                f"{e2e['p95_ms']:.1f} ms ({result['wall_s']:.0f} s for this size)"
+            )
+            results.append(result)
+
+    meta: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "faiss": faiss.__version__,
+        "model": DEFAULT_MODEL,
+        "queries": cfg.queries,
+        "warmup": cfg.warmup,
+        "k": cfg.k,
+        "anchors": cfg.anchors,
+        "noise": cfg.noise,
+        "seed": cfg.seed,
+        "feeds": FEEDS,
+        "measured_workspace_feeds": len(MEASURED_FEEDS),
+        "sparse_articles": SPARSE_ARTICLES,
+        "synthetic_data": (
+            "news-like articles generated from word lists with a fixed seed, stored with "
+            "Store.save_entry and chunked by chunk_article; the first `anchors` passages carry "
+            "their real embedding, the others a random anchor's vector plus Gaussian noise, "
+            "renormalised; FAISS built from SQLite by index.ingest.reindex"
+        ),
+    }
+    if args.json:
+        print(json.dumps(_finite({"meta": meta, "results": results}), indent=2, allow_nan=False))
+    else:
+        print_text(meta, results, print)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
