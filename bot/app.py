@@ -16,6 +16,7 @@ from typing import Literal
 from bot.settings import Settings
 from index import feeds
 from index.embed import Embedder, SentenceTransformerEmbedder
+from index.extract import Extractor
 from index.ingest import Pipeline, Progress, repair
 from index.store import Store
 from index.timeutil import utcnow
@@ -54,10 +55,14 @@ async def open_app(
     repair_mode: Repair = "full",
     now: Callable[[], datetime] = utcnow,
     progress: Progress | None = None,
+    with_extractor: bool | None = None,
 ) -> AsyncIterator[App]:
-    """Open everything once. `repair_mode`: "full" embeds passages a killed process left behind
-    and reconciles the vector index with the database; "index" only reconciles (readers);
-    "none" skips both."""
+    """Open everything once. `repair_mode`: "full" extracts and embeds what a killed process
+    left behind and reconciles the vector index with the database; "index" only reconciles
+    (readers); "none" skips both. `with_extractor` (default: when the real model is used)
+    loads the event-metadata extractor, needed by commands that ingest."""
+    if with_extractor is None:
+        with_extractor = embedder is None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with Store.open(settings.db_path) as store:
         if not with_model:
@@ -74,7 +79,16 @@ async def open_app(
             vectors = await asyncio.to_thread(
                 VectorIndex.load, settings.index_path, embedder.dim, embedder.model_id
             )
+            extractor = None
+            if with_extractor:
+                extractor = await asyncio.to_thread(
+                    Extractor.load,
+                    embedder,
+                    settings.cache_path / "gazetteer",
+                    settings.actor_files,
+                )
             pipeline = Pipeline(
+                extractor=extractor,
                 store=store,
                 http=http,
                 embedder=embedder,

@@ -104,8 +104,10 @@ def _with_app(
     *,
     with_model: bool = False,
     repair_mode: Repair = "none",
+    with_extractor: bool = False,
 ) -> T:
-    """Open the app for one command, run `fn` on it, close it."""
+    """Open the app for one command, run `fn` on it, close it. Commands that ingest ask for
+    the event-metadata extractor too."""
     from bot.app import open_app
     from bot.render import progress_reporter
 
@@ -115,7 +117,11 @@ def _with_app(
     async def go() -> T:
         with progress_reporter() as progress:
             async with open_app(
-                settings, with_model=with_model, repair_mode=repair_mode, progress=progress
+                settings,
+                with_model=with_model,
+                repair_mode=repair_mode,
+                progress=progress,
+                with_extractor=with_extractor,
             ) as app:
                 return await fn(app)
 
@@ -224,7 +230,9 @@ def poll(ctx: click.Context, once: bool, as_json: bool) -> None:
     if not once:
         _serve(ctx)
         return
-    doc = _with_app(ctx, commands.poll_once, with_model=True, repair_mode="full")
+    doc = _with_app(
+        ctx, commands.poll_once, with_model=True, repair_mode="full", with_extractor=True
+    )
     if as_json:
         _emit(doc)
     else:
@@ -250,6 +258,7 @@ def ingest(ctx: click.Context, paths: Sequence[Path], as_json: bool) -> None:
         lambda app: commands.ingest_files(app, list(paths)),
         with_model=True,
         repair_mode="full",
+        with_extractor=True,
     )
     errors = doc.pop("errors", [])
     if as_json:
@@ -330,6 +339,60 @@ def _serve(ctx: click.Context, *, chat: bool = False) -> None:
     obj: Ctx = ctx.obj
     _setup_logging("DEBUG" if obj.verbose > 1 else settings.log_level)
     _run(serve(settings, chat=chat))
+
+
+@cli.command()
+@click.argument("path", required=False)
+@click.option(
+    "--batch",
+    "batch",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help='JSON Lines file of {"id", "text", "published"}; prints JSON Lines.',
+)
+@click.option(
+    "--published", default=None, help="When the text was published (ISO date or time; default now)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def extract(
+    ctx: click.Context, path: str | None, batch: Path | None, published: str | None, as_json: bool
+) -> None:
+    """Event metadata of a text: actors, places, event types, casualties, event date.
+
+    Reads PATH, or stdin with "-" (the first line is the title). Nothing is stored."""
+    from bot import extraction, render
+
+    settings = _settings(ctx)
+    if batch is not None:
+        if path is not None:
+            _fail("give either PATH or --batch FILE, not both")
+        try:
+            lines = batch.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"cannot read {batch}: {exc}")
+        try:
+            items = extraction.parse_batch(lines)
+        except ValueError as exc:
+            _fail(f"{batch}: {exc}")
+        for doc in _run(extraction.extract_batch(settings, items)):
+            _emit(doc)
+        return
+    if path is None:
+        _fail("give a file to read, or - for stdin, or --batch FILE")
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {path}: {exc}")
+    try:
+        when = extraction.parse_published(published)
+    except ValueError as exc:
+        _fail(str(exc))
+    doc = _run(extraction.extract_one(settings, text, when))
+    if as_json:
+        _emit(doc)
+    else:
+        render.print_event(doc)
 
 
 # ---- running --------------------------------------------------------------------------------

@@ -111,3 +111,36 @@ def print_results(doc: dict[str, Any], *, limit_text: int = 300) -> None:
         out.print(f"   {escape(snippet(r['text'], limit_text))}")
         if r["url"]:
             out.print(f"   [blue]{escape(r['url'])}[/blue]")
+
+
+def print_event(doc: dict[str, Any]) -> None:
+    """An `extract` document for people."""
+    actors = (
+        ", ".join(
+            a["canonical"] + (f" ({a['text']})" if a["text"] != a["canonical"] else "")
+            for a in doc["actors"]
+        )
+        or "none found"
+    )
+    out.print(f"actors: {actors}", markup=False)
+    if not doc["places"]:
+        out.print("places: none found")
+    for p in doc["places"]:
+        where = ", ".join(x for x in (p["admin1"], p["country"]) if x and x != p["canonical"])
+        mark = "  <- main place" if p.get("main") else ""
+        out.print(
+            f"place: {p['text']} = {p['canonical']}"
+            f"{f' ({where})' if where else ''} [{p['precision']}]{mark}",
+            markup=False,
+        )
+    out.print(f"event types: {', '.join(doc['event_types']) or 'none'}", markup=False)
+    for kind in ("killed", "injured"):
+        count = doc["casualties"][kind]
+        if count is not None:
+            span = (
+                str(count["best"])
+                if count["low"] == count["high"]
+                else f"{count['best']} ({count['low']}-{count['high']})"
+            )
+            out.print(f"{kind}: {span}")
+    out.print(f"event date: {doc['event_date'] or 'not stated'}")

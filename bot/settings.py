@@ -7,6 +7,7 @@ console mode on one machine; secrets are `SecretStr` and never logged.
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -56,6 +57,10 @@ class Settings(BaseSettings):
     embed_model: str = DEFAULT_MODEL
     embed_batch_size: int = Field(64, ge=1)
 
+    # event metadata
+    cache_dir: Path | None = None
+    actor_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:
@@ -92,6 +97,27 @@ class Settings(BaseSettings):
                 "sentence-transformers model directory (one with a modules.json)"
             )
         return value
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("actor_files", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [Path(part.strip()) for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def cache_path(self) -> Path:
+        """Where derived, rebuildable data lives (the gazetteer): WIREWATCH_CACHE_DIR, else
+        $XDG_CACHE_HOME/wirewatch, else ~/.cache/wirewatch."""
+        if self.cache_dir is not None:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "wirewatch"
 
     @property
     def db_path(self) -> Path:

@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -27,6 +27,7 @@ from index import feeds as feeds_stage
 from index import parse as parse_stage
 from index.embed import Embedder
 from index.errors import FeedError, FeedThrottled, StoreError
+from index.extract import EXTRACTOR_VERSION, ExtractInput, Extractor
 from index.models import FeedSource, FetchPolicy, IngestReport, ParsedFeed, PollPolicy
 from index.passages import chunk_article
 from index.store import Store, entry_key
@@ -52,6 +53,7 @@ class Pipeline:
     poll_policy: PollPolicy
     hosts: feeds_stage.HostLimiter
     progress: Progress | None = None
+    extractor: Extractor | None = None  # event metadata; None: articles are stored without
     # Passage ids stored or embedded, and removed, since the vector index was last synced:
     # kept across cycles, so a cycle that fails half-way is caught up by the next one.
     unsynced_added: set[int] = field(default_factory=set)
@@ -91,6 +93,7 @@ async def run_cycle(
         for feed in feeds:
             group.create_task(one(feed))
     report.feeds_polled = len(feeds)
+    await extract_events(p, [*report.new_article_ids, *report.updated_article_ids], report)
     await embed_pending(p, report)
     await _sync_vectors(p, report)
     return report
@@ -234,6 +237,7 @@ async def _store_entries(
             report.new_article_ids.append(outcome.article_id)
         else:
             report.updated_articles += 1
+            report.updated_article_ids.append(outcome.article_id)
         started = time.perf_counter()
         passages = chunk_article(entry.title, entry.text)
         change = await p.store.replace_passages(outcome.article_id, passages, p.embedder.model_id)
@@ -242,6 +246,46 @@ async def _store_entries(
         p.unsynced_added.update(change.added)
         p.unsynced_added.difference_update(change.removed)
         p.unsynced_removed.update(change.removed)
+
+
+async def extract_events(
+    p: Pipeline, article_ids: Sequence[int], report: IngestReport | None = None, *, batch: int = 32
+) -> int:
+    """Extract and store the event metadata of these articles. Returns how many."""
+    if p.extractor is None or not article_ids:
+        return 0
+    extractor = p.extractor
+    done = 0
+    for start in range(0, len(article_ids), batch):
+        articles = await p.store.articles_by_ids(article_ids[start : start + batch])
+        started = time.perf_counter()
+        records = await asyncio.to_thread(
+            extractor.extract_many,
+            [ExtractInput(a.title, a.text, a.published_at) for a in articles],
+        )
+        if report is not None:
+            report.times.add("extract", time.perf_counter() - started)
+        await p.store.save_events(
+            [(a.article_id, r) for a, r in zip(articles, records, strict=True)],
+            extractor=EXTRACTOR_VERSION,
+            now=datetime.now(UTC),
+        )
+        done += len(articles)
+        p.report_progress("extract", done, len(article_ids))
+    if report is not None:
+        report.extracted += done
+    return done
+
+
+async def extract_missing(p: Pipeline) -> int:
+    """Extract every article with no metadata from the current extractor (a killed process,
+    or an extractor upgrade)."""
+    if p.extractor is None:
+        return 0
+    done = 0
+    while batch := await p.store.articles_to_extract(EXTRACTOR_VERSION, 256):
+        done += await extract_events(p, [a.article_id for a in batch])
+    return done
 
 
 async def embed_pending(p: Pipeline, report: IngestReport | None = None) -> int:
@@ -301,6 +345,7 @@ async def repair(p: Pipeline, *, embed: bool = True) -> SyncReport:
     for readers), then make the vector index match the database exactly (missing vectors
     added, stale ones dropped, another model's index rebuilt)."""
     if embed:
+        await extract_missing(p)
         await p.store.forget_other_models(p.embedder.model_id)
         embedded = await embed_pending(p)
     else:

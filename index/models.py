@@ -153,5 +153,7 @@ class IngestReport:
     passages: int = 0
     embedded: int = 0
     new_article_ids: list[int] = field(default_factory=list)
+    updated_article_ids: list[int] = field(default_factory=list)
+    extracted: int = 0
     errors: list[str] = field(default_factory=list)
     times: StageTimes = field(default_factory=StageTimes)

@@ -16,10 +16,10 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 import numpy as np
@@ -29,6 +29,10 @@ from index.errors import StoreError
 from index.models import Article, FeedSource, Hit, Passage, RawEntry
 from index.passages import content_hash, embed_text
 from index.timeutil import from_iso, to_iso
+
+if TYPE_CHECKING:
+    from index.casualties import Count
+    from index.extract import EventRecord
 
 EntryStatus = Literal["new", "updated", "duplicate", "unchanged"]
 
@@ -79,6 +83,23 @@ class Story:
     @property
     def sources(self) -> list[str]:
         return list(dict.fromkeys(a.source for a in self.articles))
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceFilter:
+    """Containment: a country (every place in it), an admin-1 region (every place in it), or
+    one place."""
+
+    country_code: str
+    admin1_code: str | None = None
+    geonameid: int | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        if self.geonameid is not None:
+            return "p.geonameid = ?", [self.geonameid]
+        if self.admin1_code is not None:
+            return "p.country_code = ? AND p.admin1_code = ?", [self.country_code, self.admin1_code]
+        return "p.country_code = ?", [self.country_code]
 
 
 @dataclass(frozen=True, slots=True)
@@ -660,6 +681,155 @@ class Store:
             if (r := by_id.get(pid)) is not None
         ]
 
+    # ---- event metadata ------------------------------------------------------------------------
+    async def save_events(
+        self, rows: Sequence[tuple[int, EventRecord]], *, extractor: str, now: datetime
+    ) -> None:
+        """Store (replace) the event metadata of articles, in one transaction."""
+        async with self.transaction():
+            for article_id, record in rows:
+                for table in ("events", "article_actors", "article_places", "article_event_types"):
+                    await self.db.execute(
+                        f"DELETE FROM {table} WHERE article_id = ?", (article_id,)
+                    )
+                killed, injured = record.casualties.killed, record.casualties.injured
+                main = record.main_place
+                await self.db.execute(
+                    "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        article_id,
+                        record.event_date.isoformat() if record.event_date else None,
+                        *_count_values(killed),
+                        *_count_values(injured),
+                        main.place.geonameid if main else None,
+                        extractor,
+                        to_iso(now),
+                    ),
+                )
+                await self.db.executemany(
+                    "INSERT OR IGNORE INTO article_actors VALUES (?, ?, ?, ?, ?)",
+                    [(article_id, a.key, a.canonical, a.kind, a.text) for a in record.actors],
+                )
+                await self.db.executemany(
+                    "INSERT INTO article_places VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                    "(article_id, geonameid) DO UPDATE SET main = max(main, excluded.main)",
+                    [
+                        (
+                            article_id,
+                            m.place.geonameid,
+                            m.place.name,
+                            m.place.country_code,
+                            m.place.admin1_code,
+                            m.place.precision,
+                            int(m.main),
+                            m.text,
+                        )
+                        for m in record.places
+                    ],
+                )
+                await self.db.executemany(
+                    "INSERT OR IGNORE INTO article_event_types VALUES (?, ?)",
+                    [(article_id, t) for t in record.event_types],
+                )
+
+    async def articles_to_extract(self, extractor: str, limit: int) -> list[Article]:
+        """Articles with no event metadata from this extractor version."""
+        rows = await self._all(
+            "SELECT a.* FROM articles a LEFT JOIN events e ON e.article_id = a.article_id "
+            "WHERE e.article_id IS NULL OR e.extractor != ? ORDER BY a.article_id LIMIT ?",
+            (extractor, limit),
+        )
+        return [_row_to_article(r) for r in rows]
+
+    async def articles_by_ids(self, ids: Sequence[int]) -> list[Article]:
+        out: list[Article] = []
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(f"SELECT * FROM articles WHERE article_id IN ({marks})", chunk)
+            out.extend(_row_to_article(r) for r in rows)
+        return sorted(out, key=lambda a: a.article_id)
+
+    async def find_articles(
+        self,
+        workspace_id: int,
+        *,
+        actor_keys: Sequence[str] = (),
+        region: PlaceFilter | None = None,
+        event_types: Sequence[str] = (),
+        since: date | None = None,
+        until: date | None = None,
+        limit: int = 100,
+    ) -> list[Article]:
+        """The workspace's articles matching every given filter, newest first: naming any of
+        `actor_keys`; naming a place inside `region` (a country, an admin-1 region or one
+        place); of any of `event_types`; with an event date (else the publication date) in
+        [since, until]."""
+        where = [
+            "EXISTS (SELECT 1 FROM feed_entries fe JOIN subscriptions s "
+            "ON s.feed_id = fe.feed_id WHERE fe.article_id = a.article_id "
+            "AND s.workspace_id = ?)"
+        ]
+        params: list[Any] = [workspace_id]
+        if actor_keys:
+            marks = ",".join("?" * len(actor_keys))
+            where.append(
+                "EXISTS (SELECT 1 FROM article_actors x WHERE x.article_id = "
+                f"a.article_id AND x.actor_key IN ({marks}))"
+            )
+            params.extend(actor_keys)
+        if region is not None:
+            clause, values = region.sql()
+            where.append(
+                "EXISTS (SELECT 1 FROM article_places p WHERE p.article_id = "
+                f"a.article_id AND {clause})"
+            )
+            params.extend(values)
+        if event_types:
+            marks = ",".join("?" * len(event_types))
+            where.append(
+                "EXISTS (SELECT 1 FROM article_event_types t WHERE t.article_id = "
+                f"a.article_id AND t.event_type IN ({marks}))"
+            )
+            params.extend(event_types)
+        day = "coalesce(e.event_date, substr(a.published_at, 1, 10))"
+        if since is not None:
+            where.append(f"{day} >= ?")
+            params.append(since.isoformat())
+        if until is not None:
+            where.append(f"{day} <= ?")
+            params.append(until.isoformat())
+        rows = await self._all(
+            "SELECT a.* FROM articles a LEFT JOIN events e ON e.article_id = a.article_id "
+            f"WHERE {' AND '.join(where)} ORDER BY a.published_at DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_row_to_article(r) for r in rows]
+
+    async def event_metadata(self, article_id: int) -> dict[str, Any] | None:
+        """What was stored for one article (for display and tests)."""
+        event = await self._one("SELECT * FROM events WHERE article_id = ?", (article_id,))
+        if event is None:
+            return None
+        actors = await self._all(
+            "SELECT actor_key, name, kind, mention FROM article_actors WHERE article_id = ?",
+            (article_id,),
+        )
+        places = await self._all(
+            "SELECT geonameid, name, country_code, admin1_code, precision, main, mention "
+            "FROM article_places WHERE article_id = ?",
+            (article_id,),
+        )
+        types = await self._all(
+            "SELECT event_type FROM article_event_types WHERE article_id = ?", (article_id,)
+        )
+        return {
+            "event": dict(event),
+            "actors": [dict(r) for r in actors],
+            "places": [dict(r) for r in places],
+            "event_types": [r[0] for r in types],
+        }
+
     async def workspace_passage_ids(self, workspace_id: int) -> np.ndarray:
         """Ids of the passages of every article the workspace can see."""
         rows = await self._all(
@@ -694,6 +864,10 @@ def entry_key(entry: RawEntry) -> str:
     if entry.url:
         return f"url:{entry.url}"
     return "hash:" + content_hash(f"{entry.title}\n{entry.text}")
+
+
+def _count_values(count: Count | None) -> tuple[int | None, int | None, int | None]:
+    return (None, None, None) if count is None else (count.low, count.best, count.high)
 
 
 def _row_to_article(r: aiosqlite.Row) -> Article:

