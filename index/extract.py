@@ -229,10 +229,17 @@ class Extractor:
         for ent in doc.ents:
             if (ent.start_char, ent.end_char) in known or fold_name(ent.text) in known_names:
                 continue
-            name = _SPACE.sub(" ", ent.text).strip(" .,'’\"")
+            name = re.sub(
+                r"^(?:the|a|an)\s+",
+                "",
+                _SPACE.sub(" ", ent.text).strip(" .,'’\""),
+                flags=re.IGNORECASE,
+            )
             if len(name) < 3 or not any(c.isupper() for c in name):
                 continue
             if ent.label_ == "ORG":
+                if _after_locative(doc, ent):  # "clashes in Gharanij": a village, not a group
+                    continue
                 extra_actors.append(ActorRef(text=ent.text, canonical=name, kind="organisation"))
             elif ent.label_ in ("GPE", "LOC"):
                 candidates = self.gazetteer.resolve(name)
@@ -247,6 +254,36 @@ class Extractor:
                         )
                     )
         return extra_actors, extra_places
+
+
+_LOCATIVES = frozenset(
+    {
+        "in",
+        "near",
+        "at",
+        "outside",
+        "around",
+        "towards",
+        "toward",
+        "into",
+        "from",
+        "across",
+        "between",
+        "and",
+    }
+)
+
+
+def _after_locative(doc: Any, ent: Any) -> bool:
+    """Whether an entity follows "in", "near", ... (or "and" after such a place), where news
+    text names places; spaCy's small model often calls unknown villages organisations."""
+    index = ent.start - 1
+    if index < 0:
+        return False
+    word = doc[index].lower_
+    if word == "and":  # "in Hajin and Gharanij"
+        return index > 0 and any(e.label_ in ("GPE", "LOC") and e.end == index for e in doc.ents)
+    return word in _LOCATIVES
 
 
 def _unique_actors(refs: list[ActorRef]) -> tuple[ActorRef, ...]:

@@ -347,6 +347,66 @@ _DEMONYMS: dict[str, tuple[str, ...]] = {
     "QA": ("Qatari", "Qataris"),
     "ER": ("Eritrean", "Eritreans"),
     "KE": ("Kenyan", "Kenyans"),
+    "TH": ("Thai",),
+    "MY": ("Malaysian",),
+    "ID": ("Indonesian",),
+    "PH": ("Filipino",),
+    "VN": ("Vietnamese",),
+    "JP": ("Japanese",),
+    "KR": ("Korean", "South Korean"),
+    "KP": ("North Korean",),
+    "AU": ("Australian", "Australians"),
+    "CA": ("Canadian", "Canadians"),
+    "MX": ("Mexican", "Mexicans"),
+    "BR": ("Brazilian",),
+    "AR": ("Argentine", "Argentinian"),
+    "CO": ("Colombian",),
+    "VE": ("Venezuelan", "Venezuelans"),
+    "CU": ("Cuban",),
+    "ES": ("Spanish",),
+    "IT": ("Italian",),
+    "GR": ("Greek",),
+    "PL": ("Polish",),
+    "HU": ("Hungarian",),
+    "NL": ("Dutch",),
+    "BE": ("Belgian",),
+    "CH": ("Swiss",),
+    "AT": ("Austrian",),
+    "IE": ("Irish",),
+    "PT": ("Portuguese",),
+    "SE": ("Swedish",),
+    "NO": ("Norwegian",),
+    "DK": ("Danish",),
+    "FI": ("Finnish",),
+    "MA": ("Moroccan",),
+    "DZ": ("Algerian",),
+    "TN": ("Tunisian",),
+    "KW": ("Kuwaiti",),
+    "OM": ("Omani",),
+    "BH": ("Bahraini",),
+    "AM": ("Armenian",),
+    "AZ": ("Azerbaijani",),
+    "GE": ("Georgian",),
+    "BD": ("Bangladeshi",),
+    "LK": ("Sri Lankan",),
+    "NP": ("Nepali", "Nepalese"),
+    "TW": ("Taiwanese",),
+    "BY": ("Belarusian",),
+    "RO": ("Romanian",),
+    "RS": ("Serbian",),
+    "HR": ("Croatian",),
+    "AL": ("Albanian",),
+    "HT": ("Haitian",),
+    "UG": ("Ugandan",),
+    "RW": ("Rwandan",),
+    "BI": ("Burundian",),
+    "TZ": ("Tanzanian",),
+    "ZW": ("Zimbabwean",),
+    "ZA": ("South African",),
+    "GH": ("Ghanaian",),
+    "SN": ("Senegalese",),
+    "CI": ("Ivorian",),
+    "DJ": ("Djiboutian",),
 }
 # Multi-word phrases that are not the places GeoNames also calls so ("White House" is an
 # alternate name of Casablanca); they block matching over their span.
@@ -476,6 +536,7 @@ _STOP_WORDS = _words(
     "parliament senate cabinet embassy coalition alliance front movement league brigade "
     "brigades battalion division regiment corps navy land gate tower palace mosque church "
     "temple citadel castle prison refinery stadium international global world tour open "
+    "kill mind many soon eye post meeting ramazan bank company "
     # organisations and groups that are also place names
     "hamas hezbollah hizbollah taliban houthi houthis shabaab daesh isis isil wagner "
     "nato unicef unhcr amnesty reuters"
@@ -492,7 +553,16 @@ _PERSON_NAMES = _words(
     "charles robert daniel benjamin donald joe kamala hillary emmanuel antony anthony "
     "tony keir rishi boris olaf recep vladimir volodymyr sergei dmitry "
     "assad erdogan putin zelensky netanyahu trump biden khamenei sinwar haniyeh "
-    "abraham olivia laila leila sarah maria anna elizabeth jean marie pierre"
+    "abraham olivia laila leila sarah maria anna elizabeth jean marie pierre sam ben marco "
+    "maurice nelson mandela judah silva khan "
+    "rubio vance hegseth witkoff kushner macron starmer merz scholz modi lula milei orban "
+    "meloni sanchez carney trudeau blinken lavrov peskov shoigu gerasimov zelenskyy yermak "
+    "syrskyi budanov gallant katz smotrich gantz lapid herzog nasrallah qassem aoun mikati "
+    "berri sharaa jolani shaibani sudani barzani talabani sadr fidan pezeshkian araghchi "
+    "larijani haftar hafter dbeibah burhan hemedti dagalo kiir machar abiy tshisekedi kagame "
+    "museveni ruto tinubu goita traore tiani deby sharif munir bhutto zardari "
+    # companies that are also alternate names of towns ("Google" once renamed Topeka)
+    "google apple amazon microsoft facebook twitter tesla nvidia"
 )
 # Words that may stand capitalised before a place without making it part of a name.
 _PLACE_MODIFIERS = _words(
@@ -532,6 +602,10 @@ _OF_PLACE_WORDS = _words(
     "heart streets residents people"
 )
 _KIND_PRIOR = (0.0, -0.5, 1.5)  # town, admin-1 region, country
+# Physical features named after a place: "Strait of Hormuz", "Lake Chad" are not the place.
+_FEATURE_WORDS = _words("strait straits sea bay gulf lake mount mt river cape isle desert")
+# Lowercase words allowed inside a multi-word name ("Rio de Janeiro", "Bosnia and Herzegovina").
+_CONNECTORS = _words("of the and de del da do dos das di du la le les y e i bin ibn al el")
 _LIST_JOINERS = re.compile(r"\A\s*(?:,|and|or|, and|, or)\s*\Z")
 _DATELINE = re.compile(
     r"\s*(?P<head>[^\n—–:]{2,80}?)\s*(?:\([^()\n]{1,40}\)\s*)?(?:—|–|--|-(?=\s)|:(?=\s))"
@@ -676,6 +750,7 @@ _REGION_KEYS = frozenset(_fold(w) for w in _REGION_WORDS)
 _REGION_BEFORE_KEYS = frozenset(_fold(w) for w in _REGION_BEFORE)
 _TOWN_KEYS = frozenset(_fold(w) for w in _TOWN_WORDS)
 _OF_PLACE_KEYS = frozenset(_fold(w) for w in _OF_PLACE_WORDS)
+_FEATURE_KEYS = frozenset(_fold(w) for w in _FEATURE_WORDS)
 
 
 def _admin1_id(country_code: str, code: str) -> int:
@@ -780,6 +855,7 @@ def _build_tables() -> dict[str, Any]:
     pop: list[int] = []
     kind: list[int] = []
     keys_of: list[set[tuple[str, ...]]] = []
+    primary: list[tuple[str, ...]] = []  # each town's GeoNames name, normalised
 
     for city in cities.values():
         code = city["countrycode"]
@@ -797,6 +873,7 @@ def _build_tables() -> dict[str, Any]:
         kind.append(_TOWN)
         alternates = (n for n in city["alternatenames"] if _usable_alternate(n))
         keys_of.append(_keys([city["name"], *alternates]))
+        primary.append(_name_key(city["name"]))
     n_towns = len(gid)
 
     members_a1: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -818,9 +895,9 @@ def _build_tables() -> dict[str, Any]:
         for group in _ADMIN1_VARIANTS.get(region[0], ()):
             if _keys(group) & region_keys:
                 region_keys |= _keys(group)
-        seats = [i for i in members if keys_of[i] & region_keys]
+        seats = [i for i in members if primary[i] in region_keys]
         index = len(gid)
-        if seats:  # the region's namesake seat: the two share their names
+        if seats:  # the region's namesake seat (by its main name): the two share their names
             seat = max(seats, key=lambda i: pop[i])
             seat_of[index] = seat
             shared = set(keys_of[seat])
@@ -1299,7 +1376,8 @@ class Gazetteer:
 
     def _surface_verdict(self, doc: _Text, span: _Span, lowercase: set[str]) -> str:
         """Returns "ok", or why the match is not a place here."""
-        word = doc.tokens[span.first]
+        tokens = doc.tokens
+        word = tokens[span.first]
         if not _capitalised(doc.surface(word)):
             return "lowercase"
         follow = re.match(r"[-‐‑](\w+)", doc.text[span.end : span.end + 16])
@@ -1307,37 +1385,53 @@ class Gazetteer:
             return "actor"
         if span.key.startswith("#"):
             return "ok"
+        prev1 = tokens[span.first - 1] if span.first >= 1 else None
+        prev2 = tokens[span.first - 2] if span.first >= 2 else None
+        if prev1 and prev2 and prev1.key == "of" and prev2.key in _FEATURE_KEYS:
+            return "feature"  # "Strait of Malacca", "Sea of Azov"
+        if prev1 and prev1.key in _FEATURE_KEYS and _capitalised(doc.surface(prev1)):
+            return "feature"  # "Lake Chad", "Mount Hermon"
         if span.first != span.last:
-            if all(t.key in _STOP_KEYS for t in doc.tokens[span.first : span.last + 1]):
+            inner = tokens[span.first : span.last + 1]
+            if all(t.key in _STOP_KEYS for t in inner):
                 return "stop"  # "North West", "Central District"
+            if not all(
+                t.article or t.key in _CONNECTORS or _capitalised(doc.surface(t)) for t in inner
+            ):
+                return "lowercase"  # "The meeting", "Gaza by"
             return "ok"
+        surface = doc.surface(word)
         if word.key in _STOP_KEYS:
             return "stop"
+        opens_text = not doc.text[doc.byline_end : word.start].strip()
+        if surface.isupper() and len(surface) <= 5 and not opens_text:
+            return "acronym"  # "IRNA", "CAIR"; a dateline ("GOMA -") opens the text
+        no_country = all(self._kind[i] != _COUNTRY for i in span.cands)
         towns_only = all(self._kind[i] == _TOWN for i in span.cands)
         if towns_only and word.key in lowercase:
             return "common word"  # the text also uses it in lower case
+        if re.match(r"[ \t]+\d", doc.text[span.end : span.end + 3]):
+            return "model"  # "Falcon 9", "Boeing 737"
+        sentence = doc.sentence_of(word.start)
         if span.first > 0:
-            prev = doc.tokens[span.first - 1]
-            prev_word = doc.surface(prev).casefold()
-            same_sentence = doc.sentence_of(prev.start) == doc.sentence_of(word.start)
-            if prev_word in _PERSON_TITLES and same_sentence:
+            prev = tokens[span.first - 1]
+            same_sentence = doc.sentence_of(prev.start) == sentence
+            if doc.surface(prev).casefold() in _PERSON_TITLES and same_sentence:
                 return "person"  # "President Aoun", "Gen. Haftar"
             if (
-                towns_only
+                no_country
                 and same_sentence
                 and self._name_like(doc, prev)
                 and re.fullmatch(r"[ \t]+", doc.text[prev.end : word.lead]) is not None
             ):
                 return "person"  # "Tony Blair": a capitalised word that is no place before it
-        if re.match(r"[ \t]+\d", doc.text[span.end : span.end + 3]):
-            return "model"  # "Falcon 9", "Boeing 737"
-        if span.last + 1 < len(doc.tokens):
-            nxt = doc.tokens[span.last + 1]
+        if span.last + 1 < len(tokens) and max(self._pop[i] for i in span.cands) < 200_000:
+            nxt = tokens[span.last + 1]
             if (
-                towns_only
-                and doc.sentence_of(nxt.start) == doc.sentence_of(word.start)
+                no_country
+                and doc.sentence_of(nxt.start) == sentence
+                and nxt.key not in _STOP_KEYS
                 and nxt.key not in _REGION_KEYS
-                and nxt.key not in _TOWN_KEYS
                 and self._name_like(doc, nxt)
                 and re.fullmatch(r"[ \t]+", doc.text[span.end : nxt.start]) is not None
             ):
@@ -1345,23 +1439,23 @@ class Gazetteer:
         return "ok"
 
     def _name_like(self, doc: _Text, token: _Token) -> bool:
-        """A capitalised word that is part of a person's or an organisation's name, not a
-        modifier, demonym, preposition or place of its own."""
+        """A capitalised word that may be part of a person's or an organisation's name: no
+        common word, modifier, demonym, preposition, title, country or region."""
         if doc.title_case or token.article or not _capitalised(doc.surface(token)):
             return False
         if token.key in _PERSON_KEYS:
             return True
+        surface = doc.surface(token).casefold()
         if (
-            token.key in _MODIFIER_KEYS
+            token.key in _STOP_KEYS
+            or token.key in _MODIFIER_KEYS
             or token.key in self._demonyms
-            or doc.surface(token).casefold() in _PLACE_CUES
-            or doc.surface(token).casefold() in _PERSON_TITLES
+            or surface in _PLACE_CUES
+            or surface in _PERSON_TITLES
         ):
             return False
         posting = self._lookup((token.key,))
-        return posting < 0 or all(
-            self._kind[i] == _TOWN and self._pop[i] < 100_000 for i in self._posting(posting)
-        )
+        return posting < 0 or all(self._kind[i] == _TOWN for i in self._posting(posting))
 
     def _read_context(self, doc: _Text, span: _Span) -> None:
         """Region or town words around the name, and the preposition or verb before it."""
@@ -1369,16 +1463,17 @@ class Gazetteer:
         if span.key.rsplit(" ", 1)[-1] in _REGION_KEYS:
             span.want = "admin1"  # the name itself ends in "Governorate", "Province", ...
         nxt = span.last + 1
+        regions = any(self._kind[i] == _ADMIN1 for i in span.cands)
         if nxt < len(tokens) and re.fullmatch(r"[ \t]+", doc.text[span.end : tokens[nxt].start]):
             word = tokens[nxt].key
-            if word in _REGION_KEYS:
+            if word in _REGION_KEYS and regions:
                 span.want = "admin1"
                 span.end = tokens[nxt].end
             elif word in _TOWN_KEYS:
                 span.want = "town"
         if span.first >= 2:
             of, region = tokens[span.first - 1], tokens[span.first - 2]
-            if of.key == "of" and region.key in _REGION_BEFORE_KEYS:
+            if of.key == "of" and region.key in _REGION_BEFORE_KEYS and regions:
                 span.want = "admin1"
         sentence = doc.sentence_of(span.start)
         for back in range(span.first - 1, max(-1, span.first - 6), -1):

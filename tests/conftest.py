@@ -53,3 +53,17 @@ def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
         read_timeout_s=2.0,
         fetch_timeout_s=5.0,
     )
+
+
+@pytest.fixture(scope="session")
+def gazetteer_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One gazetteer cache for the test session (built from the installed GeoNames data)."""
+    return tmp_path_factory.mktemp("gazetteer")
+
+
+@pytest.fixture(scope="session")
+def extractor(real_embedder, gazetteer_cache: Path):  # type: ignore[no-untyped-def]
+    """The real event-metadata extractor, loaded once per test session."""
+    from index.extract import Extractor
+
+    return Extractor.load(real_embedder, gazetteer_cache)
