@@ -18,8 +18,9 @@ What the gazetteer holds
     (country, code) names the regions (`_ADMIN1_MISSING` adds the few newer than that data).
     Variants: generic words dropped ("Sanaa Governorate" -> "Sanaa", "Kharkivs'ka Oblast'" ->
     "Kharkiv"), `_ADMIN1_VARIANTS` (a small hand-written list for well-known governorates and
-    provinces), and the names of the region's namesake seat (its largest town bearing one of
-    its names), shared both ways: "Dayr az Zawr" reaches the governorate, "Deir Ezzor" the city.
+    provinces), and the names of the region's namesake seat (its largest town whose GeoNames
+    name is one of the region's), shared both ways: "Dayr az Zawr" (an alternate name of the
+    city) reaches the governorate, "Deir Ezzor" (a hand-written variant) the city.
     GeoNames' ADM1 ids are not in these packages: an admin-1 Place has a stable synthetic
     negative id, the summed population of its towns, and a point inside it (the town nearest
     the population-weighted mean of its towns); a country Place's point is found the same way.
@@ -37,18 +38,23 @@ How text is matched
   name on word boundaries; the longest leftmost match wins. Names under three letters are
   skipped. A match must start with a capital letter, must not lie in a leading byline
   ("By Jane Doe and ..."), and is no place when followed by "-backed", "-led", ... (an actor:
-  weak evidence instead) or by a number ("Falcon 9"). A multi-word match must not be made of
-  common words only ("North West"). A one-word match must not be a common word or a first
-  name (`_STOP_WORDS`, `_PERSON_NAMES`), nor, for towns and regions, a word the text also
-  writes in lower case, nor part of a person's or an organisation's name: after a title
-  ("President Aoun"), or next to a capitalised word that is no place, modifier or preposition
-  ("Tony Blair", "Billy Steinberg"); a surname found so is a surname throughout the article.
+  weak evidence instead) or when it names a feature ("Lake Chad", "Strait of Hormuz"). A
+  multi-word match must have its main words capitalised and not be made of common words only
+  ("North West"). A one-word match must not be a common word or a first name (`_STOP_WORDS`,
+  `_PERSON_NAMES`), a short all-caps acronym away from the dateline ("IRNA"), a model
+  ("Falcon 9"), nor, for towns and regions, a word the text also writes in lower case in its
+  prose, nor part of a person's or an organisation's name: after a title ("President Aoun"),
+  or next to a capitalised word that is no common word, modifier, demonym, preposition,
+  country or region ("Tony Blair", "Billy Steinberg"; not in Title Case text); a surname found
+  so is a surname throughout the article.
 
 How a name is disambiguated
   All mentions of one name in an article resolve to one place. A region and a town of the
   same name (its seat, or a town of 100,000+ in its country: "Kirkuk", "Raqqa", "Damascus")
   give the town, unless a region word follows ("Raqqa province", "Donetsk region") or precedes
-  ("the governorate of Raqqa"); "Raqqa city" asks for the town. Each candidate then scores
+  ("the governorate of Raqqa"); "Raqqa city" asks for the town. "Name, Region" or "Name,
+  Country" keeps the candidates inside a candidate of the second name ("Lebanon,
+  Pennsylvania"). Each candidate then scores
     1.5 log10(population) (-0.5 for a region, +1.5 for a country) + 0.5 in a conflict country
     + 2 if the caller hints its country
     + telling(country) * min(1.5, country evidence) + min(2, region evidence) (min(3, twice
@@ -66,11 +72,11 @@ How a name is disambiguated
 Which place is the main one (at most one per article; one whenever a place is found)
   Per resolved place of the text: +3 if it opens the dateline ("RAQQA, Syria (Agency) -",
   "MOSUL -"), +3 if it is the title's most specific place (the earliest among equals), +2 if a
-  mention sits in a sentence with an event word (killed, clashes, exploded, seized, ...) right
-  after a locative preposition or attack verb ("in", "near", "at", "shelled"), else +1 if in
-  such a sentence at all, +0.5 if in the first sentence, +0.3 for a town and +0.15 for an
-  admin-1 region (the most specific wins ties). The highest score wins, then the earliest;
-  its first mention in the text has `main=True`."""
+  mention sits in a sentence with an event word (killed, clashes, exploded, seized, ...) after
+  a locative preposition or attack verb ("in", "near", "at", "shelled"; lowercase words may
+  lie between: "in the northern city of"), else +1 if in such a sentence at all, +0.5 if in
+  the first sentence, +0.3 for a town and +0.15 for an admin-1 region (the most specific wins
+  ties). The highest score wins, then the earliest; its first mention has `main=True`."""
 
 from __future__ import annotations
 
@@ -86,7 +92,7 @@ import tempfile
 import unicodedata
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -536,7 +542,8 @@ _STOP_WORDS = _words(
     "parliament senate cabinet embassy coalition alliance front movement league brigade "
     "brigades battalion division regiment corps navy land gate tower palace mosque church "
     "temple citadel castle prison refinery stadium international global world tour open "
-    "kill mind many soon eye post meeting ramazan bank company "
+    "kill mind many soon eye post meeting ramazan company chamber "
+    "one two three four five six seven eight nine ten hundred thousand million "
     # organisations and groups that are also place names
     "hamas hezbollah hizbollah taliban houthi houthis shabaab daesh isis isil wagner "
     "nato unicef unhcr amnesty reuters"
@@ -554,7 +561,7 @@ _PERSON_NAMES = _words(
     "tony keir rishi boris olaf recep vladimir volodymyr sergei dmitry "
     "assad erdogan putin zelensky netanyahu trump biden khamenei sinwar haniyeh "
     "abraham olivia laila leila sarah maria anna elizabeth jean marie pierre sam ben marco "
-    "maurice nelson mandela judah silva khan "
+    "maurice nelson mandela judah silva khan diana viktor "
     "rubio vance hegseth witkoff kushner macron starmer merz scholz modi lula milei orban "
     "meloni sanchez carney trudeau blinken lavrov peskov shoigu gerasimov zelenskyy yermak "
     "syrskyi budanov gallant katz smotrich gantz lapid herzog nasrallah qassem aoun mikati "
@@ -1046,9 +1053,10 @@ class _Text:
     byline_end: int  # where a leading "By Jane Doe and John Roe" ends (0 if none)
 
     @classmethod
-    def read(cls, text: str) -> _Text:
+    def read(cls, text: str, is_name: Callable[[str], bool]) -> _Text:
+        """`is_name(key)` says a word may be a name: those do not count for `title_case`."""
         tokens = _tokenize(text)
-        long_words = [t for t in tokens if t.end - t.start > 3]
+        long_words = [t for t in tokens if t.end - t.start > 3 and not is_name(t.key)]
         capitals = sum(1 for t in long_words if _capitalised(text[t.start : t.end]))
         title_case = bool(long_words) and capitals > 0.6 * len(long_words)
         byline = _BYLINE.match(text)
@@ -1129,8 +1137,8 @@ class Gazetteer:
                     tables = pickle.load(f)
                 if isinstance(tables, dict) and tables.get("format") == FORMAT_VERSION:
                     return cls(tables, source=path, built=False)
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
-                pass  # a damaged or foreign file: rebuild it
+            except Exception:
+                pass  # a damaged file, or one pickled by another library version: rebuild
         tables = _build_tables()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gazetteer-", suffix=".tmp")
@@ -1244,7 +1252,7 @@ class Gazetteer:
 
         `title` adds evidence and votes for the main place; its own mentions are not returned.
         `country_hints` are ISO codes or country names (e.g. from the article's actors)."""
-        body, head = _Text.read(text), _Text.read(title)
+        body, head = _Text.read(text, self._is_name), _Text.read(title, self._is_name)
         lowercase = body.prose_lowercase() | head.prose_lowercase()
         hints = {code for code in map(self._hint_country, country_hints) if code}
         evidence: _Evidence = defaultdict(float)
@@ -1280,6 +1288,9 @@ class Gazetteer:
                 )
             )
         return mentions
+
+    def _is_name(self, key: str) -> bool:
+        return key in _PERSON_KEYS or self._lookup((key,)) >= 0
 
     def _hint_country(self, hint: str) -> str | None:
         if len(hint) == 2 and hint.upper() in self._country_index:
@@ -1415,7 +1426,7 @@ class Gazetteer:
         sentence = doc.sentence_of(word.start)
         if span.first > 0:
             prev = tokens[span.first - 1]
-            same_sentence = doc.sentence_of(prev.start) == sentence
+            same_sentence = doc.sentence_of(prev.start) == sentence and prev.start >= doc.byline_end
             if doc.surface(prev).casefold() in _PERSON_TITLES and same_sentence:
                 return "person"  # "President Aoun", "Gen. Haftar"
             if (
@@ -1430,7 +1441,6 @@ class Gazetteer:
             if (
                 no_country
                 and doc.sentence_of(nxt.start) == sentence
-                and nxt.key not in _STOP_KEYS
                 and nxt.key not in _REGION_KEYS
                 and self._name_like(doc, nxt)
                 and re.fullmatch(r"[ \t]+", doc.text[span.end : nxt.start]) is not None
@@ -1583,14 +1593,17 @@ class Gazetteer:
             for group in live:
                 if group.choice < 0:
                     continue
+                own = self._contributions(group.choice)
                 others = _Evidence(float, totals)
-                _add(others, self._contributions(group.choice), sign=-1.0)
+                _add(others, own, sign=-1.0)
+                support = _Evidence(float, strong)
+                if not self._weak_shaped(group):
+                    _add(support, own, sign=-1.0)
                 group.choice = self._best(group, others, hints)
                 if drop_weak and self._weak_shaped(group):
                     code = self._cc[group.choice]
-                    region = f"{code}.{self._a1[group.choice]}"
-                    support = self._country_weight(code, strong) + strong.get(region, 0.0)
-                    if code not in hints and support < 1.0:
+                    region = support.get(f"{code}.{self._a1[group.choice]}", 0.0)
+                    if code not in hints and self._country_weight(code, support) + region < 1.0:
                         group.choice = -1
 
     def _weak_shaped(self, group: _Group) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -16,15 +17,16 @@ from index.places import Gazetteer, Place, PlaceMention, normalise
 
 
 @pytest.fixture(scope="session")
-def gazetteer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("gazetteer")
+def gazetteer_dir(gazetteer_cache: Path) -> Path:
+    """The session's cache folder (conftest), shared with the extraction tests."""
+    return gazetteer_cache
 
 
 @pytest.fixture(scope="session")
 def gz(gazetteer_dir: Path) -> Gazetteer:
-    built = Gazetteer.load(gazetteer_dir)
-    assert built.built and built.source == places.cache_path(gazetteer_dir)
-    return built
+    loaded = Gazetteer.load(gazetteer_dir)  # built here unless another test module did first
+    assert loaded.source == places.cache_path(gazetteer_dir) and loaded.source.is_file()
+    return loaded
 
 
 def towns(gz: Gazetteer, term: str) -> list[Place]:
@@ -64,6 +66,20 @@ def test_second_load_reads_the_cache_not_the_package_json(
     assert [p.geonameid for p in again.resolve("Mosul")] == [
         p.geonameid for p in gz.resolve("Mosul")
     ]
+
+
+def test_damaged_cache_is_rebuilt_and_stale_files_removed(
+    gazetteer_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open(places.cache_path(gazetteer_dir), "rb") as f:
+        tables = pickle.load(f)
+    monkeypatch.setattr(places, "_build_tables", lambda: tables)  # the real data, already built
+    places.cache_path(tmp_path).write_bytes(b"not a pickle")
+    stale = tmp_path / "gazetteer-v0-geonamescache0.0-00000000.pickle"
+    stale.write_bytes(b"old")
+    rebuilt = Gazetteer.load(tmp_path)
+    assert rebuilt.built and not stale.exists()
+    assert not Gazetteer.load(tmp_path).built
 
 
 def test_cache_file_is_keyed_by_data_version_and_format(gazetteer_dir: Path) -> None:
@@ -177,6 +193,23 @@ def test_people_and_actor_adjectives_are_not_places(gz: Gazetteer) -> None:
         "Iran-backed militias and US-led forces regrouped in Deir ez-Zor."
     )
     assert found(gz, text) == [("Deir ez-Zor", "Deir ez-Zor", "SY", "town")]
+
+
+def test_names_in_bylines_titles_and_models_are_not_places(gz: Gazetteer) -> None:
+    text = (
+        "By Laila Bassam and Tala Ramadan BEIRUT (Wire) - Secretary of State Marco Rubio "
+        "said a Falcon 9 rocket carried the satellite. Savannah Guthrie thanked IRNA."
+    )
+    assert [m[0] for m in found(gz, text)] == ["BEIRUT"]
+
+
+def test_a_comma_narrows_a_town_to_the_region_or_country_after_it(gz: Gazetteer) -> None:
+    assert found(gz, "Protesters gathered in Lebanon, Pennsylvania.")[0][1:] == (
+        "Lebanon",
+        "US",
+        "town",
+    )
+    assert found(gz, "Police in Atlanta said a man was shot in Georgia.")[1][2:] == ("US", "admin1")
 
 
 def test_case_sensitive_country_abbreviations(gz: Gazetteer) -> None:

@@ -1,0 +1,286 @@
+"""Extraction quality on real UCDP GED events: runs `wirewatch extract --batch` over the
+development sample in ../shared/data/ucdp_ged_sample/ and prints, over all rows and over the
+rows whose text names the gold item:
+
+- country accuracy: the country of the main place (else of the first place) is the gold one;
+- admin-1 accuracy: the main place's admin-1 region is the gold `adm_1` (gold names are
+  resolved with our gazetteer, "province"/"governorate" suffixes dropped);
+- actor recall: of the gold sides that map to a catalogue actor ("Government of X" maps to
+  X's state forces), the share found in the text;
+- casualties: killed `best` equal to the gold best (exact), and gold best inside the predicted
+  low..high (within range);
+- event-date accuracy: the event date falls within the gold date_start..date_end.
+
+The sample's texts are headlines, many without a publication date: a row is "published" on its
+`source_date` when it has one, else the extractor sees no publication date and only explicit
+dates can be right. Nothing here was used to write the catalogue, gazetteer or rules.
+
+  .venv/bin/python bench/eval_extract.py [--json] [--write-baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = Path(__file__).with_name("eval_extract_baseline.json")
+_SUFFIX = re.compile(
+    r"\b(province|governorate|region|state|district|division|oblast|prefecture|department|"
+    r"county|municipality|city|emirate|territory|wilaya|muhafazah)\b",
+    re.IGNORECASE,
+)
+_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
+
+
+def shared_data() -> Path:
+    env = os.environ.get("WIREWATCH_SHARED_DATA")
+    found = Path(env) if env else ROOT.parent / "shared" / "data"
+    return found / "ucdp_ged_sample" / "ged231_sample_dev.jsonl"
+
+
+def load_rows(path: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+
+
+def batch_lines(rows: Iterable[dict[str, Any]]) -> list[str]:
+    """The `extract --batch` input: id, text, and the publication date when the row has one."""
+    return [
+        json.dumps({"id": r["id"], "text": r["text"], "published": r.get("source_date")})
+        for r in rows
+    ]
+
+
+def run_cli(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`wirewatch extract --batch FILE --json` in a subprocess, as a user would run it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        batch = Path(tmp) / "batch.jsonl"
+        batch.write_text("\n".join(batch_lines(rows)) + "\n", encoding="utf-8")
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "--data-dir",
+                str(Path(tmp) / "var"),
+                "extract",
+                "--batch",
+                str(batch),
+                "--json",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.casefold())
+    return re.sub(r"[^a-z0-9 ]+", " ", "".join(c for c in text if not unicodedata.combining(c)))
+
+
+@dataclass
+class Tally:
+    hits: int = 0
+    total: int = 0
+
+    def add(self, ok: bool) -> None:
+        self.hits += ok
+        self.total += 1
+
+    @property
+    def rate(self) -> float:
+        return round(self.hits / self.total, 4) if self.total else 0.0
+
+
+class Scorer:
+    """Maps gold names to our catalogue and gazetteer, and scores predictions."""
+
+    def __init__(self) -> None:
+        from bot.settings import Settings
+        from index.actors import ActorCatalogue
+        from index.places import Gazetteer
+
+        settings = Settings()
+        self.catalogue = ActorCatalogue.load(settings.actor_files)
+        self.gazetteer = Gazetteer.load(settings.cache_path / "gazetteer")
+
+    def country_code(self, name: str) -> str | None:
+        plain = re.sub(r"\s*\(.*?\)", "", name).strip()
+        for candidate in (plain, name):
+            for place in self.gazetteer.resolve(candidate):
+                if place.precision == "country":
+                    return place.country_code
+        return None
+
+    def admin1(self, name: str, country_code: str | None) -> str | None:
+        plain = _SUFFIX.sub("", re.sub(r"\s*\(.*?\)", "", name)).strip(" ,-")
+        for place in self.gazetteer.resolve(plain):
+            if place.precision == "admin1" and place.country_code == country_code:
+                return place.admin1_code
+        return None
+
+    def actor_ids(self, side: str, country_code: str | None) -> set[str]:
+        """Catalogue ids a gold side stands for; empty when it maps to none."""
+        match = re.match(r"Government of (.+)", side)
+        if match:
+            code = self.country_code(match.group(1))
+            return {
+                a.id for a in self.catalogue if a.kind == "state_forces" and code in a.countries
+            }
+        plain = re.sub(r"\s*\(.*?\)", "", side).strip()
+        return {a.id for a in self.catalogue.resolve(plain)}
+
+    def score(self, rows: list[dict[str, Any]], docs: list[dict[str, Any]]) -> dict[str, Any]:
+        names = ("country", "admin1", "actor_recall", "killed_exact", "killed_within", "event_date")
+        every = {n: Tally() for n in names}
+        named = {n: Tally() for n in names}
+        for row, doc in zip(rows, docs, strict=True):
+            gold, text = row["gold"], fold(row["text"])
+            places = doc["places"]
+            main = next((p for p in places if p.get("main")), places[0] if places else None)
+            gold_code = self.country_code(gold["country"])
+            country_named = fold(re.sub(r"\s*\(.*?\)", "", gold["country"])).strip() in text
+            ok = main is not None and main["country_code"] == gold_code
+            every["country"].add(ok)
+            if country_named:
+                named["country"].add(ok)
+            if gold.get("adm_1"):
+                gold_admin = self.admin1(gold["adm_1"], gold_code)
+                if gold_admin is not None:
+                    predicted = self._admin1_code(main)
+                    ok = (
+                        main is not None
+                        and main["country_code"] == gold_code
+                        and predicted == gold_admin
+                    )
+                    every["admin1"].add(ok)
+                    stem = fold(_SUFFIX.sub("", re.sub(r"\s*\(.*?\)", "", gold["adm_1"])))
+                    if stem.strip() and stem.strip() in text:
+                        named["admin1"].add(ok)
+            found = {a.get("actor_id") for a in doc["actors"]}
+            for side in (gold.get("side_a"), gold.get("side_b")):
+                if not side:
+                    continue
+                wanted = self.actor_ids(side, gold_code)
+                if not wanted:
+                    continue
+                ok = bool(wanted & found)
+                every["actor_recall"].add(ok)
+                aliases = {
+                    fold(alias)
+                    for i in wanted
+                    if (a := self.catalogue.get(i))
+                    for alias in a.aliases
+                }
+                if any(f" {alias.strip()} " in f" {text} " for alias in aliases if alias.strip()):
+                    named["actor_recall"].add(ok)
+            killed = doc["casualties"]["killed"]
+            best = gold.get("best")
+            if best is not None:
+                exact = killed is not None and killed["best"] == best
+                within = killed is not None and killed["low"] <= best <= killed["high"]
+                every["killed_exact"].add(exact)
+                every["killed_within"].add(within)
+                if _names_number(row["text"], int(best)):
+                    named["killed_exact"].add(exact)
+                    named["killed_within"].add(within)
+            start, end = (
+                date.fromisoformat(gold["date_start"]),
+                date.fromisoformat(gold["date_end"]),
+            )
+            predicted_date = doc.get("event_date")
+            ok = predicted_date is not None and start <= date.fromisoformat(predicted_date) <= end
+            every["event_date"].add(ok)
+            if str(start.year) in row["text"] or row.get("source_date"):
+                named["event_date"].add(ok)
+        return {
+            "rows": len(rows),
+            "all": {n: every[n].rate for n in names},
+            "named": {n: named[n].rate for n in names},
+            "counts": {n: [every[n].total, named[n].total] for n in names},
+        }
+
+    def _admin1_code(self, place: dict[str, Any] | None) -> str | None:
+        if place is None:
+            return None
+        for candidate in self.gazetteer.resolve(place["canonical"]):
+            if candidate.geonameid == place["geonameid"]:
+                return candidate.admin1_code
+        return None
+
+
+def _names_number(text: str, number: int) -> bool:
+    if re.search(rf"(?<![\d,.]){number}(?![\d,])", text):
+        return True
+    return any(
+        v == number and re.search(rf"\b{w}\b", text, re.IGNORECASE) for w, v in _WORDS.items()
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--write-baseline",
+        action="store_true",
+        help=f"store the figures as the new floors in {BASELINE.name}",
+    )
+    args = parser.parse_args(argv)
+    path = shared_data()
+    if not path.is_file():
+        print(
+            f"UCDP sample not found at {path}: put the shared data beside the project "
+            "(../shared/data) or set WIREWATCH_SHARED_DATA",
+            file=sys.stderr,
+        )
+        return 2
+    rows = load_rows(path)
+    print(f"extracting {len(rows)} rows with `wirewatch extract --batch`...", file=sys.stderr)
+    docs = run_cli(rows)
+    figures = Scorer().score(rows, docs)
+    if args.write_baseline:
+        BASELINE.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    print(f"UCDP GED dev sample: {figures['rows']} rows")
+    print(f"{'figure':<16}{'all rows':>10}{'(n)':>7}{'named':>10}{'(n)':>7}")
+    for name, rate in figures["all"].items():
+        total, named_total = figures["counts"][name]
+        print(f"{name:<16}{rate:>10.3f}{total:>7}{figures['named'][name]:>10.3f}{named_total:>7}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
