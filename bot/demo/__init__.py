@@ -20,9 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
 from bot import commands, render
-from bot.app import open_app
+from bot.app import App, open_app
 from bot.render import out
 from bot.settings import Settings
+from index.store import PlaceFilter
 
 _PLACEHOLDER = re.compile(r"@@(RFC822|RFC3339):-(\d+)d(\d+)h(?:(\d+)m)?@@")
 
@@ -92,6 +93,44 @@ def serve_feeds(bodies: dict[str, bytes], port: int = 0) -> Iterator[str]:
         server.server_close()
 
 
+async def _show_metadata(app: App) -> None:
+    """What extraction found, and articles found by a group and by a region."""
+    ws = await app.workspace_id()
+    pipeline = app.require_pipeline()
+    extractor = pipeline.extractor
+    if extractor is None:
+        return
+    [isis] = extractor.catalogue.resolve("Daesh")
+    by_group = await app.store.find_articles(ws, actor_keys=[isis.id])
+    out.print(
+        f"Articles naming {isis.name} (written ISIS, ISIL, IS, Daesh or Islamic State "
+        f"by the outlets): {len(by_group)}",
+        markup=False,
+    )
+    for article in by_group[:3]:
+        meta = await app.store.event_metadata(article.article_id)
+        if meta is None:
+            continue
+        mentions = sorted({a["mention"] for a in meta["actors"] if a["actor_key"] == isis.id})
+        out.print(f"  • {article.title}  [{', '.join(mentions)}]", markup=False)
+    region = next(p for p in extractor.gazetteer.resolve("Deir ez-Zor") if p.precision == "admin1")
+    inside = await app.store.find_articles(
+        ws, region=PlaceFilter(region.country_code, region.admin1_code)
+    )
+    out.print(f"Articles about places in {region.name} province: {len(inside)}", markup=False)
+    for article in inside[:4]:
+        meta = await app.store.event_metadata(article.article_id)
+        if meta is None:
+            continue
+        places = ", ".join(
+            p["mention"] for p in meta["places"] if p["admin1_code"] == region.admin1_code
+        )
+        event = meta["event"]
+        killed = f"; {event['killed_best']} killed" if event["killed_best"] else ""
+        types = ", ".join(meta["event_types"]) or "no event type"
+        out.print(f"  • {article.title}  [{places}; {types}{killed}]", markup=False)
+
+
 async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
     """The walkthrough: serve, subscribe, ingest, show stories and searches."""
     data_dir = settings.data_dir / "demo"
@@ -135,6 +174,9 @@ async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
                 render.print_results(
                     await commands.search(app, query, k=3, per_story=1), limit_text=220
                 )
+
+            out.print("\n[bold]4. Event metadata, whatever the spelling[/bold]")
+            await _show_metadata(app)
 
             stats = await commands.stats(app)
             out.print(
