@@ -54,12 +54,9 @@ def parse_batch(lines: Sequence[str]) -> list[tuple[Any, ExtractInput]]:
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise ValueError('expected an object with a "text" string')
             title, body = split_title(record["text"])
-            items.append(
-                (
-                    record.get("id"),
-                    ExtractInput(title, body, parse_published(record.get("published"))),
-                )
-            )
+            published = record.get("published")
+            when = parse_published(published) if published else None  # unknown: say so
+            items.append((record.get("id"), ExtractInput(title, body, when)))
         except ValueError as exc:
             raise ValueError(f"line {number}: {exc}") from exc
     return items

@@ -53,12 +53,13 @@ before a vague one such as "overnight" or "this week", then position in the sent
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 LEAD_SENTENCES: Final = 3
 MAX_SENTENCES: Final = 12
 MAX_EVENT_AGE_DAYS: Final = 366
+_NAMED_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 DATELINE_BASE_DAYS: Final = 7
 FUTURE_GRACE_DAYS: Final = 31
 _PREFIX_REACH = 300  # characters before a date read for its clause
@@ -147,9 +148,11 @@ _REPORTING = re.compile(
 _CLAUSE_OPENERS = re.compile(r"^\s*(?:(?:on|late|early|late\s+on|early\s+on|by)\s+)?$")
 
 
-def resolve_event_date(text: str, published: datetime, *, title: str = "") -> date | None:
-    """The date the reported event happened, or None (rules: module docstring)."""
-    pub = published.date()
+def resolve_event_date(text: str, published: datetime | None, *, title: str = "") -> date | None:
+    """The date the reported event happened, or None (rules: module docstring). With no
+    publication date (`published` None) only dates that name their year can be resolved."""
+    explicit_only = published is None
+    pub = datetime.now(UTC).date() if published is None else published.date()
     dateline = _DATELINE.match(text)
     dateline_date: date | None = None
     body_start = 0
@@ -175,7 +178,10 @@ def resolve_event_date(text: str, published: datetime, *, title: str = "") -> da
             if resolved is None:
                 continue
             day_found, vague = resolved
-            if day_found > pub or (pub - day_found).days > MAX_EVENT_AGE_DAYS:
+            if explicit_only:
+                if vague or not _NAMED_YEAR.search(match.group(0)) or day_found > pub:
+                    continue
+            elif day_found > pub or (pub - day_found).days > MAX_EVENT_AGE_DAYS:
                 continue
             tier = _tier(sentence, match, event=event, lead=lead, is_title=is_title)
             if tier is None:

@@ -56,7 +56,7 @@ class ActorRef:
 class ExtractInput:
     title: str
     text: str
-    published: datetime
+    published: datetime | None  # None: unknown; only dates naming their year resolve
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,7 @@ class Extractor:
             ActorCatalogue.load(actor_files), Gazetteer.load(cache_dir), EventTyper(embedder), nlp
         )
 
-    def extract(self, title: str, text: str, published: datetime) -> EventRecord:
+    def extract(self, title: str, text: str, published: datetime | None) -> EventRecord:
         return self.extract_many([ExtractInput(title, text, published)])[0]
 
     def extract_many(self, items: Sequence[ExtractInput]) -> list[EventRecord]:

@@ -287,3 +287,12 @@ def test_pathological_input_stays_linear(unit: str) -> None:
     text = "MOSUL, " + unit * (100_000 // len(unit))
     # a regex with catastrophic backtracking would hang here; speed is measured in bench/
     resolve_event_date(text, PUBLISHED, title=text[:200])
+
+
+def test_without_a_publication_date_only_dates_naming_their_year_resolve() -> None:
+    assert resolve_event_date("Agency, 1 November 2004: troops killed two rebels.", None) == date(
+        2004, 11, 1
+    )
+    assert resolve_event_date("Clashes on March 3, 2024 killed five.", None) == date(2024, 3, 3)
+    assert resolve_event_date("Troops clashed with rebels on Wednesday.", None) is None
+    assert resolve_event_date("Troops clashed with rebels yesterday.", None) is None
