@@ -253,7 +253,8 @@ def test_published_timezone_and_naive() -> None:
     ],
 )
 def test_agrees_with_dateparser(phrase: str) -> None:
-    """Where our rules and dateparser's (with the settings the brief names) meet, they agree.
+    """Where our rules and dateparser's (relative to the publication, preferring the past)
+    meet, they agree.
     They part on purpose on a same-day weekday ("Thursday" in a Thursday story: dateparser
     says a week ago) and on "the 3rd" (dateparser gives a day in March)."""
     dateparser = pytest.importorskip("dateparser")
