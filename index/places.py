@@ -208,6 +208,11 @@ _ABBREVIATION_COUNTRY = {
     "DRC": "CD",
 }
 # Well-known admin-1 variants, keyed by country and by one name the region already has.
+# Press spellings of towns that GeoNames' alternate names lack, by geonameid (hand-written).
+_TOWN_VARIANTS: dict[int, tuple[str, ...]] = {
+    92138: ("Abu Qaim", "Al-Qaem", "Qaim"),  # Al Qā'im, Anbar, Iraq
+}
+
 _ADMIN1_VARIANTS: dict[str, tuple[tuple[str, ...], ...]] = {
     "SY": (
         ("Deir ez-Zor", "Deir Ezzor", "Deir el-Zor", "Deir al-Zor", "Dayr az Zawr", "Deir Ez Zor"),
@@ -879,7 +884,8 @@ def _build_tables() -> dict[str, Any]:
         pop.append(int(city["population"]))
         kind.append(_TOWN)
         alternates = (n for n in city["alternatenames"] if _usable_alternate(n))
-        keys_of.append(_keys([city["name"], *alternates]))
+        extra = _TOWN_VARIANTS.get(int(city["geonameid"]), ())
+        keys_of.append(_keys([city["name"], *alternates, *extra]))
         primary.append(_name_key(city["name"]))
     n_towns = len(gid)
 
@@ -997,6 +1003,7 @@ def _lists_digest() -> str:
         sorted(CONFLICT_COUNTRIES),
         _COUNTRY_VARIANTS,
         _ADMIN1_VARIANTS,
+        _TOWN_VARIANTS,
         sorted(_ADMIN1_MISSING.items()),
         _ADMIN1_SUFFIXES,
         _ADMIN1_PREFIXES,

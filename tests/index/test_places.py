@@ -321,3 +321,10 @@ def test_syria_iraq_extract_agrees(gz: Gazetteer, shared_data: Path) -> None:
             match = [p for p in gz.resolve(city["name"]) if p.geonameid == city["geonameid"]]
             assert match and match[0].admin1_code == city["admin1code"], city["name"]
             assert match[0].admin1 is not None
+
+
+def test_abu_qaim_is_al_qaim(gz: Gazetteer) -> None:
+    [al_qaim] = gz.resolve("Al-Qaim")[:1]
+    assert [p.geonameid for p in gz.resolve("Abu Qaim")][:1] == [al_qaim.geonameid]
+    found = gz.find("IS fighters gathered in Abu Qaim, across the border from Albu Kamal.")
+    assert al_qaim.geonameid in {m.place.geonameid for m in found}
