@@ -240,7 +240,7 @@ def poll(ctx: click.Context, once: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def ingest(ctx: click.Context, paths: Sequence[Path], as_json: bool) -> None:

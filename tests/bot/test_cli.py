@@ -283,6 +283,13 @@ def test_ingest_refuses_an_unreadable_file(data_dir: Path, tmp_path: Path) -> No
     assert "locked.xml" in error_line(wirewatch(data_dir, "ingest", str(locked), code=2))
 
 
+def test_ingest_refuses_a_directory_in_one_line(data_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "feeds.xml"
+    folder.mkdir()
+    line = error_line(wirewatch(data_dir, "ingest", str(folder), code=2))
+    assert "feeds.xml" in line and "directory" in line.lower()
+
+
 # ---- ingest with the model --------------------------------------------------------------------
 def test_ingest_goes_on_past_a_file_that_is_not_a_feed(data_dir: Path, tmp_path: Path) -> None:
     junk = tmp_path / "notes.txt"
