@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from pathlib import Path
 
 from bot import commands, render
 from bot.app import App, open_app
@@ -91,6 +93,17 @@ def serve_feeds(bodies: dict[str, bytes], port: int = 0) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _command() -> str:
+    """How to call wirewatch from here: by name if it is on PATH, else by its venv path."""
+    beside = Path(sys.executable).with_name("wirewatch")
+    if shutil.which("wirewatch") or not beside.exists():
+        return "wirewatch"
+    try:
+        return str(beside.relative_to(Path.cwd()))
+    except ValueError:
+        return str(beside)
 
 
 async def _show_metadata(app: App) -> None:
@@ -184,7 +197,7 @@ async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
                 f"{stats['passages']} passages indexed."
             )
             out.print(
-                f"Try it yourself: [cyan]wirewatch --data-dir {data_dir} search "
+                f"Try it yourself: [cyan]{_command()} --data-dir {data_dir} search "
                 "'car bomb in a market'[/cyan]"
             )
             if chat:
