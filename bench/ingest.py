@@ -49,9 +49,11 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: bench.load
 
 import numpy as np  # noqa: E402
 
+from bench.load import OtherLoad  # noqa: E402
 from bot import commands  # noqa: E402
 from bot.app import open_app  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
@@ -69,11 +71,11 @@ log = logging.getLogger("bench.ingest")
 
 
 def shared_data_dir() -> Path | None:
-    """`WIREWATCH_SHARED_DATA`, else `../shared/data` beside the project root."""
+    """`WIREWATCH_SHARED_DATA` when set (and only it), else `../shared/data` beside the
+    project root; None when the corpus's manifest is not there."""
     env = os.environ.get("WIREWATCH_SHARED_DATA")
-    candidates = [Path(env)] if env else []
-    candidates.append(ROOT.parent / "shared" / "data")
-    return next((c for c in candidates if (c / "news_feeds" / "manifest.jsonl").is_file()), None)
+    folder = Path(env) if env else ROOT.parent / "shared" / "data"
+    return folder if (folder / "news_feeds" / "manifest.jsonl").is_file() else None
 
 
 def load_corpus(feeds_dir: Path, limit: int | None) -> dict[str, bytes]:
@@ -135,7 +137,8 @@ async def _pipeline_run(
             feeds = await app.store.workspace_feeds(ws)
             clock.started = time.perf_counter()
             cpu_started = time.process_time()
-            report = await ingest_stage.run_cycle(app.require_pipeline(), feeds, app.now)
+            with OtherLoad() as other:
+                report = await ingest_stage.run_cycle(app.require_pipeline(), feeds, app.now)
             finished = time.perf_counter()
             cpu_s = time.process_time() - cpu_started
             if sys.stderr.isatty():
@@ -165,6 +168,7 @@ async def _pipeline_run(
         "open_app_s": open_s,
         "run_cycle_s": finished - clock.started,
         "run_cycle_cpu_cores": cpu_s / (finished - clock.started),
+        "run_cycle_other_cores": other.cores,
         "feed_phase_s": embed_start - clock.started,
         "embed_phase_s": embed_end - embed_start,
         "index_phase_s": finished - embed_end,
@@ -180,20 +184,22 @@ class Baseline:
     texts: list[str]
     seconds: float
     cpu_cores: float
+    other_cores: float
     vectors: np.ndarray
 
 
 def run_baseline(model: Any, texts: list[str]) -> Baseline:
     started, cpu_started = time.perf_counter(), time.process_time()
-    vectors = model.encode(texts, batch_size=BASELINE_BATCH, show_progress_bar=False)
+    with OtherLoad() as other:
+        vectors = model.encode(texts, batch_size=BASELINE_BATCH, show_progress_bar=False)
     seconds = time.perf_counter() - started
     cores = (time.process_time() - cpu_started) / seconds if seconds > 0 else float("nan")
-    return Baseline(texts, seconds, cores, np.asarray(vectors, dtype=np.float32))
+    return Baseline(texts, seconds, cores, other.cores, np.asarray(vectors, dtype=np.float32))
 
 
 def bench_settings(data_dir: Path) -> Settings:
     """Defaults (no .env), a fresh data dir, feeds on 127.0.0.1 allowed."""
-    return Settings(_env_file=None, data_dir=data_dir, allowed_networks=["127.0.0.1/32"])  # type: ignore[call-arg]
+    return Settings(_env_file=None, data_dir=data_dir, allowed_networks=["127.0.0.1/32"])
 
 
 def one_run(
@@ -269,6 +275,7 @@ def one_run(
     fig["baseline_first"] = float(baseline_first)
     fig["baseline_s"] = baseline.seconds
     fig["baseline_cpu_cores"] = baseline.cpu_cores
+    fig["baseline_other_cores"] = baseline.other_cores
     fig["baseline_passages_per_s"] = _rate(len(texts), baseline.seconds)
     fig["embed_ratio_vs_baseline"] = (
         fig["pipeline_embed_passages_per_s"] / fig["baseline_passages_per_s"]
@@ -380,13 +387,17 @@ def print_text(
         f"mean {med['stored_vs_baseline_cosine_mean']:.5f}"
     )
     write("")
-    write("Per run (run_cycle s / embed stage passages/s / baseline passages/s, order):")
+    write(
+        "Per run (run_cycle s / embed stage passages/s / baseline passages/s, order; CPU cores "
+        "other processes kept busy during the pipeline / the baseline):"
+    )
     for i, r in enumerate(runs, 1):
         f = r.figures
         order = "baseline first" if f["baseline_first"] else "pipeline first"
         write(
             f"  run {i}: {f['run_cycle_s']:.2f} s / {f['pipeline_embed_passages_per_s']:.1f} / "
-            f"{f['baseline_passages_per_s']:.1f}  ({order})"
+            f"{f['baseline_passages_per_s']:.1f}  ({order}; others "
+            f"{f['run_cycle_other_cores']:.2f} / {f['baseline_other_cores']:.2f})"
         )
     errors = runs[0].errors
     if errors:
@@ -430,10 +441,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     data = shared_data_dir()
     if data is None:
+        where = os.environ.get("WIREWATCH_SHARED_DATA") or str(ROOT.parent / "shared" / "data")
         print(
-            "bench/ingest.py: shared data not found: expected ../shared/data/news_feeds/"
-            "manifest.jsonl beside the project root (or set WIREWATCH_SHARED_DATA to the "
-            "data folder)",
+            f"bench/ingest.py: shared data not found: no news_feeds/manifest.jsonl in {where} "
+            "(put the shared data folder beside the project root as ../shared/data, or set "
+            "WIREWATCH_SHARED_DATA to it)",
             file=sys.stderr,
         )
         return 2
