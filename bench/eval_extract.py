@@ -70,9 +70,16 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def batch_lines(rows: Iterable[dict[str, Any]]) -> list[str]:
-    """The `extract --batch` input: id, text, and the publication date when the row has one."""
+    """The `extract --batch` input: id, text, and the publication date when the row has one
+    (rows citing several sources list several dates, ";"-separated: the first is taken)."""
     return [
-        json.dumps({"id": r["id"], "text": r["text"], "published": r.get("source_date")})
+        json.dumps(
+            {
+                "id": r["id"],
+                "text": r["text"],
+                "published": (r.get("source_date") or "").split(";")[0].strip() or None,
+            }
+        )
         for r in rows
     ]
 

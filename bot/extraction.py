@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.settings import Settings
@@ -23,14 +23,11 @@ def parse_published(value: str | None) -> datetime:
     text = str(value).strip().replace("Z", "+00:00")
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed = datetime.combine(date.fromisoformat(text[:10]), datetime.min.time())
-        except ValueError as exc:
-            raise ValueError(
-                f"published date {value!r} is not an ISO date such as "
-                "2024-03-01 or 2024-03-01T09:30:00Z"
-            ) from exc
+    except ValueError as exc:
+        raise ValueError(
+            f"published date {value!r} is not an ISO date such as "
+            "2024-03-01 or 2024-03-01T09:30:00Z"
+        ) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -53,7 +50,9 @@ def parse_batch(lines: Sequence[str]) -> list[tuple[Any, ExtractInput]]:
             record = json.loads(line)
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise ValueError('expected an object with a "text" string')
-            title, body = split_title(record["text"])
+            # JSON may carry lone surrogates; they cannot be encoded, so replace them
+            text = record["text"].encode("utf-8", "replace").decode("utf-8")
+            title, body = split_title(text)
             published = record.get("published")
             when = parse_published(published) if published else None  # unknown: say so
             items.append((record.get("id"), ExtractInput(title, body, when)))

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     story_window_h: float = Field(72.0, gt=0)
     story_threshold: float = Field(0.5, gt=0, le=1)
     embed_model: str = DEFAULT_MODEL
-    embed_batch_size: int = Field(64, ge=1)
+    embed_batch_size: int = Field(32, ge=1)
 
     # event metadata
     cache_dir: Path | None = None
@@ -149,5 +149,4 @@ class Settings(BaseSettings):
             max_entries_per_feed=self.max_entries_per_feed,
             story_window_h=self.story_window_h,
             story_threshold=self.story_threshold,
-            embed_batch=self.embed_batch_size,
         )

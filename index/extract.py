@@ -68,33 +68,40 @@ class EventRecord:
     event_date: date | None
     type_evidence: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def empty(cls) -> EventRecord:
+        """No metadata (what is stored when extraction of an article fails)."""
+        return cls(
+            actors=(), places=(), event_types=(), casualties=Casualties(None, None), event_date=None
+        )
+
     @property
     def main_place(self) -> PlaceMention | None:
         return next((p for p in self.places if p.main), None)
 
     def to_doc(self) -> dict[str, Any]:
         """The `extract --json` document of the command-line contract."""
-        seen: set[int] = set()
+        seen: dict[int, dict[str, Any]] = {}
         places = []
         for mention in self.places:
             place = mention.place
-            if place.geonameid in seen:
+            if place.geonameid in seen:  # one entry per place, main if any mention is
+                seen[place.geonameid]["main"] |= mention.main
                 continue
-            seen.add(place.geonameid)
-            places.append(
-                {
-                    "text": mention.text,
-                    "canonical": place.name,
-                    "country": place.country,
-                    "country_code": place.country_code,
-                    "admin1": place.admin1,
-                    "lat": place.lat,
-                    "lon": place.lon,
-                    "geonameid": place.geonameid,
-                    "precision": place.precision,
-                    "main": mention.main,
-                }
-            )
+            entry: dict[str, Any] = {
+                "text": mention.text,
+                "canonical": place.name,
+                "country": place.country,
+                "country_code": place.country_code,
+                "admin1": place.admin1,
+                "lat": place.lat,
+                "lon": place.lon,
+                "geonameid": place.geonameid,
+                "precision": place.precision,
+                "main": mention.main,
+            }
+            seen[place.geonameid] = entry
+            places.append(entry)
         return {
             "actors": [
                 {"text": a.text, "canonical": a.canonical, "kind": a.kind, "actor_id": a.actor_id}

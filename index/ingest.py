@@ -27,8 +27,8 @@ from index import feeds as feeds_stage
 from index import parse as parse_stage
 from index.embed import Embedder
 from index.errors import FeedError, FeedThrottled, StoreError
-from index.extract import EXTRACTOR_VERSION, ExtractInput, Extractor
-from index.models import FeedSource, FetchPolicy, IngestReport, ParsedFeed, PollPolicy
+from index.extract import EXTRACTOR_VERSION, EventRecord, ExtractInput, Extractor
+from index.models import Article, FeedSource, FetchPolicy, IngestReport, ParsedFeed, PollPolicy
 from index.passages import chunk_article
 from index.store import Store, entry_key
 from index.vectors import SyncReport, VectorIndex
@@ -251,18 +251,16 @@ async def _store_entries(
 async def extract_events(
     p: Pipeline, article_ids: Sequence[int], report: IngestReport | None = None, *, batch: int = 32
 ) -> int:
-    """Extract and store the event metadata of these articles. Returns how many."""
+    """Extract and store the event metadata of these articles. Returns how many. An article
+    whose extraction fails is logged and stored with empty metadata, so it neither stops the
+    cycle nor comes back at every start-up."""
     if p.extractor is None or not article_ids:
         return 0
-    extractor = p.extractor
     done = 0
     for start in range(0, len(article_ids), batch):
         articles = await p.store.articles_by_ids(article_ids[start : start + batch])
         started = time.perf_counter()
-        records = await asyncio.to_thread(
-            extractor.extract_many,
-            [ExtractInput(a.title, a.text, a.published_at) for a in articles],
-        )
+        records = await _extract_guarded(p.extractor, articles)
         if report is not None:
             report.times.add("extract", time.perf_counter() - started)
         await p.store.save_events(
@@ -275,6 +273,25 @@ async def extract_events(
     if report is not None:
         report.extracted += done
     return done
+
+
+async def _extract_guarded(extractor: Extractor, articles: Sequence[Article]) -> list[EventRecord]:
+    inputs = [ExtractInput(a.title, a.text, a.published_at) for a in articles]
+    try:
+        return await asyncio.to_thread(extractor.extract_many, inputs)
+    except Exception:
+        log.exception("extraction failed for a batch; retrying its articles one by one")
+    records = []
+    for article, one in zip(articles, inputs, strict=True):
+        try:
+            records.extend(await asyncio.to_thread(extractor.extract_many, [one]))
+        except Exception:
+            log.exception(
+                "extraction failed; the article is kept without event metadata",
+                extra={"article_id": article.article_id},
+            )
+            records.append(EventRecord.empty())
+    return records
 
 
 async def extract_missing(p: Pipeline) -> int:
@@ -295,7 +312,7 @@ async def embed_pending(p: Pipeline, report: IngestReport | None = None) -> int:
     if total:
         p.report_progress("embed", 0, total)
     while True:
-        batch = await p.store.pending_passages(p.poll_policy.embed_batch)
+        batch = await p.store.pending_passages(p.poll_policy.embed_group)
         if not batch:
             break
         started = time.perf_counter()
@@ -408,6 +425,7 @@ async def ingest_files(
             next_check_at=now(),
         )
         p.report_progress("read", done + 1, len(paths))
+    await extract_events(p, [*report.new_article_ids, *report.updated_article_ids], report)
     await embed_pending(p, report)
     await _sync_vectors(p, report)
     return report

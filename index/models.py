@@ -46,7 +46,7 @@ class PollPolicy:
     max_entries_per_feed: int = 500
     story_window_h: float = 72.0
     story_threshold: float = 0.5  # estimated Jaccard of word-bigram shingles
-    embed_batch: int = 64
+    embed_group: int = 512  # pending passages handed to the embedder at once
 
 
 @dataclass(frozen=True, slots=True)

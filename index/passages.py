@@ -28,8 +28,14 @@ _SPACE = re.compile(r"\s+")
 
 
 def estimate_tokens(text: str) -> int:
-    """Rough word-piece count: words and punctuation, plus a margin for split rare words."""
-    return int(len(_TOKEN.findall(text)) * 1.15) + 1
+    """Rough word-piece count for MiniLM's English vocabulary: an ASCII word or punctuation
+    mark is about one piece (long words a few), plus a margin for split rare words; a word in
+    another script is split into pieces of one or two characters, so it counts one per
+    character (over-estimating slightly keeps every passage within the model's 256)."""
+    count = 0.0
+    for token in _TOKEN.findall(text):
+        count += 1.15 + len(token) // 12 if token.isascii() else len(token)
+    return int(count) + 1
 
 
 def split_sentences(text: str) -> list[str]:

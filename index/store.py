@@ -385,8 +385,9 @@ class Store:
         key = entry_key(entry)
         async with self.transaction():
             row = await self._one(
-                "SELECT fe.content_hash AS sent, fe.origin, a.article_id, a.story_id "
-                "FROM feed_entries fe JOIN articles a ON a.article_id = fe.article_id "
+                "SELECT fe.content_hash AS sent, fe.origin, a.article_id, a.story_id, "
+                "a.published_at FROM feed_entries fe "
+                "JOIN articles a ON a.article_id = fe.article_id "
                 "WHERE fe.feed_id = ? AND fe.entry_key = ?",
                 (feed_id, key),
             )
@@ -413,7 +414,11 @@ class Store:
                         row["article_id"],
                     ),
                 )
-                await self._save_bands(row["article_id"], sig)
+                await self._save_bands(row["article_id"], sig, row["published_at"])
+                # its metadata is stale now: the next extraction (or start-up) redoes it
+                await self.db.execute(
+                    "DELETE FROM events WHERE article_id = ?", (row["article_id"],)
+                )
                 return EntryOutcome("updated", row["article_id"], row["story_id"])
 
             # The same article from another feed: same canonical link, or, for entries with
@@ -464,7 +469,7 @@ class Store:
                 ),
             )
             article_id = int(cur.lastrowid or 0)
-            await self._save_bands(article_id, sig)
+            await self._save_bands(article_id, sig, to_iso(published))
             await self._link(feed_id, key, article_id, chash, True, now)
             return EntryOutcome("new", article_id, story_id)
 
@@ -481,17 +486,15 @@ class Store:
     async def _matching_story(
         self, sig: np.ndarray, published: datetime, window: timedelta, threshold: float
     ) -> int | None:
+        start, end = to_iso(published - window), to_iso(published + window)
         bands = stories.band_hashes(sig)
-        where = " OR ".join("(b.band = ? AND b.hash = ?)" for _ in bands)
+        where = " OR ".join(
+            "(b.band = ? AND b.hash = ? AND b.published_at BETWEEN ? AND ?)" for _ in bands
+        )
         rows = await self._all(
             "SELECT DISTINCT a.article_id, a.story_id, a.minhash FROM minhash_bands b "
-            f"JOIN articles a ON a.article_id = b.article_id WHERE ({where}) "
-            "AND a.published_at BETWEEN ? AND ?",
-            (
-                *[v for pair in bands for v in pair],
-                to_iso(published - window),
-                to_iso(published + window),
-            ),
+            f"JOIN articles a ON a.article_id = b.article_id WHERE {where}",
+            [v for band, h in bands for v in (band, h, start, end)],
         )
         if not rows:
             return None
@@ -499,11 +502,12 @@ class Store:
         best, similarity = stories.best_match(sig, matrix)
         return int(rows[best]["story_id"]) if similarity >= threshold else None
 
-    async def _save_bands(self, article_id: int, sig: np.ndarray) -> None:
+    async def _save_bands(self, article_id: int, sig: np.ndarray, published: str) -> None:
         await self.db.execute("DELETE FROM minhash_bands WHERE article_id = ?", (article_id,))
         await self.db.executemany(
-            "INSERT OR IGNORE INTO minhash_bands (band, hash, article_id) VALUES (?, ?, ?)",
-            [(band, h, article_id) for band, h in stories.band_hashes(sig)],
+            "INSERT OR IGNORE INTO minhash_bands (band, hash, published_at, article_id) "
+            "VALUES (?, ?, ?, ?)",
+            [(band, h, published, article_id) for band, h in stories.band_hashes(sig)],
         )
 
     async def story_articles(self, story_id: int) -> list[Article]:

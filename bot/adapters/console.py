@@ -68,5 +68,5 @@ async def repl(app: App) -> None:
 
 async def chat(settings: Settings) -> None:
     """`wirewatch chat`: the console chat on the data dir."""
-    async with open_app(settings, repair_mode="index") as app:
+    async with open_app(settings, repair_mode="index", with_extractor=False) as app:
         await repl(app)

@@ -64,11 +64,14 @@ CREATE INDEX articles_published ON articles(published_at);
 CREATE INDEX articles_story ON articles(story_id);
 
 -- LSH bands of each article's MinHash signature: near-duplicate candidates by index lookup.
+-- The publication time in the key keeps a lookup to the story window however big a bucket of
+-- boilerplate grows over the months.
 CREATE TABLE minhash_bands (
-    band       INTEGER NOT NULL,
-    hash       INTEGER NOT NULL,
-    article_id INTEGER NOT NULL REFERENCES articles(article_id) ON DELETE CASCADE,
-    PRIMARY KEY (band, hash, article_id)
+    band         INTEGER NOT NULL,
+    hash         INTEGER NOT NULL,
+    published_at TEXT NOT NULL,
+    article_id   INTEGER NOT NULL REFERENCES articles(article_id) ON DELETE CASCADE,
+    PRIMARY KEY (band, hash, published_at, article_id)
 ) WITHOUT ROWID;
 CREATE INDEX minhash_bands_article ON minhash_bands(article_id);
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -162,3 +163,105 @@ async def test_query_by_event_type_and_dates(app: App) -> None:
     assert await _titles(app, since=date(2026, 11, 17), until=date(2026, 11, 17)) == {
         "Car bomb kills 23 in Mosul market"
     }  # the event date (Tuesday), not publication
+
+
+class _Failing:
+    """The real extractor, failing on any article whose title starts with BOOM."""
+
+    def __init__(self, real: Extractor) -> None:
+        self.real = real
+
+    def extract_many(self, items):  # type: ignore[no-untyped-def]
+        if any(i.title.startswith("BOOM") for i in items):
+            raise RuntimeError("extractor bug")
+        return self.real.extract_many(items)
+
+
+async def test_an_article_that_breaks_extraction_does_not_stop_ingest(
+    settings: Settings, real_embedder: Embedder, extractor: Extractor, httpserver_ipv4: HTTPServer
+) -> None:
+    items = [
+        item("b1", "BOOM goes the parser", "Nothing to see."),
+        item(
+            "s2",
+            "Car bomb kills 23 in Mosul market",
+            "A car bomb exploded in a crowded market in Mosul, killing 23 people.",
+        ),
+    ]
+    httpserver_ipv4.expect_request("/feed.xml").respond_with_data(rss(items, "Wire"))
+    async with open_app(
+        settings, embedder=real_embedder, now=Clock(PUBLISHED), with_extractor=False
+    ) as app:
+        app.require_pipeline().extractor = _Failing(extractor)  # type: ignore[assignment]
+        await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"))
+        report = await commands.poll_once(app)
+        assert report["new_articles"] == 2 and report["embedded"] >= 2
+        ws = await app.workspace_id()
+        metas = {
+            a.title: await app.store.event_metadata(a.article_id)
+            for a in await app.store.find_articles(ws)
+        }
+        assert metas["BOOM goes the parser"] is not None  # stored empty, not retried forever
+        assert metas["BOOM goes the parser"]["actors"] == []
+        assert (
+            "explosions/remote violence"
+            in metas["Car bomb kills 23 in Mosul market"]["event_types"]
+        )
+        assert await app.store.articles_to_extract("1", 10) == []
+
+
+async def test_an_updated_article_gets_fresh_metadata(
+    settings: Settings, real_embedder: Embedder, extractor: Extractor, httpserver_ipv4: HTTPServer
+) -> None:
+    first = item("u1", "Clashes near Hajin", "Fighting broke out near Hajin on Tuesday.")
+    second = item(
+        "u1",
+        "Air strike on Raqqa kills 12",
+        "An air strike on Raqqa killed 12 civilians on Wednesday.",
+    )
+    httpserver_ipv4.expect_ordered_request("/feed.xml").respond_with_data(rss([first]))
+    httpserver_ipv4.expect_ordered_request("/feed.xml").respond_with_data(rss([second]))
+    async with open_app(
+        settings, embedder=real_embedder, now=Clock(PUBLISHED), with_extractor=False
+    ) as app:
+        app.require_pipeline().extractor = extractor
+        await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"))
+        await commands.poll_once(app)
+        await commands.poll_once(app)
+        [article] = await app.store.find_articles(await app.workspace_id())
+        meta = await app.store.event_metadata(article.article_id)
+        assert meta is not None and meta["event"]["killed_best"] == 12
+        assert {p["mention"] for p in meta["places"]} == {"Raqqa"}
+
+
+async def test_ingested_files_get_metadata(
+    settings: Settings, real_embedder: Embedder, extractor: Extractor, tmp_path: Path
+) -> None:
+    path = tmp_path / "wire.xml"
+    path.write_bytes(rss([item("f1", STORY_TITLE, STORY)], "Wire"))
+    async with open_app(
+        settings, embedder=real_embedder, now=Clock(PUBLISHED), with_extractor=False
+    ) as app:
+        app.require_pipeline().extractor = extractor
+        await commands.ingest_files(app, [path])
+        [article] = await app.store.find_articles(
+            await app.workspace_id(), actor_keys=["nusra_front"]
+        )
+        assert article.title == STORY_TITLE
+
+
+def test_batch_lines_are_checked_and_cleaned() -> None:
+    from bot.extraction import parse_batch
+
+    items = parse_batch(
+        [
+            '{"id": 7, "text": "Title\\nBody \\ud800 text"}',
+            '{"id": "x", "text": "", "published": "2024-03-01"}',
+        ]
+    )
+    assert [i for i, _ in items] == [7, "x"]
+    assert items[0][1].title == "Title" and "?" in items[0][1].text
+    assert items[0][1].published is None and items[1][1].published is not None
+    for bad in ('{"id": 1}', "[1, 2]", '{"text": "a", "published": "yesterday-ish"}', "{"):
+        with pytest.raises(ValueError, match="line 1"):
+            parse_batch([bad])
