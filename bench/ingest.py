@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project r
 
 import numpy as np  # noqa: E402
 
-from bench.load import OtherLoad  # noqa: E402
+from bench.load import OtherLoad, finite  # noqa: E402
 from bot import commands  # noqa: E402
 from bot.app import open_app  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
@@ -293,17 +293,6 @@ def medians(runs: list[RunResult]) -> dict[str, float]:
     return {k: float(statistics.median(r.figures[k] for r in runs)) for k in keys}
 
 
-def _finite(value: Any) -> Any:
-    """JSON-safe copy: NaN and infinities become null."""
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
 def _fmt(value: float, digits: int = 1) -> str:
     return "n/a" if value != value else f"{value:,.{digits}f}"  # NaN check
 
@@ -516,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
             "runs": [r.figures for r in runs],
             "errors": runs[0].errors,
         }
-        print(json.dumps(_finite(doc), indent=2, allow_nan=False))
+        print(json.dumps(finite(doc), indent=2, allow_nan=False))
     else:
         print_text(meta, med, runs, print)
     return 0

@@ -1,10 +1,12 @@
-"""What the benchmarks share: how busy the machine was while a block ran."""
+"""What the benchmarks share: how busy the machine was while a block ran; JSON-safe figures."""
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 
 def busy_cpu_s() -> float:
@@ -37,3 +39,14 @@ class OtherLoad:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def finite(value: Any) -> Any:
+    """JSON-safe copy: NaN and infinities become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value

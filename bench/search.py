@@ -63,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project r
 
 import numpy as np  # noqa: E402
 
-from bench.load import OtherLoad  # noqa: E402
+from bench.load import OtherLoad, finite  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index import ingest as ingest_stage  # noqa: E402
@@ -561,17 +561,6 @@ async def run_size(
 # ---- output -----------------------------------------------------------------------------------
 
 
-def _finite(value: Any) -> Any:
-    """JSON-safe copy: NaN and infinities become null."""
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
 def print_text(
     meta: dict[str, Any], results: list[dict[str, Any]], write: Callable[[str], None]
 ) -> None:
@@ -763,7 +752,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
     }
     if args.json:
-        print(json.dumps(_finite({"meta": meta, "results": results}), indent=2, allow_nan=False))
+        print(json.dumps(finite({"meta": meta, "results": results}), indent=2, allow_nan=False))
     else:
         print_text(meta, results, print)
     return 0

@@ -61,16 +61,19 @@ def test_content_hash_changes_with_title_or_text() -> None:
     assert a != chunk_article("Title", "Body text!")[0].content_hash
 
 
+BASE = (
+    "An air strike on a residential district of Raqqa killed 12 civilians, including a "
+    "woman and a child, and wounded at least 20 others, medics said on Tuesday."
+)
+COPY = "Levant Wire reported that " + BASE.replace("on Tuesday", "")
+OTHER = (
+    "A car bomb exploded in a crowded market in western Mosul on Thursday, killing at "
+    "least 23 people, police said."
+)
+
+
 def test_minhash_similarity_separates_copies_from_other_stories() -> None:
-    base = (
-        "An air strike on a residential district of Raqqa killed 12 civilians, including a "
-        "woman and a child, and wounded at least 20 others, medics said on Tuesday."
-    )
-    copy = "Levant Wire reported that " + base.replace("on Tuesday", "")
-    other = (
-        "A car bomb exploded in a crowded market in western Mosul on Thursday, killing at "
-        "least 23 people, police said."
-    )
+    base, copy, other = BASE, COPY, OTHER
     sig = stories.signature("Raqqa strike", base)
     candidates = np.stack(
         [stories.signature("Other", other), stories.signature("Twelve dead in Raqqa", copy)]
@@ -84,15 +87,7 @@ def test_minhash_similarity_separates_copies_from_other_stories() -> None:
 
 
 def test_lsh_bands_make_copies_candidates_and_keep_strangers_apart() -> None:
-    base = (
-        "An air strike on a residential district of Raqqa killed 12 civilians, including a "
-        "woman and a child, and wounded at least 20 others, medics said on Tuesday."
-    )
-    copy = "Levant Wire reported that " + base.replace("on Tuesday", "")
-    other = (
-        "A car bomb exploded in a crowded market in western Mosul on Thursday, killing at "
-        "least 23 people, police said."
-    )
+    base, copy, other = BASE, COPY, OTHER
     bands = stories.band_hashes(stories.signature("Raqqa strike", base))
     assert len(bands) == stories.BANDS and [b for b, _ in bands] == list(range(stories.BANDS))
     assert bands == stories.band_hashes(stories.signature("Raqqa strike", base))
