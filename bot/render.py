@@ -22,7 +22,12 @@ from index.ingest import Progress as ProgressFn
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
-_STAGE_LABELS = {"fetch": "fetching feeds", "read": "reading files", "embed": "embedding passages"}
+_STAGE_LABELS = {
+    "fetch": "fetching feeds",
+    "read": "reading files",
+    "extract": "extracting event metadata",
+    "embed": "embedding passages",
+}
 
 
 @contextmanager

@@ -7,7 +7,6 @@ NewsIndexError
  |   +- FeedRefused             the URL is not allowed (scheme, private address, too many redirects)
  |   +- FeedMalformed           the body is not a feed and yields no entries
  +- StoreError                  the database failed: the cycle aborts, the next one retries
- +- IndexMismatch               the vector index cannot serve the configured model
 """
 
 from __future__ import annotations
@@ -48,7 +47,3 @@ class FeedMalformed(FeedError):
 
 class StoreError(NewsIndexError):
     """The database could not complete an operation."""
-
-
-class IndexMismatch(NewsIndexError):
-    """The vector index on disk cannot serve the configured embedding model."""

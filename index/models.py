@@ -104,16 +104,13 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    """A chunk of an article, as embedded: `text` is the chunk, `context` the article title."""
+    """A chunk of an article: `text` is the chunk, `embed_text` what the model reads (the
+    article title as context, then the chunk), `content_hash` the hash of `embed_text`."""
 
     seq: int
     text: str
-    context: str
+    embed_text: str
     content_hash: str
-
-    @property
-    def embed_text(self) -> str:
-        return f"{self.context}\n{self.text}" if self.context else self.text
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,7 +113,7 @@ def chunk_article(title: str, text: str, max_tokens: int = MAX_TOKENS) -> list[P
             Passage(
                 seq=seq,
                 text=body,
-                context="" if embedded == body else title,
+                embed_text=embedded,
                 content_hash=content_hash(embedded),
             )
         )
