@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from bot.alerts import AlertEngine, AlertPolicy
 from bot.settings import Settings
 from index import feeds
+from index.actors import ActorCatalogue
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.extract import Extractor
 from index.ingest import Pipeline, Progress, repair
+from index.models import IngestReport
+from index.places import Gazetteer
 from index.store import Store
 from index.timeutil import utcnow
 from index.vectors import VectorIndex
@@ -36,11 +40,65 @@ class App:
     store: Store
     pipeline: Pipeline | None
     now: Callable[[], datetime]
+    # Set whenever alerts are recorded, so a running chat delivers them at once.
+    alerted: asyncio.Event = field(default_factory=asyncio.Event)
+    _catalogue: ActorCatalogue | None = None
+    _gazetteer: Gazetteer | None = None
+    _embedder: Embedder | None = None
 
     def require_pipeline(self) -> Pipeline:
         if self.pipeline is None:
             raise RuntimeError("this command was opened without the embedding model")
         return self.pipeline
+
+    @property
+    def alert_policy(self) -> AlertPolicy:
+        return self.settings.alert_policy()
+
+    async def catalogue(self) -> ActorCatalogue:
+        """The actor catalogue: the extractor's, else loaded now."""
+        if self._catalogue is None:
+            extractor = self.pipeline.extractor if self.pipeline else None
+            self._catalogue = (
+                extractor.catalogue
+                if extractor
+                else await asyncio.to_thread(ActorCatalogue.load, self.settings.actor_files)
+            )
+        return self._catalogue
+
+    async def gazetteer(self) -> Gazetteer:
+        """The gazetteer: the extractor's, else loaded (built on first use) now."""
+        if self._gazetteer is None:
+            extractor = self.pipeline.extractor if self.pipeline else None
+            self._gazetteer = (
+                extractor.gazetteer
+                if extractor
+                else await asyncio.to_thread(Gazetteer.load, self.settings.cache_path / "gazetteer")
+            )
+        return self._gazetteer
+
+    async def embedder(self) -> Embedder:
+        """The embedding model: the pipeline's, else loaded now."""
+        if self._embedder is None:
+            self._embedder = (
+                self.pipeline.embedder
+                if self.pipeline
+                else await asyncio.to_thread(
+                    SentenceTransformerEmbedder,
+                    self.settings.embed_model,
+                    batch_size=self.settings.embed_batch_size,
+                )
+            )
+        return self._embedder
+
+    async def alert_engine(self) -> AlertEngine:
+        embedder = self.pipeline.embedder if self.pipeline else None
+        return AlertEngine(
+            self.store,
+            gazetteer=await self.gazetteer(),
+            model_id=embedder.model_id if embedder else None,
+            dim=embedder.dim if embedder else None,
+        )
 
     async def workspace_id(self, name: str = CONSOLE) -> int:
         return await self.store.workspace_id(name, self.now())
@@ -56,11 +114,13 @@ async def open_app(
     now: Callable[[], datetime] = utcnow,
     progress: Progress | None = None,
     with_extractor: bool | None = None,
+    extractor: Extractor | None = None,
 ) -> AsyncIterator[App]:
     """Open everything once. `repair_mode`: "full" extracts and embeds what a killed process
     left behind and reconciles the vector index with the database; "index" only reconciles
     (readers); "none" skips both. `with_extractor` (default: when the real model is used)
-    loads the event-metadata extractor, needed by commands that ingest."""
+    loads the event-metadata extractor, needed by commands that ingest (`extractor`: one
+    already loaded). An app with an extractor evaluates the watches on every ingest."""
     if with_extractor is None:
         with_extractor = embedder is None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -79,8 +139,7 @@ async def open_app(
             vectors = await asyncio.to_thread(
                 VectorIndex.load, settings.index_path, embedder.dim, embedder.model_id
             )
-            extractor = None
-            if with_extractor:
+            if extractor is None and with_extractor:
                 extractor = await asyncio.to_thread(
                     Extractor.load,
                     embedder,
@@ -100,4 +159,30 @@ async def open_app(
             )
             if repair_mode != "none":
                 await repair(pipeline, embed=repair_mode == "full")
-            yield App(settings, store, pipeline, now)
+            app = App(settings, store, pipeline, now)
+            if extractor is not None:  # an app that ingests evaluates the watches
+                watch_new_articles(app, await app.alert_engine())
+            yield app
+
+
+def watch_new_articles(app: App, engine: AlertEngine) -> None:
+    """Hang the watches on the ingest cycle: group, place and keyword watches right after
+    extraction, topic watches after embedding."""
+    pipeline = app.require_pipeline()
+
+    async def after_extract(ids: Sequence[int], report: IngestReport) -> None:
+        change = await engine.on_articles(ids, phase="metadata", now=app.now())
+        _note(app, report, change.created, change.updated)
+
+    async def after_embed(ids: Sequence[int], report: IngestReport) -> None:
+        change = await engine.on_articles(ids, phase="topic", now=app.now())
+        _note(app, report, change.created, change.updated)
+
+    pipeline.after_extract = after_extract
+    pipeline.after_embed = after_embed
+
+
+def _note(app: App, report: IngestReport, created: list[int], updated: list[int]) -> None:
+    report.alerts += len(created)
+    if created or updated:
+        app.alerted.set()

@@ -331,6 +331,201 @@ def search(ctx: click.Context, query: str, k: int, per_story: int, as_json: bool
         render.print_results(doc)
 
 
+# ---- watches and alerts ------------------------------------------------------------------------
+_CHANNEL_HELP = "console (default) or discord:<guild_id>:<channel_id>."
+
+
+@cli.group()
+def watch() -> None:
+    """Watch a group, a place, keywords or a topic, and get alerts in a channel."""
+
+
+@watch.command("add")
+@click.argument("term")
+@click.option(
+    "--kind",
+    type=click.Choice(["group", "place", "keyword", "topic"]),
+    default=None,
+    help="What TERM is; inferred when left out (a known group or place; keyword syntax or a "
+    "short term: keyword; four or more words: topic).",
+)
+@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
+@click.option(
+    "--radius",
+    "radius_km",
+    type=float,
+    default=None,
+    help="Place watches on a town: also fire for places within this many km.",
+)
+@click.option(
+    "--type",
+    "event_types",
+    multiple=True,
+    help="Fire only for this event type "
+    "(repeatable): battles, explosions, civilians, protests, riots, strategic.",
+)
+@click.option(
+    "--min-killed", type=int, default=None, help="Fire only when at least this many were killed."
+)
+@click.option(
+    "--backfill",
+    default="none",
+    show_default=True,
+    help="Alert on stories already "
+    "stored too: none, the newest N stories, or those since a date (YYYY-MM-DD).",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="Topic watches: the similarity a passage needs (default WIREWATCH_TOPIC_THRESHOLD).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def watch_add(
+    ctx: click.Context,
+    term: str,
+    kind: str | None,
+    channel: str,
+    radius_km: float | None,
+    event_types: tuple[str, ...],
+    min_killed: int | None,
+    backfill: str,
+    threshold: float | None,
+    as_json: bool,
+) -> None:
+    """Add a watch. Examples: `watch add ISIL`, `watch add "Deir ez-Zor"`, `watch add Albu
+    Kamal --radius 30`, `watch add '"car bomb" OR ied NOT training'`, `watch add "drone
+    strikes on power plants" --kind topic`."""
+    from bot import commands, render
+    from bot.watches import Ambiguous
+
+    async def go(app: App) -> dict[str, Any]:
+        try:
+            return await commands.watch_add(
+                app,
+                term,
+                kind=kind,  # type: ignore[arg-type]
+                channel=channel,
+                radius_km=radius_km,
+                event_types=list(event_types),
+                min_killed=min_killed,
+                backfill=backfill,
+                threshold=threshold,
+            )
+        except Ambiguous as exc:
+            choices = [{"term": c.term, "kind": c.kind, "label": c.label} for c in exc.choices]
+            return {"error": str(exc), "choices": choices}
+
+    doc = _with_app(ctx, go)
+    if "error" in doc:
+        if as_json:
+            _emit(doc)
+        _fail(doc["error"])
+    if as_json:
+        _emit(doc)
+        return
+    means = f" = {doc['canonical']}" if doc["canonical"] and doc["canonical"] != doc["term"] else ""
+    render.out.print(
+        f"watch {doc['watch_id']}: {doc['kind']} {doc['term']}{means}, alerts to {doc['channel']}",
+        markup=False,
+    )
+    if doc["backfilled"]:
+        render.out.print(f"{doc['backfilled']} alerts from stories already stored", markup=False)
+
+
+@watch.command("list")
+@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
+@click.option("--all", "every", is_flag=True, help="Watches of every channel.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def watch_list(ctx: click.Context, channel: str, every: bool, as_json: bool) -> None:
+    """List a channel's watches (muted ones show until when)."""
+    from bot import commands, render
+
+    doc = _with_app(ctx, lambda app: commands.watch_list(app, channel=None if every else channel))
+    if as_json:
+        _emit(doc)
+    else:
+        render.print_watches(doc["watches"])
+
+
+@watch.command("remove")
+@click.argument("watch_id", type=int)
+@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def watch_remove(ctx: click.Context, watch_id: int, channel: str, as_json: bool) -> None:
+    """Remove a watch (alerts it fired stay listed)."""
+    from bot import commands
+
+    doc = _with_app(ctx, lambda app: commands.watch_remove(app, watch_id, channel=channel))
+    if as_json:
+        _emit(doc)
+    else:
+        click.echo(f"removed watch {watch_id}")
+
+
+@watch.command("mute")
+@click.argument("watch_id", type=int)
+@click.argument("duration")
+@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def watch_mute(
+    ctx: click.Context, watch_id: int, duration: str, channel: str, as_json: bool
+) -> None:
+    """Mute (snooze) a watch for DURATION: 30m, 2h, 1d, 1w. Stories meanwhile do not alert."""
+    from bot import commands
+
+    doc = _with_app(ctx, lambda app: commands.watch_mute(app, watch_id, duration, channel=channel))
+    if as_json:
+        _emit(doc)
+    else:
+        click.echo(f"watch {watch_id} muted until {doc['muted_until']}")
+
+
+@watch.command("unmute")
+@click.argument("watch_id", type=int)
+@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def watch_unmute(ctx: click.Context, watch_id: int, channel: str, as_json: bool) -> None:
+    """Unmute a watch now."""
+    from bot import commands
+
+    doc = _with_app(ctx, lambda app: commands.watch_mute(app, watch_id, None, channel=channel))
+    if as_json:
+        _emit(doc)
+    else:
+        click.echo(f"watch {watch_id} unmuted")
+
+
+@cli.command()
+@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
+@click.option("--all", "every", is_flag=True, help="Alerts of every channel.")
+@click.option("--pending", is_flag=True, help="Only alerts not delivered yet.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def alerts(
+    ctx: click.Context, channel: str, every: bool, pending: bool, limit: int, as_json: bool
+) -> None:
+    """Alerts recorded, newest first, with their sources and why they fired."""
+    from bot import commands, render
+
+    doc = _with_app(
+        ctx,
+        lambda app: commands.list_alerts(
+            app, channel=None if every else channel, pending=pending, limit=limit
+        ),
+    )
+    if as_json:
+        _emit(doc)
+    else:
+        render.print_alerts(doc["alerts"])
+
+
 def _serve(ctx: click.Context, *, chat: bool = False) -> None:
     from bot.jobs import serve
 

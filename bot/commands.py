@@ -4,11 +4,17 @@ of ../shared/CONTRACT.md. The CLI prints these; the chat adapters render them.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from bot import alerts as alerts_stage
+from bot import watches as watch_table
 from bot.app import App
 from bot.errors import UserError
+from bot.ports import ChatPort
+from bot.watches import Kind, Resolver, Watch
 from index import feeds as feeds_stage
 from index import ingest as ingest_stage
 from index import search as search_stage
@@ -83,7 +89,7 @@ def report_doc(report: IngestReport) -> dict[str, Any]:
         "new_articles": report.new_articles,
         "duplicates": report.duplicates,
         "failed_feeds": report.failed_feeds,
-        "alerts": 0,
+        "alerts": report.alerts,
         "updated_articles": report.updated_articles,
         "passages": report.passages,
         "embedded": report.embedded,
@@ -126,8 +132,8 @@ async def stats(app: App, *, workspace: str = "console") -> dict[str, Any]:
         "stories": counts.stories,
         "passages": counts.passages,
         "embedded_passages": counts.embedded,
-        "watches": 0,
-        "alerts": 0,
+        "watches": await watch_table.count(app.store, ws),
+        "alerts": await alerts_stage.count_alerts(app.store, ws),
         "database_bytes": _size(app.settings.db_path),
         "index_bytes": _size(app.settings.index_path),
     }
@@ -163,3 +169,159 @@ async def search(
         app.store, p.vectors, p.embedder, ws, query, k, per_story=per_story
     )
     return {"query": query, "results": [hit_doc(h) for h in hits]}
+
+
+# ---- watches and alerts ------------------------------------------------------------------------
+def watch_doc(w: Watch, now: datetime) -> dict[str, Any]:
+    return {
+        "watch_id": w.watch_id,
+        "kind": w.kind,
+        "term": w.term,
+        "canonical": w.canonical,
+        "channel": w.channel,
+        "muted_until": _iso(w.muted_until) if w.muted(now) else None,
+        "event_types": list(w.event_types),
+        "min_killed": w.min_killed,
+        "radius_km": w.radius_km,
+        "threshold": w.threshold,
+        "since": _iso(w.since),
+        "created_at": _iso(w.created_at),
+    }
+
+
+def parse_backfill(value: str | None, now: datetime) -> tuple[datetime, int | None, bool]:
+    """--backfill none | N (the newest N stories) | YYYY-MM-DD (stories since that day) ->
+    (the watch's `since`, last N, whether to look back at all)."""
+    value = (value or "none").strip().lower()
+    if value == "none":
+        return now, None, False
+    if value.isdigit():
+        n = int(value)
+        if not 1 <= n <= 100:
+            raise UserError("--backfill N takes 1 to 100 stories (or none, or a date)")
+        return now, n, True
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise UserError(
+            f"--backfill {value!r}: use none, a number of stories (e.g. 5) or a date (YYYY-MM-DD)"
+        ) from None
+    since = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    if since > now:
+        raise UserError(f"--backfill {value}: the date is in the future")
+    return since, None, True
+
+
+async def watch_add(
+    app: App,
+    term: str,
+    *,
+    kind: Kind | None = None,
+    channel: str = "console",
+    radius_km: float | None = None,
+    event_types: list[str] | None = None,
+    min_killed: int | None = None,
+    backfill: str | None = None,
+    threshold: float | None = None,
+) -> dict[str, Any]:
+    """Add a watch to a channel; ambiguous terms raise watches.Ambiguous with the choices."""
+    workspace = watch_table.channel_workspace(channel)
+    types = watch_table.check_event_types(event_types or [])
+    if min_killed is not None and min_killed < 1:
+        raise UserError("--min-killed takes 1 or more")
+    if threshold is not None and not 0 < threshold < 1:
+        raise UserError("--threshold takes a similarity between 0 and 1, e.g. 0.5")
+    now = app.now()
+    since, last, look_back = parse_backfill(backfill, now)
+    resolver = Resolver(
+        await app.catalogue(),
+        await app.gazetteer(),
+        topic_threshold=threshold or app.settings.topic_threshold,
+    )
+    if kind is None:
+        kind = await asyncio.to_thread(resolver.infer_kind, " ".join(term.split()))
+    if kind == "topic":
+        resolver.embed_query = (await app.embedder()).embed_query
+    resolved = await asyncio.to_thread(resolver.resolve, term, kind)
+    if radius_km is not None:
+        place = resolved.spec.get("place", {})
+        if resolved.kind != "place":
+            raise UserError("--radius is for place watches")
+        if place.get("precision") != "town":
+            raise UserError(
+                f"--radius needs a town: {place.get('label')} is a region or country, and "
+                "already covers every place inside it"
+            )
+        if not 0 < radius_km <= 500:
+            raise UserError("--radius takes 1 to 500 km")
+    ws = await app.workspace_id(workspace)
+    watch = await watch_table.add(
+        app.store,
+        workspace_id=ws,
+        channel=channel,
+        term=" ".join(term.split()),
+        resolved=resolved,
+        since=since,
+        now=now,
+        radius_km=radius_km,
+        event_types=types,
+        min_killed=min_killed,
+    )
+    backfilled = 0
+    if look_back:
+        engine = await app.alert_engine()
+        change = await engine.backfill(watch, since=None if last else since, last=last, now=now)
+        backfilled = len(change.created)
+        if change.created:
+            app.alerted.set()
+    return {**watch_doc(watch, now), "backfilled": backfilled}
+
+
+async def watch_list(app: App, *, channel: str | None = "console") -> dict[str, Any]:
+    """The watches of a channel (or, with channel None, of every channel)."""
+    now = app.now()
+    if channel is None:
+        found = await watch_table.list_watches(app.store)
+    else:
+        ws = await app.workspace_id(watch_table.channel_workspace(channel))
+        found = await watch_table.list_watches(app.store, workspace_id=ws, channel=channel)
+    return {"watches": [watch_doc(w, now) for w in found]}
+
+
+async def watch_remove(app: App, watch_id: int, *, channel: str = "console") -> dict[str, Any]:
+    ws = await app.workspace_id(watch_table.channel_workspace(channel))
+    if not await watch_table.remove(app.store, ws, watch_id):
+        raise UserError(f"no watch {watch_id} here (see `watch list`)")
+    return {"removed": watch_id}
+
+
+async def watch_mute(
+    app: App, watch_id: int, duration: str | None, *, channel: str = "console"
+) -> dict[str, Any]:
+    """Mute a watch for a duration ("2h"), or unmute it (duration None)."""
+    ws = await app.workspace_id(watch_table.channel_workspace(channel))
+    until = app.now() + watch_table.parse_duration(duration) if duration else None
+    if not await watch_table.set_muted(app.store, ws, watch_id, until):
+        raise UserError(f"no watch {watch_id} here (see `watch list`)")
+    return {"watch_id": watch_id, "muted_until": _iso(until)}
+
+
+async def list_alerts(
+    app: App, *, channel: str | None = "console", pending: bool = False, limit: int = 50
+) -> dict[str, Any]:
+    if channel is None:
+        views = await alerts_stage.list_alerts(app.store, pending_only=pending, limit=limit)
+    else:
+        ws = await app.workspace_id(watch_table.channel_workspace(channel))
+        views = await alerts_stage.list_alerts(
+            app.store, workspace_id=ws, channel=channel, pending_only=pending, limit=limit
+        )
+    return {"alerts": [v.doc() for v in views]}
+
+
+async def deliver_alerts(app: App, port: ChatPort) -> alerts_stage.DeliveryReport:
+    """Post what the outbox holds for the channels `port` serves."""
+    app.alerted.clear()
+    return await alerts_stage.deliver(
+        app.store, port, policy=app.alert_policy, now=app.now(), gazetteer=await app.gazetteer()
+    )

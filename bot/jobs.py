@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import commands
 from bot.app import App, open_app
+from bot.ports import ChatPort
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,36 @@ async def poll_tick(app: App, busy: asyncio.Lock) -> None:
         )
 
 
+async def deliver_tick(app: App, port: ChatPort) -> None:
+    """Post what the outbox holds. Never raises: a failure is logged, the outbox keeps it."""
+    try:
+        report = await commands.deliver_alerts(app, port)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("alert delivery failed; the outbox keeps the alerts for the next try")
+        return
+    if report.sent or report.edited or report.failed:
+        log.info(
+            "alerts: %d delivered in %d messages (%d digests), %d edited, %d failed, %d held back",
+            report.alerts,
+            report.sent,
+            report.digests,
+            report.edited,
+            report.failed,
+            report.deferred,
+        )
+
+
+async def delivery_loop(app: App, port: ChatPort) -> None:
+    """Deliver as soon as alerts are recorded, and retry the outbox every tick."""
+    while True:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(app.settings.scheduler_tick_s):
+                await app.alerted.wait()
+        await deliver_tick(app, port)
+
+
 def start_jobs(app: App, busy: asyncio.Lock) -> AsyncIOScheduler:
     """Start the scheduler on the running loop; `busy` is held while a cycle runs."""
     scheduler = AsyncIOScheduler(timezone=UTC)
@@ -69,9 +100,12 @@ async def serve(settings: Settings, *, chat: bool = False) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    from bot.adapters.console import ConsoleChat
+
     async with open_app(settings, repair_mode="full") as app:
         busy = asyncio.Lock()
         scheduler = start_jobs(app, busy)
+        delivery = asyncio.create_task(delivery_loop(app, ConsoleChat()))
         log.info(
             "polling every due feed each %d s; data in %s",
             settings.scheduler_tick_s,
@@ -88,6 +122,7 @@ async def serve(settings: Settings, *, chat: bool = False) -> None:
         finally:
             if chat_task is not None and not chat_task.done():
                 chat_task.cancel()
+            delivery.cancel()
             scheduler.shutdown(wait=False)
             async with busy:  # let a running cycle finish before the app closes
                 log.info("stopped")

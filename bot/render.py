@@ -10,14 +10,18 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
+from bot.ports import Card
 from index.ingest import Progress as ProgressFn
+
+if TYPE_CHECKING:
+    from bot.alerts import AlertView
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -84,7 +88,8 @@ def print_report(doc: dict[str, Any]) -> None:
     line = (
         f"{doc['feeds_polled']} feeds polled: {doc['new_articles']} new articles, "
         f"{doc.get('updated_articles', 0)} updated, {doc['duplicates']} duplicates, "
-        f"{doc['failed_feeds']} failed; {doc.get('embedded', 0)} passages embedded"
+        f"{doc['failed_feeds']} failed; {doc.get('embedded', 0)} passages embedded; "
+        f"{doc.get('alerts', 0)} alerts"
     )
     out.print(line)
     for error in doc.get("errors", []):
@@ -149,3 +154,134 @@ def print_event(doc: dict[str, Any]) -> None:
             )
             out.print(f"{kind}: {span}")
     out.print(f"event date: {doc['event_date'] or 'not stated'}")
+
+
+# ---- alerts --------------------------------------------------------------------------------------
+DIGEST_LINES = 15
+
+
+def alert_card(view: AlertView, *, update: bool = False) -> Card:
+    """An alert as a chat-neutral card: title and link, snippet, sources, time, place, actors,
+    event type, casualties, and why it was sent."""
+    sources = view.sources
+    latest = view.latest
+    fields: list[tuple[str, str]] = [
+        (
+            "Sources" if len(sources) > 1 else "Source",
+            ", ".join(sources[:5]) + (f" (+{len(sources) - 5})" if len(sources) > 5 else ""),
+        )
+    ]
+    if view.articles:
+        first = view.articles[0].published_at
+        when = first.strftime("%Y-%m-%d %H:%M UTC")
+        if latest is not None and update and latest.published_at != first:
+            when += f"; latest {latest.published_at.strftime('%Y-%m-%d %H:%M UTC')}"
+        fields.append(("Time", when))
+    if view.place:
+        fields.append(("Place", view.place))
+    if view.actors:
+        fields.append(("Actors", ", ".join(view.actors)))
+    if view.event_types:
+        fields.append(("Event", ", ".join(view.event_types)))
+    casualties = ", ".join(
+        f"{n} {what}" for n, what in ((view.killed, "killed"), (view.injured, "injured")) if n
+    )
+    if casualties:
+        fields.append(("Casualties", casualties))
+    if update and latest is not None:
+        fields.append(("Latest", f"{latest.source}: {latest.url or latest.title}"))
+    return Card(
+        title=view.title,
+        url=view.url,
+        body=view.snippet,
+        fields=tuple(fields),
+        footer=matched_line(view),
+        kind="update" if update else "alert",
+    )
+
+
+def matched_line(view: AlertView) -> str:
+    """The short reason: "matched: ISIL (group: "Islamic State" = Islamic State)"."""
+    parts = [f"{m.term} ({m.why})" for m in view.matched]
+    return "matched: " + "; ".join(parts) if parts else ""
+
+
+def digest_card(views: list[AlertView]) -> Card:
+    """Many alerts at once, rolled into one message."""
+    items = []
+    for v in views[:DIGEST_LINES]:
+        terms = ", ".join(dict.fromkeys(m.term for m in v.matched))
+        items.append((v.title, v.url, f"{', '.join(v.sources[:3])}; matched {terms}"))
+    more = len(views) - DIGEST_LINES
+    return Card(
+        title=f"{len(views)} new alerts",
+        url=None,
+        body=f"... and {more} more (see `alerts`)" if more > 0 else "",
+        footer="rolled into one digest so the channel is not flooded",
+        kind="digest",
+        items=tuple(items),
+    )
+
+
+def print_card(card: Card, *, header: str = "") -> None:
+    """A card on the terminal."""
+    label = {"update": "updated", "digest": "digest", "alert": "alert"}.get(card.kind, card.kind)
+    out.print(
+        f"[bold yellow]{escape(header or label)}[/bold yellow] [bold]{escape(card.title)}[/bold]"
+    )
+    for title, url, detail in card.items:
+        out.print(f"  • {escape(title)} [dim]({escape(detail)})[/dim]")
+        if url:
+            out.print(f"    [blue]{escape(url)}[/blue]")
+    if card.body:
+        for line in card.body.splitlines():
+            out.print(f"  {escape(line)}")
+    for name, value in card.fields:
+        out.print(f"  [dim]{escape(name)}:[/dim] {escape(value)}")
+    if card.url:
+        out.print(f"  [blue]{escape(card.url)}[/blue]")
+    if card.footer:
+        out.print(f"  [green]{escape(card.footer)}[/green]")
+
+
+def print_alerts(alerts: list[dict[str, Any]]) -> None:
+    if not alerts:
+        out.print("no alerts yet: add a watch with `wirewatch watch add TERM`")
+        return
+    for a in alerts:
+        state = ("failed" if a["failed"] else "pending" if a["pending"] else "delivered") + (
+            " in a digest" if a["digest"] else ""
+        )
+        sources = ", ".join(a["sources"])
+        out.print(
+            f"[bold]#{a['alert_id']} {escape(a['title'])}[/bold]  [dim]{escape(a['channel'])}, "
+            f"{a['created_at'].replace('+00:00', 'Z')}, {state}[/dim]"
+        )
+        out.print(f"   sources: {escape(sources)}")
+        for m in a["matched"]:
+            out.print(f"   matched #{m['watch_id']} {escape(m['term'])}: {escape(m['why'])}")
+        if a["url"]:
+            out.print(f"   [blue]{escape(a['url'])}[/blue]")
+
+
+def print_watches(watches: list[dict[str, Any]]) -> None:
+    if not watches:
+        out.print("no watches yet: add one with `wirewatch watch add TERM`")
+        return
+    table = Table("id", "kind", "term", "means", "channel", "filters", "muted until")
+    for w in watches:
+        filters = ", ".join(
+            [*w.get("event_types", [])]
+            + ([f"killed >= {w['min_killed']}"] if w.get("min_killed") is not None else [])
+            + ([f"radius {w['radius_km']:g} km"] if w.get("radius_km") else [])
+        )
+        table.add_row(
+            str(w["watch_id"]),
+            w["kind"],
+            escape(w["term"]),
+            escape(w["canonical"] or ""),
+            escape(w["channel"]),
+            escape(filters),
+            (w["muted_until"] or "").replace("+00:00", "Z"),
+        )
+    out.print(table)

@@ -9,13 +9,16 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.embed import DEFAULT_MODEL
 from index.models import FetchPolicy, PollPolicy
+
+if TYPE_CHECKING:
+    from bot.alerts import AlertPolicy
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 USER_AGENT = "Wirewatch/0.1 (news monitoring feed reader; +https://github.com/wirewatch)"
@@ -57,6 +60,11 @@ class Settings(BaseSettings):
     embed_model: str = DEFAULT_MODEL
     embed_batch_size: int = Field(32, ge=1)
 
+    # watches and alerts
+    alert_digest_after: int = Field(5, ge=1)
+    alert_rate_per_hour: int = Field(30, ge=1)
+    alert_retry_max_s: float = Field(3600.0, gt=0)
+    topic_threshold: float = Field(0.56, gt=0, lt=1)
     # event metadata
     cache_dir: Path | None = None
     actor_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
@@ -137,6 +145,15 @@ class Settings(BaseSettings):
             max_redirects=self.max_redirects,
             allow_private=self.allow_private_feeds,
             allowed_networks=tuple(self.allowed_networks),
+        )
+
+    def alert_policy(self) -> AlertPolicy:
+        from bot.alerts import AlertPolicy
+
+        return AlertPolicy(
+            digest_after=self.alert_digest_after,
+            rate_per_hour=self.alert_rate_per_hour,
+            retry_max_s=self.alert_retry_max_s,
         )
 
     def poll_policy(self) -> PollPolicy:

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+# Called with the cycle's new and updated article ids: after extraction (their metadata is
+# stored) and after embedding (their vectors are stored). The watches hang on these.
+Hook = Callable[[Sequence[int], IngestReport], Awaitable[None]]
 
 
 @dataclass
@@ -54,6 +57,8 @@ class Pipeline:
     hosts: feeds_stage.HostLimiter
     progress: Progress | None = None
     extractor: Extractor | None = None  # event metadata; None: articles are stored without
+    after_extract: Hook | None = None
+    after_embed: Hook | None = None
     # Passage ids stored or embedded, and removed, since the vector index was last synced:
     # kept across cycles, so a cycle that fails half-way is caught up by the next one.
     unsynced_added: set[int] = field(default_factory=set)
@@ -93,10 +98,33 @@ async def run_cycle(
         for feed in feeds:
             group.create_task(one(feed))
     report.feeds_polled = len(feeds)
-    await extract_events(p, [*report.new_article_ids, *report.updated_article_ids], report)
-    await embed_pending(p, report)
-    await _sync_vectors(p, report)
+    await _finish(p, report)
     return report
+
+
+async def _finish(p: Pipeline, report: IngestReport) -> None:
+    """The stages after storing: extract, (watches), embed, (topic watches), index."""
+    changed = [*report.new_article_ids, *report.updated_article_ids]
+    await extract_events(p, changed, report)
+    await _run_hook(p.after_extract, changed, report, "after extraction")
+    await embed_pending(p, report)
+    await _run_hook(p.after_embed, changed, report, "after embedding")
+    await _sync_vectors(p, report)
+
+
+async def _run_hook(hook: Hook | None, ids: list[int], report: IngestReport, when: str) -> None:
+    """A hook's failure is logged and never stops the cycle (the articles are stored)."""
+    if hook is None or not ids:
+        return
+    started = time.perf_counter()
+    try:
+        await hook(ids, report)
+    except StoreError:
+        raise
+    except Exception:
+        log.exception("the hook run %s failed; the cycle goes on", when)
+        report.errors.append(f"hook {when} failed")
+    report.times.add("alerts", time.perf_counter() - started)
 
 
 async def _poll_feed(
@@ -425,7 +453,5 @@ async def ingest_files(
             next_check_at=now(),
         )
         p.report_progress("read", done + 1, len(paths))
-    await extract_events(p, [*report.new_article_ids, *report.updated_article_ids], report)
-    await embed_pending(p, report)
-    await _sync_vectors(p, report)
+    await _finish(p, report)
     return report

@@ -152,5 +152,6 @@ class IngestReport:
     new_article_ids: list[int] = field(default_factory=list)
     updated_article_ids: list[int] = field(default_factory=list)
     extracted: int = 0
+    alerts: int = 0  # alerts created by the watches' hooks
     errors: list[str] = field(default_factory=list)
     times: StageTimes = field(default_factory=StageTimes)

@@ -118,6 +118,14 @@ _PRECISION: tuple[Precision, ...] = ("town", "admin1", "country")
 _EARTH_RADIUS_KM = 6371.0088
 
 
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance between two points, in km."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = phi2 - phi1, math.radians(lon2 - lon1)
+    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     """A GeoNames entry: a populated place ("town"), an admin-1 region or a country.
@@ -1130,6 +1138,7 @@ class Gazetteer:
             if self._pop[i] > 0
         }
         self._places: dict[int, Place] = {}
+        self._by_gid: dict[int, int] | None = None
         self.source = source  # the cache file read or written
         self.built = built  # True when this load built the cache from the packages' data
 
@@ -1231,6 +1240,13 @@ class Gazetteer:
         ranked = sorted(cands, key=lambda i: (-self._kind[i], -self._pop[i]))
         return [self._place(i) for i in ranked]
 
+    def by_id(self, geonameid: int) -> Place | None:
+        """The place with this GeoNames id (regions: their synthetic negative id)."""
+        if self._by_gid is None:
+            self._by_gid = {gid: i for i, gid in enumerate(self._gid)}
+        i = self._by_gid.get(geonameid)
+        return None if i is None else self._place(i)
+
     def contains(self, region: Place, place: Place) -> bool:
         """A country contains its regions and towns, a region its towns; each contains itself."""
         if region.precision == "country":
@@ -1246,10 +1262,7 @@ class Gazetteer:
 
     def distance_km(self, a: Place, b: Place) -> float:
         """Great-circle distance between the two places' points."""
-        phi1, phi2 = math.radians(a.lat), math.radians(b.lat)
-        dphi, dlmb = phi2 - phi1, math.radians(b.lon - a.lon)
-        h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-        return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+        return great_circle_km(a.lat, a.lon, b.lat, b.lon)
 
     # -- text --
     def find(

@@ -103,6 +103,31 @@ class PlaceFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class PlaceRow:
+    """A place an article names, as stored."""
+
+    geonameid: int
+    name: str
+    country_code: str
+    admin1_code: str | None
+    precision: str
+    main: bool
+    mention: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleMeta:
+    """An article's stored event metadata, in the shape matching wants it."""
+
+    actors: dict[str, tuple[str, str]]  # actor_key -> (name, the words the article used)
+    places: tuple[PlaceRow, ...]
+    event_types: frozenset[str]
+    killed: int | None  # best estimate
+    injured: int | None
+    event_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
 class Counts:
     feeds: int
     articles: int
@@ -210,8 +235,14 @@ class Store:
             row: aiosqlite.Row | None = await cur.fetchone()
             return row
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def _all(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[aiosqlite.Row]:
         return list(await self.db.execute_fetchall(sql, params))
+
+    # Reads for the layers above (watches and alerts keep their own tables in this database).
+    fetch_one = _one
+    fetch_all = _all
 
     # ---- workspaces and feeds ------------------------------------------------------------------
     async def workspace_id(self, name: str, now: datetime) -> int:
@@ -833,6 +864,83 @@ class Store:
             "places": [dict(r) for r in places],
             "event_types": [r[0] for r in types],
         }
+
+    async def article_meta(self, article_ids: Sequence[int]) -> dict[int, ArticleMeta]:
+        """Stored event metadata of these articles (those without any are left out)."""
+        out: dict[int, ArticleMeta] = {}
+        for start in range(0, len(article_ids), 500):
+            chunk = list(article_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            events = await self._all(f"SELECT * FROM events WHERE article_id IN ({marks})", chunk)
+            actors: dict[int, dict[str, tuple[str, str]]] = {}
+            for r in await self._all(
+                f"SELECT * FROM article_actors WHERE article_id IN ({marks})", chunk
+            ):
+                actors.setdefault(r["article_id"], {})[r["actor_key"]] = (r["name"], r["mention"])
+            places: dict[int, list[PlaceRow]] = {}
+            for r in await self._all(
+                f"SELECT * FROM article_places WHERE article_id IN ({marks})", chunk
+            ):
+                places.setdefault(r["article_id"], []).append(
+                    PlaceRow(
+                        r["geonameid"],
+                        r["name"],
+                        r["country_code"],
+                        r["admin1_code"],
+                        r["precision"],
+                        bool(r["main"]),
+                        r["mention"],
+                    )
+                )
+            types: dict[int, set[str]] = {}
+            for r in await self._all(
+                f"SELECT * FROM article_event_types WHERE article_id IN ({marks})", chunk
+            ):
+                types.setdefault(r["article_id"], set()).add(r["event_type"])
+            for e in events:
+                aid = e["article_id"]
+                out[aid] = ArticleMeta(
+                    actors=actors.get(aid, {}),
+                    places=tuple(places.get(aid, ())),
+                    event_types=frozenset(types.get(aid, ())),
+                    killed=e["killed_best"],
+                    injured=e["injured_best"],
+                    event_date=date.fromisoformat(e["event_date"]) if e["event_date"] else None,
+                )
+        return out
+
+    async def article_workspaces(self, article_ids: Sequence[int]) -> dict[int, set[int]]:
+        """The workspaces that can see each article (through a subscribed feed)."""
+        out: dict[int, set[int]] = {}
+        for start in range(0, len(article_ids), 500):
+            chunk = list(article_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                "SELECT DISTINCT fe.article_id, s.workspace_id FROM feed_entries fe "
+                "JOIN subscriptions s ON s.feed_id = fe.feed_id "
+                f"WHERE fe.article_id IN ({marks})",
+                chunk,
+            )
+            for r in rows:
+                out.setdefault(r[0], set()).add(r[1])
+        return out
+
+    async def article_vectors(
+        self, article_ids: Sequence[int], model_id: str, dim: int
+    ) -> dict[int, np.ndarray]:
+        """The stored passage vectors of each article, (passages, dim) float32."""
+        found: dict[int, list[np.ndarray]] = {}
+        for start in range(0, len(article_ids), 500):
+            chunk = list(article_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                "SELECT article_id, embedding FROM passages WHERE embedding IS NOT NULL "
+                f"AND embed_model = ? AND article_id IN ({marks}) ORDER BY article_id, seq",
+                [model_id, *chunk],
+            )
+            for r in rows:
+                found.setdefault(r[0], []).append(np.frombuffer(r[1], dtype=np.float32))
+        return {aid: np.vstack(vs).reshape(-1, dim) for aid, vs in found.items()}
 
     async def workspace_passage_ids(self, workspace_id: int) -> np.ndarray:
         """Ids of the passages of every article the workspace can see."""

@@ -9,14 +9,80 @@ import sys
 from bot import commands, render
 from bot.app import App, open_app
 from bot.errors import UserError
+from bot.ports import Card
 from bot.settings import Settings
+from bot.watches import KINDS
 
 HELP = """commands:
-  search WORDS      passages closest in meaning to WORDS
-  feeds             subscribed feeds and their health
-  stats             counts
-  help              this text
-  quit              leave (also Ctrl-D)"""
+  search WORDS          passages closest in meaning to WORDS
+  feeds                 subscribed feeds and their health
+  watch TERM            watch a group, place, keywords or topic (as `wirewatch watch add`;
+                        add --kind, --radius KM, --type T, --min-killed N, --backfill)
+  watches               this channel's watches
+  unwatch ID            remove a watch
+  mute ID DURATION      snooze a watch (30m, 2h, 1d); `unmute ID` ends it
+  alerts                recent alerts and why they fired
+  stats                 counts
+  help                  this text
+  quit                  leave (also Ctrl-D)"""
+CHANNEL = "console"
+
+
+class ConsoleChat:
+    """The ChatPort of the console: alerts print to the terminal. Keys posted in this process
+    are remembered, so a retried post is not printed twice."""
+
+    def __init__(self) -> None:
+        self._posted: dict[str, str] = {}
+
+    def accepts(self, channel: str) -> bool:
+        return channel == CHANNEL
+
+    async def send(self, channel: str, card: Card, *, key: str) -> str | None:
+        if key not in self._posted:
+            render.print_card(card)
+            self._posted[key] = f"console:{len(self._posted) + 1}"
+        return self._posted[key]
+
+    async def edit(self, channel: str, message_ref: str, card: Card) -> None:
+        render.print_card(card, header="updated")
+
+
+def _watch_args(words: list[str]) -> tuple[str, dict[str, object]]:
+    """`watch` arguments as the CLI takes them: TERM words, then --options."""
+    options: dict[str, object] = {}
+    term: list[str] = []
+    flags = {
+        "--kind": "kind",
+        "--radius": "radius_km",
+        "--type": "event_types",
+        "--min-killed": "min_killed",
+        "--backfill": "backfill",
+        "--threshold": "threshold",
+    }
+    it = iter(words)
+    for word in it:
+        if word not in flags:
+            term.append(word)
+            continue
+        value = next(it, None)
+        if value is None:
+            raise UserError(f"{word} needs a value")
+        name = flags[word]
+        try:
+            if name == "event_types":
+                options.setdefault(name, []).append(value)  # type: ignore[attr-defined]
+            elif name in ("radius_km", "threshold"):
+                options[name] = float(value)
+            elif name == "min_killed":
+                options[name] = int(value)
+            else:
+                options[name] = value
+        except ValueError:
+            raise UserError(f"{word} takes a number, not {value!r}") from None
+    if options.get("kind") not in (None, *KINDS):
+        raise UserError(f"--kind is one of {', '.join(KINDS)}")
+    return " ".join(term), options
 
 
 async def handle_line(app: App, line: str) -> bool:
@@ -38,6 +104,32 @@ async def handle_line(app: App, line: str) -> bool:
             render.print_feeds((await commands.list_feeds(app))["feeds"])
         elif command == "stats":
             render.print_stats(await commands.stats(app))
+        elif command == "watch" and rest:
+            term, options = _watch_args(words[1:])
+            doc = await commands.watch_add(app, term, channel=CHANNEL, **options)  # type: ignore[arg-type]
+            means = f" = {doc['canonical']}" if doc["canonical"] else ""
+            render.out.print(
+                f"watch {doc['watch_id']}: {doc['kind']} {doc['term']}{means}", markup=False
+            )
+        elif command == "watches":
+            render.print_watches((await commands.watch_list(app, channel=CHANNEL))["watches"])
+        elif command in {"unwatch", "mute", "unmute"} and words[1:2] and words[1].isdigit():
+            watch_id = int(words[1])
+            if command == "unwatch":
+                await commands.watch_remove(app, watch_id, channel=CHANNEL)
+                render.out.print(f"removed watch {watch_id}")
+            elif command == "mute" and len(words) == 3:
+                doc = await commands.watch_mute(app, watch_id, words[2], channel=CHANNEL)
+                render.out.print(f"watch {watch_id} muted until {doc['muted_until']}")
+            elif command == "unmute":
+                await commands.watch_mute(app, watch_id, None, channel=CHANNEL)
+                render.out.print(f"watch {watch_id} unmuted")
+            else:
+                render.out.print("usage: mute ID DURATION (e.g. mute 3 2h)", markup=False)
+        elif command == "alerts":
+            render.print_alerts(
+                (await commands.list_alerts(app, channel=CHANNEL, limit=10))["alerts"]
+            )
         else:
             render.out.print(HELP, markup=False)
     except UserError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 import shutil
 import sys
 import threading
@@ -21,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
+from rich.markup import escape
+
 from bot import commands, render
 from bot.app import App, open_app
 from bot.render import out
@@ -28,6 +31,15 @@ from bot.settings import Settings
 from index.store import PlaceFilter
 
 _PLACEHOLDER = re.compile(r"@@(RFC822|RFC3339):-(\d+)d(\d+)h(?:(\d+)m)?@@")
+
+# (term, kind, radius_km): one watch of each kind.
+WATCHES: tuple[tuple[str, str | None, float | None], ...] = (
+    ("ISIL", None, None),
+    ("Deir ez-Zor", None, None),
+    ("Al Qaim", "place", 40.0),
+    ('"car bomb" OR ied', None, None),
+    ("families fleeing the fighting reach a camp", "topic", None),
+)
 
 SEARCHES = (
     "air strike on civilians in Raqqa",
@@ -144,6 +156,48 @@ async def _show_metadata(app: App) -> None:
         out.print(f"  • {article.title}  [{places}; {types}{killed}]", markup=False)
 
 
+async def _add_watches(app: App) -> None:
+    """One watch of each kind, looking back two days (the sample feeds span ten)."""
+    since = (app.now() - timedelta(days=2)).date().isoformat()
+    for term, kind, radius in WATCHES:
+        doc = await commands.watch_add(
+            app,
+            term,
+            kind=kind,  # type: ignore[arg-type]
+            radius_km=radius,
+            backfill=since,
+        )
+        means = f" = {doc['canonical']}" if doc["canonical"] not in (None, term) else ""
+        extra = f" within {radius:g} km" if radius else ""
+        command = (
+            f"$ wirewatch watch add {shlex.quote(term)}{f' --kind {kind}' if kind else ''}"
+            f"{f' --radius {radius:g}' if radius else ''} --backfill {since}"
+        )
+        out.print(f"[cyan]{escape(command)}[/cyan]")
+        out.print(f"  watch {doc['watch_id']}: {doc['kind']} {term}{means}{extra}", markup=False)
+
+
+async def _show_alerts(app: App) -> None:
+    """Deliver the recorded alerts to the console chat (a digest when there are many)."""
+    from bot.adapters.console import ConsoleChat
+
+    report = await commands.deliver_alerts(app, ConsoleChat())
+    out.print(
+        f"{report.alerts} alerts delivered in {report.sent} messages "
+        f"({report.digests} digests: more than {app.settings.alert_digest_after} at once are "
+        "rolled into one)."
+    )
+    listed = (await commands.list_alerts(app, limit=3))["alerts"]
+    out.print("[cyan]$ wirewatch alerts[/cyan] (the newest three, with why they fired)")
+    render.print_alerts(listed)
+    if listed:
+        from bot.alerts import load_views
+
+        [view] = await load_views(app.store, [listed[0]["alert_id"]], await app.gazetteer())
+        out.print("One alert as a chat shows it:")
+        render.print_card(render.alert_card(view))
+
+
 async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
     """The walkthrough: serve, subscribe, ingest, show stories and searches."""
     data_dir = settings.data_dir / "demo"
@@ -165,7 +219,8 @@ async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
         async with open_app(settings, progress=progress) as app:
             for name in bodies:
                 await commands.add_feed(app, base + name, interval_s=300)
-            out.print("\n[bold]1. Subscribe and poll[/bold]")
+            out.print("\n[bold]1. Watch, subscribe and poll[/bold]")
+            await _add_watches(app)
             report = await commands.poll_once(app)
             render.print_report(report)
             render.print_feeds((await commands.list_feeds(app))["feeds"])
@@ -175,20 +230,23 @@ async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
                 "304 Not Modified to our conditional GET)."
             )
 
-            out.print("\n[bold]2. Stories told by more than one outlet[/bold]")
+            out.print("\n[bold]2. Alerts, once per story, with the reason[/bold]")
+            await _show_alerts(app)
+
+            out.print("\n[bold]3. Stories told by more than one outlet[/bold]")
             for story in await app.store.multi_source_stories(limit=5):
                 out.print(f"• {story.title}", markup=False)
                 for article in story.articles:
                     out.print(f"    {article.source}: {article.title}", markup=False)
 
-            out.print("\n[bold]3. Search by meaning[/bold]")
+            out.print("\n[bold]4. Search by meaning[/bold]")
             for query in SEARCHES:
                 out.print(f"\n[cyan]$ wirewatch search --per-story 1 {query!r}[/cyan]")
                 render.print_results(
                     await commands.search(app, query, k=3, per_story=1), limit_text=220
                 )
 
-            out.print("\n[bold]4. Event metadata, whatever the spelling[/bold]")
+            out.print("\n[bold]5. Event metadata, whatever the spelling[/bold]")
             await _show_metadata(app)
 
             stats = await commands.stats(app)

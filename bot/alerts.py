@@ -1,0 +1,778 @@
+"""Stage: new articles x watches -> alerts (one per channel and story) -> the outbox -> a chat.
+Side effects: reads articles and their metadata; writes `alerts`, `alert_matches`,
+`alert_articles` and `deliveries`; posts through a ChatPort.
+
+Matching runs twice per cycle: group, place and keyword watches right after extraction (they
+never wait for the embedding model), topic watches after embedding. An alert is recorded
+(committed) before anything is posted, and marked delivered only after the chat took it, with
+the same idempotency key on every retry, so a crash or an outage neither loses nor repeats one.
+When another outlet's article joins a story already alerted, the alert is updated (its version
+grows) and its message edited, not sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+
+from bot import watches as watch_table
+from bot.keywords import KeywordDoc, fold
+from bot.ports import ChatPort, DeliveryError
+from bot.watches import METADATA_KINDS, Watch, place_label
+from index.models import Article
+from index.places import Gazetteer, great_circle_km
+from index.store import ArticleMeta, PlaceRow, Store
+from index.timeutil import from_iso, to_iso
+
+log = logging.getLogger(__name__)
+
+Phase = Literal["metadata", "topic"]
+SNIPPET_CHARS = 280
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """How alerts reach a channel without flooding it."""
+
+    digest_after: int = 5  # more new alerts than this for a channel at once: one digest
+    rate_per_hour: int = 30  # messages (posts and edits) per channel per hour
+    retry_base_s: float = 30.0
+    retry_max_s: float = 3600.0
+
+
+@dataclass(slots=True)
+class AlertChange:
+    """What one evaluation did: alerts created, and alerts updated (a new source)."""
+
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    article: Article
+    meta: ArticleMeta | None
+    doc: KeywordDoc
+    vectors: np.ndarray | None
+
+
+# ---- matching ----------------------------------------------------------------------------------
+def match(watch: Watch, c: _Candidate, gazetteer: Gazetteer | None) -> str | None:
+    """Why `watch` fires for this article ("group: "Islamic State" = Islamic State"), or None."""
+    why = _match_kind(watch, c, gazetteer)
+    if why is None:
+        return None
+    passed = []
+    if watch.event_types:
+        types = c.meta.event_types if c.meta else frozenset()
+        hit = [t for t in watch.event_types if t in types]
+        if not hit:
+            return None
+        passed.append(f"type {hit[0]}")
+    if watch.min_killed is not None:
+        killed = c.meta.killed if c.meta else None
+        if killed is None or killed < watch.min_killed:
+            return None
+        passed.append(f"{killed} killed (at least {watch.min_killed})")
+    return why + (f"; filters passed: {', '.join(passed)}" if passed else "")
+
+
+def _match_kind(watch: Watch, c: _Candidate, gazetteer: Gazetteer | None) -> str | None:
+    if watch.kind == "group":
+        return _match_group(watch, c)
+    if watch.kind == "place":
+        return _match_place(watch, c, gazetteer)
+    if watch.kind == "keyword":
+        assert watch.query is not None
+        terms = watch.query.matches(c.doc)
+        return None if terms is None else "keywords " + ", ".join(_quote(t) for t in terms)
+    if watch.vector is None or c.vectors is None or not len(c.vectors):
+        return None
+    best = float(np.max(c.vectors @ watch.vector))
+    threshold = watch.threshold if watch.threshold is not None else 1.0
+    return f"topic, similarity {best:.2f} (at least {threshold:.2f})" if best >= threshold else None
+
+
+def _match_group(watch: Watch, c: _Candidate) -> str | None:
+    actors = c.meta.actors if c.meta else {}
+    for key, relation in watch.actor_keys.items():
+        if key in actors:
+            name, mention = actors[key]
+            why = f'group: "{mention}"'
+            if fold(mention) != fold(name):
+                why += f" = {name}"
+            return why + (f" ({relation})" if relation else "")
+    if watch.name_query is not None and watch.name_query.matches(c.doc) is not None:
+        return f'group: the name "{watch.term}" in the text'
+    return None
+
+
+def _match_place(watch: Watch, c: _Candidate, gazetteer: Gazetteer | None) -> str | None:
+    spec = watch.place
+    if spec is None or c.meta is None:
+        return None
+    places = sorted(c.meta.places, key=lambda p: not p.main)  # the event's place first
+    for p in places:
+        if _inside(spec.precision, spec.geonameid, spec.country_code, spec.admin1_code, p):
+            said = _said(p)
+            if p.geonameid == spec.geonameid:
+                return f"place: {said}"
+            return f"place: {said}, inside {spec.name}"
+    if watch.radius_km and gazetteer is not None:
+        near = []
+        for p in places:
+            if p.precision != "town" or (found := gazetteer.by_id(p.geonameid)) is None:
+                continue
+            km = great_circle_km(spec.lat, spec.lon, found.lat, found.lon)
+            if km <= watch.radius_km:
+                near.append((km, p))
+        if near:
+            km, p = min(near, key=lambda n: n[0])
+            return (
+                f"place: {_said(p)}, {km:.0f} km from {spec.name} (radius {watch.radius_km:g} km)"
+            )
+    return None
+
+
+def _inside(
+    precision: str, geonameid: int, country_code: str, admin1_code: str | None, p: PlaceRow
+) -> bool:
+    if precision == "country":
+        return p.country_code == country_code
+    if precision == "admin1":
+        return (
+            p.precision != "country"
+            and p.country_code == country_code
+            and p.admin1_code is not None
+            and p.admin1_code == admin1_code
+        )
+    return p.geonameid == geonameid
+
+
+def _said(p: PlaceRow) -> str:
+    return p.name if fold(p.mention) == fold(p.name) else f'"{p.mention}" = {p.name}'
+
+
+def _quote(term: str) -> str:
+    return term if term.startswith('"') else f'"{term}"' if " " in term else term
+
+
+# ---- recording ---------------------------------------------------------------------------------
+class AlertEngine:
+    """Matches articles against the watches and records alerts in the outbox."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        gazetteer: Gazetteer | None = None,
+        model_id: str | None = None,
+        dim: int | None = None,
+    ) -> None:
+        self.store = store
+        self.gazetteer = gazetteer
+        self.model_id = model_id
+        self.dim = dim
+
+    async def on_articles(
+        self, article_ids: Sequence[int], *, phase: Phase, now: datetime
+    ) -> AlertChange:
+        """Evaluate new or updated articles. The metadata phase also adds each article to the
+        alerts its story already has."""
+        change = AlertChange()
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return change
+        articles = await self.store.articles_by_ids(ids)
+        visible = await self.store.article_workspaces(ids)
+        if phase == "metadata":
+            change.updated.extend(await self._join_stories(articles, visible, now))
+        kinds = METADATA_KINDS if phase == "metadata" else frozenset({"topic"})
+        active = [
+            w
+            for w in await watch_table.list_watches(self.store)
+            if w.kind in kinds and not w.muted(now)
+        ]
+        if active:
+            found = await self._match(articles, visible, active, respect_since=True)
+            created, updated = await self._record(found, now)
+            change.created.extend(created)
+            change.updated.extend(a for a in updated if a not in change.updated)
+        return change
+
+    async def backfill(
+        self, watch: Watch, *, since: datetime | None, last: int | None, now: datetime
+    ) -> AlertChange:
+        """Alerts for stories the workspace already holds: those published since `since`, or
+        the newest `last` stories."""
+        rows = await self.store.fetch_all(
+            "SELECT DISTINCT a.article_id FROM articles a JOIN feed_entries fe "
+            "ON fe.article_id = a.article_id JOIN subscriptions s ON s.feed_id = fe.feed_id "
+            "WHERE s.workspace_id = ? AND a.published_at >= ? "
+            "ORDER BY a.published_at DESC LIMIT 2000",
+            (watch.workspace_id, to_iso(since) if since else ""),
+        )
+        articles = await self.store.articles_by_ids([r[0] for r in rows])
+        visible = await self.store.article_workspaces([a.article_id for a in articles])
+        found = await self._match(articles, visible, [watch], respect_since=False)
+        if last is not None:
+            newest = sorted(
+                found.items(),
+                key=lambda item: max(a.published_at for a in articles if a.story_id == item[0][1]),
+                reverse=True,
+            )
+            found = dict(newest[:last])
+        created, updated = await self._record(found, now)
+        return AlertChange(created, updated)
+
+    async def _match(
+        self,
+        articles: Sequence[Article],
+        visible: dict[int, set[int]],
+        active: Sequence[Watch],
+        *,
+        respect_since: bool,
+    ) -> dict[tuple[str, int], list[tuple[Watch, int, str]]]:
+        by_workspace: dict[int, list[Watch]] = defaultdict(list)
+        for w in active:
+            by_workspace[w.workspace_id].append(w)
+        ids = [
+            a.article_id for a in articles if visible.get(a.article_id, set()) & by_workspace.keys()
+        ]
+        meta = await self.store.article_meta(ids)
+        vectors: dict[int, np.ndarray] = {}
+        if any(w.kind == "topic" for w in active) and self.model_id and self.dim:
+            vectors = await self.store.article_vectors(ids, self.model_id, self.dim)
+        found: dict[tuple[str, int], list[tuple[Watch, int, str]]] = defaultdict(list)
+        for article in articles:
+            here = [
+                w for ws in visible.get(article.article_id, ()) for w in by_workspace.get(ws, ())
+            ]
+            if not here:
+                continue
+            candidate = _Candidate(
+                article,
+                meta.get(article.article_id),
+                KeywordDoc.of(article.title, article.text),
+                vectors.get(article.article_id),
+            )
+            for w in here:
+                if respect_since and article.published_at < w.since:
+                    continue  # older than the watch: no flood on subscribe
+                why = match(w, candidate, self.gazetteer)
+                if why is not None:
+                    found[(w.channel, article.story_id)].append((w, article.article_id, why))
+        return found
+
+    async def _record(
+        self, found: dict[tuple[str, int], list[tuple[Watch, int, str]]], now: datetime
+    ) -> tuple[list[int], list[int]]:
+        created: list[int] = []
+        updated: list[int] = []
+        if not found:
+            return created, updated
+        at = to_iso(now)
+        db = self.store.db
+        async with self.store.transaction():
+            for (channel, story_id), matches in found.items():
+                workspace_id = matches[0][0].workspace_id
+                async with db.execute(
+                    "SELECT alert_id FROM alerts WHERE channel = ? AND story_id = ?",
+                    (channel, story_id),
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is None:
+                    cur2 = await db.execute(
+                        "INSERT INTO alerts (workspace_id, channel, story_id, created_at, "
+                        "updated_at) VALUES (?, ?, ?, ?, ?)",
+                        (workspace_id, channel, story_id, at, at),
+                    )
+                    alert_id = cur2.lastrowid
+                    assert alert_id is not None
+                    created.append(alert_id)
+                    await db.execute(
+                        "INSERT OR IGNORE INTO alert_articles SELECT ?, a.article_id, ? "
+                        "FROM articles a WHERE a.story_id = ? AND EXISTS (SELECT 1 FROM "
+                        "feed_entries fe JOIN subscriptions s ON s.feed_id = fe.feed_id "
+                        "WHERE fe.article_id = a.article_id AND s.workspace_id = ?)",
+                        (alert_id, at, story_id, workspace_id),
+                    )
+                else:
+                    alert_id = int(row[0])
+                    grew = False
+                    for _, article_id, _ in matches:
+                        cur3 = await db.execute(
+                            "INSERT OR IGNORE INTO alert_articles VALUES (?, ?, ?)",
+                            (alert_id, article_id, at),
+                        )
+                        grew |= cur3.rowcount > 0
+                    if grew:
+                        await db.execute(
+                            "UPDATE alerts SET version = version + 1, updated_at = ? "
+                            "WHERE alert_id = ?",
+                            (at, alert_id),
+                        )
+                        updated.append(alert_id)
+                await db.executemany(
+                    "INSERT OR IGNORE INTO alert_matches VALUES (?, ?, ?, ?, ?)",
+                    [(alert_id, w.watch_id, w.term, aid, why) for w, aid, why in matches],
+                )
+        for alert_id in created:
+            log.info("alert recorded", extra={"alert_id": alert_id})
+        return created, updated
+
+    async def _join_stories(
+        self, articles: Sequence[Article], visible: dict[int, set[int]], now: datetime
+    ) -> list[int]:
+        """Add each article to the alerts its story already has in the workspaces that see it."""
+        stories = {a.story_id for a in articles}
+        marks = ",".join("?" * len(stories))
+        rows = await self.store.fetch_all(
+            f"SELECT alert_id, workspace_id, story_id FROM alerts WHERE story_id IN ({marks})",
+            list(stories),
+        )
+        if not rows:
+            return []
+        grown: list[int] = []
+        at = to_iso(now)
+        async with self.store.transaction():
+            for r in rows:
+                added = 0
+                for a in articles:
+                    if a.story_id == r["story_id"] and r["workspace_id"] in visible.get(
+                        a.article_id, ()
+                    ):
+                        cur = await self.store.db.execute(
+                            "INSERT OR IGNORE INTO alert_articles VALUES (?, ?, ?)",
+                            (r["alert_id"], a.article_id, at),
+                        )
+                        added += cur.rowcount
+                if added:
+                    await self.store.db.execute(
+                        "UPDATE alerts SET version = version + 1, updated_at = ? "
+                        "WHERE alert_id = ?",
+                        (at, r["alert_id"]),
+                    )
+                    grown.append(int(r["alert_id"]))
+        return grown
+
+
+# ---- reading -----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Source:
+    article_id: int
+    source: str
+    title: str
+    url: str | None
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedWatch:
+    watch_id: int
+    term: str
+    why: str
+    article_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """An alert with everything needed to list or render it."""
+
+    alert_id: int
+    channel: str
+    story_id: int
+    articles: tuple[Source, ...]  # oldest first
+    matched: tuple[MatchedWatch, ...]
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+    version: int
+    delivered_version: int
+    digest: bool
+    attempts: int
+    last_error: str | None
+    failed: bool
+    message_ref: str | None
+    send_key: str | None
+    snippet: str = ""
+    place: str | None = None
+    actors: tuple[str, ...] = ()
+    event_types: tuple[str, ...] = ()
+    killed: int | None = None
+    injured: int | None = None
+
+    @property
+    def title(self) -> str:
+        return self.articles[0].title if self.articles else "(story)"
+
+    @property
+    def latest(self) -> Source | None:
+        return max(self.articles, key=lambda s: s.published_at) if self.articles else None
+
+    @property
+    def url(self) -> str | None:
+        latest = self.latest
+        return (
+            latest.url
+            if latest and latest.url
+            else next((s.url for s in self.articles if s.url), None)
+        )
+
+    @property
+    def sources(self) -> list[str]:
+        return list(dict.fromkeys(s.source for s in self.articles))
+
+    @property
+    def pending(self) -> bool:
+        return self.delivered_version < self.version and not self.failed
+
+    def doc(self) -> dict[str, Any]:
+        """The `alerts --json` entry of the command-line contract."""
+        return {
+            "alert_id": self.alert_id,
+            "channel": self.channel,
+            "watch_id": self.matched[0].watch_id if self.matched else None,
+            "story_id": self.story_id,
+            "article_ids": [s.article_id for s in self.articles],
+            "title": self.title,
+            "url": self.url,
+            "sources": self.sources,
+            "matched": [
+                {"watch_id": m.watch_id, "term": m.term, "why": m.why} for m in self.matched
+            ],
+            "created_at": to_iso(self.created_at),
+            "updated_at": to_iso(self.updated_at),
+            "delivered_at": to_iso(self.delivered_at) if self.delivered_at else None,
+            "pending": self.pending,
+            "digest": self.digest,
+            "version": self.version,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "failed": self.failed,
+            "place": self.place,
+            "actors": list(self.actors),
+            "event_types": list(self.event_types),
+            "killed": self.killed,
+        }
+
+
+async def list_alerts(
+    store: Store,
+    *,
+    workspace_id: int | None = None,
+    channel: str | None = None,
+    pending_only: bool = False,
+    limit: int = 50,
+    gazetteer: Gazetteer | None = None,
+) -> list[AlertView]:
+    """Alerts newest first."""
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
+    if workspace_id is not None:
+        where.append("workspace_id = ?")
+        params.append(workspace_id)
+    if channel is not None:
+        where.append("channel = ?")
+        params.append(channel)
+    if pending_only:
+        where.append("delivered_version < version AND failed = 0")
+    rows = await store.fetch_all(
+        f"SELECT alert_id FROM alerts WHERE {' AND '.join(where)} "
+        "ORDER BY created_at DESC, alert_id DESC LIMIT ?",
+        [*params, limit],
+    )
+    return await load_views(store, [r[0] for r in rows], gazetteer)
+
+
+async def count_alerts(store: Store, workspace_id: int) -> int:
+    rows = await store.fetch_all(
+        "SELECT count(*) FROM alerts WHERE workspace_id = ?", (workspace_id,)
+    )
+    return int(rows[0][0])
+
+
+async def load_views(
+    store: Store, alert_ids: Sequence[int], gazetteer: Gazetteer | None = None
+) -> list[AlertView]:
+    """Views of these alerts, in the order given."""
+    if not alert_ids:
+        return []
+    marks = ",".join("?" * len(alert_ids))
+    ids = list(alert_ids)
+    alerts = {
+        r["alert_id"]: r
+        for r in await store.fetch_all(f"SELECT * FROM alerts WHERE alert_id IN ({marks})", ids)
+    }
+    sources: dict[int, list[Source]] = defaultdict(list)
+    for r in await store.fetch_all(
+        "SELECT x.alert_id, a.article_id, a.source, a.title, a.url, a.published_at "
+        f"FROM alert_articles x JOIN articles a USING (article_id) WHERE x.alert_id IN ({marks}) "
+        "ORDER BY a.published_at, a.article_id",
+        ids,
+    ):
+        published = from_iso(r["published_at"]) or datetime.min
+        sources[r["alert_id"]].append(
+            Source(r["article_id"], r["source"], r["title"], r["url"], published)
+        )
+    matched: dict[int, list[MatchedWatch]] = defaultdict(list)
+    for r in await store.fetch_all(
+        f"SELECT * FROM alert_matches WHERE alert_id IN ({marks}) ORDER BY watch_id", ids
+    ):
+        matched[r["alert_id"]].append(
+            MatchedWatch(r["watch_id"], r["term"], r["why"], r["article_id"])
+        )
+    lead = {aid: (ms[0].article_id if ms else None) for aid, ms in matched.items()}
+    metas = await store.article_meta([a for a in lead.values() if a is not None])
+    texts = {
+        a.article_id: a.text
+        for a in await store.articles_by_ids([a for a in lead.values() if a is not None])
+    }
+    views = []
+    for alert_id in ids:
+        found = alerts.get(alert_id)
+        if found is None:
+            continue
+        r = found
+        article_id = lead.get(alert_id)
+        meta = metas.get(article_id) if article_id is not None else None
+        views.append(
+            AlertView(
+                alert_id=alert_id,
+                channel=r["channel"],
+                story_id=r["story_id"],
+                articles=tuple(sources.get(alert_id, ())),
+                matched=tuple(matched.get(alert_id, ())),
+                created_at=from_iso(r["created_at"]) or datetime.min,
+                updated_at=from_iso(r["updated_at"]) or datetime.min,
+                delivered_at=from_iso(r["delivered_at"]),
+                version=r["version"],
+                delivered_version=r["delivered_version"],
+                digest=bool(r["digest"]),
+                attempts=r["attempts"],
+                last_error=r["last_error"],
+                failed=bool(r["failed"]),
+                message_ref=r["message_ref"],
+                send_key=r["send_key"],
+                snippet=snippet(texts.get(article_id, "") if article_id else ""),
+                place=_main_place(meta, gazetteer),
+                actors=tuple(dict.fromkeys(name for name, _ in meta.actors.values()))[:6]
+                if meta
+                else (),
+                event_types=tuple(sorted(meta.event_types)) if meta else (),
+                killed=meta.killed if meta else None,
+                injured=meta.injured if meta else None,
+            )
+        )
+    return views
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def _main_place(meta: ArticleMeta | None, gazetteer: Gazetteer | None) -> str | None:
+    if meta is None or not meta.places:
+        return None
+    row = next((p for p in meta.places if p.main), meta.places[0])
+    if gazetteer is not None and (place := gazetteer.by_id(row.geonameid)) is not None:
+        return place_label(place)
+    kind = {"admin1": "region"}.get(row.precision, row.precision)
+    return f"{row.name}, {row.country_code} ({kind})"
+
+
+# ---- delivery ----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class DeliveryReport:
+    sent: int = 0  # messages posted (a digest counts once)
+    alerts: int = 0  # alerts delivered (inside digests too)
+    edited: int = 0
+    digests: int = 0
+    failed: int = 0  # attempts that failed (retried later, or given up when permanent)
+    deferred: int = 0  # alerts held back by the rate limit
+
+
+def _retry_at(now: datetime, attempts: int, policy: AlertPolicy) -> datetime:
+    delay = min(policy.retry_max_s, policy.retry_base_s * 2 ** max(0, attempts - 1))
+    return now + timedelta(seconds=random.uniform(delay / 2, delay))
+
+
+async def deliver(
+    store: Store,
+    port: ChatPort,
+    *,
+    policy: AlertPolicy,
+    now: datetime,
+    render: Any = None,
+    gazetteer: Gazetteer | None = None,
+) -> DeliveryReport:
+    """Post what the outbox holds for the channels `port` serves. One channel's failure stays
+    with that channel. `render` (default: bot.render) turns views into cards."""
+    if render is None:
+        from bot import render as render_module
+
+        render = render_module
+    report = DeliveryReport()
+    rows = await store.fetch_all(
+        "SELECT alert_id, channel FROM alerts WHERE delivered_version < version AND failed = 0 "
+        "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY alert_id",
+        (to_iso(now),),
+    )
+    channels: dict[str, list[int]] = defaultdict(list)
+    for r in rows:
+        if port.accepts(r["channel"]):
+            channels[r["channel"]].append(r["alert_id"])
+    for channel, ids in channels.items():
+        views = await load_views(store, ids, gazetteer)
+        try:
+            await _deliver_channel(store, port, channel, views, policy, now, render, report)
+        except DeliveryError as exc:
+            log.warning(
+                "delivery failed%s: %s",
+                "" if exc.permanent else ", will retry",
+                exc.reason,
+                extra={"target": channel},
+            )
+    return report
+
+
+async def _deliver_channel(
+    store: Store,
+    port: ChatPort,
+    channel: str,
+    views: list[AlertView],
+    policy: AlertPolicy,
+    now: datetime,
+    render: Any,
+    report: DeliveryReport,
+) -> None:
+    since = to_iso(now - timedelta(hours=1))
+    used = await store.fetch_all(
+        "SELECT count(*) FROM deliveries WHERE channel = ? AND sent_at > ?", (channel, since)
+    )
+    budget = policy.rate_per_hour - int(used[0][0])
+    fresh = [v for v in views if v.delivered_version == 0]
+    updates = [v for v in views if v.delivered_version > 0]
+    # Messages: sends interrupted earlier go again under their key, with the same members.
+    messages: list[tuple[str, list[AlertView]]] = []
+    claimed: dict[str, list[AlertView]] = defaultdict(list)
+    for v in fresh:
+        if v.send_key:
+            claimed[v.send_key].append(v)
+    messages.extend(claimed.items())
+    rest = [v for v in fresh if not v.send_key]
+    if rest:
+        if len(rest) > min(policy.digest_after, max(budget - len(messages), 1)):
+            messages.append((f"digest-{rest[0].alert_id}-{len(rest)}-{int(now.timestamp())}", rest))
+        else:
+            messages.extend((f"alert-{v.alert_id}", [v]) for v in rest)
+    for key, members in messages:
+        if budget <= 0:
+            report.deferred += len(members)
+            log.info("rate limit reached: %d alerts wait", len(members), extra={"target": channel})
+            break
+        await _claim(store, key, members)
+        digest = len(members) > 1 or key.startswith("digest-")
+        card = render.digest_card(members) if digest else render.alert_card(members[0])
+        try:
+            ref = await port.send(channel, card, key=key)
+        except DeliveryError as exc:
+            await _failed(store, members, exc, now, policy)
+            report.failed += 1
+            raise
+        except Exception as exc:  # a chat adapter's bug or outage: retry later
+            log.exception("chat failed to post", extra={"target": channel})
+            await _failed(store, members, DeliveryError(type(exc).__name__), now, policy)
+            report.failed += 1
+            return
+        await _delivered(store, channel, members, ref, digest, now)
+        budget -= 1
+        report.sent += 1
+        report.alerts += len(members)
+        report.digests += digest
+    for v in updates:
+        if v.digest or not v.message_ref:  # shown in a digest: the record is updated, no post
+            await _delivered(store, channel, [v], v.message_ref, v.digest, now, count=False)
+            continue
+        if budget <= 0:
+            report.deferred += 1
+            continue
+        try:
+            await port.edit(channel, v.message_ref, render.alert_card(v, update=True))
+        except DeliveryError as exc:
+            await _failed(store, [v], exc, now, policy)
+            report.failed += 1
+            raise
+        except Exception as exc:
+            log.exception("chat failed to edit", extra={"target": channel})
+            await _failed(store, [v], DeliveryError(type(exc).__name__), now, policy)
+            report.failed += 1
+            return
+        await _delivered(store, channel, [v], v.message_ref, False, now)
+        budget -= 1
+        report.edited += 1
+
+
+async def _claim(store: Store, key: str, members: list[AlertView]) -> None:
+    """Write the key before posting: a crash after the post retries with the same key."""
+    async with store.transaction():
+        await store.db.executemany(
+            "UPDATE alerts SET send_key = ? WHERE alert_id = ?",
+            [(key, v.alert_id) for v in members],
+        )
+
+
+async def _delivered(
+    store: Store,
+    channel: str,
+    members: list[AlertView],
+    ref: str | None,
+    digest: bool,
+    now: datetime,
+    *,
+    count: bool = True,
+) -> None:
+    at = to_iso(now)
+    async with store.transaction():
+        await store.db.executemany(
+            "UPDATE alerts SET delivered_version = ?, delivered_at = coalesce(delivered_at, ?), "
+            "message_ref = ?, digest = ?, send_key = NULL, attempts = 0, next_attempt_at = NULL, "
+            "last_error = NULL WHERE alert_id = ?",
+            [(v.version, at, ref, int(digest), v.alert_id) for v in members],
+        )
+        if count:
+            await store.db.execute("INSERT INTO deliveries VALUES (?, ?)", (channel, at))
+            await store.db.execute(
+                "DELETE FROM deliveries WHERE channel = ? AND sent_at < ?",
+                (channel, to_iso(now - timedelta(days=1))),
+            )
+
+
+async def _failed(
+    store: Store, members: list[AlertView], exc: DeliveryError, now: datetime, policy: AlertPolicy
+) -> None:
+    async with store.transaction():
+        for v in members:
+            attempts = v.attempts + 1
+            await store.db.execute(
+                "UPDATE alerts SET attempts = ?, next_attempt_at = ?, last_error = ?, failed = ? "
+                "WHERE alert_id = ?",
+                (
+                    attempts,
+                    to_iso(_retry_at(now, attempts, policy)),
+                    exc.reason,
+                    int(exc.permanent),
+                    v.alert_id,
+                ),
+            )

@@ -1,0 +1,65 @@
+"""The port to a chat: all the core may ask of Discord, the console or a test's fake chat.
+Side effects: none here; an implementation posts messages.
+
+Delivery is at-least-once from the outbox's side (an alert is marked delivered only after the
+chat took it) and exactly-once overall because every post carries an idempotency `key`: a chat
+that is handed the same key twice must not post twice (Discord: the message nonce; the console
+and the fake chat remember the keys they posted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A chat-neutral message: what an alert or an answer shows. Each adapter draws it its own
+    way (a Discord embed, console text); `markdown` is the plain rendering."""
+
+    title: str
+    url: str | None
+    body: str  # a snippet or the answer text
+    fields: tuple[tuple[str, str], ...] = ()  # (name, value): sources, place, actors...
+    footer: str = ""  # the reason it was sent ("matched: ...")
+    kind: str = "alert"  # alert, update, digest, answer
+    items: tuple[tuple[str, str | None, str], ...] = ()  # digest lines: (title, url, detail)
+
+    @property
+    def markdown(self) -> str:
+        head = f"**[{self.title}]({self.url})**" if self.url else f"**{self.title}**"
+        lines = [head]
+        if self.body:
+            lines.append(self.body)
+        for title, url, detail in self.items:
+            link = f"[{title}]({url})" if url else title
+            lines.append(f"- {link} ({detail})" if detail else f"- {link}")
+        lines.extend(f"**{name}:** {value}" for name, value in self.fields)
+        if self.footer:
+            lines.append(f"_{self.footer}_")
+        return "\n".join(lines)
+
+
+class DeliveryError(Exception):
+    """The chat did not take a message. `permanent`: retrying cannot help (the channel is
+    gone, the bot may not post there); otherwise the outbox retries with backoff."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class ChatPort(Protocol):
+    def accepts(self, channel: str) -> bool:
+        """Whether this chat delivers to `channel` (the console: "console")."""
+        ...
+
+    async def send(self, channel: str, card: Card, *, key: str) -> str | None:
+        """Post `card`; return the chat's id of the message (to edit it later), if any."""
+        ...
+
+    async def edit(self, channel: str, message_ref: str, card: Card) -> None:
+        """Replace a posted message in place."""
+        ...

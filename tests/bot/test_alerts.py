@@ -1,0 +1,443 @@
+"""Watches and alerts end to end: a real feed server on 127.0.0.1, real SQLite, the real model
+and extractor, and a fake chat. Every text here is our own invented sentence."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from bot import commands
+from bot.app import App, open_app
+from bot.settings import Settings
+from bot.watches import Ambiguous
+from index.embed import Embedder
+from index.extract import Extractor
+from tests.fakes import FakeChat
+from tests.index.test_ingest import Clock, item, rss
+
+START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+ISIS_AMBUSH = (
+    "Islamic State fighters ambushed an army convoy in the desert east of Palmyra on Monday, "
+    "killing nine soldiers, the group said in a statement. The convoy was carrying supplies "
+    "to a garrison near the T4 air base, a military source said."
+)
+ALBU_KAMAL = (
+    "Clashes broke out in Albu Kamal, in Syria's Deir ez-Zor province, on Monday between "
+    "local fighters and a militia that controls the border crossing. Residents said gunfire "
+    "lasted for hours and shops stayed closed."
+)
+AL_QAIM = (
+    "Iraqi border guards reinforced positions in Al-Qaim on Monday after shelling was heard "
+    "from across the frontier. The town's mayor said families had left the outskirts for "
+    "safer districts."
+)
+MOSUL = (
+    "A car bomb exploded in a crowded market in western Mosul on Monday, killing at least 23 "
+    "people. Police said the vehicle was parked near a row of vegetable stalls."
+)
+DRILL = (
+    "Soldiers staged a car bomb drill in Mosul on Monday to train rescue crews. No one was "
+    "hurt, officials said, and the market reopened in the afternoon."
+)
+POWER = (
+    "Unmanned aircraft struck an electricity plant outside Kharkiv overnight, knocking out "
+    "power to tens of thousands of homes, regional officials said. Engineers were working to "
+    "restore supply before temperatures drop further this week."
+)
+HARVEST = (
+    "Farmers in the Euphrates valley began bringing in the wheat harvest this week, though "
+    "yields are thin after a dry spring and diesel for the pumps costs twice what it did "
+    "last year, growers said."
+)
+
+
+def entry(
+    guid: str, title: str, text: str, at: datetime, link: str | None = None
+) -> dict[str, str]:
+    return item(guid, title, text, link=link, date=format_datetime(at, usegmt=True))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(START)
+
+
+@pytest.fixture
+async def app(
+    settings: Settings,
+    clock: Clock,
+    real_embedder: Embedder,
+    extractor: Extractor,
+    gazetteer_cache: Path,
+) -> AsyncIterator[App]:
+    settings = settings.model_copy(update={"cache_dir": gazetteer_cache.parent})
+    async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as opened:
+        yield opened
+
+
+def serve(httpserver: HTTPServer, path: str, items: list[dict[str, str]], title: str) -> str:
+    httpserver.expect_request(path).respond_with_data(
+        rss(items, title=title), content_type="application/rss+xml"
+    )
+    return httpserver.url_for(path)
+
+
+async def poll(app: App) -> dict[str, object]:
+    return await commands.poll_once(app)
+
+
+async def publish(
+    app: App,
+    clock: Clock,
+    httpserver: HTTPServer,
+    items: list[dict[str, str]],
+    path: str = "/a.xml",
+) -> dict[str, object]:
+    """Serve `items` as a feed, subscribe the console to it, an hour later poll it."""
+    await commands.add_feed(app, serve(httpserver, path, items, "A"))
+    clock.advance(hours=1)
+    return await poll(app)
+
+
+async def alerts(app: App, channel: str = "console") -> list[dict[str, object]]:
+    return (await commands.list_alerts(app, channel=channel))["alerts"]  # type: ignore[return-value]
+
+
+LATER = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
+
+
+async def test_isil_watch_fires_once_on_islamic_state(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    watch = await commands.watch_add(app, "ISIL")
+    assert (watch["kind"], watch["canonical"], watch["channel"]) == (
+        "group",
+        "Islamic State",
+        "console",
+    )
+    report = await publish(
+        app,
+        clock,
+        httpserver_ipv4,
+        [
+            entry("is1", "Convoy ambushed near Palmyra", ISIS_AMBUSH, LATER),
+            entry("h1", "Thin wheat harvest", HARVEST, LATER),
+        ],
+    )
+    assert report["alerts"] == 1
+    [alert] = await alerts(app)
+    assert alert["title"] == "Convoy ambushed near Palmyra"
+    assert alert["sources"] == ["A"]
+    assert alert["delivered_at"] is None and alert["pending"]
+    [matched] = alert["matched"]  # type: ignore[misc]
+    assert matched["watch_id"] == watch["watch_id"] and matched["term"] == "ISIL"
+    assert '"Islamic State"' in matched["why"]
+
+    chat = FakeChat()
+    delivered = await commands.deliver_alerts(app, chat)
+    assert delivered.sent == 1
+    [(channel, card)] = chat.drain()
+    assert channel == "console" and card.title == "Convoy ambushed near Palmyra"
+    assert card.url == "https://outlet.example/is1"
+    assert card.footer.startswith("matched: ISIL")
+    fields = dict(card.fields)
+    assert fields["Source"] == "A" and "Syria" in fields["Place"]
+    assert "Islamic State" in fields["Actors"] and fields["Casualties"] == "9 killed"
+
+    clock.advance(minutes=10)  # the feed is polled again and serves the same items
+    again = await poll(app)
+    assert again["alerts"] == 0 and again["new_articles"] == 0
+    assert len(await alerts(app)) == 1
+    assert (await commands.deliver_alerts(app, chat)).sent == 0 and chat.drain() == []
+    stats = await commands.stats(app)
+    assert (stats["watches"], stats["alerts"]) == (1, 1)
+
+
+async def test_a_province_covers_its_towns_and_a_radius_crosses_the_border(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    province = await commands.watch_add(app, "Deir ez-Zor")
+    assert province["kind"] == "place" and province["canonical"] == "Deir ez-Zor"
+    near = await commands.watch_add(app, "Albu Kamal", radius_km=30)
+    assert near["kind"] == "place" and near["radius_km"] == 30
+    await publish(
+        app,
+        clock,
+        httpserver_ipv4,
+        [
+            entry("ak", "Clashes in Albu Kamal", ALBU_KAMAL, LATER),
+            entry("qa", "Guards reinforce Al-Qaim", AL_QAIM, LATER),
+            entry("mo", "Market bombing in Mosul", MOSUL, LATER),
+        ],
+        "/b.xml",
+    )
+    found = {a["title"]: a for a in await alerts(app)}
+    assert set(found) == {"Clashes in Albu Kamal", "Guards reinforce Al-Qaim"}
+    albu = {m["watch_id"]: m["why"] for m in found["Clashes in Albu Kamal"]["matched"]}  # type: ignore[attr-defined]
+    assert set(albu) == {province["watch_id"], near["watch_id"]}
+    assert "inside Deir ez-Zor" in albu[province["watch_id"]]
+    [qaim] = found["Guards reinforce Al-Qaim"]["matched"]  # type: ignore[misc]
+    assert qaim["watch_id"] == near["watch_id"] and "km from" in qaim["why"]
+
+
+async def test_same_story_from_two_feeds_is_one_alert_updated_in_place(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    await commands.watch_add(app, "Mosul")
+    text_b = MOSUL + " Shopkeepers said the blast shattered windows across the street."
+    first = serve(
+        httpserver_ipv4, "/a.xml", [entry("m1", "Car bomb kills 23 in Mosul", MOSUL, LATER)], "A"
+    )
+    await commands.add_feed(app, first)
+    clock.advance(hours=1)
+    assert (await poll(app))["alerts"] == 1
+    chat = FakeChat()
+    await commands.deliver_alerts(app, chat)
+    assert len(chat.drain()) == 1
+
+    second = serve(
+        httpserver_ipv4,
+        "/b.xml",
+        [entry("m2", "Mosul market car bomb kills 23", text_b, LATER, "https://b.example/m2")],
+        "B",
+    )
+    await commands.add_feed(app, second)
+    clock.advance(minutes=10)
+    assert (await poll(app))["alerts"] == 0
+    [alert] = await alerts(app)
+    assert alert["sources"] == ["A", "B"] and len(alert["article_ids"]) == 2  # type: ignore[arg-type]
+    assert alert["version"] == 2 and alert["pending"]
+    report = await commands.deliver_alerts(app, chat)
+    assert (report.sent, report.edited) == (0, 1)
+    assert chat.drain() == []
+    [(_, ref, card)] = chat.edits
+    assert ref == "m1" and card.kind == "update" and dict(card.fields)["Sources"] == "A, B"
+    assert not (await alerts(app))[0]["pending"]
+
+
+async def test_killed_between_recording_and_delivery_delivers_exactly_once(
+    settings: Settings,
+    clock: Clock,
+    real_embedder: Embedder,
+    extractor: Extractor,
+    httpserver_ipv4: HTTPServer,
+) -> None:
+    mosul = [entry("m1", "Car bomb in Mosul", MOSUL, LATER)]
+    async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
+        await commands.watch_add(app, "Mosul")
+        assert (await publish(app, clock, httpserver_ipv4, mosul))["alerts"] == 1
+    # the process "dies" here: recorded, never delivered. A new one starts on the same data.
+    chat = FakeChat()
+    async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
+        chat.crash_after_post = True  # and this one dies right after the chat took the post
+        assert (await commands.deliver_alerts(app, chat)).failed == 1
+        assert (await alerts(app))[0]["pending"]
+    async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
+        chat.crash_after_post = False
+        clock.advance(hours=2)  # past the retry backoff
+        assert (await commands.deliver_alerts(app, chat)).alerts == 1
+        assert (await commands.deliver_alerts(app, chat)).alerts == 0
+        [alert] = await alerts(app)
+        assert alert["delivered_at"] is not None and not alert["pending"]
+    assert len(chat.posts) == 1  # the same key was posted once
+
+
+async def test_an_outage_is_retried_with_backoff_and_a_gone_channel_given_up(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    await commands.watch_add(app, "Mosul")
+    await publish(app, clock, httpserver_ipv4, [entry("m1", "Car bomb in Mosul", MOSUL, LATER)])
+    chat = FakeChat()
+    chat.outage = "gateway down"
+    assert (await commands.deliver_alerts(app, chat)).failed == 1
+    [alert] = await alerts(app)
+    assert alert["attempts"] == 1 and alert["last_error"] == "gateway down" and alert["pending"]
+    chat.outage = None
+    assert (await commands.deliver_alerts(app, chat)).sent == 0  # still backing off
+    clock.advance(minutes=2)
+    assert (await commands.deliver_alerts(app, chat)).sent == 1
+
+    await commands.watch_add(app, "Albu Kamal")
+    more = serve(httpserver_ipv4, "/b.xml", [entry("ak", "Albu Kamal", ALBU_KAMAL, clock.now)], "B")
+    await commands.add_feed(app, more)
+    clock.advance(minutes=10)
+    await poll(app)
+    chat.outage, chat.permanent = "unknown channel", True
+    await commands.deliver_alerts(app, chat)
+    gone = (await alerts(app))[0]
+    assert gone["failed"] and not gone["pending"] and gone["last_error"] == "unknown channel"
+    clock.advance(days=1)
+    chat.outage = None
+    assert (await commands.deliver_alerts(app, chat)).sent == 0  # given up for good
+
+
+async def test_mute_suppresses_and_expires(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    watch = await commands.watch_add(app, "Mosul")
+    muted = await commands.watch_mute(app, watch["watch_id"], "2h")
+    assert muted["muted_until"] == "2026-11-25T14:00:00+00:00"
+    listed = (await commands.watch_list(app))["watches"]
+    assert listed[0]["muted_until"] == "2026-11-25T14:00:00+00:00"
+    await publish(app, clock, httpserver_ipv4, [entry("m1", "Car bomb in Mosul", MOSUL, LATER)])
+    assert await alerts(app) == []
+    clock.advance(hours=2)  # the mute is over
+    assert (await commands.watch_list(app))["watches"][0]["muted_until"] is None
+    httpserver_ipv4.clear()
+    serve(
+        httpserver_ipv4,
+        "/a.xml",
+        [entry("m2", "Another blast in Mosul", DRILL.replace("drill", "attack"), clock.now)],
+        "A",
+    )
+    await poll(app)
+    assert [a["title"] for a in await alerts(app)] == ["Another blast in Mosul"]
+
+
+async def test_keyword_with_not(app: App, clock: Clock, httpserver_ipv4: HTTPServer) -> None:
+    watch = await commands.watch_add(app, '"car bomb" NOT drill')
+    assert watch["kind"] == "keyword" and watch["canonical"] == '"car bomb" AND NOT drill'
+    await publish(
+        app,
+        clock,
+        httpserver_ipv4,
+        [
+            entry("m1", "Market bombing", MOSUL, LATER),
+            entry("d1", "Rescue crews train", DRILL, LATER),
+        ],
+    )
+    [alert] = await alerts(app)
+    assert alert["title"] == "Market bombing"
+    assert alert["matched"][0]["why"] == 'keywords "car bomb"'  # type: ignore[index]
+
+
+async def test_topic_fires_on_a_paraphrase_not_on_an_unrelated_story(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    watch = await commands.watch_add(app, "drone attacks on power stations")
+    assert watch["kind"] == "topic" and watch["threshold"] == app.settings.topic_threshold
+    report = await publish(
+        app,
+        clock,
+        httpserver_ipv4,
+        [
+            entry("p1", "Blackout after overnight strike", POWER, LATER),
+            entry("h1", "Thin wheat harvest", HARVEST, LATER),
+            entry("m1", "Market bombing", MOSUL, LATER),
+        ],
+    )
+    assert report["alerts"] == 1
+    [alert] = await alerts(app)
+    assert alert["title"] == "Blackout after overnight strike"
+    assert alert["matched"][0]["why"].startswith("topic, similarity")  # type: ignore[index]
+
+
+async def test_backfill_none_then_last_n(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    url = serve(
+        httpserver_ipv4,
+        "/a.xml",
+        [
+            entry("m1", "Market bombing in Mosul", MOSUL, START),
+            entry("d1", "Drill in Mosul", DRILL, START),
+            entry("h1", "Harvest", HARVEST, START),
+        ],
+        "A",
+    )
+    await commands.add_feed(app, url)
+    await poll(app)
+    clock.advance(hours=1)
+    none = await commands.watch_add(app, "Mosul")
+    assert none["backfilled"] == 0 and await alerts(app) == []
+    clock.advance(minutes=10)
+    await poll(app)  # the same old items again: still nothing
+    assert await alerts(app) == []
+    one = await commands.watch_add(app, "Mosul", channel="console", backfill="1")
+    assert one["backfilled"] == 1 and len(await alerts(app)) == 1
+    both = await commands.watch_add(app, "car bomb", kind="keyword", backfill="2026-11-01")
+    assert both["backfilled"] == 1  # the market story; the drill already has its alert
+
+
+async def test_a_digest_forms_past_k_and_the_rate_limit_holds_the_rest(
+    settings: Settings,
+    clock: Clock,
+    real_embedder: Embedder,
+    extractor: Extractor,
+    httpserver_ipv4: HTTPServer,
+) -> None:
+    settings = settings.model_copy(update={"alert_digest_after": 2, "alert_rate_per_hour": 2})
+    reports = {
+        "Mosul": "A roadside bomb hit a patrol west of Mosul, wounding two soldiers.",
+        "Kirkuk": "Protesters blocked the main road into Kirkuk over unpaid salaries.",
+        "Tikrit": "Engineers in Tikrit reopened a bridge closed since the spring floods.",
+        "Ramadi": "A sandstorm grounded flights and shut schools across Ramadi.",
+        "Fallujah": "Police in Fallujah arrested three men suspected of smuggling fuel.",
+        "Baqubah": "Gunmen on motorbikes shot dead a shopkeeper in central Baqubah.",
+    }
+    towns = list(reports)
+    items = [
+        entry(f"t{n}", f"News from {town}", reports[town], LATER) for n, town in enumerate(towns)
+    ]
+    async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
+        await commands.watch_add(app, "Iraq")
+        await commands.add_feed(app, serve(httpserver_ipv4, "/a.xml", items[:3], "A"))
+        clock.advance(hours=1)
+        assert (await poll(app))["alerts"] == 3
+        chat = FakeChat()
+        report = await commands.deliver_alerts(app, chat)
+        assert (report.sent, report.digests, report.alerts) == (1, 1, 3)
+        [(_, digest)] = chat.drain()
+        assert digest.kind == "digest" and digest.title == "3 new alerts"
+        assert [title for title, _, _ in digest.items] == [f"News from {t}" for t in towns[:3]]
+        assert "News from Kirkuk" in digest.markdown
+        assert all(a["digest"] and not a["pending"] for a in await alerts(app))
+
+        await commands.add_feed(app, serve(httpserver_ipv4, "/b.xml", items[3:4], "B"))
+        clock.advance(minutes=10)
+        await poll(app)
+        assert (await commands.deliver_alerts(app, chat)).sent == 1  # one alone: no digest
+        await commands.add_feed(app, serve(httpserver_ipv4, "/c.xml", items[4:], "C"))
+        clock.advance(minutes=10)
+        await poll(app)
+        held = await commands.deliver_alerts(app, chat)
+        assert (held.sent, held.deferred) == (0, 2)  # two messages this hour already
+        clock.advance(hours=1)
+        assert (await commands.deliver_alerts(app, chat)).alerts == 2
+
+
+async def test_ambiguous_terms_come_back_with_choices(app: App) -> None:
+    with pytest.raises(Ambiguous) as found:
+        await commands.watch_add(app, "Tripoli")
+    labels = [c.label for c in found.value.choices]
+    assert any("Libya" in label for label in labels) and any("Lebanon" in label for label in labels)
+    lebanon = next(c for c in found.value.choices if "Lebanon" in c.label)
+    picked = await commands.watch_add(app, lebanon.term)
+    assert picked["kind"] == "place" and picked["canonical"] == "Tripoli"
+    assert (await commands.watch_list(app))["watches"][0]["term"] == lebanon.term
+
+
+async def test_a_guild_sees_only_its_own_feeds_watches_and_alerts(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    guild = "discord:111:222"
+    await commands.watch_add(app, "Mosul", channel=guild)
+    await commands.watch_add(app, "Mosul")
+    url = serve(httpserver_ipv4, "/a.xml", [entry("m1", "Car bomb in Mosul", MOSUL, LATER)], "A")
+    await commands.add_feed(app, url)  # the console's feed, not the guild's
+    clock.advance(hours=1)
+    assert (await poll(app))["alerts"] == 1
+    assert await alerts(app, guild) == [] and len(await alerts(app)) == 1
+    assert [w["channel"] for w in (await commands.watch_list(app, channel=guild))["watches"]] == [
+        guild
+    ]
+    with pytest.raises(Exception, match="no watch 1 here"):
+        await commands.watch_remove(app, 1, channel="discord:999:1")
+    chat = FakeChat(channels=(guild,))
+    assert (await commands.deliver_alerts(app, chat)).sent == 0  # console alerts are not its
