@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/eval_extract.py
+	$(BIN)/python bench/alerts.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -445,7 +445,7 @@ def medians(runs: list[dict[str, float]]) -> dict[str, float]:
 ROWS: tuple[tuple[str, str, str], ...] = (
     # (figure, label, format)
     ("watches", "watches", ".0f"),
-    ("new_articles", "new articles (of feeds)", ".0f"),
+    ("new_articles", "new articles", ".0f"),
     ("passages", "passages", ".0f"),
     ("alerts_metadata", "alerts recorded: group/place/keyword", ".0f"),
     ("alerts_topic", "alerts recorded: topic", ".0f"),

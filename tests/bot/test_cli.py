@@ -345,6 +345,7 @@ class Polled:
     first: dict[str, Any]
     second: dict[str, Any]
     requests: int
+    watches: list[dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
@@ -366,12 +367,17 @@ def polled(
             mp.setenv("WIREWATCH_ALLOWED_NETWORKS", "127.0.0.1/32")
             for name in FEEDS:
                 wirewatch(data_dir, "feeds", "add", server.url_for(f"/{name}"))
+            since = (FIXED_NOW - timedelta(days=30)).date().isoformat()  # the feeds' dates
+            watches = [
+                doc_of(wirewatch(data_dir, "watch", "add", term, "--backfill", since, "--json"))
+                for term in ("ISIL", "Deir ez-Zor")
+            ]
             first = doc_of(wirewatch(data_dir, "poll", "--once", "--json"))
             second = doc_of(wirewatch(data_dir, "poll", "--once", "--json"))
         requests = len(server.log)
     finally:
         server.clear()
-    yield Polled(data_dir, first, second, requests)
+    yield Polled(data_dir, first, second, requests, watches)
 
 
 def test_poll_once_ingests_every_feed_and_nothing_twice(polled: Polled) -> None:
@@ -398,7 +404,119 @@ def test_poll_once_ingests_every_feed_and_nothing_twice(polled: Polled) -> None:
     assert stats.keys() >= STATS_FIELDS
     assert stats["feeds"] == len(FEEDS) and stats["articles"] == first["new_articles"]
     assert 0 < stats["stories"] <= stats["articles"] < stats["passages"]
-    assert (stats["watches"], stats["alerts"]) == (0, 0)
+    assert (stats["watches"], stats["alerts"]) == (2, first["alerts"])
+
+
+WATCH_FIELDS = {"watch_id", "kind", "term", "canonical", "channel"}
+ALERT_FIELDS = {
+    "alert_id",
+    "channel",
+    "watch_id",
+    "story_id",
+    "article_ids",
+    "title",
+    "url",
+    "sources",
+    "matched",
+    "created_at",
+    "delivered_at",
+}
+
+
+def test_watch_add_resolves_the_term(polled: Polled) -> None:
+    group, place = polled.watches
+    assert group.keys() >= WATCH_FIELDS and place.keys() >= WATCH_FIELDS
+    assert (group["kind"], group["term"], group["canonical"]) == ("group", "ISIL", "Islamic State")
+    assert (place["kind"], place["canonical"], place["channel"]) == (
+        "place",
+        "Deir ez-Zor",
+        "console",
+    )
+    listed = doc_of(wirewatch(polled.data_dir, "watch", "list", "--json"))["watches"]
+    assert [w["watch_id"] for w in listed] == [group["watch_id"], place["watch_id"]]
+    assert all(w.keys() >= {*WATCH_FIELDS, "muted_until"} for w in listed)
+    assert all(w["muted_until"] is None for w in listed)
+
+
+def test_poll_records_alerts_once_with_why(polled: Polled) -> None:
+    assert polled.first["alerts"] > 0 and polled.second["alerts"] == 0
+    alerts = doc_of(wirewatch(polled.data_dir, "alerts", "--json"))["alerts"]
+    assert len(alerts) == polled.first["alerts"]
+    created = [assert_iso_utc(a["created_at"]) for a in alerts]
+    assert created == sorted(created, reverse=True)  # newest first
+    watch_ids = {w["watch_id"]: w["term"] for w in polled.watches}
+    for alert in alerts:
+        assert alert.keys() >= ALERT_FIELDS
+        assert alert["channel"] == "console" and alert["delivered_at"] is None
+        assert alert["article_ids"] and all(isinstance(i, int) for i in alert["article_ids"])
+        assert set(alert["sources"]) <= FEED_TITLES
+        assert alert["matched"] and alert["watch_id"] == alert["matched"][0]["watch_id"]
+        for m in alert["matched"]:
+            assert watch_ids[m["watch_id"]] == m["term"] and m["why"]
+    stories = [a["story_id"] for a in alerts]
+    assert len(stories) == len(set(stories))  # one alert per story
+    raqqa = [a for a in alerts if len(a["sources"]) == 2]
+    assert raqqa, "the story both outlets ran is one alert with two sources"
+    pending = doc_of(wirewatch(polled.data_dir, "alerts", "--pending", "--json"))["alerts"]
+    assert len(pending) == len(alerts)
+    human = wirewatch(polled.data_dir, "alerts").stdout
+    assert "matched #" in human and "sources:" in human
+
+
+def test_watch_mute_unmute_remove(data_dir: Path) -> None:
+    added = doc_of(wirewatch(data_dir, "watch", "add", "ceasefire", "--json"))
+    assert (added["kind"], added["canonical"]) == ("keyword", "ceasefire")
+    wid = str(added["watch_id"])
+    muted = doc_of(wirewatch(data_dir, "watch", "mute", wid, "2h", "--json"))
+    until = assert_iso_utc(muted["muted_until"])
+    assert timedelta(hours=1, minutes=59) < until - datetime.now(UTC) <= timedelta(hours=2)
+    [listed] = doc_of(wirewatch(data_dir, "watch", "list", "--json"))["watches"]
+    assert listed["muted_until"] == muted["muted_until"]
+    wirewatch(data_dir, "watch", "unmute", wid)
+    [listed] = doc_of(wirewatch(data_dir, "watch", "list", "--json"))["watches"]
+    assert listed["muted_until"] is None
+    other = "discord:1:2"
+    assert doc_of(wirewatch(data_dir, "watch", "list", "--channel", other, "--json")) == {
+        "watches": []
+    }
+    says = error_line(wirewatch(data_dir, "watch", "remove", wid, "--channel", other, code=2))
+    assert f"no watch {wid}" in says
+    assert doc_of(wirewatch(data_dir, "watch", "remove", wid, "--json")) == {"removed": int(wid)}
+    assert doc_of(wirewatch(data_dir, "watch", "list", "--json")) == {"watches": []}
+
+
+def test_an_ambiguous_watch_exits_2_with_the_choices(data_dir: Path) -> None:
+    result = wirewatch(data_dir, "watch", "add", "Tripoli", "--json", code=2)
+    doc = doc_of(result)
+    assert "ambiguous" in error_line(result)
+    terms = [c["term"] for c in doc["choices"]]
+    assert any("Lebanon" in c["label"] for c in doc["choices"])
+    picked = next(c for c in doc["choices"] if "Lebanon" in c["label"])
+    added = doc_of(wirewatch(data_dir, "watch", "add", picked["term"], "--json"))
+    assert added["kind"] == "place" and picked["term"] in terms
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["(car bomb"], "bad keyword query"),
+        (["Deir ez-Zor", "--radius", "20"], "needs a town"),
+        (["ISIL", "--radius", "20"], "for place watches"),
+        (["ISIL", "--channel", "#ops"], "is not a channel"),
+        (["ISIL", "--type", "parades"], "unknown event type"),
+        (["ISIL", "--backfill", "yesterday"], "--backfill"),
+        (["Qwzxbury", "--kind", "place"], "no place called"),
+        (["ISIL", "--min-killed", "0"], "--min-killed"),
+    ],
+)
+def test_watch_add_refuses_bad_input(data_dir: Path, args: list[str], says: str) -> None:
+    assert says in error_line(wirewatch(data_dir, "watch", "add", *args, code=2))
+    assert doc_of(wirewatch(data_dir, "stats", "--json"))["watches"] == 0
+
+
+def test_watch_mute_refuses_a_bad_duration(data_dir: Path) -> None:
+    wid = str(doc_of(wirewatch(data_dir, "watch", "add", "ceasefire", "--json"))["watch_id"])
+    assert "not a duration" in error_line(wirewatch(data_dir, "watch", "mute", wid, "soon", code=2))
 
 
 def test_search_returns_passages_best_first(polled: Polled) -> None:
