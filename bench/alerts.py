@@ -79,6 +79,7 @@ from index.parse import parse_feed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 2.0
+BUSY_CORES = 0.2  # other processes' load above which a run's timings are flagged
 QUOTAS: tuple[tuple[Kind, int], ...] = (("group", 70), ("place", 70), ("keyword", 60))
 TOPIC_WATCHES = 20
 MIN_WORDS = 10
@@ -528,6 +529,16 @@ def print_text(doc: dict[str, Any], write: Callable[[str], None]) -> None:
                 f"({r['poll_other_cores']:.2f})"
             )
         write(f"  run {i + 1} ({doc['orders'][i]}): " + "; ".join(parts))
+    busy = [
+        i + 1
+        for i in range(meta["runs"])
+        if any(c["runs"][i]["poll_other_cores"] > BUSY_CORES for c in cfgs.values())
+    ]
+    if busy:
+        write(
+            f"  Other processes kept more than {BUSY_CORES} cores busy in run(s) "
+            f"{', '.join(map(str, busy))}: those timings are not reliable."
+        )
     if doc["skipped_terms"]:
         write(f"Terms refused and replaced by the next candidate ({len(doc['skipped_terms'])}):")
         for line in doc["skipped_terms"]:
