@@ -92,12 +92,13 @@ class App:
         return self._embedder
 
     async def alert_engine(self) -> AlertEngine:
-        embedder = self.pipeline.embedder if self.pipeline else None
+        embedder = self.pipeline.embedder if self.pipeline else self._embedder
         return AlertEngine(
             self.store,
             gazetteer=await self.gazetteer(),
             model_id=embedder.model_id if embedder else None,
             dim=embedder.dim if embedder else None,
+            topic_threshold=self.settings.topic_threshold,
         )
 
     async def workspace_id(self, name: str = CONSOLE) -> int:

@@ -236,7 +236,7 @@ async def watch_add(
     resolver = Resolver(
         await app.catalogue(),
         await app.gazetteer(),
-        topic_threshold=threshold or app.settings.topic_threshold,
+        topic_threshold=threshold,
     )
     if kind is None:
         kind = await asyncio.to_thread(resolver.infer_kind, " ".join(term.split()))

@@ -143,7 +143,7 @@ class Watch:
     radius_km: float | None = None
     query: KeywordQuery | None = None
     vector: np.ndarray | None = None
-    threshold: float | None = None
+    threshold: float | None = None  # topic: set by the user; None: calibrated per description
 
     def muted(self, now: datetime) -> bool:
         return self.muted_until is not None and self.muted_until > now
@@ -169,12 +169,12 @@ class Resolver:
         gazetteer: Gazetteer,
         embed_query: Callable[[str], np.ndarray] | None = None,
         *,
-        topic_threshold: float = 0.5,
+        topic_threshold: float | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.gazetteer = gazetteer
         self.embed_query = embed_query
-        self.topic_threshold = topic_threshold
+        self.topic_threshold = topic_threshold  # None: calibrated per description (alerts.py)
 
     def resolve(self, term: str, kind: Kind | None = None) -> Resolved:
         term = " ".join(term.split())

@@ -12,6 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from bot import commands
+from bot import watches as watch_table
 from bot.app import App, open_app
 from bot.settings import Settings
 from bot.watches import Ambiguous
@@ -317,25 +318,63 @@ async def test_keyword_with_not(app: App, clock: Clock, httpserver_ipv4: HTTPSer
     assert alert["matched"][0]["why"] == 'keywords "car bomb"'  # type: ignore[index]
 
 
+# Real news as the background that topic thresholds are measured against.
+BACKGROUND = (
+    "fastfeedparser/aljazeera_all.xml",
+    "fastfeedparser/bbc_world.xml",
+    "fastfeedparser/nyt_world.xml",
+    "fastfeedparser/dawn_world.xml",
+    "feeder/guardian_world_2022.xml",
+)
+
+
 async def test_topic_fires_on_a_paraphrase_not_on_an_unrelated_story(
+    settings: Settings,
+    clock: Clock,
+    real_embedder: Embedder,
+    extractor: Extractor,
+    httpserver_ipv4: HTTPServer,
+    shared_data: Path,
+) -> None:
+    files = [shared_data / "news_feeds" / name for name in BACKGROUND]
+    async with open_app(settings, embedder=real_embedder, now=clock) as app:
+        stored = await commands.ingest_files(app, files)
+        assert stored["new_articles"] >= 150
+    async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
+        watch = await commands.watch_add(app, "drone attacks on power stations")
+        assert watch["kind"] == "topic" and watch["threshold"] is None  # per description
+        report = await publish(
+            app,
+            clock,
+            httpserver_ipv4,
+            [
+                entry("p1", "Blackout after overnight strike", POWER, LATER),
+                entry("h1", "Thin wheat harvest", HARVEST, LATER),
+                entry("m1", "Market bombing", MOSUL, LATER),
+            ],
+        )
+        assert report["alerts"] == 1
+        [alert] = await alerts(app)
+        assert alert["title"] == "Blackout after overnight strike"
+        assert alert["matched"][0]["why"].startswith("topic, similarity")  # type: ignore[index]
+
+        # a description of its own threshold, and the global one while the store is small
+        strict = await commands.watch_add(app, "drone attacks on power stations", threshold=0.9)
+        assert strict["threshold"] == 0.9
+
+
+async def test_topic_threshold_without_background_is_the_global_one(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
-    watch = await commands.watch_add(app, "drone attacks on power stations")
-    assert watch["kind"] == "topic" and watch["threshold"] == app.settings.topic_threshold
+    await commands.watch_add(app, "car bomb attack on a crowded market", kind="topic")
+    engine = await app.alert_engine()
+    assert engine.topics is not None
+    [watch] = [w for w in await watch_table.list_watches(app.store) if w.kind == "topic"]
+    assert await engine.topics.thresholds([watch]) == {watch.watch_id: 0.56}
     report = await publish(
-        app,
-        clock,
-        httpserver_ipv4,
-        [
-            entry("p1", "Blackout after overnight strike", POWER, LATER),
-            entry("h1", "Thin wheat harvest", HARVEST, LATER),
-            entry("m1", "Market bombing", MOSUL, LATER),
-        ],
+        app, clock, httpserver_ipv4, [entry("m1", "Market bombing", MOSUL, LATER)]
     )
-    assert report["alerts"] == 1
-    [alert] = await alerts(app)
-    assert alert["title"] == "Blackout after overnight strike"
-    assert alert["matched"][0]["why"].startswith("topic, similarity")  # type: ignore[index]
+    assert report["alerts"] == 1  # 0.6 or so: above the conservative global threshold
 
 
 async def test_backfill_none_then_last_n(
