@@ -268,20 +268,18 @@ def print_watches(watches: list[dict[str, Any]]) -> None:
     if not watches:
         out.print("no watches yet: add one with `wirewatch watch add TERM`")
         return
-    table = Table("id", "kind", "term", "means", "channel", "filters", "muted until")
     for w in watches:
-        filters = ", ".join(
-            [*w.get("event_types", [])]
-            + ([f"killed >= {w['min_killed']}"] if w.get("min_killed") is not None else [])
-            + ([f"radius {w['radius_km']:g} km"] if w.get("radius_km") else [])
-        )
-        table.add_row(
-            str(w["watch_id"]),
-            w["kind"],
-            escape(w["term"]),
-            escape(w["canonical"] or ""),
-            escape(w["channel"]),
-            escape(filters),
-            (w["muted_until"] or "").replace("+00:00", "Z"),
-        )
-    out.print(table)
+        means = f" = {w['canonical']}" if w["canonical"] and w["canonical"] != w["term"] else ""
+        filters = [*w.get("event_types", [])]
+        if w.get("min_killed") is not None:
+            filters.append(f"killed >= {w['min_killed']}")
+        if w.get("radius_km"):
+            filters.append(f"radius {w['radius_km']:g} km")
+        if w.get("threshold") is not None:
+            filters.append(f"similarity >= {w['threshold']:g}")
+        line = f"#{w['watch_id']} {w['kind']} {w['term']}{means} -> {w['channel']}"
+        if filters:
+            line += f" ({', '.join(filters)})"
+        if w["muted_until"]:
+            line += f", muted until {w['muted_until'].replace('+00:00', 'Z')}"
+        out.print(line, markup=False)

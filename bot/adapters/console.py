@@ -49,7 +49,8 @@ class ConsoleChat:
 
 
 def _watch_args(words: list[str]) -> tuple[str, dict[str, object]]:
-    """`watch` arguments as the CLI takes them: TERM words, then --options."""
+    """`watch` arguments as the CLI takes them: TERM words (split keeping their quotes), then
+    --options."""
     options: dict[str, object] = {}
     term: list[str] = []
     flags = {
@@ -68,6 +69,7 @@ def _watch_args(words: list[str]) -> tuple[str, dict[str, object]]:
         value = next(it, None)
         if value is None:
             raise UserError(f"{word} needs a value")
+        value = _unquote(value)
         name = flags[word]
         try:
             if name == "event_types":
@@ -82,7 +84,14 @@ def _watch_args(words: list[str]) -> tuple[str, dict[str, object]]:
             raise UserError(f"{word} takes a number, not {value!r}") from None
     if options.get("kind") not in (None, *KINDS):
         raise UserError(f"--kind is one of {', '.join(KINDS)}")
-    return " ".join(term), options
+    # quotes stay: they make phrases in keyword queries; one quoted term is just the term
+    return _unquote(term[0]) if len(term) == 1 else " ".join(term), options
+
+
+def _unquote(word: str) -> str:
+    if len(word) >= 2 and word[0] == word[-1] and word[0] in "\"'":
+        return word[1:-1]
+    return word
 
 
 async def handle_line(app: App, line: str) -> bool:
@@ -105,7 +114,7 @@ async def handle_line(app: App, line: str) -> bool:
         elif command == "stats":
             render.print_stats(await commands.stats(app))
         elif command == "watch" and rest:
-            term, options = _watch_args(words[1:])
+            term, options = _watch_args(shlex.split(line, posix=False)[1:])
             doc = await commands.watch_add(app, term, channel=CHANNEL, **options)  # type: ignore[arg-type]
             means = f" = {doc['canonical']}" if doc["canonical"] else ""
             render.out.print(

@@ -480,3 +480,46 @@ async def test_a_guild_sees_only_its_own_feeds_watches_and_alerts(
         await commands.watch_remove(app, 1, channel="discord:999:1")
     chat = FakeChat(channels=(guild,))
     assert (await commands.deliver_alerts(app, chat)).sent == 0  # console alerts are not its
+
+
+async def test_a_name_outside_the_catalogue_is_an_exact_name_watch(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    watch = await commands.watch_add(app, "Qasim Darwish", kind="group")
+    assert (watch["kind"], watch["canonical"]) == ("group", None)
+    said = (
+        "Fighters loyal to the commander Qasim Darwish seized a checkpoint near Manbij on "
+        "Monday, residents said, after a week of talks with local elders broke down."
+    )
+    other = said.replace("Qasim Darwish", "Omar Haddad")
+    await publish(
+        app,
+        clock,
+        httpserver_ipv4,
+        [entry("q1", "Checkpoint seized", said, LATER), entry("o1", "Talks fail", other, LATER)],
+    )
+    [alert] = await alerts(app)
+    assert alert["title"] == "Checkpoint seized"
+    assert "Qasim Darwish" in alert["matched"][0]["why"]  # type: ignore[index]
+
+
+async def test_filters_on_event_type_and_the_killed(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    watch = await commands.watch_add(app, "Mosul", event_types=["explosions"], min_killed=10)
+    assert watch["event_types"] == ["explosions/remote violence"] and watch["min_killed"] == 10
+    few = MOSUL.replace("killing at least 23 people", "killing three people")
+    await publish(
+        app,
+        clock,
+        httpserver_ipv4,
+        [
+            entry("m1", "Car bomb kills 23 in Mosul market", MOSUL, LATER),
+            entry("m2", "Car bomb kills three in Mosul", few, LATER),
+            entry("d1", "Rescue drill in Mosul", DRILL, LATER),
+        ],
+    )
+    [alert] = await alerts(app)
+    assert alert["title"] == "Car bomb kills 23 in Mosul market"
+    why = alert["matched"][0]["why"]  # type: ignore[index]
+    assert "type explosions/remote violence" in why and "23 killed (at least 10)" in why

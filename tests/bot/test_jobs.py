@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from bot import commands
 from bot.app import open_app
-from bot.jobs import poll_tick, start_jobs
+from bot.jobs import deliver_tick, delivery_loop, poll_tick, start_jobs
 from bot.settings import Settings
 from index.embed import HashEmbedder
+from index.extract import Extractor
+from tests.fakes import FakeChat
 from tests.index.test_ingest import MOSUL, RAQQA, item, rss
 
 
@@ -62,3 +66,38 @@ async def test_a_failing_cycle_is_logged_and_the_next_tick_runs(
         with caplog.at_level(logging.ERROR):
             await poll_tick(app, asyncio.Lock())  # must not raise
         assert "poll cycle failed" in caplog.text
+
+
+async def test_alerts_reach_the_chat_as_soon_as_they_are_recorded(
+    settings: Settings, httpserver_ipv4: HTTPServer, extractor: Extractor
+) -> None:
+    settings = settings.model_copy(update={"scheduler_tick_s": 3600})  # no help from the tick
+    httpserver_ipv4.expect_request("/feed.xml").respond_with_data(
+        rss([item("m1", "Car bomb in Mosul", MOSUL, date=format_datetime(datetime.now(UTC)))])
+    )
+    chat = FakeChat()
+    async with open_app(settings, embedder=HashEmbedder(), extractor=extractor) as app:
+        await commands.watch_add(app, "Mosul")
+        await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"))
+        delivery = asyncio.create_task(delivery_loop(app, chat))
+        try:
+            await commands.poll_once(app)
+
+            async def posted() -> bool:
+                return bool(chat.posts)
+
+            await _wait_for(posted)
+        finally:
+            delivery.cancel()
+    [(channel, card)] = chat.posts
+    assert channel == "console" and card.title == "Car bomb in Mosul"
+
+
+async def test_a_chat_that_breaks_never_stops_the_delivery_loop(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with open_app(settings, embedder=HashEmbedder()) as app:
+        await app.store.db.close()  # the database goes away under the running bot
+        with caplog.at_level(logging.ERROR):
+            await deliver_tick(app, FakeChat())  # must not raise
+        assert "alert delivery failed" in caplog.text
