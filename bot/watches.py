@@ -15,6 +15,7 @@ An ambiguous term is refused with the choices that settle it, never guessed.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from index.extract import fold_name
 from index.places import Gazetteer, Place
 from index.store import Store
 from index.timeutil import from_iso, to_iso
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["group", "place", "keyword", "topic"]
 KINDS: tuple[Kind, ...] = ("group", "place", "keyword", "topic")
@@ -418,7 +421,13 @@ async def list_watches(
         where.append("channel = ?")
         params.append(channel)
     sql = "SELECT * FROM watches" + (f" WHERE {' AND '.join(where)}" if where else "")
-    return [_row_to_watch(r) for r in await store.fetch_all(sql + " ORDER BY watch_id", params)]
+    found = []
+    for r in await store.fetch_all(sql + " ORDER BY watch_id", params):
+        try:
+            found.append(_row_to_watch(r))
+        except (ValueError, KeyError, TypeError):  # a damaged row must not silence the others
+            log.warning("watch %s cannot be read and is skipped", r["watch_id"], exc_info=True)
+    return found
 
 
 async def remove(store: Store, workspace_id: int, watch_id: int) -> bool:
