@@ -26,6 +26,7 @@ from bot import watches as watch_table
 from bot.keywords import KeywordDoc, fold
 from bot.ports import ChatPort, DeliveryError
 from bot.watches import METADATA_KINDS, Watch, place_label
+from index.errors import StoreError
 from index.models import Article
 from index.places import Gazetteer, great_circle_km
 from index.store import ArticleMeta, PlaceRow, Store
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 Phase = Literal["metadata", "topic"]
 SNIPPET_CHARS = 280
+ARRIVAL_GRACE = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,8 @@ def _match_kind(
         return None if terms is None else "keywords " + ", ".join(_quote(t) for t in terms)
     if watch.vector is None or c.vectors is None or not len(c.vectors):
         return None
+    if c.vectors.shape[1] != watch.vector.shape[0]:  # embedded by another model
+        return None
     best = float(np.max(c.vectors @ watch.vector))
     threshold = topic_threshold if topic_threshold is not None else watch.threshold
     if threshold is None or best < threshold:
@@ -138,6 +142,9 @@ class TopicCalibration:
     async def thresholds(self, watches: Sequence[Watch]) -> dict[int, float]:
         """watch_id -> the similarity each topic watch needs."""
         topics = [w for w in watches if w.kind == "topic" and w.vector is not None]
+        for w in [w for w in topics if w.vector is not None and len(w.vector) != self.dim]:
+            log.warning("topic watch %d was embedded by another model: add it again", w.watch_id)
+            topics.remove(w)
         if not topics:
             return {}
         await self._refresh()
@@ -266,11 +273,48 @@ class AlertEngine:
             else None
         )
 
+    async def drain(self, phase: Phase, *, now: datetime, batch: int = 5000) -> AlertChange:
+        """Evaluate every article change the phase has not handled yet (the store's change
+        feed), as far as the articles are ready: extracted for the metadata phase, embedded
+        for the topic phase. The cursor moves only after the alerts are recorded, so a crash
+        in between evaluates the changes again (recording is idempotent) and loses none."""
+        consumer = f"alerts:{phase}"
+        await self.store.register_consumer(consumer)
+        total = AlertChange()
+        while changes := await self.store.changes_after(consumer, batch):
+            ids = list(dict.fromkeys(c[1] for c in changes))
+            if phase == "metadata":
+                waiting = set(ids) - await self.store.extracted(ids)
+            else:
+                waiting = await self.store.unembedded(ids)
+            arrived: dict[int, datetime] = {}
+            last = None
+            for seq, article_id, _, at in changes:
+                if article_id in waiting:
+                    break
+                arrived[article_id] = max(at, arrived.get(article_id, at))
+                last = seq
+            if arrived:
+                done = await self.on_articles(list(arrived), phase=phase, now=now, arrived=arrived)
+                total.created.extend(done.created)
+                total.updated.extend(a for a in done.updated if a not in total.updated)
+            if last is not None:
+                await self.store.advance_cursor(consumer, last)
+            if last != changes[-1][0]:
+                break  # the rest waits for extraction or embedding
+        return total
+
     async def on_articles(
-        self, article_ids: Sequence[int], *, phase: Phase, now: datetime
+        self,
+        article_ids: Sequence[int],
+        *,
+        phase: Phase,
+        now: datetime,
+        arrived: dict[int, datetime] | None = None,
     ) -> AlertChange:
-        """Evaluate new or updated articles. The metadata phase also adds each article to the
-        alerts its story already has."""
+        """Evaluate new, updated or newly linked articles (`arrived`: when each came in;
+        default `now`). The metadata phase also adds each article to the alerts its story
+        already has."""
         change = AlertChange()
         ids = list(dict.fromkeys(article_ids))
         if not ids:
@@ -286,7 +330,7 @@ class AlertEngine:
             if w.kind in kinds and not w.muted(now)
         ]
         if active:
-            found = await self._match(articles, visible, active, respect_since=True)
+            found = await self._match(articles, visible, active, arrived=arrived or {}, now=now)
             created, updated = await self._record(found, now)
             change.created.extend(created)
             change.updated.extend(a for a in updated if a not in change.updated)
@@ -306,7 +350,7 @@ class AlertEngine:
         )
         articles = await self.store.articles_by_ids([r[0] for r in rows])
         visible = await self.store.article_workspaces([a.article_id for a in articles])
-        found = await self._match(articles, visible, [watch], respect_since=False)
+        found = await self._match(articles, visible, [watch], arrived=None, now=now)
         if last is not None:
             newest = sorted(
                 found.items(),
@@ -323,8 +367,12 @@ class AlertEngine:
         visible: dict[int, set[int]],
         active: Sequence[Watch],
         *,
-        respect_since: bool,
+        arrived: dict[int, datetime] | None,
+        now: datetime,
     ) -> dict[tuple[str, int], list[tuple[Watch, int, str]]]:
+        """Matches per (channel, story). `arrived` (None for backfill): an article alerts a
+        watch only if it came in after the watch was added and is not older news than
+        ARRIVAL_GRACE before that (a feed's lag, a date-only pubDate)."""
         by_workspace: dict[int, list[Watch]] = defaultdict(list)
         for w in active:
             by_workspace[w.workspace_id].append(w)
@@ -349,10 +397,20 @@ class AlertEngine:
                 KeywordDoc.of(article.title, article.text),
                 vectors.get(article.article_id),
             )
+            came = arrived.get(article.article_id, now) if arrived is not None else None
             for w in here:
-                if respect_since and article.published_at < w.since:
+                if came is not None and (
+                    came < w.since or article.published_at < w.since - ARRIVAL_GRACE
+                ):
                     continue  # older than the watch: no flood on subscribe
-                why = match(w, candidate, self.gazetteer, thresholds.get(w.watch_id))
+                try:
+                    why = match(w, candidate, self.gazetteer, thresholds.get(w.watch_id))
+                except Exception:  # one watch's bug must not silence the others
+                    log.exception(
+                        "matching failed",
+                        extra={"watch_id": w.watch_id, "article_id": article.article_id},
+                    )
+                    continue
                 if why is not None:
                     found[(w.channel, article.story_id)].append((w, article.article_id, why))
         return found
@@ -418,12 +476,18 @@ class AlertEngine:
         self, articles: Sequence[Article], visible: dict[int, set[int]], now: datetime
     ) -> list[int]:
         """Add each article to the alerts its story already has in the workspaces that see it."""
-        stories = {a.story_id for a in articles}
-        marks = ",".join("?" * len(stories))
-        rows = await self.store.fetch_all(
-            f"SELECT alert_id, workspace_id, story_id FROM alerts WHERE story_id IN ({marks})",
-            list(stories),
-        )
+        stories = sorted({a.story_id for a in articles})
+        rows = []
+        for start in range(0, len(stories), 500):
+            chunk = stories[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows.extend(
+                await self.store.fetch_all(
+                    "SELECT alert_id, workspace_id, story_id FROM alerts "
+                    f"WHERE story_id IN ({marks})",
+                    chunk,
+                )
+            )
         if not rows:
             return []
         grown: list[int] = []
@@ -710,18 +774,24 @@ async def deliver(
 
         render = render_module
     report = DeliveryReport()
+    due = (
+        "delivered_version < version AND failed = 0 "
+        "AND (next_attempt_at IS NULL OR next_attempt_at <= :now)"
+    )
+    # A message interrupted earlier goes again whole: its members ride with any one due.
     rows = await store.fetch_all(
-        "SELECT alert_id, channel FROM alerts WHERE delivered_version < version AND failed = 0 "
-        "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY alert_id",
-        (to_iso(now),),
+        f"SELECT alert_id, channel FROM alerts WHERE ({due}) OR (failed = 0 AND "
+        f"delivered_version < version AND send_key IN (SELECT send_key FROM alerts WHERE {due} "
+        "AND send_key IS NOT NULL)) ORDER BY alert_id",
+        {"now": to_iso(now)},
     )
     channels: dict[str, list[int]] = defaultdict(list)
     for r in rows:
         if port.accepts(r["channel"]):
             channels[r["channel"]].append(r["alert_id"])
     for channel, ids in channels.items():
-        views = await load_views(store, ids, gazetteer)
         try:
+            views = await load_views(store, ids, gazetteer)
             await _deliver_channel(store, port, channel, views, policy, now, render, report)
         except DeliveryError as exc:
             log.warning(
@@ -730,6 +800,10 @@ async def deliver(
                 exc.reason,
                 extra={"target": channel},
             )
+        except StoreError:
+            raise
+        except Exception:  # one channel's broken alert must not hold up the others
+            log.exception("delivery to a channel failed", extra={"target": channel})
     return report
 
 
@@ -758,18 +832,18 @@ async def _deliver_channel(
             claimed[v.send_key].append(v)
     messages.extend(claimed.items())
     rest = [v for v in fresh if not v.send_key]
-    if rest:
+    if rest:  # keys stay short: Discord takes a nonce of 25 characters at most
         if len(rest) > min(policy.digest_after, max(budget - len(messages), 1)):
-            messages.append((f"digest-{rest[0].alert_id}-{len(rest)}-{int(now.timestamp())}", rest))
+            messages.append((f"d{rest[0].alert_id}n{len(rest)}", rest))
         else:
-            messages.extend((f"alert-{v.alert_id}", [v]) for v in rest)
+            messages.extend((f"a{v.alert_id}", [v]) for v in rest)
     for key, members in messages:
         if budget <= 0:
             report.deferred += len(members)
             log.info("rate limit reached: %d alerts wait", len(members), extra={"target": channel})
             break
         await _claim(store, key, members)
-        digest = len(members) > 1 or key.startswith("digest-")
+        digest = len(members) > 1 or key.startswith("d")
         card = render.digest_card(members) if digest else render.alert_card(members[0])
         try:
             ref = await port.send(channel, card, key=key)
@@ -787,25 +861,41 @@ async def _deliver_channel(
         report.sent += 1
         report.alerts += len(members)
         report.digests += digest
+    edits: dict[str, list[AlertView]] = defaultdict(list)  # message -> its updated alerts
     for v in updates:
-        if v.digest or not v.message_ref:  # shown in a digest: the record is updated, no post
-            await _delivered(store, channel, [v], v.message_ref, v.digest, now, count=False)
-            continue
+        if v.message_ref:
+            edits[v.message_ref].append(v)
+        else:  # nothing to edit (the chat gave no id): the record is updated, no post
+            await _delivered(store, channel, [v], None, v.digest, now, count=False)
+    for ref, changed in edits.items():
         if budget <= 0:
-            report.deferred += 1
+            report.deferred += len(changed)
             continue
+        digest = any(v.digest for v in changed)
+        if digest:  # the digest is drawn again with every alert it holds
+            rows = await store.fetch_all(
+                "SELECT alert_id FROM alerts WHERE channel = ? AND message_ref = ? "
+                "ORDER BY alert_id",
+                (channel, ref),
+            )
+            card = render.digest_card(await load_views(store, [r[0] for r in rows]))
+        else:
+            card = render.alert_card(changed[0], update=True)
         try:
-            await port.edit(channel, v.message_ref, render.alert_card(v, update=True))
+            await port.edit(channel, ref, card)
         except DeliveryError as exc:
-            await _failed(store, [v], exc, now, policy)
+            if exc.permanent:  # the message is gone: keep the record, stop editing it
+                await _delivered(store, channel, changed, None, digest, now, count=False)
+                continue
+            await _failed(store, changed, exc, now, policy)
             report.failed += 1
             raise
         except Exception as exc:
             log.exception("chat failed to edit", extra={"target": channel})
-            await _failed(store, [v], DeliveryError(type(exc).__name__), now, policy)
+            await _failed(store, changed, DeliveryError(type(exc).__name__), now, policy)
             report.failed += 1
             return
-        await _delivered(store, channel, [v], v.message_ref, False, now)
+        await _delivered(store, channel, changed, ref, digest, now)
         budget -= 1
         report.edited += 1
 
@@ -848,17 +938,11 @@ async def _delivered(
 async def _failed(
     store: Store, members: list[AlertView], exc: DeliveryError, now: datetime, policy: AlertPolicy
 ) -> None:
+    attempts = max(v.attempts for v in members) + 1
+    retry = to_iso(_retry_at(now, attempts, policy))  # one time for the whole message
     async with store.transaction():
-        for v in members:
-            attempts = v.attempts + 1
-            await store.db.execute(
-                "UPDATE alerts SET attempts = ?, next_attempt_at = ?, last_error = ?, failed = ? "
-                "WHERE alert_id = ?",
-                (
-                    attempts,
-                    to_iso(_retry_at(now, attempts, policy)),
-                    exc.reason,
-                    int(exc.permanent),
-                    v.alert_id,
-                ),
-            )
+        await store.db.executemany(
+            "UPDATE alerts SET attempts = ?, next_attempt_at = ?, last_error = ?, failed = ? "
+            "WHERE alert_id = ?",
+            [(attempts, retry, exc.reason, int(exc.permanent), v.alert_id) for v in members],
+        )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from bot.alerts import AlertEngine, AlertPolicy
+from bot.alerts import AlertChange, AlertEngine, AlertPolicy
 from bot.settings import Settings
 from index import feeds
 from index.actors import ActorCatalogue
@@ -162,28 +162,32 @@ async def open_app(
                 await repair(pipeline, embed=repair_mode == "full")
             app = App(settings, store, pipeline, now)
             if extractor is not None:  # an app that ingests evaluates the watches
-                watch_new_articles(app, await app.alert_engine())
+                await watch_new_articles(app, await app.alert_engine())
             yield app
 
 
-def watch_new_articles(app: App, engine: AlertEngine) -> None:
+async def watch_new_articles(app: App, engine: AlertEngine) -> None:
     """Hang the watches on the ingest cycle: group, place and keyword watches right after
-    extraction, topic watches after embedding."""
+    extraction, topic watches after embedding. Each follows the store's change feed, so what
+    a killed process stored but never matched is matched now."""
     pipeline = app.require_pipeline()
 
     async def after_extract(ids: Sequence[int], report: IngestReport) -> None:
-        change = await engine.on_articles(ids, phase="metadata", now=app.now())
-        _note(app, report, change.created, change.updated)
+        _note(app, report, await engine.drain("metadata", now=app.now()))
 
     async def after_embed(ids: Sequence[int], report: IngestReport) -> None:
-        change = await engine.on_articles(ids, phase="topic", now=app.now())
-        _note(app, report, change.created, change.updated)
+        _note(app, report, await engine.drain("topic", now=app.now()))
 
     pipeline.after_extract = after_extract
     pipeline.after_embed = after_embed
+    caught_up = IngestReport()
+    for phase in ("metadata", "topic"):
+        _note(app, caught_up, await engine.drain(phase, now=app.now()))
+    if caught_up.alerts:
+        log.info("%d alerts recorded for articles stored before a restart", caught_up.alerts)
 
 
-def _note(app: App, report: IngestReport, created: list[int], updated: list[int]) -> None:
-    report.alerts += len(created)
-    if created or updated:
+def _note(app: App, report: IngestReport, change: AlertChange) -> None:
+    report.alerts += len(change.created)
+    if change.created or change.updated:
         app.alerted.set()

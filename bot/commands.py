@@ -255,6 +255,8 @@ async def watch_add(
         if not 0 < radius_km <= 500:
             raise UserError("--radius takes 1 to 500 km")
     ws = await app.workspace_id(workspace)
+    for phase in ("metadata", "topic"):  # alerts follow the article changes from now on
+        await app.store.register_consumer(f"alerts:{phase}")
     watch = await watch_table.add(
         app.store,
         workspace_id=ws,

@@ -1,10 +1,12 @@
 """The port to a chat: all the core may ask of Discord, the console or a test's fake chat.
 Side effects: none here; an implementation posts messages.
 
-Delivery is at-least-once from the outbox's side (an alert is marked delivered only after the
-chat took it) and exactly-once overall because every post carries an idempotency `key`: a chat
-that is handed the same key twice must not post twice (Discord: the message nonce; the console
-and the fake chat remember the keys they posted).
+Delivery is at-least-once from the outbox's side: an alert is marked delivered only after the
+chat took it, and a message is retried whole, under the same short idempotency `key`, until it
+is. A chat handed a key it already posted must not post it again; that makes delivery exactly
+once as far as the chat can tell (Discord: the message nonce, honoured for a few minutes; the
+console and the fake chat remember the keys posted by the running process, so a console
+alert may print twice if the process dies between printing and marking it).
 """
 
 from __future__ import annotations

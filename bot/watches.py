@@ -63,7 +63,10 @@ def parse_duration(text: str) -> timedelta:
     found = _DURATION.match(text)
     if not found or int(found[1]) == 0:
         raise UserError(f"{text!r} is not a duration: use minutes, hours, days or weeks, e.g. 2h")
-    return timedelta(seconds=int(found[1]) * _DURATION_UNITS[found[2].lower()])
+    seconds = int(found[1]) * _DURATION_UNITS[found[2].lower()]
+    if seconds > 366 * 86400:
+        raise UserError(f"{text!r} is too long: a year at most (or remove the watch)")
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +286,7 @@ class Resolver:
     def _keyword(self, term: str) -> Resolved:
         try:
             query = KeywordQuery.parse(term)
+            KeywordQuery.parse(str(query))  # its stored, explicit form must parse too
         except KeywordSyntaxError as exc:
             raise UserError(f"bad keyword query: {exc}") from exc
         return Resolved("keyword", str(query), {"query": str(query)})
@@ -325,9 +329,11 @@ def _actor_label(actor: Actor) -> str:
 def _phrase_query(term: str) -> KeywordQuery | None:
     words = term.replace('"', " ").strip()
     try:
-        return KeywordQuery.parse(f'"{words}"')
+        query = KeywordQuery.parse(f'"{words}"')
+        KeywordQuery.parse(str(query))
     except KeywordSyntaxError:
         return None
+    return query
 
 
 def _spec_doc(place: PlaceSpec) -> dict[str, Any]:

@@ -113,8 +113,10 @@ async def _finish(p: Pipeline, report: IngestReport) -> None:
 
 
 async def _run_hook(hook: Hook | None, ids: list[int], report: IngestReport, when: str) -> None:
-    """A hook's failure is logged and never stops the cycle (the articles are stored)."""
-    if hook is None or not ids:
+    """A hook's failure is logged and never stops the cycle (the articles are stored). Hooks
+    run even when the cycle stored nothing new: an article another feed already brought in
+    may have become visible to one more workspace."""
+    if hook is None:
         return
     started = time.perf_counter()
     try:

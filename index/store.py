@@ -450,6 +450,7 @@ class Store:
                 await self.db.execute(
                     "DELETE FROM events WHERE article_id = ?", (row["article_id"],)
                 )
+                await self._changed(row["article_id"], "updated", now)
                 return EntryOutcome("updated", row["article_id"], row["story_id"])
 
             # The same article from another feed: same canonical link, or, for entries with
@@ -466,6 +467,7 @@ class Store:
                 )
             if existing is not None:
                 await self._link(feed_id, key, existing["article_id"], chash, False, now)
+                await self._changed(existing["article_id"], "linked", now)
                 return EntryOutcome("duplicate", existing["article_id"], existing["story_id"])
 
             sig = stories.signature(entry.title, entry.text)
@@ -502,7 +504,70 @@ class Store:
             article_id = int(cur.lastrowid or 0)
             await self._save_bands(article_id, sig, to_iso(published))
             await self._link(feed_id, key, article_id, chash, True, now)
+            await self._changed(article_id, "new", now)
             return EntryOutcome("new", article_id, story_id)
+
+    async def _changed(self, article_id: int, change: str, now: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO article_changes (article_id, change, at) VALUES (?, ?, ?)",
+            (article_id, change, to_iso(now)),
+        )
+
+    # ---- the change feed -----------------------------------------------------------------------
+    async def changes_after(
+        self, consumer: str, limit: int = 5000
+    ) -> list[tuple[int, int, str, datetime]]:
+        """Changes the consumer has not handled yet, oldest first: (seq, article_id, change,
+        at)."""
+        rows = await self._all(
+            "SELECT seq, article_id, change, at FROM article_changes WHERE seq > coalesce("
+            "(SELECT seq FROM change_cursors WHERE consumer = ?), 0) ORDER BY seq LIMIT ?",
+            (consumer, limit),
+        )
+        return [(r[0], r[1], r[2], from_iso(r[3]) or datetime.min) for r in rows]
+
+    async def register_consumer(self, consumer: str) -> None:
+        """A new consumer starts from the changes made after it first registered."""
+        async with self.transaction():
+            await self.db.execute(
+                "INSERT OR IGNORE INTO change_cursors SELECT ?, coalesce(max(seq), 0) "
+                "FROM article_changes",
+                (consumer,),
+            )
+
+    async def advance_cursor(self, consumer: str, seq: int) -> None:
+        """The consumer handled every change up to `seq`; changes every consumer has handled
+        are dropped."""
+        async with self.transaction():
+            await self.db.execute(
+                "INSERT INTO change_cursors VALUES (?, ?) ON CONFLICT (consumer) "
+                "DO UPDATE SET seq = max(seq, excluded.seq)",
+                (consumer, seq),
+            )
+            await self.db.execute(
+                "DELETE FROM article_changes WHERE seq <= "
+                "(SELECT min(seq) FROM change_cursors)"
+            )
+
+    async def extracted(self, article_ids: Sequence[int]) -> set[int]:
+        """Which of these articles have event metadata stored."""
+        return await self._ids_where("SELECT article_id FROM events", article_ids)
+
+    async def unembedded(self, article_ids: Sequence[int]) -> set[int]:
+        """Which of these articles still have passages waiting for a vector."""
+        return await self._ids_where(
+            "SELECT DISTINCT article_id FROM passages WHERE embedding IS NULL", article_ids
+        )
+
+    async def _ids_where(self, select: str, article_ids: Sequence[int]) -> set[int]:
+        joiner = " AND " if " WHERE " in select else " WHERE "
+        out: set[int] = set()
+        for start in range(0, len(article_ids), 500):
+            chunk = list(article_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(f"{select}{joiner}article_id IN ({marks})", chunk)
+            out.update(int(r[0]) for r in rows)
+        return out
 
     async def _link(
         self, feed_id: int, key: str, article_id: int, chash: str, origin: bool, now: datetime

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shlex
 import sys
 
@@ -12,6 +13,8 @@ from bot.errors import UserError
 from bot.ports import Card
 from bot.settings import Settings
 from bot.watches import KINDS
+
+log = logging.getLogger(__name__)
 
 HELP = """commands:
   search WORDS          passages closest in meaning to WORDS
@@ -143,6 +146,11 @@ async def handle_line(app: App, line: str) -> bool:
             render.out.print(HELP, markup=False)
     except UserError as exc:
         render.out.print(f"error: {exc}", markup=False)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # a bug in one command must not end the chat (or `run` beside it)
+        log.exception("chat command failed: %s", line)
+        render.out.print("error: that failed unexpectedly; the log has the details", markup=False)
     return True
 
 

@@ -523,3 +523,73 @@ async def test_filters_on_event_type_and_the_killed(
     assert alert["title"] == "Car bomb kills 23 in Mosul market"
     why = alert["matched"][0]["why"]  # type: ignore[index]
     assert "type explosions/remote violence" in why and "23 killed (at least 10)" in why
+
+
+async def test_articles_stored_by_a_process_killed_before_matching_alert_on_restart(
+    settings: Settings,
+    clock: Clock,
+    real_embedder: Embedder,
+    extractor: Extractor,
+    httpserver_ipv4: HTTPServer,
+) -> None:
+    mosul = [entry("m1", "Car bomb in Mosul", MOSUL, LATER)]
+    # stored, then killed before extraction and matching (an app without the extractor
+    # stores articles and nothing more)
+    async with open_app(settings, embedder=real_embedder, now=clock) as app:
+        await commands.watch_add(app, "Mosul")
+        assert (await publish(app, clock, httpserver_ipv4, mosul))["new_articles"] == 1
+        assert await alerts(app) == []
+    async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
+        [alert] = await alerts(app)  # start-up extracted it and matched the watches
+        assert alert["title"] == "Car bomb in Mosul"
+        clock.advance(minutes=10)
+        assert (await poll(app))["alerts"] == 0  # and nothing twice
+        assert len(await alerts(app)) == 1
+
+
+async def test_an_article_linked_into_another_workspace_alerts_there(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    guild = "discord:111:222"
+    await commands.watch_add(app, "Mosul")
+    await commands.watch_add(app, "Mosul", channel=guild)
+    same = [entry("m1", "Car bomb in Mosul", MOSUL, LATER, "https://outlet.example/mosul")]
+    await publish(app, clock, httpserver_ipv4, same)
+    assert len(await alerts(app)) == 1 and await alerts(app, guild) == []
+    # the guild subscribes to another outlet's feed carrying the same link
+    url = serve(httpserver_ipv4, "/g.xml", [{**same[0], "guid": "g-1"}], "G")
+    await commands.add_feed(app, url, workspace="discord:111")
+    clock.advance(minutes=10)
+    await poll(app)  # the console's feed, nothing new
+    await commands.poll_once(app, workspace="discord:111")
+    [theirs] = await alerts(app, guild)
+    assert theirs["title"] == "Car bomb in Mosul" and len(await alerts(app)) == 1
+
+
+async def test_a_digest_retried_after_an_outage_goes_out_whole(
+    settings: Settings,
+    clock: Clock,
+    real_embedder: Embedder,
+    extractor: Extractor,
+    httpserver_ipv4: HTTPServer,
+) -> None:
+    settings = settings.model_copy(update={"alert_digest_after": 2})
+    items = [
+        entry(f"n{n}", f"Report {n} from Iraq", f"{text} Officials in Iraq confirmed it.", LATER)
+        for n, text in enumerate((MOSUL, DRILL, AL_QAIM, HARVEST.replace("Euphrates", "Tigris")))
+    ]
+    async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
+        await commands.watch_add(app, "Iraq")
+        await publish(app, clock, httpserver_ipv4, items)
+        pending = len(await alerts(app))
+        assert pending > 2
+        chat = FakeChat()
+        chat.outage = "gateway down"
+        await commands.deliver_alerts(app, chat)
+        chat.outage = None
+        clock.advance(hours=2)
+        report = await commands.deliver_alerts(app, chat)
+        assert (report.sent, report.digests, report.alerts) == (1, 1, pending)
+        [(_, digest)] = chat.posts
+        assert len(digest.items) == pending
+        assert not any(a["pending"] for a in await alerts(app))
