@@ -399,9 +399,9 @@ class AlertEngine:
             )
             came = arrived.get(article.article_id, now) if arrived is not None else None
             for w in here:
-                if came is not None and (
-                    came < w.since or article.published_at < w.since - ARRIVAL_GRACE
-                ):
+                # a watch backfilled from a date means that date; otherwise allow a feed's lag
+                grace = ARRIVAL_GRACE if w.since >= w.created_at else timedelta(0)
+                if came is not None and (came < w.since or article.published_at < w.since - grace):
                     continue  # older than the watch: no flood on subscribe
                 try:
                     why = match(w, candidate, self.gazetteer, thresholds.get(w.watch_id))

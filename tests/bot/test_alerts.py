@@ -4,7 +4,7 @@ and extractor, and a fake chat. Every text here is our own invented sentence."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -593,3 +593,15 @@ async def test_a_digest_retried_after_an_outage_goes_out_whole(
         [(_, digest)] = chat.posts
         assert len(digest.items) == pending
         assert not any(a["pending"] for a in await alerts(app))
+
+
+async def test_a_feeds_lag_is_allowed_but_old_news_is_not(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    await commands.watch_add(app, "Mosul")  # at START
+    lagging = [
+        entry("m1", "Car bomb in Mosul", MOSUL, START - timedelta(hours=3)),  # fetched later
+        entry("d1", "Old drill in Mosul", DRILL, START - timedelta(days=3)),
+    ]
+    await publish(app, clock, httpserver_ipv4, lagging)
+    assert [a["title"] for a in await alerts(app)] == ["Car bomb in Mosul"]
