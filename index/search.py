@@ -1,6 +1,10 @@
 """Stage: query text -> [Hit] best first, from one workspace's own articles.
 Side effects: may reload the vector index when another process saved a newer one.
 
+`search` is dense retrieval alone (what `wirewatch search` shows). `retrieve` is what questions
+use: BM25 over the passages' words (SQLite FTS5) and dense retrieval, fused by reciprocal rank
+(each list contributes 1 / (RRF_K + rank)), optionally within a set of articles.
+
 The query is embedded with the same model as the passages and looked up in FAISS by inner
 product (cosine, since vectors are unit length). FAISS holds every workspace's passages, so we
 ask it for a few times `k` and keep the workspace's own; when that is not enough (a small
@@ -10,6 +14,12 @@ workspace in a large shared index), FAISS searches only the workspace's passage 
 from __future__ import annotations
 
 import asyncio
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
 
 from index.embed import Embedder
 from index.models import Hit
@@ -57,3 +67,94 @@ def _limit_per_story(hits: list[Hit], per_story: int) -> list[Hit]:
         if seen[hit.story_id] <= per_story:
             kept.append(hit)
     return kept
+
+
+Mode = Literal["hybrid", "bm25", "dense"]
+RRF_K = 60  # the usual constant of reciprocal rank fusion (Cormack et al., 2009)
+_WORD = re.compile(r"\w+")
+# Words that carry no topic in a news question; kept out of the BM25 query.
+_STOPWORDS_TEXT = """a about above after again against all am an and any are as at be because
+    been before being below between both but by can could did do does doing down during each few
+    for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    out over own same she should so some such than that the their theirs them themselves then
+    there these they this those through to too under until up very was we were what when where
+    which while who whom why will with would you your yours yourself latest recent news update
+    updates happened happening going tell know say said week weeks today yesterday month months
+    year years day days ago since last past this many much"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+def fts_query(text: str, *, max_terms: int = 24) -> str:
+    """A question -> an FTS5 expression: its distinct content words, each quoted, ORed (BM25
+    ranks passages with more of them, and rarer ones, higher). Empty when no word is left."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    words = [w for w in _WORD.findall(folded) if w not in STOPWORDS and len(w) > 1]
+    unique = list(dict.fromkeys(words))[:max_terms]
+    return " OR ".join(f'"{w}"' for w in unique)
+
+
+async def retrieve(
+    store: Store,
+    vectors: VectorIndex,
+    embedder: Embedder,
+    workspace_id: int,
+    query: str,
+    k: int = 20,
+    *,
+    mode: Mode = "hybrid",
+    article_ids: Sequence[int] | None = None,
+    query_vector: np.ndarray | None = None,
+) -> list[Hit]:
+    """The k best passages for a question among the workspace's articles (and `article_ids`
+    when given), by BM25, dense similarity, or both fused (`Hit.score`: the fused score, or the
+    list's own score for a single mode)."""
+    query = query.strip()
+    if not query or k <= 0 or (article_ids is not None and not article_ids):
+        return []
+    depth = max(k * 3, 50)
+    ranked: list[list[tuple[int, float]]] = []
+    if mode in ("hybrid", "bm25"):
+        expression = fts_query(query)
+        if expression:
+            ranked.append(
+                await store.text_search(
+                    expression, depth, workspace_id=workspace_id, article_ids=article_ids
+                )
+            )
+    if mode in ("hybrid", "dense"):
+        if query_vector is None:
+            query_vector = await asyncio.to_thread(embedder.embed_query, query)
+        ranked.append(await _dense(store, vectors, query_vector, workspace_id, depth, article_ids))
+    if mode != "hybrid":
+        scored = ranked[0] if ranked else []
+    else:
+        fused: dict[int, float] = {}
+        for results in ranked:
+            for rank, (pid, _) in enumerate(results):
+                fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        scored = sorted(fused.items(), key=lambda item: -item[1])
+    return (await store.hits(scored[: k * 2], workspace_id))[:k]
+
+
+async def _dense(
+    store: Store,
+    vectors: VectorIndex,
+    vector: np.ndarray,
+    workspace_id: int,
+    depth: int,
+    article_ids: Sequence[int] | None,
+) -> list[tuple[int, float]]:
+    await vectors.refresh()
+    if article_ids is not None:
+        allowed = await store.article_passage_ids(article_ids)
+        return await asyncio.to_thread(vectors.search, vector, depth, allowed)
+    scored = await asyncio.to_thread(vectors.search, vector, depth * 2)
+    visible = {h.passage_id for h in await store.hits(scored, workspace_id)}
+    kept = [(pid, s) for pid, s in scored if pid in visible]
+    if len(kept) >= depth or len(scored) < depth * 2:
+        return kept[:depth]
+    allowed = await store.workspace_passage_ids(workspace_id)
+    return await asyncio.to_thread(vectors.search, vector, depth, allowed)

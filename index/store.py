@@ -545,8 +545,7 @@ class Store:
                 (consumer, seq),
             )
             await self.db.execute(
-                "DELETE FROM article_changes WHERE seq <= "
-                "(SELECT min(seq) FROM change_cursors)"
+                "DELETE FROM article_changes WHERE seq <= (SELECT min(seq) FROM change_cursors)"
             )
 
     async def extracted(self, article_ids: Sequence[int]) -> set[int]:
@@ -679,7 +678,59 @@ class Store:
                     "DELETE FROM passages WHERE passage_id = ?", (prior["passage_id"],)
                 )
                 removed.append(prior["passage_id"])
+            await self.db.executemany(
+                "DELETE FROM passages_fts WHERE rowid = ?", [(pid,) for pid in removed]
+            )
+            if added:
+                title = await self._one(
+                    "SELECT title FROM articles WHERE article_id = ?", (article_id,)
+                )
+                texts = {p.seq: p.text for p in passages}
+                rows = await self._all(
+                    f"SELECT passage_id, seq FROM passages WHERE passage_id IN "
+                    f"({','.join('?' * len(added))})",
+                    added,
+                )
+                await self.db.executemany(
+                    "INSERT INTO passages_fts (rowid, title, text) VALUES (?, ?, ?)",
+                    [(r[0], title[0] if title else "", texts[r[1]]) for r in rows],
+                )
         return PassageChange(added=added, removed=removed, pending=pending)
+
+    async def text_search(
+        self,
+        expression: str,
+        limit: int,
+        *,
+        workspace_id: int,
+        article_ids: Sequence[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """BM25 over passages (title weighted twice): (passage_id, score) best first, higher is
+        better, among the workspace's articles (and `article_ids`, when given). `expression`
+        is an FTS5 query; build it with `index.search.fts_query`."""
+        where = (
+            "p.article_id IN (SELECT fe.article_id FROM feed_entries fe JOIN subscriptions s "
+            "ON s.feed_id = fe.feed_id WHERE s.workspace_id = ?)"
+        )
+        params: list[Any] = [expression, workspace_id]
+        if article_ids is not None:
+            if not article_ids:
+                return []
+            where += f" AND p.article_id IN ({','.join('?' * len(article_ids))})"
+            params.extend(article_ids)
+        try:
+            rows = await self._all(
+                "SELECT f.rowid, -bm25(passages_fts, 2.0, 1.0) AS score FROM passages_fts f "
+                "JOIN passages p ON p.passage_id = f.rowid "
+                f"WHERE passages_fts MATCH ? AND {where} ORDER BY bm25(passages_fts, 2.0, 1.0) "
+                "LIMIT ?",
+                [*params, limit],
+            )
+        except sqlite3.OperationalError as exc:  # a query FTS5 cannot read: no text hits
+            if "fts5" in str(exc) or "syntax" in str(exc):
+                return []
+            raise
+        return [(int(r[0]), float(r[1])) for r in rows]
 
     async def forget_other_models(self, model_id: str) -> int:
         """Drop vectors made by another model (the configured model changed); they are
@@ -1006,6 +1057,18 @@ class Store:
             for r in rows:
                 found.setdefault(r[0], []).append(np.frombuffer(r[1], dtype=np.float32))
         return {aid: np.vstack(vs).reshape(-1, dim) for aid, vs in found.items()}
+
+    async def article_passage_ids(self, article_ids: Sequence[int]) -> np.ndarray:
+        """Ids of these articles' passages."""
+        found: list[int] = []
+        for start in range(0, len(article_ids), 500):
+            chunk = list(article_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                f"SELECT passage_id FROM passages WHERE article_id IN ({marks})", chunk
+            )
+            found.extend(int(r[0]) for r in rows)
+        return np.asarray(found, dtype=np.int64)
 
     async def workspace_passage_ids(self, workspace_id: int) -> np.ndarray:
         """Ids of the passages of every article the workspace can see."""
