@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+import httpx
 
 from bot.alerts import AlertChange, AlertEngine, AlertPolicy
 from bot.settings import Settings
@@ -25,6 +27,9 @@ from index.places import Gazetteer
 from index.store import Store
 from index.timeutil import utcnow
 from index.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    from bot.answer import Answerer
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,7 @@ class App:
     now: Callable[[], datetime]
     # Set whenever alerts are recorded, so a running chat delivers them at once.
     alerted: asyncio.Event = field(default_factory=asyncio.Event)
+    llm_http: httpx.AsyncClient | None = None  # the LLM server's client, when configured
     _catalogue: ActorCatalogue | None = None
     _gazetteer: Gazetteer | None = None
     _embedder: Embedder | None = None
@@ -90,6 +96,27 @@ class App:
                 )
             )
         return self._embedder
+
+    async def answerer(self) -> Answerer:
+        """Answers questions from this app's articles (needs the model)."""
+        from bot.answer import Answerer
+        from bot.llm import LlmConfig
+
+        pipeline = self.require_pipeline()
+        s = self.settings
+        llm = None
+        if s.llm_url and self.llm_http is not None:
+            key = s.llm_api_key.get_secret_value() if s.llm_api_key else None
+            llm = LlmConfig(s.llm_url, s.llm_model, s.llm_timeout_s, key)
+        return Answerer(
+            self.store,
+            pipeline.vectors,
+            pipeline.embedder,
+            await self.catalogue(),
+            await self.gazetteer(),
+            llm=llm,
+            http=self.llm_http,
+        )
 
     async def alert_engine(self) -> AlertEngine:
         embedder = self.pipeline.embedder if self.pipeline else self._embedder
@@ -161,9 +188,15 @@ async def open_app(
             if repair_mode != "none":
                 await repair(pipeline, embed=repair_mode == "full")
             app = App(settings, store, pipeline, now)
+            if settings.llm_url:  # the operator's own server: not the feeds' guarded client
+                app.llm_http = httpx.AsyncClient(timeout=settings.llm_timeout_s, trust_env=False)
             if extractor is not None:  # an app that ingests evaluates the watches
                 await watch_new_articles(app, await app.alert_engine())
-            yield app
+            try:
+                yield app
+            finally:
+                if app.llm_http is not None:
+                    await app.llm_http.aclose()
 
 
 async def watch_new_articles(app: App, engine: AlertEngine) -> None:

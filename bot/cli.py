@@ -331,10 +331,78 @@ def search(ctx: click.Context, query: str, k: int, per_story: int, as_json: bool
         render.print_results(doc)
 
 
-# ---- watches and alerts ------------------------------------------------------------------------
 _CHANNEL_HELP = "console (default) or discord:<guild_id>:<channel_id>."
 
 
+# ---- questions ---------------------------------------------------------------------------------
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--k", type=int, default=5, show_default=True, help="Articles to cite at most.")
+@click.option(
+    "--batch",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A file of questions, one per line; prints JSON Lines, one answer each, in order.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "bm25", "dense"]),
+    default="hybrid",
+    show_default=True,
+    help="Retrieval: BM25 and meaning fused, or one of them alone (for comparison).",
+)
+@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def ask(
+    ctx: click.Context,
+    question: str | None,
+    k: int,
+    batch: Path | None,
+    mode: str,
+    channel: str,
+    as_json: bool,
+) -> None:
+    """Answer QUESTION from the workspace's articles, citing them as [1], [2]. Examples:
+    `ask "what happened in Albu Kamal this week?"`, `ask "how many were killed in the Mosul
+    market bombing?"`, `ask "latest on HTS"`."""
+    from bot import commands, render
+    from bot.watches import channel_workspace
+
+    if (question is None) == (batch is None):
+        _fail("give a QUESTION or --batch FILE (one of them)")
+    try:
+        workspace = channel_workspace(channel)
+    except UserError as exc:
+        _fail(str(exc))
+    if batch is not None:
+        try:
+            questions = [q for q in batch.read_text(encoding="utf-8").splitlines() if q.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"cannot read {batch}: {exc}")
+
+        async def many(app: App) -> list[dict[str, Any]]:
+            return [
+                await commands.ask(app, q, k=k, workspace=workspace, mode=mode) for q in questions
+            ]
+
+        for doc in _with_app(ctx, many, with_model=True, repair_mode="index"):
+            click.echo(json.dumps(doc, ensure_ascii=False))
+        return
+    assert question is not None
+    doc = _with_app(
+        ctx,
+        lambda app: commands.ask(app, question, k=k, workspace=workspace, mode=mode),
+        with_model=True,
+        repair_mode="index",
+    )
+    if as_json:
+        _emit(doc)
+    else:
+        render.print_answer(doc)
+
+
+# ---- watches and alerts ------------------------------------------------------------------------
 @cli.group()
 def watch() -> None:
     """Watch a group, a place, keywords or a topic, and get alerts in a channel."""

@@ -327,3 +327,26 @@ async def deliver_alerts(app: App, port: ChatPort) -> alerts_stage.DeliveryRepor
     return await alerts_stage.deliver(
         app.store, port, policy=app.alert_policy, now=app.now(), gazetteer=await app.gazetteer()
     )
+
+
+# ---- questions ---------------------------------------------------------------------------------
+MAX_QUESTION_CHARS = 1000
+
+
+async def ask(
+    app: App, question: str, *, k: int = 5, workspace: str = "console", mode: str = "hybrid"
+) -> dict[str, Any]:
+    """Answer a question from the workspace's articles, citing them."""
+    question = " ".join(question.split())
+    if not question:
+        raise UserError("the question is empty: ask something, e.g. 'what happened in Raqqa?'")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise UserError(f"the question is too long ({MAX_QUESTION_CHARS} characters at most)")
+    if not 1 <= k <= 20:
+        raise UserError("--k takes 1 to 20")
+    if mode not in ("hybrid", "bm25", "dense"):
+        raise UserError("--mode is one of hybrid, bm25, dense")
+    answerer = await app.answerer()
+    ws = await app.workspace_id(workspace)
+    answer = await answerer.ask(question, ws, now=app.now(), k=k, mode=mode)  # type: ignore[arg-type]
+    return answer.doc()

@@ -100,7 +100,7 @@ def build_messages(question: str, sources: Sequence[Source], today: str) -> list
 # A bracket whose content is only numbers joined by commas, semicolons, "and" or dashes:
 # [1], [1, 3], [1;2], [1 and 2], [1-2], [1–3]. Adjacent brackets ([1][2]) match one by one;
 # brackets holding anything else ("[sic]", "[n]") are not citations.
-_DASH = "-\u2010\u2011\u2012\u2013\u2014"
+_DASH = "\\-\u2010\u2011\u2012\u2013\u2014"
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
 _CITATION = re.compile(rf"\s*\d+(?:\s*(?:[,;{_DASH}]|and)\s*\d+)*\s*")
 _RANGE = re.compile(rf"(\d+)\s*[{_DASH}]\s*(\d+)")

@@ -283,3 +283,15 @@ def print_watches(watches: list[dict[str, Any]]) -> None:
         if w["muted_until"]:
             line += f", muted until {w['muted_until'].replace('+00:00', 'Z')}"
         out.print(line, markup=False)
+
+
+def print_answer(doc: dict[str, Any]) -> None:
+    """An `ask` document for people: the answer, then its numbered sources."""
+    out.print(doc["answer"], markup=False)
+    if doc["citations"]:
+        out.print("")
+    for c in doc["citations"]:
+        when = (c["published_at"] or "")[:10]
+        out.print(f"[{c['n']}] {c['title']} ({c['source']}, {when})", markup=False)
+        if c["url"]:
+            out.print(f"    {c['url']}", markup=False, style="blue")

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.embed import DEFAULT_MODEL
@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     alert_rate_per_hour: int = Field(30, ge=1)
     alert_retry_max_s: float = Field(3600.0, gt=0)
     topic_threshold: float = Field(0.56, gt=0, lt=1)
+    # questions
+    llm_url: str | None = None
+    llm_model: str = "default"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(20.0, gt=0)
     # event metadata
     cache_dir: Path | None = None
     actor_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
@@ -103,6 +108,23 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{value!r} is neither {DEFAULT_MODEL!r} nor a local "
                 "sentence-transformers model directory (one with a modules.json)"
+            )
+        return value
+
+    @field_validator("llm_api_key", mode="before")
+    @classmethod
+    def _empty_key_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("llm_url", mode="before")
+    @classmethod
+    def _check_llm_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip() or None
+        if isinstance(value, str) and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"{value!r} is not an http(s) URL of an OpenAI-compatible server, e.g. "
+                "http://127.0.0.1:11434/v1"
             )
         return value
 

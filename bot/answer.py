@@ -1,0 +1,504 @@
+"""Stage: a question -> Answer(text with [n] citations, the filters used, the citations).
+Side effects: reads the store and the vector index; may call a chat-completions server.
+
+1. The question's filters: places (with containment: "in Deir ez-Zor" covers its towns),
+   actors (any alias), event types and a time range ("this week", "since June", "in 2014"),
+   from the gazetteer, the actor catalogue and bot/question.py. They pick the articles to
+   search; a filter that leaves none is dropped (event types first, then time, actors,
+   places), and the answer says so.
+2. Retrieval: BM25 and dense, fused (index/search.py `retrieve`).
+3. Re-ranking: the best passages' sentences are embedded and scored against the question; a
+   passage counts by its best sentence, blended with its fused rank, plus a recency prior for
+   "latest" questions.
+4. The answer: the sentences that answer best, each followed by its citation [n], with the
+   stored metadata for "how many were killed" and "what happened" questions, and an "as of"
+   line naming the newest article used. When nothing relevant is found, it says so. With an
+   LLM configured, the same passages go to it; an answer citing anything it was not given,
+   or a timeout, falls back to the extractive one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bot.question import Intent, parse_intent
+from index.actors import ActorCatalogue
+from index.embed import Embedder
+from index.models import Hit
+from index.passages import split_sentences
+from index.places import Gazetteer, Place
+from index.search import Mode, retrieve
+from index.store import PlaceFilter, Store
+from index.timeutil import to_iso
+from index.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    import httpx
+
+    from bot.llm import LlmConfig
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = 30  # passages retrieved
+RERANKED = 6  # of which re-scored sentence by sentence
+MAX_SENTENCES = 4  # in an extractive answer
+RELEVANT = 0.35  # a sentence this similar to the question can answer it
+MIN_WORDS = 8  # shorter sentences are rarely an answer (links, bylines, captions)
+NOTHING = "I found nothing in this workspace's feeds that answers that."
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    n: int
+    article_id: int
+    title: str
+    url: str | None
+    source: str
+    published_at: datetime
+    passage: str
+
+    def doc(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "article_id": self.article_id,
+            "title": self.title,
+            "url": self.url,
+            "source": self.source,
+            "published_at": to_iso(self.published_at),
+            "passage": self.passage,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    question: str
+    text: str
+    filters: dict[str, Any]
+    citations: tuple[Citation, ...]
+    relaxed: tuple[str, ...] = ()
+    as_of: datetime | None = None
+    generated: bool = False  # written by the configured LLM
+    passages: tuple[Hit, ...] = field(default=(), repr=False)  # what was retrieved, ranked
+
+    def doc(self) -> dict[str, Any]:
+        """The `ask --json` document of the command-line contract."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "filters": self.filters,
+            "citations": [c.doc() for c in self.citations],
+            "relaxed": list(self.relaxed),
+            "as_of": to_iso(self.as_of) if self.as_of else None,
+            "generated": self.generated,
+            "retrieved": [
+                {"passage_id": h.passage_id, "article_id": h.article_id, "score": round(h.score, 4)}
+                for h in self.passages
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Filters:
+    places: tuple[Place, ...]
+    actors: tuple[tuple[str, str], ...]  # (actor key, name)
+    intent: Intent
+
+    def doc(self, active: set[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if "places" in active and self.places:
+            out["places"] = [
+                {
+                    "name": p.name,
+                    "precision": p.precision,
+                    "country_code": p.country_code,
+                    "admin1": p.admin1,
+                    "geonameid": p.geonameid,
+                }
+                for p in self.places
+            ]
+        if "actors" in active and self.actors:
+            out["actors"] = [{"key": key, "name": name} for key, name in self.actors]
+        if "event_types" in active and self.intent.event_types:
+            out["event_types"] = list(self.intent.event_types)
+        time = self.intent.time
+        if "time" in active and time is not None:
+            out["time"] = {
+                "text": time.text,
+                "since": to_iso(time.since) if time.since else None,
+                "until": to_iso(time.until) if time.until else None,
+            }
+        if self.intent.latest:
+            out["latest"] = True
+        return out
+
+
+class Answerer:
+    """Answers questions from one store; open once, ask many times."""
+
+    def __init__(
+        self,
+        store: Store,
+        vectors: VectorIndex,
+        embedder: Embedder,
+        catalogue: ActorCatalogue,
+        gazetteer: Gazetteer,
+        *,
+        llm: LlmConfig | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.store = store
+        self.vectors = vectors
+        self.embedder = embedder
+        self.catalogue = catalogue
+        self.gazetteer = gazetteer
+        self.llm = llm
+        self.http = http
+
+    async def ask(
+        self,
+        question: str,
+        workspace_id: int,
+        *,
+        now: datetime,
+        k: int = 5,
+        mode: Mode = "hybrid",
+    ) -> Answer:
+        question = " ".join(question.split())
+        filters = self._filters(question, now)
+        vector = await asyncio.to_thread(self.embedder.embed_query, question)
+        article_ids, active, relaxed = await self._articles(filters, workspace_id)
+        query = filters.intent.core or question
+        hits = await retrieve(
+            self.store,
+            self.vectors,
+            self.embedder,
+            workspace_id,
+            f"{question} {query}" if query != question else question,
+            CANDIDATES,
+            mode=mode,
+            article_ids=article_ids,
+            query_vector=vector,
+        )
+        ranked, sentences = await self._rerank(hits, vector, filters.intent, now)
+        answer = self._compose(question, ranked, sentences, filters, active, relaxed, k)
+        if filters.intent.count_killed and answer.citations:
+            answer = await enrich_killed(self.store, answer)
+        if self.llm is not None and answer.citations:
+            answer = await self._generated(answer, ranked, now) or answer
+        return renumber(answer)
+
+    # -- filters --
+    def _filters(self, question: str, now: datetime) -> _Filters:
+        intent = parse_intent(question, now)
+        actors: dict[str, str] = {}
+        for mention in self.catalogue.find(question):
+            if not mention.weak:
+                actors.setdefault(mention.actor_id, mention.canonical)
+        places = []
+        for named in self.gazetteer.find(question):
+            if named.place not in places:
+                places.append(named.place)
+        return _Filters(tuple(places), tuple(actors.items()), intent)
+
+    async def _articles(
+        self, filters: _Filters, workspace_id: int
+    ) -> tuple[list[int] | None, set[str], tuple[str, ...]]:
+        """The articles the filters allow (None: no filter), the filters kept, and a sentence
+        for each filter dropped because nothing matched with it."""
+        active = {"places", "actors", "event_types", "time"}
+        relaxed: list[str] = []
+        present = {
+            "places": bool(filters.places),
+            "actors": bool(filters.actors),
+            "event_types": bool(filters.intent.event_types),
+            "time": filters.intent.time is not None,
+        }
+        active = {name for name in active if present[name]}
+        if not active:
+            return None, active, ()
+        for drop in ("event_types", "time", "actors", "places", None):
+            ids = await self._find(filters, workspace_id, active)
+            if ids:
+                return ids, active, tuple(relaxed)
+            if drop is not None and drop in active:
+                active.discard(drop)
+                relaxed.append(_relaxed_sentence(drop, filters))
+                if not active:
+                    break
+        return None, set(), tuple(relaxed)
+
+    async def _find(self, filters: _Filters, workspace_id: int, active: set[str]) -> list[int]:
+        time = filters.intent.time if "time" in active else None
+        keys = [key for key, _ in filters.actors] if "actors" in active else []
+        types = list(filters.intent.event_types) if "event_types" in active else []
+        regions = list(filters.places) if "places" in active else [None]
+        found: dict[int, None] = {}
+        for place in regions:
+            articles = await self.store.find_articles(
+                workspace_id,
+                actor_keys=keys,
+                region=_region(place) if place is not None else None,
+                event_types=types,
+                since=time.since.date() if time and time.since else None,
+                until=_last_day(time.until) if time and time.until else None,
+                limit=2000,
+            )
+            found.update((a.article_id, None) for a in articles)
+        return list(found)
+
+    # -- ranking --
+    async def _rerank(
+        self, hits: list[Hit], vector: np.ndarray, intent: Intent, now: datetime
+    ) -> tuple[list[Hit], dict[int, list[tuple[str, float]]]]:
+        """Hits re-ordered by their best sentence's similarity to the question (blended with
+        the retrieval rank), and each re-scored hit's sentences with their similarity."""
+        top = hits[:RERANKED]
+        pieces = [
+            (h.passage_id, s)
+            for h in top
+            for s in split_sentences(h.text)
+            if len(s.split()) >= MIN_WORDS  # not "See our timeline." or a byline
+        ]
+        sentences: dict[int, list[tuple[str, float]]] = {}
+        if pieces:
+            matrix = await asyncio.to_thread(self.embedder.embed_passages, [s for _, s in pieces])
+            for (pid, text), score in zip(pieces, matrix @ vector, strict=True):
+                sentences.setdefault(pid, []).append((text, float(score)))
+        scored = []
+        for rank, hit in enumerate(hits):
+            best = max((s for _, s in sentences.get(hit.passage_id, [])), default=0.0)
+            score = 0.6 * best + 0.4 / (1 + rank) ** 0.5
+            if intent.latest:
+                age_days = max(0.0, (now - hit.published_at).total_seconds() / 86400)
+                score += 0.3 * math.exp(-age_days / 7)
+            scored.append((score, hit))
+        scored.sort(key=lambda item: -item[0])
+        return [_with_score(h, s) for s, h in scored], sentences
+
+    # -- composing --
+    def _compose(
+        self,
+        question: str,
+        ranked: list[Hit],
+        sentences: dict[int, list[tuple[str, float]]],
+        filters: _Filters,
+        active: set[str],
+        relaxed: tuple[str, ...],
+        k: int,
+    ) -> Answer:
+        numbers: dict[int, int] = {}  # article_id -> n
+        cited: list[Citation] = []
+
+        def cite(hit: Hit) -> int:
+            if hit.article_id not in numbers:
+                numbers[hit.article_id] = len(cited) + 1
+                cited.append(
+                    Citation(
+                        len(cited) + 1,
+                        hit.article_id,
+                        hit.title,
+                        hit.url,
+                        hit.source,
+                        hit.published_at,
+                        hit.text,
+                    )
+                )
+            return numbers[hit.article_id]
+
+        candidates = [
+            (score, text, hit)
+            for hit in ranked
+            for text, score in sentences.get(hit.passage_id, [])
+            if score >= RELEVANT
+        ]
+        candidates.sort(key=lambda item: -item[0])
+        lines: list[str] = []
+        seen_stories: dict[int, int] = {}
+        seen_text: set[str] = set()
+        for _, text, hit in candidates:
+            if len(lines) >= MAX_SENTENCES:
+                break
+            key = " ".join(text.lower().split())
+            if key in seen_text or seen_stories.get(hit.story_id, 0) >= 2:
+                continue
+            seen_text.add(key)
+            seen_stories[hit.story_id] = seen_stories.get(hit.story_id, 0) + 1
+            lines.append(f"{text} [{cite(hit)}]")
+        intent = filters.intent
+        if not lines:
+            return Answer(
+                question,
+                _with_relaxed(NOTHING, relaxed),
+                filters.doc(active),
+                (),
+                relaxed,
+                None,
+                passages=tuple(ranked),
+            )
+        lead = []
+        if intent.what_happened or intent.latest:
+            lead = self._overview(ranked, intent, cite, k)
+        body = " ".join(lines)
+        text = "\n".join([*lead, body]) if lead else body
+        newest = max(c.published_at for c in cited)
+        text += f"\n(As of {newest.strftime('%Y-%m-%d %H:%M UTC')}, the newest article used.)"
+        return Answer(
+            question,
+            _with_relaxed(text, relaxed),
+            filters.doc(active),
+            tuple(cited),
+            relaxed,
+            newest,
+            passages=tuple(ranked),
+        )
+
+    def _overview(self, ranked: list[Hit], intent: Intent, cite: Any, k: int) -> list[str]:
+        """A line from the articles themselves: newest first for "latest" and "what happened"
+        questions, with the killed counts the metadata holds for "how many" questions."""
+        by_article: dict[int, Hit] = {}
+        for hit in ranked:
+            by_article.setdefault(hit.article_id, hit)
+        articles = list(by_article.values())[:k]
+        if intent.latest or intent.what_happened:
+            articles.sort(key=lambda h: h.published_at, reverse=True)
+        parts = [f"{h.title} ({h.published_at.strftime('%Y-%m-%d')}) [{cite(h)}]" for h in articles]
+        label = "Latest reports" if intent.latest else "Reports"
+        return [f"{label}: " + "; ".join(parts) + "."] if parts else []
+
+    async def _generated(self, answer: Answer, ranked: list[Hit], now: datetime) -> Answer | None:
+        from bot.llm import LlmRefused, Source, generate_answer
+
+        assert self.llm is not None and self.http is not None
+        sources = [
+            Source(c.n, c.title, c.source, c.published_at.strftime("%Y-%m-%d"), c.passage)
+            for c in answer.citations
+        ]
+        try:
+            text = await generate_answer(
+                self.http, self.llm, answer.question, sources, today=now.strftime("%Y-%m-%d")
+            )
+        except LlmRefused as exc:
+            log.warning("the LLM's answer was not used (%s); answering from the passages", exc)
+            return None
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the LLM call failed; answering from the passages")
+            return None
+        as_of = (
+            f"\n(As of {answer.as_of.strftime('%Y-%m-%d %H:%M UTC')}, the newest article used.)"
+            if answer.as_of
+            else ""
+        )
+        return Answer(
+            answer.question,
+            _with_relaxed(text + as_of, answer.relaxed),
+            answer.filters,
+            answer.citations,
+            answer.relaxed,
+            answer.as_of,
+            generated=True,
+            passages=answer.passages,
+        )
+
+
+async def enrich_killed(store: Store, answer: Answer) -> Answer:
+    """Add the stored casualty counts of the cited articles (for "how many" questions)."""
+    metas = await store.article_meta([c.article_id for c in answer.citations])
+    counts = [
+        f"{metas[c.article_id].killed} killed per {c.source} [{c.n}]"
+        for c in answer.citations
+        if c.article_id in metas and metas[c.article_id].killed
+    ]
+    if not counts:
+        return answer
+    line = "Counts in the reports: " + "; ".join(counts) + "."
+    return Answer(
+        answer.question,
+        f"{line}\n{answer.text}",
+        answer.filters,
+        answer.citations,
+        answer.relaxed,
+        answer.as_of,
+        answer.generated,
+        answer.passages,
+    )
+
+
+_CITE = re.compile(r"\[(\d+)\]")
+
+
+def renumber(answer: Answer) -> Answer:
+    """Citations numbered 1, 2, ... in the order the text first uses them; uncited ones
+    dropped. Only [n] naming a citation is rewritten."""
+    by_n = {c.n: c for c in answer.citations}
+    order: dict[int, int] = {}
+    for found in _CITE.finditer(answer.text):
+        n = int(found[1])
+        if n in by_n and n not in order:
+            order[n] = len(order) + 1
+
+    def swap(found: re.Match[str]) -> str:
+        n = int(found[1])
+        return f"[{order[n]}]" if n in order else found[0]
+
+    citations = tuple(Citation(new, *astuple_tail(by_n[old])) for old, new in order.items())
+    return replace(answer, text=_CITE.sub(swap, answer.text), citations=citations)
+
+
+def astuple_tail(c: Citation) -> tuple[int, str, str | None, str, datetime, str]:
+    return (c.article_id, c.title, c.url, c.source, c.published_at, c.passage)
+
+
+def _with_score(hit: Hit, score: float) -> Hit:
+    return Hit(
+        hit.passage_id,
+        hit.article_id,
+        hit.story_id,
+        hit.title,
+        hit.url,
+        hit.source,
+        hit.published_at,
+        hit.text,
+        score,
+    )
+
+
+def _with_relaxed(text: str, relaxed: Sequence[str]) -> str:
+    return "\n".join([*relaxed, text]) if relaxed else text
+
+
+def _relaxed_sentence(name: str, filters: _Filters) -> str:
+    if name == "time" and filters.intent.time is not None:
+        what = f"the time ({filters.intent.time.text})"
+    elif name == "places":
+        what = "the place (" + ", ".join(p.name for p in filters.places) + ")"
+    elif name == "actors":
+        what = "the group (" + ", ".join(n for _, n in filters.actors) + ")"
+    else:
+        what = "the kind of event (" + ", ".join(filters.intent.event_types) + ")"
+    return f"Nothing matched {what}, so I looked without it."
+
+
+def _region(place: Place) -> PlaceFilter:
+    if place.precision == "country":
+        return PlaceFilter(place.country_code)
+    if place.precision == "admin1":
+        return PlaceFilter(place.country_code, place.admin1_code)
+    return PlaceFilter(place.country_code, geonameid=place.geonameid)
+
+
+def _last_day(until: datetime) -> Any:
+    """`until` is exclusive; find_articles takes the last day included."""
+    from datetime import timedelta
+
+    return (until - timedelta(microseconds=1)).date()

@@ -1,0 +1,201 @@
+"""Questions answered from the news: the project's sample feeds served on 127.0.0.1, ingested
+with the real model and extractor; a fake OpenAI-compatible server for generated answers."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from bot import commands
+from bot.app import App, open_app
+from bot.demo import sample_feeds
+from bot.settings import Settings
+from index.embed import Embedder
+from index.extract import Extractor
+from tests.index.test_ingest import Clock
+
+FEEDS_AT = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
+CITE = re.compile(r"\[(\d+)\]")
+
+
+@pytest.fixture(scope="module")
+def served(make_httpserver_ipv4: HTTPServer) -> HTTPServer:
+    for name, body in sample_feeds(FEEDS_AT).items():
+        make_httpserver_ipv4.expect_request(f"/{name}").respond_with_data(
+            body, content_type="application/rss+xml"
+        )
+    return make_httpserver_ipv4
+
+
+@pytest.fixture(scope="module")
+def data_dir(
+    tmp_path_factory: pytest.TempPathFactory,
+    served: HTTPServer,
+    real_embedder: Embedder,
+    extractor: Extractor,
+) -> Path:
+    """The sample feeds ingested once for the module."""
+    import asyncio
+
+    root = tmp_path_factory.mktemp("ask")
+    settings = Settings(
+        _env_file=None,
+        data_dir=root / "data",  # type: ignore[call-arg]
+        allowed_networks=["127.0.0.1/32"],
+    )
+
+    async def ingest() -> None:
+        async with open_app(
+            settings, embedder=real_embedder, extractor=extractor, now=Clock(FEEDS_AT)
+        ) as app:
+            for name in sample_feeds(FEEDS_AT):
+                await commands.add_feed(app, served.url_for(f"/{name}"))
+            assert (await commands.poll_once(app))["new_articles"] > 15
+
+    asyncio.run(ingest())
+    return root / "data"
+
+
+@pytest.fixture
+async def app(data_dir: Path, real_embedder: Embedder, extractor: Extractor) -> AsyncIterator[App]:
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    async with open_app(
+        settings,
+        embedder=real_embedder,
+        extractor=extractor,
+        now=Clock(FEEDS_AT + timedelta(hours=1)),
+        repair_mode="index",
+    ) as opened:
+        yield opened
+
+
+def assert_cited(doc: dict[str, object]) -> list[dict[str, object]]:
+    """Every [n] in the answer is a citation, numbered 1.. in order of first use."""
+    citations: list[dict[str, object]] = doc["citations"]  # type: ignore[assignment]
+    numbers = [c["n"] for c in citations]
+    assert numbers == list(range(1, len(numbers) + 1))
+    used = {int(n) for n in CITE.findall(str(doc["answer"]))}
+    assert used == set(numbers)
+    first_use = list(dict.fromkeys(int(n) for n in CITE.findall(str(doc["answer"]))))
+    assert first_use == sorted(first_use)
+    for c in citations:
+        assert c.keys() >= {"n", "article_id", "title", "url", "source", "published_at", "passage"}
+    return citations
+
+
+async def test_what_happened_in_a_town_this_week(app: App) -> None:
+    doc = await commands.ask(app, "What happened in Albu Kamal this week?")
+    citations = assert_cited(doc)
+    assert citations
+    filters = doc["filters"]
+    assert filters["places"][0]["name"] == "Ālbū Kamāl"
+    assert filters["time"]["text"] == "this week"
+    assert any("Bukamal" in c["title"] or "Abu Kamal" in c["title"] for c in citations)  # type: ignore[operator]
+    assert "As of " in doc["answer"]
+
+
+async def test_how_many_were_killed_draws_on_the_metadata(app: App) -> None:
+    doc = await commands.ask(app, "How many people were killed in the Mosul market car bomb?")
+    citations = assert_cited(doc)
+    assert "23" in doc["answer"]
+    assert "Mosul" in str(citations[0]["title"])
+
+
+async def test_latest_on_a_group_under_another_name(app: App) -> None:
+    doc = await commands.ask(app, "latest on Daesh")
+    assert_cited(doc)
+    assert doc["filters"]["actors"][0]["key"] == "isis"
+    assert doc["filters"].get("latest") is True
+    assert doc["answer"].startswith("Latest reports:")
+
+
+async def test_a_filter_that_empties_the_result_is_relaxed_and_said(app: App) -> None:
+    doc = await commands.ask(app, "What happened in Raqqa in 2014?")
+    assert doc["relaxed"] and "2014" in doc["relaxed"][0]
+    assert doc["answer"].startswith("Nothing matched the time (in 2014)")
+    assert "time" not in doc["filters"] and doc["filters"]["places"]
+    assert_cited(doc)
+
+
+async def test_nothing_relevant_says_so(app: App) -> None:
+    doc = await commands.ask(app, "What is the recipe for lemon cheesecake?")
+    assert doc["citations"] == [] and "found nothing" in doc["answer"]
+
+
+async def test_another_workspace_sees_nothing(app: App) -> None:
+    doc = await commands.ask(app, "What happened in Mosul?", workspace="discord:42")
+    assert doc["citations"] == [] and "found nothing" in doc["answer"]
+
+
+# ---- generated answers -----------------------------------------------------------------------
+@pytest.fixture
+async def llm_app(
+    data_dir: Path, real_embedder: Embedder, extractor: Extractor, httpserver_ipv4: HTTPServer
+) -> AsyncIterator[App]:
+    settings = Settings(
+        _env_file=None,
+        data_dir=data_dir,  # type: ignore[call-arg]
+        llm_url=httpserver_ipv4.url_for("/v1"),
+        llm_timeout_s=1.0,
+    )
+    async with open_app(
+        settings, embedder=real_embedder, extractor=extractor, repair_mode="index"
+    ) as opened:
+        yield opened
+
+
+def completion(text: str) -> dict[str, object]:
+    return {
+        "choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]
+    }
+
+
+async def test_a_generated_answer_is_used_when_it_cites_what_it_was_given(
+    llm_app: App, httpserver_ipv4: HTTPServer
+) -> None:
+    httpserver_ipv4.expect_request("/v1/chat/completions", method="POST").respond_with_json(
+        completion("A car bomb killed at least 23 people in a Mosul market [1].")
+    )
+    doc = await commands.ask(llm_app, "How many were killed in the Mosul market bombing?")
+    assert doc["generated"] is True
+    assert doc["answer"].startswith("A car bomb killed at least 23 people")
+    sent = json.loads(httpserver_ipv4.log[0][0].get_data())
+    assert "Mosul" in sent["messages"][-1]["content"]
+    assert_cited(doc)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        completion("Twelve were killed [9]."),  # a passage it was not given
+        completion("Twelve were killed."),  # no citation at all
+        "slow",
+    ],
+)
+async def test_a_bad_or_slow_generated_answer_falls_back_to_the_extractive_one(
+    llm_app: App, httpserver_ipv4: HTTPServer, reply: object
+) -> None:
+    release = threading.Event()
+    if reply == "slow":
+
+        def slow(request: Request) -> Response:
+            release.wait(5)
+            return Response(json.dumps(completion("late [1]")), content_type="application/json")
+
+        httpserver_ipv4.expect_request("/v1/chat/completions").respond_with_handler(slow)
+    else:
+        httpserver_ipv4.expect_request("/v1/chat/completions").respond_with_json(reply)
+    try:
+        doc = await commands.ask(llm_app, "How many were killed in the Mosul market bombing?")
+    finally:
+        release.set()
+    assert doc["generated"] is False and "23" in doc["answer"]
+    assert_cited(doc)
