@@ -52,7 +52,12 @@ CANDIDATES = 30  # passages retrieved
 RERANKED = 6  # of which re-scored sentence by sentence
 MAX_SENTENCES = 4  # in an extractive answer
 RELEVANT = 0.35  # a sentence this similar to the question can answer it
-MIN_WORDS = 8  # shorter sentences are rarely an answer (links, bylines, captions)
+MIN_WORDS = 6  # shorter sentences are rarely an answer (bylines, captions)
+# Sentences that point elsewhere rather than report ("See our timeline of ...").
+_NAVIGATION = re.compile(
+    r"^\W*(see|read|watch|listen|follow|click|sign up|subscribe|related|more on|also read)\b",
+    re.IGNORECASE,
+)
 NOTHING = "I found nothing in this workspace's feeds that answers that."
 
 
@@ -266,7 +271,7 @@ class Answerer:
             (h.passage_id, s)
             for h in top
             for s in split_sentences(h.text)
-            if len(s.split()) >= MIN_WORDS  # not "See our timeline." or a byline
+            if len(s.split()) >= MIN_WORDS and not _NAVIGATION.match(s)  # links, bylines
         ]
         sentences: dict[int, list[tuple[str, float]]] = {}
         if pieces:

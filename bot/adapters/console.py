@@ -17,6 +17,7 @@ from bot.watches import KINDS
 log = logging.getLogger(__name__)
 
 HELP = """commands:
+  ask QUESTION          an answer from the articles, citing them ([1], [2])
   search WORDS          passages closest in meaning to WORDS
   feeds                 subscribed feeds and their health
   watch TERM            watch a group, place, keywords or topic (as `wirewatch watch add`;
@@ -110,7 +111,9 @@ async def handle_line(app: App, line: str) -> bool:
     try:
         if command in {"quit", "exit"}:
             return False
-        if command == "search" and rest:
+        if command == "ask" and rest:
+            render.print_answer(await commands.ask(app, line.split(None, 1)[1]))
+        elif command == "search" and rest:
             render.print_results(await commands.search(app, rest, k=5, per_story=1))
         elif command == "feeds":
             render.print_feeds((await commands.list_feeds(app))["feeds"])

@@ -41,6 +41,11 @@ WATCHES: tuple[tuple[str, str | None, float | None], ...] = (
     ("families fleeing the fighting reach a camp", "topic", None),
 )
 
+QUESTIONS = (
+    "What happened in Albu Kamal this week?",
+    "How many were killed in the Mosul market car bomb?",
+)
+
 SEARCHES = (
     "air strike on civilians in Raqqa",
     "militants pledge allegiance to Islamic State near the Iraqi border",
@@ -249,14 +254,19 @@ async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
             out.print("\n[bold]5. Event metadata, whatever the spelling[/bold]")
             await _show_metadata(app)
 
+            out.print("\n[bold]6. Ask, and get an answer citing its sources[/bold]")
+            for question in QUESTIONS:
+                out.print(f"\n[cyan]$ wirewatch ask {shlex.quote(question)}[/cyan]")
+                render.print_answer(await commands.ask(app, question))
+
             stats = await commands.stats(app)
             out.print(
                 f"\n{stats['articles']} articles in {stats['stories']} stories, "
                 f"{stats['passages']} passages indexed."
             )
             out.print(
-                f"Try it yourself: [cyan]{_command()} --data-dir {data_dir} search "
-                "'car bomb in a market'[/cyan]"
+                f"Try it yourself: [cyan]{_command()} --data-dir {data_dir} ask "
+                "'latest on Daesh'[/cyan]"
             )
             if chat:
                 from bot.adapters.console import repl

@@ -611,3 +611,47 @@ def test_a_failing_feed_is_recorded_and_the_others_still_ingested(
     assert feeds[good]["error_count"] == 0 and feeds[good]["last_error"] is None
     assert feeds[good]["articles"] == entries_in(body)
     assert doc_of(wirewatch(data_dir, "stats", "--json"))["articles"] == entries_in(body)
+
+
+ASK_FIELDS = {"question", "answer", "filters", "citations"}
+CITATION_FIELDS = {"n", "article_id", "title", "url", "source", "published_at", "passage"}
+
+
+def test_ask_prints_an_answer_citing_its_sources(polled: Polled) -> None:
+    question = "How many were killed in the Mosul market car bomb?"
+    doc = doc_of(wirewatch(polled.data_dir, "ask", question, "--json"))
+    assert doc.keys() >= ASK_FIELDS and doc["question"] == question
+    assert isinstance(doc["filters"], dict) and doc["filters"]["places"][0]["name"] == "Mosul"
+    assert doc["citations"] and all(c.keys() >= CITATION_FIELDS for c in doc["citations"])
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", doc["answer"])}
+    assert cited == {c["n"] for c in doc["citations"]}
+    for c in doc["citations"]:
+        assert_iso_utc(c["published_at"])
+        assert c["source"] in FEED_TITLES
+    human = wirewatch(polled.data_dir, "ask", question).stdout
+    assert "[1]" in human and "Tigris Daily" in human
+
+
+def test_ask_batch_prints_json_lines_in_order(polled: Polled, tmp_path: Path) -> None:
+    questions = ["latest on Daesh", "What is the recipe for lemon cheesecake?", "Raqqa air strike"]
+    batch = tmp_path / "questions.txt"
+    batch.write_text("\n".join(questions) + "\n\n", encoding="utf-8")
+    result = wirewatch(polled.data_dir, "ask", "--batch", str(batch), "--json")
+    docs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [d["question"] for d in docs] == questions
+    assert docs[1]["citations"] == [] and docs[0]["citations"] and docs[2]["citations"]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["   "], "the question is empty"),
+        ([], "give a QUESTION or --batch FILE"),
+        (["what?", "--batch", "q.txt"], "give a QUESTION or --batch FILE"),
+        (["what?", "--k", "0"], "--k takes 1 to 20"),
+        (["what?", "--channel", "#ops"], "is not a channel"),
+        (["--batch", "missing.txt"], "cannot read missing.txt"),
+    ],
+)
+def test_ask_refuses_bad_input(data_dir: Path, args: list[str], says: str) -> None:
+    assert says in error_line(wirewatch(data_dir, "ask", *args, code=2))

@@ -43,6 +43,7 @@ async def test_watch_commands_in_the_chat(app: App, capsys: pytest.CaptureFixtur
     assert "removed watch 3" in await say(app, "unwatch 3", capsys)
     assert len((await commands.watch_list(app))["watches"]) == 2
     assert "no alerts yet" in await say(app, "alerts", capsys)
+    assert "found nothing" in await say(app, "ask what happened in Mosul?", capsys)
 
 
 @pytest.mark.parametrize(

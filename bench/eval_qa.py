@@ -1,0 +1,323 @@
+"""Question answering on real news-quiz questions: evidence recall and answers that contain the
+gold answer, for BM25 alone, dense alone and hybrid retrieval, side by side.
+
+* Items: the 300 dev questions of `realtimeqa_news/` in the shared data folder (`../shared/data`
+  beside the project root, or `WIREWATCH_SHARED_DATA`): a news-quiz question, the evidence text
+  it was written from and the gold answer. Exit status 2 when the folder is missing.
+* The evidence texts become one RSS feed, one article each (title: the evidence's opening
+  words, never the question or the answer; link `https://evidence.example/<id>`; dated by
+  `question_date` at 12:00 UTC), served on 127.0.0.1 by `bot.demo.serve_feeds`. Every feed
+  capture of `news_feeds/manifest.jsonl` is ingested beside them as distractors (a few are
+  malformed on purpose: `ingest` reports them, exits 2 and stores the others).
+* All through the real command line, in subprocesses and a temporary data dir: `feeds add`,
+  `poll --once`, `ingest FILES...`, then `ask --batch QUESTIONS --mode M --k 5` for M in bm25,
+  dense and hybrid, with no LLM configured (extractive answers).
+* Per mode, over the questions:
+  - evidence recall@1: the first passage of `retrieved` (the ranked passages the answer was
+    composed from) belongs to the question's evidence article;
+  - evidence recall@5: the evidence article is among the first 5 distinct articles there;
+  - answer contains gold: the answer text contains `answer_text` (case-insensitive, after
+    Unicode NFKC and whitespace normalisation);
+  - seconds per question: the wall time of the `ask --batch` process over the number of
+    questions (its start-up, about one model load, included).
+* Nothing here is fitted to these items: no weight, rule or threshold of the product was
+  chosen on them; the script only measures.
+* Questions are asked at the real clock, not at their `question_date`: a "this week" in a
+  question is read relative to now. `time filters` counts the questions whose time filter was
+  kept (it found articles), which may change as the clock moves on.
+
+`--update-baseline` writes the figures, rounded down to 3 decimals, to `eval_qa_baseline.json`;
+`tests/bot/test_eval_qa.py` fails when one drops below it. Floors only rise.
+
+  .venv/bin/python bench/eval_qa.py [--json] [--update-baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `bot`
+
+from bot.demo import serve_feeds  # noqa: E402
+
+BASELINE = Path(__file__).with_name("eval_qa_baseline.json")
+QA_FILE = Path("realtimeqa_news") / "realtimeqa_dev.jsonl"
+MANIFEST = Path("news_feeds") / "manifest.jsonl"
+MODES = ("bm25", "dense", "hybrid")
+FIGURES = ("recall_at_1", "recall_at_5", "answer_contains_gold")
+K = 5
+EVIDENCE_URL = "https://evidence.example/"
+TITLE_WORDS = 12
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+Log = Callable[[str], None]
+
+
+def shared_data_dir() -> Path | None:
+    """`WIREWATCH_SHARED_DATA` when set, else `../shared/data` beside the project root; None
+    when the questions or the feed manifest are not there."""
+    env = os.environ.get("WIREWATCH_SHARED_DATA")
+    folder = Path(env) if env else ROOT.parent / "shared" / "data"
+    return folder if (folder / QA_FILE).is_file() and (folder / MANIFEST).is_file() else None
+
+
+def load_items(shared: Path) -> list[dict[str, Any]]:
+    text = (shared / QA_FILE).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def distractor_files(shared: Path) -> list[Path]:
+    """Every feed capture listed in the manifest, in its order."""
+    lines = (shared / MANIFEST).read_text(encoding="utf-8").splitlines()
+    return [shared / "news_feeds" / json.loads(line)["file"] for line in lines if line.strip()]
+
+
+def evidence_url(item: dict[str, Any]) -> str:
+    return EVIDENCE_URL + str(item["id"])
+
+
+def question_date(value: str) -> datetime:
+    """`2020/01/10` or `2020-01-10`, at 12:00 UTC."""
+    year, month, day = (int(part) for part in re.split(r"[/-]", value.strip())[:3])
+    return datetime(year, month, day, 12, tzinfo=UTC)
+
+
+def _xml(text: str) -> str:
+    return escape(_CONTROL.sub(" ", text))
+
+
+def evidence_feed(items: Sequence[dict[str, Any]]) -> bytes:
+    """One RSS 2.0 feed: an item per evidence text. The title is the evidence's opening words,
+    so neither the question nor the answer is given to the index."""
+    rows = []
+    for item in items:
+        words = " ".join(item["evidence_text"].split()).split(" ")
+        title = " ".join(words[:TITLE_WORDS]) + (" …" if len(words) > TITLE_WORDS else "")
+        when = format_datetime(question_date(item["question_date"]), usegmt=True)
+        rows.append(
+            f"<item><title>{_xml(title)}</title><link>{_xml(evidence_url(item))}</link>"
+            f'<guid isPermaLink="false">{_xml(str(item["id"]))}</guid>'
+            f"<pubDate>{when}</pubDate>"
+            f"<description>{_xml(item['evidence_text'])}</description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        "<title>News quiz evidence</title><link>https://evidence.example/</link>"
+        f"<description>evaluation</description>{''.join(rows)}</channel></rss>"
+    ).encode()
+
+
+def question_lines(items: Sequence[dict[str, Any]]) -> list[str]:
+    """The `ask --batch` input: one question a line, whitespace collapsed."""
+    return [" ".join(item["question"].split()) for item in items]
+
+
+def normalise(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _wirewatch() -> list[str]:
+    beside = Path(sys.executable).with_name("wirewatch")
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "bot"]
+
+
+def _cli(
+    args: Sequence[str], env: dict[str, str], cwd: Path, ok: Sequence[int] = (0,)
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [*_wirewatch(), *args], env=env, cwd=cwd, capture_output=True, text=True, check=False
+    )
+    if done.returncode not in ok:
+        raise RuntimeError(
+            f"`wirewatch {' '.join(args[:2])}` exited {done.returncode}: {done.stderr[-2000:]}"
+        )
+    return done
+
+
+def _environment(data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        WIREWATCH_DATA_DIR=str(data_dir),
+        WIREWATCH_ALLOWED_NETWORKS="127.0.0.1/32",
+        WIREWATCH_LLM_URL="",  # extractive answers: what is measured is retrieval and composing
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
+    return env
+
+
+def article_ids_by_url(db_path: Path) -> dict[str, int]:
+    """url -> article_id, read-only from the run's database."""
+    with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT url, article_id FROM articles WHERE url IS NOT NULL").fetchall()
+    return {str(url): int(article_id) for url, article_id in rows}
+
+
+def _first_articles(retrieved: Sequence[dict[str, Any]], n: int) -> list[int]:
+    out: list[int] = []
+    for hit in retrieved:
+        if hit["article_id"] not in out:
+            out.append(hit["article_id"])
+            if len(out) == n:
+                break
+    return out
+
+
+def score(
+    items: Sequence[dict[str, Any]], docs: Sequence[dict[str, Any]], ids: dict[str, int]
+) -> dict[str, Any]:
+    """The figures of one mode: `docs` are its `ask` documents, in the items' order."""
+    if len(docs) != len(items):
+        raise RuntimeError(f"{len(docs)} answers for {len(items)} questions")
+    at_1 = at_5 = gold = timed = 0
+    for item, doc in zip(items, docs, strict=True):
+        wanted = ids.get(evidence_url(item))
+        first = _first_articles(doc["retrieved"], K)
+        at_1 += bool(first) and first[0] == wanted
+        at_5 += wanted in first
+        gold += normalise(item["answer_text"]) in normalise(doc["answer"])
+        timed += "time" in doc["filters"]
+    n = len(items)
+    return {
+        "recall_at_1": at_1 / n,
+        "recall_at_5": at_5 / n,
+        "answer_contains_gold": gold / n,
+        "time_filters": timed,
+    }
+
+
+def run_eval(shared: Path, log: Log = lambda _: None) -> dict[str, Any]:
+    """Ingest the evidence feed and the distractors, ask every question in every mode, and
+    return the figures."""
+    items = load_items(shared)
+    files = distractor_files(shared)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="wirewatch-eval-qa-") as tmp:
+        work = Path(tmp)
+        env = _environment(work / "data")
+        with serve_feeds({"evidence.xml": evidence_feed(items)}) as base:
+            _cli(["feeds", "add", base + "evidence.xml"], env, work)
+            log(f"polling the evidence feed ({len(items)} items)…")
+            clock = time.perf_counter()
+            poll = json.loads(_cli(["poll", "--once", "--json"], env, work).stdout)
+            poll_s = time.perf_counter() - clock
+        log(f"ingesting {len(files)} distractor feed files…")
+        clock = time.perf_counter()
+        done = _cli(["ingest", *map(str, files), "--json"], env, work, ok=(0, 2))
+        ingest_s = time.perf_counter() - clock
+        ingest = json.loads(done.stdout)
+        ids = article_ids_by_url(work / "data" / "wirewatch.db")
+        stored = sum(evidence_url(item) in ids for item in items)
+        batch = work / "questions.txt"
+        batch.write_text("\n".join(question_lines(items)) + "\n", encoding="utf-8")
+        modes: dict[str, Any] = {}
+        for mode in MODES:
+            log(f"asking {len(items)} questions, --mode {mode}…")
+            clock = time.perf_counter()
+            out = _cli(
+                ["ask", "--batch", str(batch), "--json", "--mode", mode, "--k", str(K)], env, work
+            ).stdout
+            wall = time.perf_counter() - clock
+            docs = [json.loads(line) for line in out.splitlines() if line.strip()]
+            modes[mode] = score(items, docs, ids) | {
+                "s_per_question": wall / len(items),
+                "ask_s": wall,
+            }
+    return {
+        "n": len(items),
+        "evidence_stored": stored,
+        "articles": len(ids),
+        "distractor_files": len(files),
+        "distractor_articles": ingest.get("new_articles"),
+        "malformed_files": done.returncode == 2,
+        "poll_s": poll_s,
+        "ingest_s": ingest_s,
+        "poll_new_articles": poll.get("new_articles"),
+        "total_s": time.perf_counter() - started,
+        "modes": modes,
+    }
+
+
+def floors(figures: dict[str, Any]) -> dict[str, Any]:
+    """The baseline: each quality figure of each mode rounded down to 3 decimals."""
+    return {
+        "n": figures["n"],
+        "modes": {
+            mode: {name: math.floor(figures["modes"][mode][name] * 1000) / 1000 for name in FIGURES}
+            for mode in MODES
+        },
+    }
+
+
+def print_table(figures: dict[str, Any]) -> None:
+    modes = figures["modes"]
+    print(
+        f"RealTimeQA dev: {figures['n']} questions; {figures['evidence_stored']} evidence "
+        f"articles stored among {figures['articles']} articles "
+        f"({figures['distractor_files']} distractor feed files)"
+    )
+    print(f"{'':<24}" + "".join(f"{mode:>10}" for mode in MODES))
+    for name, label in (
+        ("recall_at_1", "evidence recall@1"),
+        ("recall_at_5", "evidence recall@5"),
+        ("answer_contains_gold", "answer contains gold"),
+    ):
+        print(f"{label:<24}" + "".join(f"{modes[m][name]:>10.3f}" for m in MODES))
+    print(f"{'time filters kept':<24}" + "".join(f"{modes[m]['time_filters']:>10}" for m in MODES))
+    print(f"{'s per question':<24}" + "".join(f"{modes[m]['s_per_question']:>10.3f}" for m in MODES))
+    print(
+        f"poll (evidence) {figures['poll_s']:.1f} s, ingest (distractors) "
+        f"{figures['ingest_s']:.1f} s, whole run {figures['total_s']:.1f} s"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help=f"store the figures, rounded down, as the new floors in {BASELINE.name}",
+    )
+    args = parser.parse_args(argv)
+    shared = shared_data_dir()
+    if shared is None:
+        print(
+            f"shared data not found: expected {QA_FILE} and {MANIFEST} in ../shared/data beside "
+            "the project (or set WIREWATCH_SHARED_DATA)",
+            file=sys.stderr,
+        )
+        return 2
+    figures = run_eval(shared, log=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.update_baseline:
+        BASELINE.write_text(json.dumps(floors(figures), indent=2) + "\n", encoding="utf-8")
+        print(f"baseline written to {BASELINE}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print_table(figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
