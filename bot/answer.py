@@ -36,7 +36,7 @@ from index.embed import Embedder
 from index.models import Hit
 from index.passages import split_sentences
 from index.places import Gazetteer, Place
-from index.search import Mode, retrieve
+from index.search import STOPWORDS, Mode, retrieve
 from index.store import PlaceFilter, Store
 from index.timeutil import to_iso
 from index.vectors import VectorIndex
@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 CANDIDATES = 30  # passages retrieved
 RERANKED = 6  # of which re-scored sentence by sentence
+SENTENCES_EACH = 2  # sentences of each the model reads
 MAX_SENTENCES = 4  # in an extractive answer
 RELEVANT = 0.35  # a sentence this similar to the question can answer it
 MIN_WORDS = 6  # shorter sentences are rarely an answer (bylines, captions)
@@ -193,7 +194,7 @@ class Answerer:
             article_ids=article_ids,
             query_vector=vector,
         )
-        ranked, sentences = await self._rerank(hits, vector, filters.intent, now)
+        ranked, sentences = await self._rerank(question, hits, vector, filters.intent, now)
         answer = self._compose(question, ranked, sentences, filters, active, relaxed, k)
         if filters.intent.count_killed and answer.citations:
             answer = await enrich_killed(self.store, answer)
@@ -262,20 +263,21 @@ class Answerer:
 
     # -- ranking --
     async def _rerank(
-        self, hits: list[Hit], vector: np.ndarray, intent: Intent, now: datetime
+        self, question: str, hits: list[Hit], vector: np.ndarray, intent: Intent, now: datetime
     ) -> tuple[list[Hit], dict[int, list[tuple[str, float]]]]:
         """Hits re-ordered by their best sentence's similarity to the question (blended with
-        the retrieval rank), and each re-scored hit's sentences with their similarity."""
-        top = hits[:RERANKED]
+        the retrieval rank), and each re-scored hit's sentences with their similarity. The
+        model reads a few sentences of each of the best passages: those sharing most words
+        with the question, else the first ones (a news passage leads with its facts)."""
+        terms = _terms(question)
         pieces = [
-            (h.passage_id, s)
-            for h in top
-            for s in split_sentences(h.text)
-            if len(s.split()) >= MIN_WORDS and not _NAVIGATION.match(s)  # links, bylines
+            (h.passage_id, text)
+            for h in hits[:RERANKED]
+            for text in _preselect(h.text, terms, SENTENCES_EACH)
         ]
         sentences: dict[int, list[tuple[str, float]]] = {}
         if pieces:
-            matrix = await asyncio.to_thread(self.embedder.embed_passages, [s for _, s in pieces])
+            matrix = await asyncio.to_thread(self.embedder.embed_passages, [t for _, t in pieces])
             for (pid, text), score in zip(pieces, matrix @ vector, strict=True):
                 sentences.setdefault(pid, []).append((text, float(score)))
         scored = []
@@ -440,6 +442,25 @@ async def enrich_killed(store: Store, answer: Answer) -> Answer:
 
 
 _CITE = re.compile(r"\[(\d+)\]")
+_WORDS = re.compile(r"\w+")
+
+
+def _terms(text: str) -> set[str]:
+    """Content words, folded and cut to 5 letters (a crude stem: killed ~ killing)."""
+    return {w[:5] for w in _WORDS.findall(text.casefold()) if w not in STOPWORDS and len(w) > 2}
+
+
+def _preselect(text: str, terms: set[str], keep: int) -> list[str]:
+    """The `keep` sentences of a passage sharing most question words, in text order; ties go
+    to the earlier sentence."""
+    candidates = [
+        s for s in split_sentences(text) if len(s.split()) >= MIN_WORDS and not _NAVIGATION.match(s)
+    ]
+    ranked = sorted(
+        range(len(candidates)),
+        key=lambda i: (-len(_terms(candidates[i]) & terms), i),
+    )
+    return [candidates[i] for i in sorted(ranked[:keep])]
 
 
 def renumber(answer: Answer) -> Answer:
