@@ -31,6 +31,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/ask.py
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/eval_extract.py
 	$(BIN)/python bench/alerts.py

@@ -36,7 +36,7 @@ from index.embed import Embedder
 from index.models import Hit
 from index.passages import split_sentences
 from index.places import Gazetteer, Place
-from index.search import STOPWORDS, Mode, retrieve
+from index.search import RRF_K, STOPWORDS, Mode, retrieve
 from index.store import PlaceFilter, Store
 from index.timeutil import to_iso
 from index.vectors import VectorIndex
@@ -181,21 +181,30 @@ class Answerer:
         question = " ".join(question.split())
         filters = self._filters(question, now)
         vector = await asyncio.to_thread(self.embedder.embed_query, question)
-        article_ids, active, relaxed = await self._articles(filters, workspace_id)
+        within, preferred, active, relaxed = await self._articles(filters, workspace_id)
         query = filters.intent.core or question
-        hits = await retrieve(
-            self.store,
-            self.vectors,
-            self.embedder,
-            workspace_id,
-            f"{question} {query}" if query != question else question,
-            CANDIDATES,
-            mode=mode,
-            article_ids=article_ids,
-            query_vector=vector,
-        )
+        text = f"{question} {query}" if query != question else question
+
+        async def search(article_ids: list[int] | None) -> list[Hit]:
+            return await retrieve(
+                self.store,
+                self.vectors,
+                self.embedder,
+                workspace_id,
+                text,
+                CANDIDATES,
+                mode=mode,
+                article_ids=article_ids,
+                query_vector=vector,
+            )
+
+        hits = await search(within)
+        if preferred is not None:  # the articles naming the places, groups, kinds of event
+            hits = fuse([await search(preferred), hits])[:CANDIDATES]
         ranked, sentences = await self._rerank(question, hits, vector, filters.intent, now)
-        answer = self._compose(question, ranked, sentences, filters, active, relaxed, k)
+        answer = self._compose(
+            question, ranked, sentences, filters, active, relaxed, k, set(preferred or ())
+        )
         if filters.intent.count_killed and answer.citations:
             answer = await enrich_killed(self.store, answer)
         if self.llm is not None and answer.citations:
@@ -217,30 +226,43 @@ class Answerer:
 
     async def _articles(
         self, filters: _Filters, workspace_id: int
-    ) -> tuple[list[int] | None, set[str], tuple[str, ...]]:
-        """The articles the filters allow (None: no filter), the filters kept, and a sentence
-        for each filter dropped because nothing matched with it."""
-        active = {"places", "actors", "event_types", "time"}
-        relaxed: list[str] = []
+    ) -> tuple[list[int] | None, list[int] | None, set[str], tuple[str, ...]]:
+        """(articles within the time asked, None: no limit; articles that also name the
+        question's places, groups or kinds of event, None: no such filter; the filters in use;
+        a sentence for each filter dropped because nothing matched it).
+
+        Time is a hard limit: "this week" means this week. Places, groups and kinds of event
+        rank the articles naming them first without hiding the others, since a question often
+        names them as context ("the US said...") rather than as its subject."""
         present = {
             "places": bool(filters.places),
             "actors": bool(filters.actors),
             "event_types": bool(filters.intent.event_types),
             "time": filters.intent.time is not None,
         }
-        active = {name for name in active if present[name]}
-        if not active:
-            return None, active, ()
-        for drop in ("event_types", "time", "actors", "places", None):
-            ids = await self._find(filters, workspace_id, active)
-            if ids:
-                return ids, active, tuple(relaxed)
-            if drop is not None and drop in active:
+        active = {name for name, there in present.items() if there}
+        relaxed: list[str] = []
+        within = None
+        if "time" in active:
+            within = await self._find(filters, workspace_id, {"time"})
+            if not within:
+                active.discard("time")
+                relaxed.append(_relaxed_sentence("time", filters))
+                within = None
+        preferred = None
+        soft = active - {"time"}
+        for drop in ("event_types", "actors", "places", None):
+            if not soft:
+                break
+            found = await self._find(filters, workspace_id, soft | (active & {"time"}))
+            if found:
+                preferred = found
+                break
+            if drop is not None and drop in soft:
+                soft.discard(drop)
                 active.discard(drop)
                 relaxed.append(_relaxed_sentence(drop, filters))
-                if not active:
-                    break
-        return None, set(), tuple(relaxed)
+        return within, preferred, active, tuple(relaxed)
 
     async def _find(self, filters: _Filters, workspace_id: int, active: set[str]) -> list[int]:
         time = filters.intent.time if "time" in active else None
@@ -301,6 +323,7 @@ class Answerer:
         active: set[str],
         relaxed: tuple[str, ...],
         k: int,
+        preferred: set[int],
     ) -> Answer:
         numbers: dict[int, int] = {}  # article_id -> n
         cited: list[Citation] = []
@@ -353,7 +376,7 @@ class Answerer:
             )
         lead = []
         if intent.what_happened or intent.latest:
-            lead = self._overview(ranked, intent, cite, k)
+            lead = self._overview(ranked, intent, cite, k, preferred)
         body = " ".join(lines)
         text = "\n".join([*lead, body]) if lead else body
         newest = max(c.published_at for c in cited)
@@ -368,11 +391,14 @@ class Answerer:
             passages=tuple(ranked),
         )
 
-    def _overview(self, ranked: list[Hit], intent: Intent, cite: Any, k: int) -> list[str]:
-        """A line from the articles themselves: newest first for "latest" and "what happened"
-        questions, with the killed counts the metadata holds for "how many" questions."""
+    def _overview(
+        self, ranked: list[Hit], intent: Intent, cite: Any, k: int, preferred: set[int]
+    ) -> list[str]:
+        """A line listing the reports, newest first, for "latest" and "what happened"
+        questions: those naming the question's places and groups when there are any."""
         by_article: dict[int, Hit] = {}
-        for hit in ranked:
+        named = [h for h in ranked if h.article_id in preferred]
+        for hit in named or ranked:
             by_article.setdefault(hit.article_id, hit)
         articles = list(by_article.values())[:k]
         if intent.latest or intent.what_happened:
@@ -483,6 +509,18 @@ def renumber(answer: Answer) -> Answer:
 
 def astuple_tail(c: Citation) -> tuple[int, str, str | None, str, datetime, str]:
     return (c.article_id, c.title, c.url, c.source, c.published_at, c.passage)
+
+
+def fuse(lists: Sequence[Sequence[Hit]]) -> list[Hit]:
+    """Hit lists fused by reciprocal rank, best first."""
+    fused: dict[int, float] = {}
+    first: dict[int, Hit] = {}
+    for hits in lists:
+        for rank, hit in enumerate(hits):
+            fused[hit.passage_id] = fused.get(hit.passage_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            first.setdefault(hit.passage_id, hit)
+    order = sorted(fused, key=lambda pid: -fused[pid])
+    return [_with_score(first[pid], fused[pid]) for pid in order]
 
 
 def _with_score(hit: Hit, score: float) -> Hit:

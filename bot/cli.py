@@ -13,6 +13,7 @@ import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -351,6 +352,11 @@ _CHANNEL_HELP = "console (default) or discord:<guild_id>:<channel_id>."
     show_default=True,
     help="Retrieval: BM25 and meaning fused, or one of them alone (for comparison).",
 )
+@click.option(
+    "--as-of",
+    default=None,
+    help="Answer as of this date or time (ISO): 'this week' and 'yesterday' count from it.",
+)
 @click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -360,14 +366,23 @@ def ask(
     k: int,
     batch: Path | None,
     mode: str,
+    as_of: str | None,
     channel: str,
     as_json: bool,
 ) -> None:
     """Answer QUESTION from the workspace's articles, citing them as [1], [2]. Examples:
     `ask "what happened in Albu Kamal this week?"`, `ask "how many were killed in the Mosul
-    market bombing?"`, `ask "latest on HTS"`."""
+    market bombing?"`, `ask "latest on HTS"`. A --batch line is a question, or a JSON object
+    {"question": ..., "as_of": ...}."""
     from bot import commands, render
+    from bot.extraction import parse_published
     from bot.watches import channel_workspace
+
+    def moment(value: str | None) -> datetime | None:
+        try:
+            return parse_published(value) if value else None
+        except ValueError as exc:
+            _fail(f"--as-of: {exc}")
 
     if (question is None) == (batch is None):
         _fail("give a QUESTION or --batch FILE (one of them)")
@@ -375,15 +390,28 @@ def ask(
         workspace = channel_workspace(channel)
     except UserError as exc:
         _fail(str(exc))
+    default_moment = moment(as_of)
     if batch is not None:
         try:
-            questions = [q for q in batch.read_text(encoding="utf-8").splitlines() if q.strip()]
+            lines = [q for q in batch.read_text(encoding="utf-8").splitlines() if q.strip()]
         except (OSError, UnicodeDecodeError) as exc:
             _fail(f"cannot read {batch}: {exc}")
+        questions: list[tuple[str, datetime | None]] = []
+        for number, line in enumerate(lines, 1):
+            if not line.lstrip().startswith("{"):
+                questions.append((line, default_moment))
+                continue
+            try:
+                item = json.loads(line)
+                when = moment(item.get("as_of")) or default_moment
+                questions.append((str(item["question"]), when))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                _fail(f'{batch} line {number}: neither a question nor {{"question": ...}} JSON')
 
         async def many(app: App) -> list[dict[str, Any]]:
             return [
-                await commands.ask(app, q, k=k, workspace=workspace, mode=mode) for q in questions
+                await commands.ask(app, q, k=k, workspace=workspace, mode=mode, as_of=when)
+                for q, when in questions
             ]
 
         for doc in _with_app(ctx, many, with_model=True, repair_mode="index"):
@@ -392,7 +420,9 @@ def ask(
     assert question is not None
     doc = _with_app(
         ctx,
-        lambda app: commands.ask(app, question, k=k, workspace=workspace, mode=mode),
+        lambda app: commands.ask(
+            app, question, k=k, workspace=workspace, mode=mode, as_of=default_moment
+        ),
         with_model=True,
         repair_mode="index",
     )

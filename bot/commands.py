@@ -334,9 +334,16 @@ MAX_QUESTION_CHARS = 1000
 
 
 async def ask(
-    app: App, question: str, *, k: int = 5, workspace: str = "console", mode: str = "hybrid"
+    app: App,
+    question: str,
+    *,
+    k: int = 5,
+    workspace: str = "console",
+    mode: str = "hybrid",
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
-    """Answer a question from the workspace's articles, citing them."""
+    """Answer a question from the workspace's articles, citing them. `as_of`: the moment
+    "this week" and "yesterday" are counted from (default now)."""
     question = " ".join(question.split())
     if not question:
         raise UserError("the question is empty: ask something, e.g. 'what happened in Raqqa?'")
@@ -348,5 +355,6 @@ async def ask(
         raise UserError("--mode is one of hybrid, bm25, dense")
     answerer = await app.answerer()
     ws = await app.workspace_id(workspace)
-    answer = await answerer.ask(question, ws, now=app.now(), k=k, mode=mode)  # type: ignore[arg-type]
+    now = as_of or app.now()
+    answer = await answerer.ask(question, ws, now=now, k=k, mode=mode)  # type: ignore[arg-type]
     return answer.doc()

@@ -655,3 +655,25 @@ def test_ask_batch_prints_json_lines_in_order(polled: Polled, tmp_path: Path) ->
 )
 def test_ask_refuses_bad_input(data_dir: Path, args: list[str], says: str) -> None:
     assert says in error_line(wirewatch(data_dir, "ask", *args, code=2))
+
+
+def test_ask_as_of_a_moment(polled: Polled, tmp_path: Path) -> None:
+    question = "What happened in Mosul in the past two weeks?"
+    moment = (FIXED_NOW + timedelta(days=1)).isoformat()
+    doc = doc_of(wirewatch(polled.data_dir, "ask", question, "--as-of", moment, "--json"))
+    since = assert_iso_utc(doc["filters"]["time"]["since"])
+    assert since == FIXED_NOW + timedelta(days=1) - timedelta(days=14)
+    assert doc["citations"] and "Mosul" in doc["citations"][0]["title"], doc["answer"]
+    batch = tmp_path / "q.jsonl"
+    batch.write_text(json.dumps({"question": question, "as_of": moment}) + "\n" + question + "\n")
+    first, second = [
+        json.loads(line)
+        for line in wirewatch(
+            polled.data_dir, "ask", "--batch", str(batch), "--json"
+        ).stdout.splitlines()
+    ]
+    assert first["filters"]["time"]["since"] == doc["filters"]["time"]["since"]
+    assert second["filters"].get("time", {}).get("since") != first["filters"]["time"]["since"]
+    assert "--as-of" in error_line(
+        wirewatch(polled.data_dir, "ask", "x", "--as-of", "soon", code=2)
+    )
