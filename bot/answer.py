@@ -198,9 +198,11 @@ class Answerer:
                 query_vector=vector,
             )
 
-        hits = await search(within)
-        if preferred is not None:  # the articles naming the places, groups, kinds of event
-            hits = fuse([await search(preferred), hits])[:CANDIDATES]
+        if preferred is None:
+            hits = await search(within)
+        else:  # the articles naming the places, groups, kinds of event first
+            named, hits = await asyncio.gather(search(preferred), search(within))
+            hits = fuse([named, hits])[:CANDIDATES]
         ranked, sentences = await self._rerank(question, hits, vector, filters.intent, now)
         answer = self._compose(
             question, ranked, sentences, filters, active, relaxed, k, set(preferred or ())

@@ -115,19 +115,18 @@ async def retrieve(
     if not query or k <= 0 or (article_ids is not None and not article_ids):
         return []
     depth = max(k * 3, 50)
-    ranked: list[list[tuple[int, float]]] = []
-    if mode in ("hybrid", "bm25"):
-        expression = fts_query(query)
-        if expression:
-            ranked.append(
-                await store.text_search(
-                    expression, depth, workspace_id=workspace_id, article_ids=article_ids
-                )
-            )
+    lookups = []
+    expression = fts_query(query) if mode in ("hybrid", "bm25") else ""
+    if expression:
+        lookups.append(
+            store.text_search(expression, depth, workspace_id=workspace_id, article_ids=article_ids)
+        )
     if mode in ("hybrid", "dense"):
         if query_vector is None:
             query_vector = await asyncio.to_thread(embedder.embed_query, query)
-        ranked.append(await _dense(store, vectors, query_vector, workspace_id, depth, article_ids))
+        lookups.append(_dense(store, vectors, query_vector, workspace_id, depth, article_ids))
+    # BM25 runs in the database's thread, FAISS in another: side by side
+    ranked: list[list[tuple[int, float]]] = list(await asyncio.gather(*lookups))
     if mode != "hybrid":
         scored = ranked[0] if ranked else []
     else:

@@ -176,7 +176,7 @@ class Store:
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open database {path}: {exc}") from exc
             yield store
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(sqlite3.Error, ValueError):  # ValueError: closed already
                 await db.execute("PRAGMA optimize")  # keeps the planner's statistics fresh
         finally:
             await db.close()
