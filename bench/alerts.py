@@ -62,7 +62,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: bench.load
 
-from bench.ingest import shared_data_dir  # noqa: E402
+from bench.ingest import find_shared_data  # noqa: E402
 from bench.load import OtherLoad, finite  # noqa: E402
 from bot import commands  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
@@ -573,18 +573,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
-    data = shared_data_dir()
+    data = find_shared_data("bench/alerts.py")
     if data is None:
-        where = os.environ.get("WIREWATCH_SHARED_DATA") or str(ROOT.parent / "shared" / "data")
-        print(
-            f"bench/alerts.py: shared data not found: no news_feeds/manifest.jsonl in {where} "
-            "(put the shared data folder beside the project root as ../shared/data, or set "
-            "WIREWATCH_SHARED_DATA to it)",
-            file=sys.stderr,
-        )
         return 2
     feeds_dir = data / "news_feeds"
     created_at = datetime.now(UTC).replace(microsecond=0)

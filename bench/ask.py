@@ -76,7 +76,7 @@ import numpy as np  # noqa: E402
 
 import bot.answer as answer_stage  # noqa: E402
 import index.search as search_stage  # noqa: E402
-from bench.ingest import ROOT, shared_data_dir  # noqa: E402
+from bench.ingest import find_shared_data  # noqa: E402
 from bench.load import OtherLoad, finite  # noqa: E402
 from bench.search import percentiles  # noqa: E402
 from bot import commands  # noqa: E402
@@ -835,18 +835,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
-    data = shared_data_dir()
+    data = find_shared_data("bench/ask.py")
     if data is None:
-        where = os.environ.get("WIREWATCH_SHARED_DATA") or str(ROOT.parent / "shared" / "data")
-        print(
-            f"bench/ask.py: shared data not found: no news_feeds/manifest.jsonl in {where} "
-            "(put the shared data folder beside the project root as ../shared/data, or set "
-            "WIREWATCH_SHARED_DATA to it)",
-            file=sys.stderr,
-        )
         return 2
     cfg = Config(asks=args.asks, warmup=args.warmup, k=args.k, noise=args.noise, seed=args.seed)
 

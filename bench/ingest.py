@@ -78,6 +78,24 @@ def shared_data_dir() -> Path | None:
     return folder if (folder / "news_feeds" / "manifest.jsonl").is_file() else None
 
 
+def find_shared_data(script: str) -> Path | None:
+    """The shared data folder, set up for a benchmark: logging on stderr, and a message on
+    stderr saying where it was looked for when it is missing (the caller exits 2)."""
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    data = shared_data_dir()
+    if data is None:
+        where = os.environ.get("WIREWATCH_SHARED_DATA") or str(ROOT.parent / "shared" / "data")
+        print(
+            f"{script}: shared data not found: no news_feeds/manifest.jsonl in {where} "
+            "(put the shared data folder beside the project root as ../shared/data, or set "
+            "WIREWATCH_SHARED_DATA to it)",
+            file=sys.stderr,
+        )
+    return data
+
+
 def load_corpus(feeds_dir: Path, limit: int | None) -> dict[str, bytes]:
     """Manifest file name -> feed bytes, in manifest order."""
     entries = [
@@ -425,18 +443,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
-    data = shared_data_dir()
+    data = find_shared_data("bench/ingest.py")
     if data is None:
-        where = os.environ.get("WIREWATCH_SHARED_DATA") or str(ROOT.parent / "shared" / "data")
-        print(
-            f"bench/ingest.py: shared data not found: no news_feeds/manifest.jsonl in {where} "
-            "(put the shared data folder beside the project root as ../shared/data, or set "
-            "WIREWATCH_SHARED_DATA to it)",
-            file=sys.stderr,
-        )
         return 2
     feeds_dir = data / "news_feeds"
     try:
