@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -382,7 +382,7 @@ class Answerer:
         body = " ".join(lines)
         text = "\n".join([*lead, body]) if lead else body
         newest = max(c.published_at for c in cited)
-        text += f"\n(As of {newest.strftime('%Y-%m-%d %H:%M UTC')}, the newest article used.)"
+        text += f"\n{_as_of_line(newest)}"
         return Answer(
             question,
             _with_relaxed(text, relaxed),
@@ -429,21 +429,8 @@ class Answerer:
         except Exception:
             log.exception("the LLM call failed; answering from the passages")
             return None
-        as_of = (
-            f"\n(As of {answer.as_of.strftime('%Y-%m-%d %H:%M UTC')}, the newest article used.)"
-            if answer.as_of
-            else ""
-        )
-        return Answer(
-            answer.question,
-            _with_relaxed(text + as_of, answer.relaxed),
-            answer.filters,
-            answer.citations,
-            answer.relaxed,
-            answer.as_of,
-            generated=True,
-            passages=answer.passages,
-        )
+        as_of = f"\n{_as_of_line(answer.as_of)}" if answer.as_of else ""
+        return replace(answer, text=_with_relaxed(text + as_of, answer.relaxed), generated=True)
 
 
 async def enrich_killed(store: Store, answer: Answer) -> Answer:
@@ -457,16 +444,7 @@ async def enrich_killed(store: Store, answer: Answer) -> Answer:
     if not counts:
         return answer
     line = "Counts in the reports: " + "; ".join(counts) + "."
-    return Answer(
-        answer.question,
-        f"{line}\n{answer.text}",
-        answer.filters,
-        answer.citations,
-        answer.relaxed,
-        answer.as_of,
-        answer.generated,
-        answer.passages,
-    )
+    return replace(answer, text=f"{line}\n{answer.text}")
 
 
 _CITE = re.compile(r"\[(\d+)\]")
@@ -505,12 +483,8 @@ def renumber(answer: Answer) -> Answer:
         n = int(found[1])
         return f"[{order[n]}]" if n in order else found[0]
 
-    citations = tuple(Citation(new, *astuple_tail(by_n[old])) for old, new in order.items())
+    citations = tuple(replace(by_n[old], n=new) for old, new in order.items())
     return replace(answer, text=_CITE.sub(swap, answer.text), citations=citations)
-
-
-def astuple_tail(c: Citation) -> tuple[int, str, str | None, str, datetime, str]:
-    return (c.article_id, c.title, c.url, c.source, c.published_at, c.passage)
 
 
 def fuse(lists: Sequence[Sequence[Hit]]) -> list[Hit]:
@@ -525,18 +499,12 @@ def fuse(lists: Sequence[Sequence[Hit]]) -> list[Hit]:
     return [_with_score(first[pid], fused[pid]) for pid in order]
 
 
+def _as_of_line(newest: datetime) -> str:
+    return f"(As of {newest.strftime('%Y-%m-%d %H:%M UTC')}, the newest article used.)"
+
+
 def _with_score(hit: Hit, score: float) -> Hit:
-    return Hit(
-        hit.passage_id,
-        hit.article_id,
-        hit.story_id,
-        hit.title,
-        hit.url,
-        hit.source,
-        hit.published_at,
-        hit.text,
-        score,
-    )
+    return replace(hit, score=score)
 
 
 def _with_relaxed(text: str, relaxed: Sequence[str]) -> str:
@@ -563,8 +531,6 @@ def _region(place: Place) -> PlaceFilter:
     return PlaceFilter(place.country_code, geonameid=place.geonameid)
 
 
-def _last_day(until: datetime) -> Any:
+def _last_day(until: datetime) -> date:
     """`until` is exclusive; find_articles takes the last day included."""
-    from datetime import timedelta
-
     return (until - timedelta(microseconds=1)).date()

@@ -314,11 +314,11 @@ def _dominant(places: Sequence[Place]) -> bool:
 
 
 def _place_term(place: Place) -> str:
-    return (
-        f"{place.name}, {place.admin1 or place.country}"
-        if place.precision == "town"
-        else (f"{place.name}, {place.country}" if place.precision == "admin1" else place.name)
-    )
+    """What to type to pick this place: "Tripoli, North Governorate", "Kherson, Ukraine"."""
+    if place.precision == "country":
+        return place.name
+    within = place.admin1 if place.precision == "town" and place.admin1 else place.country
+    return f"{place.name}, {within}"
 
 
 def _actor_label(actor: Actor) -> str:
