@@ -19,7 +19,7 @@ from bot.alerts import AlertChange, AlertEngine, AlertPolicy
 from bot.settings import Settings
 from index import feeds
 from index.actors import ActorCatalogue
-from index.embed import Embedder, SentenceTransformerEmbedder
+from index.embed import Embedder, load_embedder
 from index.extract import Extractor
 from index.ingest import Pipeline, Progress, repair
 from index.models import IngestReport
@@ -89,11 +89,7 @@ class App:
             self._embedder = (
                 self.pipeline.embedder
                 if self.pipeline
-                else await asyncio.to_thread(
-                    SentenceTransformerEmbedder,
-                    self.settings.embed_model,
-                    batch_size=self.settings.embed_batch_size,
-                )
+                else await asyncio.to_thread(embedder_for, self.settings)
             )
         return self._embedder
 
@@ -132,6 +128,16 @@ class App:
         return await self.store.workspace_id(name, self.now())
 
 
+def embedder_for(settings: Settings) -> Embedder:
+    """The embedding model on the backend the settings ask for (blocking: seconds)."""
+    return load_embedder(
+        settings.embed_model,
+        settings.embed_backend,
+        cache_dir=settings.model_cache_path,
+        batch_size=settings.embed_batch_size,
+    )
+
+
 @asynccontextmanager
 async def open_app(
     settings: Settings,
@@ -159,11 +165,7 @@ async def open_app(
         policy = settings.fetch_policy()
         async with feeds.make_client(policy) as http:
             if embedder is None:  # loading takes seconds: keep the event loop free meanwhile
-                embedder = await asyncio.to_thread(
-                    SentenceTransformerEmbedder,
-                    settings.embed_model,
-                    batch_size=settings.embed_batch_size,
-                )
+                embedder = await asyncio.to_thread(embedder_for, settings)
             vectors = await asyncio.to_thread(
                 VectorIndex.load, settings.index_path, embedder.dim, embedder.model_id
             )

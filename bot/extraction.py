@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.settings import Settings
-from index.embed import SentenceTransformerEmbedder
 from index.extract import ExtractInput, Extractor
 
 BATCH = 64
@@ -62,9 +61,9 @@ def parse_batch(lines: Sequence[str]) -> list[tuple[Any, ExtractInput]]:
 
 
 async def _load(settings: Settings) -> Extractor:
-    embedder = await asyncio.to_thread(
-        SentenceTransformerEmbedder, settings.embed_model, batch_size=settings.embed_batch_size
-    )
+    from bot.app import embedder_for
+
+    embedder = await asyncio.to_thread(embedder_for, settings)
     return await asyncio.to_thread(
         Extractor.load, embedder, settings.cache_path / "gazetteer", settings.actor_files
     )

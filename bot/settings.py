@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     story_threshold: float = Field(0.5, gt=0, le=1)
     embed_model: str = DEFAULT_MODEL
     embed_batch_size: int = Field(32, ge=1)
+    embed_backend: Literal["auto", "fp32", "bf16", "onnx-int8"] = "auto"
+    model_cache_dir: Path | None = None  # exported models; default <data_dir>/models
 
     # watches and alerts
     alert_digest_after: int = Field(5, ge=1)
@@ -128,7 +130,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("cache_dir", mode="before")
+    @field_validator("cache_dir", "model_cache_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -148,6 +150,14 @@ class Settings(BaseSettings):
             return self.cache_dir
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         return Path(base) / "wirewatch"
+
+    @property
+    def model_cache_path(self) -> Path:
+        """Where the ONNX export of the embedding model is kept: WIREWATCH_MODEL_CACHE_DIR, else
+        <data_dir>/models."""
+        if self.model_cache_dir is not None:
+            return self.model_cache_dir
+        return self.data_dir / "models"
 
     @property
     def db_path(self) -> Path:

@@ -39,8 +39,14 @@ def real_embedder():  # type: ignore[no-untyped-def]
     return SentenceTransformerEmbedder()
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for the ONNX export of the model (WIREWATCH_MODEL_CACHE_DIR) per session."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture
-def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+def settings(tmp_path: Path, model_cache: Path):  # type: ignore[no-untyped-def]
     """Settings for a fresh data dir; loopback feeds allowed (tests serve feeds on 127.0.0.1)."""
     from bot.settings import Settings
 
@@ -48,6 +54,7 @@ def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
         _env_file=None,
         data_dir=tmp_path / "data",  # type: ignore[call-arg]
         allowed_networks=["127.0.0.1/32"],
+        model_cache_dir=model_cache,
         backoff_base_s=60.0,
         connect_timeout_s=2.0,
         read_timeout_s=2.0,

@@ -69,8 +69,9 @@ def isolate(mp: pytest.MonkeyPatch, cwd: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path) -> None:
     isolate(monkeypatch, tmp_path)
+    monkeypatch.setenv("WIREWATCH_MODEL_CACHE_DIR", str(model_cache))  # one export per session
 
 
 @pytest.fixture
