@@ -70,7 +70,7 @@ from bot.demo import serve_feeds  # noqa: E402
 from bot.errors import UserError  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.watches import Kind  # noqa: E402
-from index.embed import DEFAULT_MODEL, SentenceTransformerEmbedder  # noqa: E402
+from index.embed import DEFAULT_MODEL, Embedder, load_embedder  # noqa: E402
 from index.errors import FeedMalformed  # noqa: E402
 from index.extract import Extractor  # noqa: E402
 from index.ingest import Hook  # noqa: E402
@@ -323,7 +323,7 @@ class Env:
     """What every poll shares: loaded once."""
 
     bodies: dict[str, bytes]
-    embedder: SentenceTransformerEmbedder
+    embedder: Embedder
     extractor: Extractor
     terms: dict[Kind, list[str]]
     cache_dir: Path
@@ -561,6 +561,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-topic", action="store_true", help="skip the configuration with 20 topic watches"
     )
     parser.add_argument(
+        "--backend",
+        choices=("auto", "fp32", "bf16", "onnx-int8"),
+        default="auto",
+        help="embedding backend, as WIREWATCH_EMBED_BACKEND (default auto: the product's choice)",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout instead of text"
     )
     args = parser.parse_args(argv)
@@ -593,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"loading {DEFAULT_MODEL} and the extractor ...", file=sys.stderr)
     cache_dir = Settings(_env_file=None).cache_path
     started = time.perf_counter()
-    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL)
+    embedder = load_embedder(DEFAULT_MODEL, args.backend, cache_dir=cache_dir / "models")
     extractor = Extractor.load(embedder, cache_dir / "gazetteer")
     load_s = time.perf_counter() - started
     env = Env(bodies, embedder, extractor, watch_candidates(extractor), cache_dir, created_at)
@@ -633,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "model": DEFAULT_MODEL,
+        "model": embedder.model_id,
         "load_s": load_s,
     }
     cfgs: dict[str, dict[str, Any]] = {

@@ -60,7 +60,7 @@ import tempfile
 import time
 import types
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import wraps
@@ -84,7 +84,7 @@ from bot.answer import Answerer  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index import ingest as ingest_stage  # noqa: E402
-from index.embed import DEFAULT_MODEL, SentenceTransformerEmbedder  # noqa: E402
+from index.embed import DEFAULT_MODEL, Embedder, load_embedder  # noqa: E402
 from index.errors import FeedMalformed  # noqa: E402
 from index.extract import EXTRACTOR_VERSION, EventRecord, ExtractInput, Extractor  # noqa: E402
 from index.models import RawEntry  # noqa: E402
@@ -227,7 +227,7 @@ def read_entries(feeds_dir: Path) -> list[BaseEntry]:
 
 def prepare_corpus(
     feeds_dir: Path,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     cache_dir: Path,
     progress: Callable[[str], None],
 ) -> Corpus:
@@ -304,7 +304,7 @@ async def build(
     settings: Settings,
     size: int,
     corpus: Corpus,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     cfg: Config,
     progress: Callable[[str], None],
 ) -> dict[str, float]:
@@ -517,7 +517,7 @@ def parts_of(raw: dict[str, float], total: float) -> dict[str, float]:
 # ---- one size ---------------------------------------------------------------------------------
 async def measure(
     settings: Settings,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     cfg: Config,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
@@ -656,14 +656,20 @@ def summarise(
 async def run_size(
     size: int,
     corpus: Corpus,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     cfg: Config,
     workdir: Path,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
     settings = Settings(_env_file=None, data_dir=workdir / f"size{size}")
-    progress(f"size {size:,}: storing synthetic articles and passages ...")
-    built = await build(settings, size, corpus, embedder, cfg, progress)
+    marker = settings.data_dir / "bench-build.json"
+    if marker.is_file():  # --keep: built by an earlier run with the same model
+        built = json.loads(marker.read_text())
+        progress(f"size {size:,}: reusing {settings.data_dir}")
+    else:
+        progress(f"size {size:,}: storing synthetic articles and passages ...")
+        built = await build(settings, size, corpus, embedder, cfg, progress)
+        marker.write_text(json.dumps(built))
     progress(f"size {size:,}: {cfg.warmup} warm-up + {cfg.asks} timed asks ...")
     result = await measure(settings, embedder, cfg, progress)
     return {"size": size, "build": built, **result}
@@ -819,6 +825,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1234, help="random seed (default 1234)")
     parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="build the data dirs under DIR and reuse them on later runs (default: a temporary "
+        "dir, removed after the run)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "fp32", "bf16", "onnx-int8"),
+        default="auto",
+        help="embedding backend, as WIREWATCH_EMBED_BACKEND (default auto: the product's choice)",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout instead of text"
     )
     args = parser.parse_args(argv)
@@ -846,9 +864,9 @@ def main(argv: list[str] | None = None) -> int:
     import faiss
     import torch
 
-    progress(f"loading {DEFAULT_MODEL} ...")
-    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL)
+    progress(f"loading {DEFAULT_MODEL} ({args.backend}) ...")
     cache_dir = Settings(_env_file=None).cache_path / "gazetteer"
+    embedder = load_embedder(DEFAULT_MODEL, args.backend, cache_dir=cache_dir.parent / "models")
     corpus = prepare_corpus(data / "news_feeds", embedder, cache_dir, progress)
     if len(corpus.entries) < 100:
         print(
@@ -857,7 +875,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-ask-") as tmp:
+    keep = Path(args.keep) / embedder.model_id.replace("/", "_") if args.keep else None
+    with (
+        nullcontext(str(keep))
+        if keep
+        else tempfile.TemporaryDirectory(prefix="wirewatch-bench-ask-")
+    ) as tmp:
         for size in args.size_list:
             started = time.perf_counter()
             result = asyncio.run(run_size(size, corpus, embedder, cfg, Path(tmp), progress))
@@ -875,7 +898,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "faiss": faiss.__version__,
-        "model": DEFAULT_MODEL,
+        "model": embedder.model_id,
         "k": cfg.k,
         "asks": cfg.asks,
         "warmup": cfg.warmup,

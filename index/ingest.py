@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+OVERLAP_IDLE_S = 0.05  # how often embedding alongside the feeds looks for new passages
 # Called with the cycle's new and updated article ids: after extraction (their metadata is
 # stored) and after embedding (their vectors are stored). The watches hang on these.
 Hook = Callable[[Sequence[int], IngestReport], Awaitable[None]]
@@ -94,9 +95,19 @@ async def run_cycle(
         p.report_progress("fetch", done, len(feeds))
 
     p.report_progress("fetch", 0, len(feeds))
-    async with asyncio.TaskGroup() as group:
-        for feed in feeds:
-            group.create_task(one(feed))
+    feeds_left = asyncio.Event()
+    feeds_left.set()
+    alongside = asyncio.create_task(_embed_alongside(p, report, feeds_left))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for feed in feeds:
+                group.create_task(one(feed))
+    except BaseException:
+        alongside.cancel()
+        await asyncio.gather(alongside, return_exceptions=True)
+        raise
+    feeds_left.clear()
+    await alongside
     report.feeds_polled = len(feeds)
     await _finish(p, report)
     return report
@@ -341,22 +352,41 @@ async def embed_pending(p: Pipeline, report: IngestReport | None = None) -> int:
     done = 0
     if total:
         p.report_progress("embed", 0, total)
-    while True:
-        batch = await p.store.pending_passages(p.poll_policy.embed_group)
-        if not batch:
-            break
-        started = time.perf_counter()
-        vectors = await asyncio.to_thread(p.embedder.embed_passages, [t for _, t in batch])
-        if report is not None:
-            report.times.add("embed", time.perf_counter() - started)
-        ids = [pid for pid, _ in batch]
-        await p.store.set_embeddings(ids, vectors, p.embedder.model_id)
-        p.unsynced_added.update(ids)
-        done += len(batch)
+    while count := await _embed_group(p, report, p.poll_policy.embed_group):
+        done += count
         p.report_progress("embed", done, total)
-    if report is not None:
-        report.embedded += done
     return done
+
+
+async def _embed_group(p: Pipeline, report: IngestReport | None, limit: int) -> int:
+    """Embed up to `limit` pending passages (the store hands them over sorted by length, so a
+    batch pads little); a text that occurs twice is embedded once. Returns how many."""
+    batch = await p.store.pending_passages(limit)
+    if not batch:
+        return 0
+    unique = list(dict.fromkeys(text for _, text in batch))
+    started = time.perf_counter()
+    vectors = await asyncio.to_thread(p.embedder.embed_passages, unique)
+    if report is not None:
+        report.times.add("embed", time.perf_counter() - started)
+        report.embedded += len(batch)
+    row = {text: i for i, text in enumerate(unique)}
+    ids = [pid for pid, _ in batch]
+    await p.store.set_embeddings(
+        ids, vectors[[row[text] for _, text in batch]], p.embedder.model_id
+    )
+    p.unsynced_added.update(ids)
+    return len(batch)
+
+
+async def _embed_alongside(p: Pipeline, report: IngestReport, feeds_left: asyncio.Event) -> None:
+    """While feeds are still being fetched and parsed, embed the passages already stored, in
+    small groups: the model's threads work while the event loop waits on the network or parses.
+    What is left when the last feed is done is embedded after extraction."""
+    group = max(1, p.poll_policy.embed_group // 8)
+    while feeds_left.is_set():
+        if not await _embed_group(p, report, group):
+            await asyncio.sleep(OVERLAP_IDLE_S)
 
 
 def _batches(p: Pipeline) -> Callable[[np.ndarray], AsyncIterator[tuple[np.ndarray, np.ndarray]]]:
