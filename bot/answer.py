@@ -273,7 +273,7 @@ class Answerer:
         regions = list(filters.places) if "places" in active else [None]
         found: dict[int, None] = {}
         for place in regions:
-            articles = await self.store.find_articles(
+            articles = await self.store.find_article_ids(
                 workspace_id,
                 actor_keys=keys,
                 region=_region(place) if place is not None else None,
@@ -282,7 +282,7 @@ class Answerer:
                 until=_last_day(time.until) if time and time.until else None,
                 limit=2000,
             )
-            found.update((a.article_id, None) for a in articles)
+            found.update((article_id, None) for article_id in articles)
         return list(found)
 
     # -- ranking --

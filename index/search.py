@@ -146,14 +146,24 @@ async def _dense(
     depth: int,
     article_ids: Sequence[int] | None,
 ) -> list[tuple[int, float]]:
+    """The `depth` nearest passages among the workspace's (and `article_ids`'). FAISS searches
+    everything first, deep enough that the workspace's or the articles' own are usually among
+    the results; only when they are not is the search restricted to their passage ids (which
+    must be looked up first)."""
     await vectors.refresh()
+    want = depth * (16 if article_ids is not None else 2)
+    scored = await asyncio.to_thread(vectors.search, vector, want)
+    owners = await store.passage_articles([pid for pid, _ in scored], workspace_id)
+    wanted = set(article_ids) if article_ids is not None else None
+    kept = [
+        (pid, score)
+        for pid, score in scored
+        if (owner := owners.get(pid)) is not None and (wanted is None or owner in wanted)
+    ]
+    if len(kept) >= depth or len(scored) < want:
+        return kept[:depth]
     if article_ids is not None:
         allowed = await store.article_passage_ids(article_ids)
-        return await asyncio.to_thread(vectors.search, vector, depth, allowed)
-    scored = await asyncio.to_thread(vectors.search, vector, depth * 2)
-    visible = {h.passage_id for h in await store.hits(scored, workspace_id)}
-    kept = [(pid, s) for pid, s in scored if pid in visible]
-    if len(kept) >= depth or len(scored) < depth * 2:
-        return kept[:depth]
-    allowed = await store.workspace_passage_ids(workspace_id)
+    else:
+        allowed = await store.workspace_passage_ids(workspace_id)
     return await asyncio.to_thread(vectors.search, vector, depth, allowed)

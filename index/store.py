@@ -709,23 +709,44 @@ class Store:
     ) -> list[tuple[int, float]]:
         """BM25 over passages (title weighted twice): (passage_id, score) best first, higher is
         better, among the workspace's articles (and `article_ids`, when given). `expression`
-        is an FTS5 query; build it with `index.search.fts_query`."""
-        where = (
-            "p.article_id IN (SELECT fe.article_id FROM feed_entries fe JOIN subscriptions s "
-            "ON s.feed_id = fe.feed_id WHERE s.workspace_id = ?)"
-        )
-        params: list[Any] = [expression, workspace_id]
-        if article_ids is not None:
-            if not article_ids:
-                return []
-            where += f" AND p.article_id IN ({','.join('?' * len(article_ids))})"
-            params.extend(article_ids)
+        is an FTS5 query; build it with `index.search.fts_query`.
+
+        The full-text index is ranked alone first (joining every match to its article costs
+        more than ranking it), and the best `limit * 16` kept if the workspace sees them; only
+        when too few remain (a small workspace, a narrow set of articles) does the ranking run
+        again joined to the workspace's articles."""
+        if article_ids is not None and not article_ids:
+            return []
+        rank = "bm25(passages_fts, 2.0, 1.0)"
+        cap = max(limit * 16, 800)
         try:
             rows = await self._all(
-                "SELECT f.rowid, -bm25(passages_fts, 2.0, 1.0) AS score FROM passages_fts f "
+                f"SELECT rowid, -{rank} FROM passages_fts WHERE passages_fts MATCH ? "
+                f"ORDER BY {rank} LIMIT ?",
+                (expression, cap),
+            )
+            owners = await self.passage_articles([int(r[0]) for r in rows], workspace_id)
+            wanted = set(article_ids) if article_ids is not None else None
+            kept = [
+                (int(r[0]), float(r[1]))
+                for r in rows
+                if (owner := owners.get(int(r[0]))) is not None
+                and (wanted is None or owner in wanted)
+            ]
+            if len(kept) >= limit or len(rows) < cap:
+                return kept[:limit]
+            where = (
+                "p.article_id IN (SELECT fe.article_id FROM feed_entries fe JOIN subscriptions s "
+                "ON s.feed_id = fe.feed_id WHERE s.workspace_id = ?)"
+            )
+            params: list[Any] = [expression, workspace_id]
+            if article_ids is not None:
+                where += f" AND p.article_id IN ({','.join('?' * len(article_ids))})"
+                params.extend(article_ids)
+            rows = await self._all(
+                f"SELECT f.rowid, -{rank} AS score FROM passages_fts f "
                 "JOIN passages p ON p.passage_id = f.rowid "
-                f"WHERE passages_fts MATCH ? AND {where} ORDER BY bm25(passages_fts, 2.0, 1.0) "
-                "LIMIT ?",
+                f"WHERE passages_fts MATCH ? AND {where} ORDER BY {rank} LIMIT ?",
                 [*params, limit],
             )
         except sqlite3.OperationalError as exc:  # a query FTS5 cannot read: no text hits
@@ -733,6 +754,23 @@ class Store:
                 return []
             raise
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    async def passage_articles(
+        self, passage_ids: Sequence[int], workspace_id: int
+    ) -> dict[int, int]:
+        """passage_id -> article_id, for those of these passages the workspace can see."""
+        found: dict[int, int] = {}
+        for start in range(0, len(passage_ids), 5000):
+            chunk = list(passage_ids[start : start + 5000])
+            rows = await self._all(
+                "SELECT p.passage_id, p.article_id FROM passages p "
+                f"WHERE p.passage_id IN ({','.join('?' * len(chunk))}) AND EXISTS (SELECT 1 "
+                "FROM feed_entries fe JOIN subscriptions s ON s.feed_id = fe.feed_id "
+                "WHERE fe.article_id = p.article_id AND s.workspace_id = ?)",
+                (*chunk, workspace_id),
+            )
+            found.update((int(r[0]), int(r[1])) for r in rows)
+        return found
 
     async def forget_other_models(self, model_id: str) -> int:
         """Drop vectors made by another model (the configured model changed); they are
@@ -918,46 +956,37 @@ class Store:
         `actor_keys`; naming a place inside `region` (a country, an admin-1 region or one
         place); of any of `event_types`; with an event date (else the publication date) in
         [since, until]."""
-        # Each filter is an IN (subquery): SQLite builds its set once from the filter's own
-        # index, where a correlated EXISTS would probe it again for every article scanned.
-        where = [
-            "a.article_id IN (SELECT fe.article_id FROM feed_entries fe JOIN subscriptions s "
-            "ON s.feed_id = fe.feed_id WHERE s.workspace_id = ?)"
-        ]
-        params: list[Any] = [workspace_id]
-        if actor_keys:
-            marks = ",".join("?" * len(actor_keys))
-            where.append(
-                f"a.article_id IN (SELECT x.article_id FROM article_actors x "
-                f"WHERE x.actor_key IN ({marks}))"
-            )
-            params.extend(actor_keys)
-        if region is not None:
-            clause, values = region.sql()
-            where.append(
-                f"a.article_id IN (SELECT p.article_id FROM article_places p WHERE {clause})"
-            )
-            params.extend(values)
-        if event_types:
-            marks = ",".join("?" * len(event_types))
-            where.append(
-                "a.article_id IN (SELECT t.article_id FROM article_event_types t "
-                f"WHERE t.event_type IN ({marks}))"
-            )
-            params.extend(event_types)
-        day = "coalesce(e.event_date, substr(a.published_at, 1, 10))"
-        if since is not None:
-            where.append(f"{day} >= ?")
-            params.append(since.isoformat())
-        if until is not None:
-            where.append(f"{day} <= ?")
-            params.append(until.isoformat())
+        where, params = _article_filters(
+            workspace_id, actor_keys, region, event_types, since, until
+        )
         rows = await self._all(
             "SELECT a.* FROM articles a LEFT JOIN events e ON e.article_id = a.article_id "
-            f"WHERE {' AND '.join(where)} ORDER BY a.published_at DESC LIMIT ?",
+            f"WHERE {where} ORDER BY a.published_at DESC LIMIT ?",
             (*params, limit),
         )
         return [_row_to_article(r) for r in rows]
+
+    async def find_article_ids(
+        self,
+        workspace_id: int,
+        *,
+        actor_keys: Sequence[str] = (),
+        region: PlaceFilter | None = None,
+        event_types: Sequence[str] = (),
+        since: date | None = None,
+        until: date | None = None,
+        limit: int = 100,
+    ) -> list[int]:
+        """The ids of what `find_articles` finds, newest first (no article text is read)."""
+        where, params = _article_filters(
+            workspace_id, actor_keys, region, event_types, since, until
+        )
+        rows = await self._all(
+            "SELECT a.article_id FROM articles a LEFT JOIN events e ON e.article_id = a.article_id "
+            f"WHERE {where} ORDER BY a.published_at DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [int(r[0]) for r in rows]
 
     async def event_metadata(self, article_id: int) -> dict[str, Any] | None:
         """What was stored for one article (for display and tests)."""
@@ -1130,3 +1159,49 @@ def _split_sql(sql: str) -> list[str]:
     """Statements of a migration file (ours: no "--" or ";" inside literals, no triggers)."""
     without_comments = re.sub(r"--[^\n]*", "", sql)
     return [s.strip() for s in without_comments.split(";") if s.strip()]
+
+
+def _article_filters(
+    workspace_id: int,
+    actor_keys: Sequence[str],
+    region: PlaceFilter | None,
+    event_types: Sequence[str],
+    since: date | None,
+    until: date | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (over `articles a LEFT JOIN events e`) and its parameters of
+    `Store.find_articles`. Each metadata filter is an IN (subquery): SQLite builds its set once
+    from the filter's own index, where a correlated EXISTS would probe it for every article.
+    The workspace is the other way round: its set is every article of its feeds, costly to
+    build each time, while one probe per article left by the other filters is cheap."""
+    where = [
+        "EXISTS (SELECT 1 FROM feed_entries fe JOIN subscriptions s ON s.feed_id = fe.feed_id "
+        "WHERE fe.article_id = a.article_id AND s.workspace_id = ?)"
+    ]
+    params: list[Any] = [workspace_id]
+    if actor_keys:
+        marks = ",".join("?" * len(actor_keys))
+        where.append(
+            f"a.article_id IN (SELECT x.article_id FROM article_actors x "
+            f"WHERE x.actor_key IN ({marks}))"
+        )
+        params.extend(actor_keys)
+    if region is not None:
+        clause, values = region.sql()
+        where.append(f"a.article_id IN (SELECT p.article_id FROM article_places p WHERE {clause})")
+        params.extend(values)
+    if event_types:
+        marks = ",".join("?" * len(event_types))
+        where.append(
+            "a.article_id IN (SELECT t.article_id FROM article_event_types t "
+            f"WHERE t.event_type IN ({marks}))"
+        )
+        params.extend(event_types)
+    day = "coalesce(e.event_date, substr(a.published_at, 1, 10))"
+    if since is not None:
+        where.append(f"{day} >= ?")
+        params.append(since.isoformat())
+    if until is not None:
+        where.append(f"{day} <= ?")
+        params.append(until.isoformat())
+    return " AND ".join(where), params
