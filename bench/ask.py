@@ -8,7 +8,7 @@ What is measured, and how:
 * The timed call is `await commands.ask(app, question, k=5)` (what `wirewatch ask` and the
   chat adapters run): the question's filters (bot/question.py, the actor catalogue, the
   gazetteer, then `Store.find_articles`), the query embedding, BM25 over `passages_fts` and
-  dense FAISS retrieval fused by `index.search.retrieve`, sentence re-ranking of the top
+  dense FAISS retrieval fused by `index.search.retrieve_many`, sentence re-ranking of the top
   passages with the real model, and the extractive composition with its citations.
 * The app is opened as a reader opens it: `open_app(settings, embedder=..., repair_mode="index")`
   on a prepared data dir, with no extractor. The catalogue and gazetteer are loaded before
@@ -16,8 +16,8 @@ What is measured, and how:
 * The split: the benchmark wraps, in this process only and without changing product code,
   `Answerer._filters` (intent, catalogue, gazetteer), `Answerer._articles` (the SQL article
   lookup with its relaxations), the embedder's `embed_query` and `embed_passages` (the latter
-  is the re-ranking's sentence embedding), `bot.answer.retrieve`, `Store.text_search` (BM25),
-  `index.search._dense`, `VectorIndex.search`, the passage-id lookups of restricted FAISS
+  is the re-ranking's sentence embedding), `bot.answer.retrieve_many`, `index.search._bm25`
+  (BM25), `index.search._dense`, `VectorIndex.search`, the passage-id lookups of restricted FAISS
   searches, `Answerer._rerank`, `Answerer._compose`, `bot.answer.enrich_killed` and
   `bot.answer.renumber`. "other" is what is left of the end-to-end time (`app.answerer()`, the
   workspace lookup, `Answer.doc()`, thread hops).
@@ -156,8 +156,8 @@ PARTS: tuple[tuple[str, str, int], ...] = (
     ("filters.parse", "parse: intent, catalogue, gazetteer", 1),
     ("filters.articles", "article lookup (SQL, relaxations)", 1),
     ("embed_query", "question embedding (model)", 0),
-    ("retrieval", "retrieval (index.search.retrieve)", 0),
-    ("retrieval.bm25", "BM25 (FTS5 text_search)", 1),
+    ("retrieval", "retrieval (index.search.retrieve_many)", 0),
+    ("retrieval.bm25", "BM25 (FTS5, _bm25)", 1),
     ("retrieval.dense", "dense (_dense)", 1),
     ("retrieval.dense.faiss", "FAISS search", 2),
     ("retrieval.dense.allowed", "allowed passage ids (SQL)", 2),
@@ -478,11 +478,11 @@ def instrumented(app: App, split: Split) -> Iterator[None]:
     put(Answerer, "_compose", lambda f: split.timed("compose._compose", f))
     put(answer_stage, "enrich_killed", lambda f: split.timed_async("compose.killed", f))
     put(answer_stage, "renumber", lambda f: split.timed("compose.renumber", f))
-    put(answer_stage, "retrieve", lambda f: split.timed_async("retrieval", f))
+    put(answer_stage, "retrieve_many", lambda f: split.timed_async("retrieval", f))
     put(search_stage, "_dense", lambda f: split.timed_async("retrieval.dense", f))
     put(embedder, "embed_query", flagged_query)
     put(embedder, "embed_passages", counted_passages)
-    put(store, "text_search", lambda f: split.timed_async("retrieval.bm25", f))
+    put(search_stage, "_bm25", lambda f: split.timed_async("retrieval.bm25", f))
     put(store, "article_passage_ids", lambda f: split.timed_async("retrieval.dense.allowed", f))
     put(store, "workspace_passage_ids", lambda f: split.timed_async("retrieval.dense.allowed", f))
     put(vectors, "search", counted_search)

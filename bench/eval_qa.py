@@ -180,6 +180,13 @@ def _environment(data_dir: Path) -> dict[str, str]:
     return env
 
 
+def embedding_model(db_path: Path) -> str:
+    """The model id (with its backend) the run's passages were embedded with."""
+    with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True) as db:
+        found = [r[0] for r in db.execute("SELECT DISTINCT embed_model FROM passages")]
+    return ", ".join(str(m) for m in found)
+
+
 def article_ids_by_url(db_path: Path) -> dict[str, int]:
     """url -> article_id, read-only from the run's database."""
     with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True) as db:
@@ -267,15 +274,24 @@ def _cpu_s() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def run_eval(shared: Path, *, parallel: bool = False, log: Log = lambda _: None) -> dict[str, Any]:
+def run_eval(
+    shared: Path,
+    *,
+    parallel: bool = False,
+    backend: str | None = None,
+    log: Log = lambda _: None,
+) -> dict[str, Any]:
     """Ingest the evidence feed and the distractors, ask every question in every mode, and
-    return the figures."""
+    return the figures. `backend`: WIREWATCH_EMBED_BACKEND for the run (default: as set in the
+    environment, else the product's auto choice)."""
     items = load_items(shared)
     files = distractor_files(shared)
     started, own_cpu, busy = time.perf_counter(), _cpu_s(), busy_cpu_s()
     with tempfile.TemporaryDirectory(prefix="wirewatch-eval-qa-") as tmp:
         work = Path(tmp)
         env = _environment(work / "data")
+        if backend is not None:
+            env["WIREWATCH_EMBED_BACKEND"] = backend
         with serve_feeds({"evidence.xml": evidence_feed(items)}) as base:
             _cli(["feeds", "add", base + "evidence.xml"], env, work)
             log(f"polling the evidence feed ({len(items)} items)…")
@@ -288,6 +304,7 @@ def run_eval(shared: Path, *, parallel: bool = False, log: Log = lambda _: None)
         ingest_s = time.perf_counter() - clock
         ingest = json.loads(done.stdout)
         ids = article_ids_by_url(work / "data" / "wirewatch.db")
+        model = embedding_model(work / "data" / "wirewatch.db")
         stored = sum(evidence_url(item) in ids for item in items)
         batch = work / "questions.txt"
         batch.write_text("\n".join(question_lines(items)) + "\n", encoding="utf-8")
@@ -302,6 +319,7 @@ def run_eval(shared: Path, *, parallel: bool = False, log: Log = lambda _: None)
     others = (busy_cpu_s() - busy) - (_cpu_s() - own_cpu)  # NaN off Linux
     return {
         "n": len(items),
+        "model": model,
         "evidence_stored": stored,
         "articles": len(ids),
         "distractor_files": len(files),
@@ -331,6 +349,7 @@ def floors(figures: dict[str, Any]) -> dict[str, Any]:
 
 def print_table(figures: dict[str, Any]) -> None:
     modes = figures["modes"]
+    print(f"embedding model: {figures.get('model', '?')}")
     print(
         f"RealTimeQA dev: {figures['n']} questions; {figures['evidence_stored']} evidence "
         f"articles stored among {figures['articles']} articles "
@@ -370,7 +389,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"store the figures, rounded down, as the new floors in {BASELINE.name}",
     )
+    parser.add_argument(
+        "--backends",
+        type=lambda text: [part.strip() for part in text.split(",") if part.strip()],
+        default=["auto"],
+        metavar="LIST",
+        help="embedding backends to evaluate one after the other, e.g. fp32,onnx-int8 (default "
+        "auto: the product's choice on this CPU); --update-baseline stores the first",
+    )
     args = parser.parse_args(argv)
+    unknown = set(args.backends) - {"auto", "fp32", "bf16", "onnx-int8"}
+    if unknown or not args.backends:
+        parser.error(f"--backends takes auto, fp32, bf16, onnx-int8; not {sorted(unknown)}")
     shared = shared_data_dir()
     if shared is None:
         print(
@@ -379,16 +409,33 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    figures = run_eval(
-        shared, parallel=args.parallel, log=lambda line: print(line, file=sys.stderr, flush=True)
-    )
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    runs = {
+        name: run_eval(shared, parallel=args.parallel, backend=name, log=log)
+        for name in args.backends
+    }
+    figures = next(iter(runs.values()))
     if args.update_baseline:
         BASELINE.write_text(json.dumps(floors(figures), indent=2) + "\n", encoding="utf-8")
         print(f"baseline written to {BASELINE}", file=sys.stderr)
     if args.json:
-        print(json.dumps(finite(figures)))
-    else:
-        print_table(figures)
+        print(json.dumps(finite(figures if len(runs) == 1 else {"backends": runs})))
+        return 0
+    for name, run in runs.items():
+        if len(runs) > 1:
+            print(f"== backend {name} ==")
+        print_table(run)
+    if "fp32" in runs and len(runs) > 1:
+        print("recall@5 against fp32 (points; the target is within 1):")
+        plain = runs["fp32"]["modes"]
+        for name, run in runs.items():
+            if name == "fp32":
+                continue
+            deltas = (
+                f"{m} {100 * (run['modes'][m]['recall_at_5'] - plain[m]['recall_at_5']):+.1f}"
+                for m in MODES
+            )
+            print(f"  {name}: " + ", ".join(deltas))
     return 0
 
 

@@ -6,7 +6,7 @@ Side effects: reads the store and the vector index; may call a chat-completions 
    from the gazetteer, the actor catalogue and bot/question.py. They pick the articles to
    search; a filter that leaves none is dropped (event types first, then time, actors,
    places), and the answer says so.
-2. Retrieval: BM25 and dense, fused (index/search.py `retrieve`).
+2. Retrieval: BM25 and dense, fused (index/search.py `retrieve_many`).
 3. Re-ranking: the best passages' sentences are embedded and scored against the question; a
    passage counts by its best sentence, blended with its fused rank, plus a recency prior for
    "latest" questions.
@@ -36,7 +36,7 @@ from index.embed import Embedder
 from index.models import Hit
 from index.passages import split_sentences
 from index.places import Gazetteer, Place
-from index.search import RRF_K, STOPWORDS, Mode, retrieve
+from index.search import RRF_K, STOPWORDS, Mode, retrieve_many
 from index.store import PlaceFilter, Store
 from index.timeutil import to_iso
 from index.vectors import VectorIndex
@@ -185,24 +185,20 @@ class Answerer:
         query = filters.intent.core or question
         text = f"{question} {query}" if query != question else question
 
-        async def search(article_ids: list[int] | None) -> list[Hit]:
-            return await retrieve(
-                self.store,
-                self.vectors,
-                self.embedder,
-                workspace_id,
-                text,
-                CANDIDATES,
-                mode=mode,
-                article_ids=article_ids,
-                query_vector=vector,
-            )
-
-        if preferred is None:
-            hits = await search(within)
-        else:  # the articles naming the places, groups, kinds of event first
-            named, hits = await asyncio.gather(search(preferred), search(within))
-            hits = fuse([named, hits])[:CANDIDATES]
+        sets = [within] if preferred is None else [preferred, within]
+        found = await retrieve_many(
+            self.store,
+            self.vectors,
+            self.embedder,
+            workspace_id,
+            text,
+            CANDIDATES,
+            mode=mode,
+            article_sets=sets,
+            query_vector=vector,
+        )
+        # with preferred articles (naming the places, groups, kinds of event), those first
+        hits = found[0] if preferred is None else fuse(found)[:CANDIDATES]
         ranked, sentences = await self._rerank(question, hits, vector, filters.intent, now)
         answer = self._compose(
             question, ranked, sentences, filters, active, relaxed, k, set(preferred or ())

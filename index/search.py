@@ -111,31 +111,99 @@ async def retrieve(
     """The k best passages for a question among the workspace's articles (and `article_ids`
     when given), by BM25, dense similarity, or both fused (`Hit.score`: the fused score, or the
     list's own score for a single mode)."""
+    (hits,) = await retrieve_many(
+        store,
+        vectors,
+        embedder,
+        workspace_id,
+        query,
+        k,
+        mode=mode,
+        article_sets=[article_ids],
+        query_vector=query_vector,
+    )
+    return hits
+
+
+async def retrieve_many(
+    store: Store,
+    vectors: VectorIndex,
+    embedder: Embedder,
+    workspace_id: int,
+    query: str,
+    k: int = 20,
+    *,
+    mode: Mode = "hybrid",
+    article_sets: Sequence[Sequence[int] | None],
+    query_vector: np.ndarray | None = None,
+) -> list[list[Hit]]:
+    """`retrieve` for several sets of articles at once (None: all the workspace's), one list of
+    hits per set, in order. One BM25 ranking and one FAISS search serve every set; a set whose
+    passages are too rare among their best is searched on its own."""
     query = query.strip()
-    if not query or k <= 0 or (article_ids is not None and not article_ids):
-        return []
+    wanted = [i for i, ids in enumerate(article_sets) if ids is None or len(ids)]
+    if not query or k <= 0 or not wanted:
+        return [[] for _ in article_sets]
+    sets = [article_sets[i] for i in wanted]
     depth = max(k * 3, 50)
     lookups = []
     expression = fts_query(query) if mode in ("hybrid", "bm25") else ""
     if expression:
-        lookups.append(
-            store.text_search(expression, depth, workspace_id=workspace_id, article_ids=article_ids)
-        )
+        lookups.append(_bm25(store, expression, workspace_id, depth, sets))
     if mode in ("hybrid", "dense"):
         if query_vector is None:
             query_vector = await asyncio.to_thread(embedder.embed_query, query)
-        lookups.append(_dense(store, vectors, query_vector, workspace_id, depth, article_ids))
+        lookups.append(_dense(store, vectors, query_vector, workspace_id, depth, sets))
     # BM25 runs in the database's thread, FAISS in another: side by side
-    ranked: list[list[tuple[int, float]]] = list(await asyncio.gather(*lookups))
-    if mode != "hybrid":
-        scored = ranked[0] if ranked else []
-    else:
-        fused: dict[int, float] = {}
-        for results in ranked:
-            for rank, (pid, _) in enumerate(results):
-                fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        scored = sorted(fused.items(), key=lambda item: -item[1])
-    return (await store.hits(scored[: k * 2], workspace_id))[:k]
+    per_lookup: list[list[list[tuple[int, float]]]] = list(await asyncio.gather(*lookups))
+    results: list[list[Hit]] = [[] for _ in article_sets]
+    for n, i in enumerate(wanted):
+        ranked = [lists[n] for lists in per_lookup]
+        if mode != "hybrid":
+            scored = ranked[0] if ranked else []
+        else:
+            fused: dict[int, float] = {}
+            for found in ranked:
+                for rank, (pid, _) in enumerate(found):
+                    fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank + 1)
+            scored = sorted(fused.items(), key=lambda item: -item[1])
+        results[i] = (await store.hits(scored[: k * 2], workspace_id))[:k]
+    return results
+
+
+def _keep(
+    scored: list[tuple[int, float]], owners: dict[int, int], ids: Sequence[int] | None
+) -> list[tuple[int, float]]:
+    """The scored passages the workspace sees (`owners`: passage -> article), within `ids`."""
+    allowed = set(ids) if ids is not None else None
+    return [
+        (pid, score)
+        for pid, score in scored
+        if (owner := owners.get(pid)) is not None and (allowed is None or owner in allowed)
+    ]
+
+
+async def _bm25(
+    store: Store,
+    expression: str,
+    workspace_id: int,
+    depth: int,
+    sets: Sequence[Sequence[int] | None],
+) -> list[list[tuple[int, float]]]:
+    """The `depth` best passages by BM25 for each set of articles: the full-text index ranked
+    alone, deep, and filtered; ranked again joined to the articles for a set short of hits."""
+    cap = depth * (16 if any(ids is not None for ids in sets) else 4)
+    ranked = await store.text_rank(expression, cap)
+    owners = await store.passage_articles([pid for pid, _ in ranked], workspace_id)
+    out = []
+    for ids in sets:
+        kept = _keep(ranked, owners, ids)
+        if len(kept) < depth and len(ranked) == cap:
+            kept = await store.text_search(
+                expression, depth, workspace_id=workspace_id, article_ids=ids
+            )
+        out.append(kept[:depth])
+    return out
 
 
 async def _dense(
@@ -144,26 +212,23 @@ async def _dense(
     vector: np.ndarray,
     workspace_id: int,
     depth: int,
-    article_ids: Sequence[int] | None,
-) -> list[tuple[int, float]]:
-    """The `depth` nearest passages among the workspace's (and `article_ids`'). FAISS searches
-    everything first, deep enough that the workspace's or the articles' own are usually among
-    the results; only when they are not is the search restricted to their passage ids (which
-    must be looked up first)."""
+    sets: Sequence[Sequence[int] | None],
+) -> list[list[tuple[int, float]]]:
+    """The `depth` nearest passages for each set of articles. FAISS searches everything first,
+    deep enough that a set's own are usually among the results; only a set short of them is
+    searched again restricted to its passage ids (which must be looked up first)."""
     await vectors.refresh()
-    want = depth * (16 if article_ids is not None else 2)
+    want = depth * (16 if any(ids is not None for ids in sets) else 2)
     scored = await asyncio.to_thread(vectors.search, vector, want)
     owners = await store.passage_articles([pid for pid, _ in scored], workspace_id)
-    wanted = set(article_ids) if article_ids is not None else None
-    kept = [
-        (pid, score)
-        for pid, score in scored
-        if (owner := owners.get(pid)) is not None and (wanted is None or owner in wanted)
-    ]
-    if len(kept) >= depth or len(scored) < want:
-        return kept[:depth]
-    if article_ids is not None:
-        allowed = await store.article_passage_ids(article_ids)
-    else:
-        allowed = await store.workspace_passage_ids(workspace_id)
-    return await asyncio.to_thread(vectors.search, vector, depth, allowed)
+    out = []
+    for ids in sets:
+        kept = _keep(scored, owners, ids)
+        if len(kept) < depth and len(scored) == want:
+            if ids is not None:
+                allowed = await store.article_passage_ids(ids)
+            else:
+                allowed = await store.workspace_passage_ids(workspace_id)
+            kept = await asyncio.to_thread(vectors.search, vector, depth, allowed)
+        out.append(kept[:depth])
+    return out

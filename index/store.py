@@ -699,6 +699,24 @@ class Store:
                 )
         return PassageChange(added=added, removed=removed, pending=pending)
 
+    async def text_rank(self, expression: str, limit: int) -> list[tuple[int, float]]:
+        """BM25 over every workspace's passages (title weighted twice): the `limit` best
+        (passage_id, score), higher is better. Ranking the full-text index alone is several
+        times cheaper than joining each match to its article; filter the few best after
+        (`passage_articles`). `expression` is an FTS5 query (`index.search.fts_query`)."""
+        rank = "bm25(passages_fts, 2.0, 1.0)"
+        try:
+            rows = await self._all(
+                f"SELECT rowid, -{rank} FROM passages_fts WHERE passages_fts MATCH ? "
+                f"ORDER BY {rank} LIMIT ?",
+                (expression, limit),
+            )
+        except sqlite3.OperationalError as exc:  # a query FTS5 cannot read: no text hits
+            if "fts5" in str(exc) or "syntax" in str(exc):
+                return []
+            raise
+        return [(int(r[0]), float(r[1])) for r in rows]
+
     async def text_search(
         self,
         expression: str,
@@ -707,42 +725,21 @@ class Store:
         workspace_id: int,
         article_ids: Sequence[int] | None = None,
     ) -> list[tuple[int, float]]:
-        """BM25 over passages (title weighted twice): (passage_id, score) best first, higher is
-        better, among the workspace's articles (and `article_ids`, when given). `expression`
-        is an FTS5 query; build it with `index.search.fts_query`.
-
-        The full-text index is ranked alone first (joining every match to its article costs
-        more than ranking it), and the best `limit * 16` kept if the workspace sees them; only
-        when too few remain (a small workspace, a narrow set of articles) does the ranking run
-        again joined to the workspace's articles."""
+        """BM25 as `text_rank`, among the workspace's articles (and `article_ids`, when given)
+        only: every match is joined to its article, so use it when `text_rank`'s best are
+        not the workspace's."""
         if article_ids is not None and not article_ids:
             return []
         rank = "bm25(passages_fts, 2.0, 1.0)"
-        cap = max(limit * 16, 800)
+        where = (  # a set built once: every match is checked against it
+            "p.article_id IN (SELECT fe.article_id FROM feed_entries fe JOIN subscriptions s "
+            "ON s.feed_id = fe.feed_id WHERE s.workspace_id = ?)"
+        )
+        params: list[Any] = [expression, workspace_id]
+        if article_ids is not None:
+            where += f" AND p.article_id IN ({','.join('?' * len(article_ids))})"
+            params.extend(article_ids)
         try:
-            rows = await self._all(
-                f"SELECT rowid, -{rank} FROM passages_fts WHERE passages_fts MATCH ? "
-                f"ORDER BY {rank} LIMIT ?",
-                (expression, cap),
-            )
-            owners = await self.passage_articles([int(r[0]) for r in rows], workspace_id)
-            wanted = set(article_ids) if article_ids is not None else None
-            kept = [
-                (int(r[0]), float(r[1]))
-                for r in rows
-                if (owner := owners.get(int(r[0]))) is not None
-                and (wanted is None or owner in wanted)
-            ]
-            if len(kept) >= limit or len(rows) < cap:
-                return kept[:limit]
-            where = (
-                "p.article_id IN (SELECT fe.article_id FROM feed_entries fe JOIN subscriptions s "
-                "ON s.feed_id = fe.feed_id WHERE s.workspace_id = ?)"
-            )
-            params: list[Any] = [expression, workspace_id]
-            if article_ids is not None:
-                where += f" AND p.article_id IN ({','.join('?' * len(article_ids))})"
-                params.extend(article_ids)
             rows = await self._all(
                 f"SELECT f.rowid, -{rank} AS score FROM passages_fts f "
                 "JOIN passages p ON p.passage_id = f.rowid "

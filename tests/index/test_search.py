@@ -12,7 +12,7 @@ from bot import commands
 from bot.app import App, open_app
 from bot.settings import Settings
 from index.embed import Embedder, HashEmbedder
-from index.search import fts_query, retrieve
+from index.search import fts_query, retrieve, retrieve_many
 from tests.index.test_ingest import HARVEST, MOSUL, RAQQA, Clock, item, rss
 
 
@@ -111,3 +111,85 @@ async def test_each_mode_finds_its_kind_of_match(
         raqqa = [a.article_id for a in await app.store.find_articles(ws) if a.title == "Raqqa"]
         only = await retrieve(app.store, p.vectors, p.embedder, ws, "Zubair", 5, article_ids=raqqa)
         assert {h.title for h in only} == {"Raqqa"}
+
+
+async def test_a_small_workspace_in_a_crowded_index_still_finds_its_own(
+    app: App, httpserver_ipv4: HTTPServer
+) -> None:
+    """Retrieval ranks everything first and keeps the workspace's own; when a crowd of other
+    workspaces' passages fills those places, it searches again within the workspace, and
+    either way finds exactly what an exact filtered search finds."""
+    words = ["convoy", "checkpoint", "shelling", "drone", "ceasefire", "border", "market"]
+    crowd = [
+        item(
+            f"c{i}",
+            f"Convoy report {i}",
+            f"The convoy passed the {words[i % 7]} near kilometre {i}; the convoy was escorted.",
+            link=f"https://outlet.example/crowd/{i}",
+        )
+        for i in range(260)
+    ]
+    own = [
+        item(
+            "o1",
+            "Own one",
+            "A lone convoy reached the valley after farmers, teachers, traders, nurses and "
+            "drivers from the hill villages spent the whole dry season repairing the old road.",
+            link="https://own.example/1",
+        ),
+        item("o2", "Own two", "Farmers met about the harvest.", link="https://own.example/2"),
+    ]
+    httpserver_ipv4.expect_request("/crowd.xml").respond_with_data(rss(crowd))
+    httpserver_ipv4.expect_request("/own.xml").respond_with_data(rss(own, title="Own"))
+    await commands.add_feed(app, httpserver_ipv4.url_for("/crowd.xml"))
+    await commands.add_feed(app, httpserver_ipv4.url_for("/own.xml"), workspace="discord:1")
+    await commands.poll_once(app)
+    await commands.poll_once(app, workspace="discord:1")
+    p = app.require_pipeline()
+    ws, small = await app.workspace_id(), await app.workspace_id("discord:1")
+    own_ids = {
+        h.passage_id
+        for h in await app.store.hits(await app.store.text_rank('"convoy"', 1000), small)
+    }
+    # the crowd outranks the workspace's own passage: a first pass over the best alone misses it
+    assert len(own_ids) == 1 and not own_ids & {
+        pid for pid, _ in await app.store.text_rank('"convoy"', 200)
+    }
+    for mode in ("bm25", "dense", "hybrid"):
+        hits = await retrieve(app.store, p.vectors, p.embedder, small, "convoy", 5, mode=mode)  # type: ignore[arg-type]
+        assert {h.title for h in hits} <= {"Own one", "Own two"} and hits, mode
+    assert [
+        h.title
+        for h in await retrieve(app.store, p.vectors, p.embedder, small, "convoy", 5, mode="bm25")
+    ] == ["Own one"]
+    ids = [a.article_id for a in await app.store.find_articles(ws, limit=1000)]
+    sets: list[list[int] | None] = [ids[::97], ids[:3], None, []]
+    for mode in ("bm25", "dense"):
+        found = await retrieve_many(
+            app.store,
+            p.vectors,
+            p.embedder,
+            ws,
+            "convoy checkpoint",
+            5,
+            mode=mode,  # type: ignore[arg-type]
+            article_sets=sets,
+        )
+        assert found[3] == []
+        for ids_set, hits in zip(sets[:3], found[:3], strict=True):
+            allowed = set(ids_set) if ids_set is not None else set(ids)
+            assert hits and {h.article_id for h in hits} <= allowed
+    exact = await app.store.text_search(
+        fts_query("convoy checkpoint"), 5, workspace_id=ws, article_ids=ids[:3]
+    )
+    found = await retrieve_many(
+        app.store,
+        p.vectors,
+        p.embedder,
+        ws,
+        "convoy checkpoint",
+        5,
+        mode="bm25",
+        article_sets=[ids[:3]],
+    )
+    assert [h.passage_id for h in found[0]] == [pid for pid, _ in exact]
