@@ -336,15 +336,33 @@ def run_eval(
     }
 
 
-def floors(figures: dict[str, Any]) -> dict[str, Any]:
-    """The baseline: each quality figure of each mode rounded down to 3 decimals."""
-    return {
-        "n": figures["n"],
-        "modes": {
-            mode: {name: math.floor(figures["modes"][mode][name] * 1000) / 1000 for name in FIGURES}
-            for mode in MODES
-        },
+def backend_of(figures: dict[str, Any]) -> str:
+    """The embedding backend a run used, from its model id ("<model>+<backend>"; fp32 bare)."""
+    return str(figures.get("model", "")).partition("+")[2] or "fp32"
+
+
+def floors(figures: dict[str, Any], earlier: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The baseline with this run's figures, each rounded down to 3 decimals, as the floors of
+    its backend (fp32 under "modes", the others under "backends"); `earlier`'s other floors are
+    kept."""
+    measured = {
+        mode: {name: math.floor(figures["modes"][mode][name] * 1000) / 1000 for name in FIGURES}
+        for mode in MODES
     }
+    doc: dict[str, Any] = dict(earlier or {})
+    doc["n"] = figures["n"]
+    backend = backend_of(figures)
+    if backend == "fp32":
+        doc["modes"] = measured
+    else:
+        doc["backends"] = {**doc.get("backends", {}), backend: {"modes": measured}}
+    return doc
+
+
+def floors_for(baseline: dict[str, Any], backend: str) -> dict[str, Any]:
+    """The floors of one backend's modes (fp32's for a backend with none of its own)."""
+    own: dict[str, Any] = baseline.get("backends", {}).get(backend, {}).get("modes", {})
+    return own or dict(baseline["modes"])
 
 
 def print_table(figures: dict[str, Any]) -> None:
@@ -409,14 +427,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
     runs = {
         name: run_eval(shared, parallel=args.parallel, backend=name, log=log)
         for name in args.backends
     }
     figures = next(iter(runs.values()))
     if args.update_baseline:
-        BASELINE.write_text(json.dumps(floors(figures), indent=2) + "\n", encoding="utf-8")
+        doc = json.loads(BASELINE.read_text(encoding="utf-8")) if BASELINE.is_file() else None
+        for run in runs.values():
+            doc = floors(run, doc)
+        BASELINE.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         print(f"baseline written to {BASELINE}", file=sys.stderr)
     if args.json:
         print(json.dumps(finite(figures if len(runs) == 1 else {"backends": runs})))
