@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 OVERLAP_IDLE_S = 0.05  # how often embedding alongside the feeds looks for new passages
+OVERLAP_GROUP_S = 0.3  # about how long one group embedded alongside the feeds takes
 # Called with the cycle's new and updated article ids: after extraction (their metadata is
 # stored) and after embedding (their vectors are stored). The watches hang on these.
 Hook = Callable[[Sequence[int], IngestReport], Awaitable[None]]
@@ -382,11 +383,18 @@ async def _embed_group(p: Pipeline, report: IngestReport | None, limit: int) -> 
 async def _embed_alongside(p: Pipeline, report: IngestReport, feeds_left: asyncio.Event) -> None:
     """While feeds are still being fetched and parsed, embed the passages already stored, in
     small groups: the model's threads work while the event loop waits on the network or parses.
-    What is left when the last feed is done is embedded after extraction."""
-    group = max(1, p.poll_policy.embed_group // 8)
+    What is left when the last feed is done is embedded after extraction. A group is sized to
+    take about OVERLAP_GROUP_S, so extraction (which the watches wait for) never waits long
+    for the group in progress when the feeds are done."""
+    group = 8
     while feeds_left.is_set():
-        if not await _embed_group(p, report, group):
+        started = time.perf_counter()
+        done = await _embed_group(p, report, group)
+        if not done:
             await asyncio.sleep(OVERLAP_IDLE_S)
+            continue
+        rate = done / max(time.perf_counter() - started, 1e-3)
+        group = int(min(max(rate * OVERLAP_GROUP_S, 8), p.poll_policy.embed_group))
 
 
 def _batches(p: Pipeline) -> Callable[[np.ndarray], AsyncIterator[tuple[np.ndarray, np.ndarray]]]:

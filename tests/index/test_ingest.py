@@ -742,3 +742,47 @@ async def test_a_write_cancelled_mid_way_leaves_no_transaction_open(settings: Se
         # the connection is usable: a new write transaction starts and commits
         await writer(99)
         assert not store.db.in_transaction
+
+
+async def test_passages_are_embedded_while_a_slow_feed_is_still_being_fetched(
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    """The fast feed's passages are embedded before the slow feed has answered; a text that
+    two articles share is embedded once."""
+    import threading
+    import time
+
+    answered = threading.Event()
+    embedded_before_answer: list[bool] = []
+
+    class Watching(CountingEmbedder):
+        def embed_passages(self, texts):  # type: ignore[no-untyped-def]
+            embedded_before_answer.append(not answered.is_set())
+            return super().embed_passages(texts)
+
+    def slow(_: Request) -> Response:
+        time.sleep(1.5)
+        answered.set()
+        return Response(rss([item("s", "Slow", MOSUL)]), content_type="application/rss+xml")
+
+    same = "Both outlets carried the same agency wire about the Hajin crossing word for word."
+    httpserver_ipv4.expect_request("/fast.xml").respond_with_data(
+        rss(
+            [
+                item("f1", "Raqqa", RAQQA),
+                item("f2", "Wire", same, link="https://a.example/1"),
+                item("f3", "Wire", same, link="https://b.example/2"),
+            ]
+        )
+    )
+    httpserver_ipv4.expect_request("/slow.xml").respond_with_handler(slow)
+    embedder = Watching()
+    async with open_app(settings, embedder=embedder, now=clock) as app:
+        await subscribe(app, httpserver_ipv4.url_for("/fast.xml"))
+        await subscribe(app, httpserver_ipv4.url_for("/slow.xml"))
+        report = await commands.poll_once(app)
+        assert report["new_articles"] == 4 and report["embedded"] == report["passages"]
+        assert embedded_before_answer[0] and not embedded_before_answer[-1]
+        assert len(embedder.texts) == len(set(embedder.texts)) == report["passages"] - 1
+        rows = await app.store.fetch_all("SELECT count(*) FROM passages WHERE embedding IS NULL")
+        assert rows[0][0] == 0
