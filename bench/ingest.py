@@ -19,10 +19,16 @@ What is measured, and how:
 * Baseline, in the same process after each run: the passage texts the pipeline embedded
   (passages joined with their article titles, through `index.passages.embed_text`, the same text
   `Store.pending_passages` hands the embedder) are read back from the run's SQLite database and
-  encoded by a plain fp32 `SentenceTransformer(path).encode(texts, batch_size=32)`. The ratio is
-  pipeline embed passages/s over baseline passages/s (above 1: the pipeline is faster). The
-  stored vectors are compared with the normalised baseline vectors (cosine) as a check that both
-  embedded the same texts.
+  encoded by a plain fp32 `SentenceTransformer(path).encode(texts, batch_size=32)`. The ratios
+  are pipeline embed passages/s, and END-TO-END ingest passages/s (the whole `run_cycle`, from
+  the first fetch to the saved index), over baseline passages/s (above 1: the pipeline is
+  faster; the target is 3x end to end). The stored vectors are compared with the normalised
+  baseline vectors (cosine): 1.0 for fp32 shows both embedded the same texts; for bf16 and
+  onnx-int8 it shows how close the fast backend's vectors are.
+* `--backend` picks the pipeline's embedding backend (default auto, the product's choice on
+  this CPU). The pipeline embeds passages while the other feeds are still being fetched, so
+  the "embed phase" below is only what is left after the last feed; the embed stage's seconds
+  count every embedding call.
 * `--runs N` repeats everything; the median of each figure is printed (figures, never asserts).
 
 Progress and logs go to stderr; `--json` prints one JSON document on stdout.
@@ -301,6 +307,9 @@ def one_run(
     fig["embed_phase_ratio_vs_baseline"] = (
         fig["pipeline_embed_phase_passages_per_s"] / fig["baseline_passages_per_s"]
     )
+    fig["end_to_end_ratio_vs_baseline"] = (
+        fig["end_to_end_passages_per_s"] / fig["baseline_passages_per_s"]
+    )
     fig["stored_vs_baseline_cosine_min"] = min_cos
     fig["stored_vs_baseline_cosine_mean"] = mean_cos
     return RunResult(fig, list(report.errors)), baseline
@@ -393,6 +402,12 @@ def print_text(
     write(
         f"  stored vs baseline vectors: cosine min {med['stored_vs_baseline_cosine_min']:.5f}, "
         f"mean {med['stored_vs_baseline_cosine_mean']:.5f}"
+    )
+    ratio = med["end_to_end_ratio_vs_baseline"]
+    write(
+        f"  end-to-end ingest (fetch to index) {_fmt(med['end_to_end_passages_per_s'])} passages/s "
+        f"= {ratio:.2f}x the plain fp32 baseline's passages/s; target 3x: "
+        + ("met" if ratio >= 3 else "NOT met")
     )
     write("")
     write(
