@@ -45,7 +45,7 @@ Backend = Literal["fp32", "bf16", "onnx-int8"]
 BackendChoice = Literal["auto", "fp32", "bf16", "onnx-int8"]
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
 ONNX_FORMAT = 1  # bump when the export or quantisation recipe changes: caches are rebuilt
-ONNX_BATCH = 16  # texts per ONNX run; smaller batches pad less and ran fastest on 2 cores
+ONNX_BATCH = 8  # texts per ONNX run; smaller batches pad less and ran fastest on 2 cores
 
 
 class Embedder(Protocol):
@@ -397,6 +397,9 @@ class OnnxEmbedder:
         options.intra_op_num_threads = threads or available_cores()
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # Idle threads sleep rather than spin: ingest parses and stores on the event loop's
+        # thread while the model runs, and a spinning pool would take that core from it.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         path = onnx_int8_model(model, cache_dir)
         self._session: Any = ort.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
