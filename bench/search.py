@@ -1,4 +1,5 @@
-"""Benchmark: search latency at 10k and 100k passages, on the real query path.
+"""Benchmark: search latency at 10k and 100k passages, on the real query path; and the
+FAISS part at a million (the scale run), with the compressed index the product builds.
 
 What is measured, and how:
 
@@ -33,6 +34,32 @@ What is measured, and how:
   an empty `VectorIndex` in memory and save it; `VectorIndex.memory_bytes()`, the index file's
   size, and the process's resident-memory growth when the file is loaded.
 
+Scale run (sizes at or above `--bulk-above`, e.g. `--sizes 10000,100000,1000000`):
+
+* Why another path: storing a million passages through `Store.save_entry` and
+  `replace_passages` takes far too long on 2 cores (about 140 s per 100k, growing), so for the
+  benchmark only SQLite is filled in bulk (`bulk_fill`: plain executemany into stories,
+  articles, feed_entries and passages, 10 passages per article, no dedupe, story matching,
+  FTS or stored embeddings). Workspaces and feeds are made through the store's API as above,
+  so `Store.hits` joins and filters exactly as it does in the product.
+* Vectors: `--scale-anchors` (4096) passages are embedded with the real model (synthetic
+  articles by default, or the real feed captures with `--scale-base feeds`); the million
+  vectors are those anchors, then a random anchor plus N(0, `--noise`) per component,
+  renormalised, as above. Each passage's text is its anchor's.
+* The index is built as the product builds it: `VectorIndex.sync` (the store's role played by
+  the in-memory vectors) with `compress_above` and `min_recall` (defaults: the product's
+  settings), which adds the vectors flat, then on save trains the IVF + SQ8 index on them,
+  chooses nprobe by measured recall and writes it. Printed: the seconds of each step, nlist,
+  nprobe and the recall ladder, `memory_bytes()`, the file's size and a fresh process's
+  resident-memory growth when it loads the file.
+* For comparison, an exact flat `VectorIndex` of the same vectors (`--no-flat` skips it):
+  its search latency and memory, and recall of the compressed index against it for the same
+  real embedded queries: recall@10, recall at the first round's k, and scoped recall@10.
+* Queries, as above: per query the embedding, `VectorIndex.search` (first round k), the
+  SQLite join (`Store.hits`), end to end `index.search.search`, and a scoped search (the
+  sparse workspace's 30 passage ids). Targets printed beside the figures: p95 <= 200 ms and
+  <= 600 MB of index memory at a million.
+
 Figures are printed, never asserted. Progress goes to stderr; `--json` prints one JSON
 document on stdout.
 """
@@ -50,7 +77,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,7 +86,8 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: bench.load
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the project root: bench.load
 
 import numpy as np  # noqa: E402
 
@@ -71,6 +99,8 @@ from index.embed import DEFAULT_MODEL, SentenceTransformerEmbedder  # noqa: E402
 from index.models import RawEntry  # noqa: E402
 from index.passages import chunk_article  # noqa: E402
 from index.search import search  # noqa: E402
+from index.store import Store  # noqa: E402
+from index.timeutil import to_iso  # noqa: E402
 from index.vectors import VectorIndex  # noqa: E402
 
 FEEDS = 16
@@ -335,6 +365,11 @@ class Config:
     noise: float
     seed: int
     sparse_queries: int
+    scale_anchors: int = 4096
+    scale_base: str = "synthetic"
+    compress_above: int = 500_000
+    min_recall: float = 0.95
+    flat: bool = True
 
 
 async def _fill(
@@ -558,7 +593,410 @@ async def run_size(
     return out
 
 
+# ---- scale run: the FAISS part at a million passages, with bulk-filled SQLite -----------------
+
+
+def synthetic_base(rng: random.Random, count: int) -> list[str]:
+    """`count` passages (the text the model reads) of synthetic articles, by chunk_article."""
+    texts: list[str] = []
+    n = 0
+    while len(texts) < count:
+        title, text = synthetic_article(rng, n)
+        texts.extend(p.embed_text for p in chunk_article(title, text))
+        n += 1
+    return texts[:count]
+
+
+def feed_base(count: int) -> list[str] | None:
+    """Up to `count` distinct passages of the real feed captures in the shared data folder
+    (`WIREWATCH_SHARED_DATA`, else ../shared/data); None when it is missing."""
+    from index.errors import FeedMalformed
+    from index.parse import parse_feed
+
+    env = os.environ.get("WIREWATCH_SHARED_DATA")
+    folder = (Path(env) if env else ROOT.parent / "shared" / "data") / "news_feeds"
+    if not (folder / "manifest.jsonl").is_file():
+        return None
+    texts: dict[str, None] = {}
+    for line in (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        path = folder / json.loads(line)["file"]
+        try:
+            parsed = parse_feed(path.read_bytes(), path.resolve().as_uri(), now=EPOCH)
+        except (FeedMalformed, OSError):
+            continue
+        for entry in parsed.entries:
+            if entry.title and len(entry.text.split()) >= 10:
+                texts.update(
+                    dict.fromkeys(p.embed_text for p in chunk_article(entry.title, entry.text))
+                )
+    return list(texts)[:count]
+
+
+def scale_vectors(
+    anchors: np.ndarray, size: int, noise: float, nrng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(size, dim) unit float32 vectors, the anchors themselves first and then, as in the
+    store run, a random anchor's vector plus N(0, noise) per component, renormalised; and the
+    anchor each row came from."""
+    picks = nrng.integers(0, len(anchors), size=size)
+    first = min(len(anchors), size)
+    picks[:first] = np.arange(first)
+    out = np.empty((size, anchors.shape[1]), dtype=np.float32)
+    for start in range(0, size, 100_000):
+        part = slice(start, min(start + 100_000, size))
+        block = anchors[picks[part]] + nrng.normal(
+            0.0, noise, (part.stop - start, anchors.shape[1])
+        ).astype(np.float32)
+        out[part] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    out[:first] = anchors[:first]
+    return out, picks
+
+
+PASSAGES_PER_ARTICLE = 10
+
+
+async def bulk_fill(
+    store: Store, size: int, texts: Sequence[str], picks: np.ndarray, now: datetime
+) -> tuple[dict[str, int], np.ndarray]:
+    """Workspaces and feeds through the store's API as in the store run; then, for the
+    benchmark only, `size` passages (passage_id = row + 1, the text of the anchor its vector
+    came from) in articles of 10, stories and feed entries written with plain executemany
+    (no dedupe, story matching, FTS or embeddings: only what `Store.hits` joins). Returns the
+    workspace ids and the sparse workspace's passage ids."""
+    ws = {name: await store.workspace_id(name, now) for name in ("console", "other", "sparse")}
+    feed_ids: list[int] = []
+    for i in range(FEEDS):
+        url = f"https://feeds.bench.invalid/{i}.xml"
+        owners = [w for w, r in (("console", MEASURED_FEEDS), ("other", OTHER_FEEDS)) if i in r]
+        subscribed = [
+            await store.subscribe(ws[owner], url, interval_s=300, name=f"Wire {i}", now=now)
+            for owner in owners
+        ]
+        feed_ids.append(subscribed[0])
+    sparse_feed = await store.subscribe(
+        ws["sparse"],
+        "https://feeds.bench.invalid/sparse.xml",
+        interval_s=300,
+        name="Sparse",
+        now=now,
+    )
+    seen = to_iso(now)
+    articles = -(-size // PASSAGES_PER_ARTICLE)
+    batch = 20_000
+    async with store.transaction():
+        for first in range(0, articles, batch):
+            numbers = range(first, min(first + batch, articles))
+            published = [to_iso(EPOCH - timedelta(minutes=3 * a)) for a in numbers]
+            await store.db.executemany(
+                "INSERT INTO stories (story_id, title, first_seen_at, last_seen_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(a + 1, f"Wire story {a}", p, p) for a, p in zip(numbers, published, strict=True)],
+            )
+            await store.db.executemany(
+                "INSERT INTO articles (article_id, story_id, url, guid, title, text, source, "
+                "published_at, first_seen_at, content_hash, minhash) "
+                "VALUES (?, ?, ?, ?, ?, '', ?, ?, ?, ?, x'')",
+                [
+                    (
+                        a + 1,
+                        a + 1,
+                        f"https://news.bench.invalid/a/{a}",
+                        f"bench-{a}",
+                        f"Wire story {a}",
+                        f"Wire {a % FEEDS}",
+                        p,
+                        seen,
+                        f"h{a}",
+                    )
+                    for a, p in zip(numbers, published, strict=True)
+                ],
+            )
+            await store.db.executemany(
+                "INSERT INTO feed_entries (feed_id, entry_key, article_id, content_hash, origin, "
+                "first_seen_at) VALUES (?, ?, ?, ?, 1, ?)",
+                [
+                    (
+                        sparse_feed if a < SPARSE_ARTICLES else feed_ids[a % FEEDS],
+                        f"bench-{a}",
+                        a + 1,
+                        f"h{a}",
+                        seen,
+                    )
+                    for a in numbers
+                ],
+            )
+        for first in range(0, size, batch * PASSAGES_PER_ARTICLE):
+            rows = range(first, min(first + batch * PASSAGES_PER_ARTICLE, size))
+            await store.db.executemany(
+                "INSERT INTO passages (passage_id, article_id, seq, text, content_hash) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        r + 1,
+                        r // PASSAGES_PER_ARTICLE + 1,
+                        r % PASSAGES_PER_ARTICLE,
+                        texts[picks[r]],
+                        f"p{r}",
+                    )
+                    for r in rows
+                ],
+            )
+    sparse = np.arange(1, min(size, SPARSE_ARTICLES * PASSAGES_PER_ARTICLE) + 1, dtype=np.int64)
+    return ws, sparse
+
+
+def recall_at(
+    approx: Sequence[tuple[int, float]], exact: Sequence[tuple[int, float]], k: int
+) -> float:
+    """Share of the exact top k found in the approximate top k."""
+    want = {pid for pid, _ in exact[:k]}
+    return len(want.intersection(pid for pid, _ in approx[:k])) / max(len(want), 1)
+
+
+async def run_scale(
+    size: int,
+    cfg: Config,
+    embedder: SentenceTransformerEmbedder,
+    workdir: Path,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
+    """The FAISS part at `size` passages, the compressed index built by `VectorIndex.sync` as
+    the product builds it, beside an exact flat index of the same vectors."""
+    rng = random.Random(cfg.seed)
+    nrng = np.random.default_rng(cfg.seed)
+    data_dir = workdir / f"scale{size}"
+    data_dir.mkdir(parents=True)
+    build: dict[str, Any] = {}
+    base = feed_base(cfg.scale_anchors) if cfg.scale_base == "feeds" else None
+    if cfg.scale_base == "feeds" and base is None:
+        progress("shared data not found: using synthetic passages as the vector base")
+    base_kind = "feeds" if base is not None else "synthetic"
+    texts = base if base is not None else synthetic_base(rng, cfg.scale_anchors)
+    progress(
+        f"scale {size:,}: embedding {len(texts):,} {base_kind} passages with the real model ..."
+    )
+    started = time.perf_counter()
+    anchors = embedder.embed_passages(texts).astype(np.float32)
+    build["anchor_embed_s"] = time.perf_counter() - started
+    progress(f"scale {size:,}: {size:,} synthetic vectors (an anchor + noise {cfg.noise}) ...")
+    started = time.perf_counter()
+    matrix, picks = scale_vectors(anchors, size, cfg.noise, nrng)
+    build["vectors_s"] = time.perf_counter() - started
+    ids = np.arange(1, size + 1, dtype=np.int64)
+
+    async with Store.open(data_dir / "wirewatch.db") as store:
+        progress(f"scale {size:,}: bulk-filling SQLite (benchmark-only path) ...")
+        started = time.perf_counter()
+        ws, sparse_ids = await bulk_fill(store, size, texts, picks, EPOCH)
+        build["bulk_insert_s"] = time.perf_counter() - started
+
+        async def embedded_ids() -> np.ndarray:
+            return ids
+
+        async def batches(wanted: np.ndarray) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
+            for start in range(0, len(wanted), SET_BATCH):
+                part = wanted[start : start + SET_BATCH]
+                yield part, matrix[part - 1]
+
+        progress(
+            f"scale {size:,}: VectorIndex.sync with compress_above={cfg.compress_above:,}, "
+            f"min_recall={cfg.min_recall} (adds, trains, chooses nprobe, saves) ..."
+        )
+        vectors = VectorIndex(
+            data_dir / "passages.faiss",
+            embedder.dim,
+            embedder.model_id,
+            compress_above=cfg.compress_above,
+            min_recall=cfg.min_recall,
+        )
+        started = time.perf_counter()
+        await vectors.sync(embedded_ids, batches)
+        build["sync_s"] = time.perf_counter() - started
+        made = vectors.last_build
+        if made is not None:
+            build.update(
+                train_s=made.train_s,
+                add_s=made.add_s,
+                tune_s=made.tune_s,
+                nlist=made.nlist,
+                nprobe=made.nprobe,
+                build_recall=made.recall,
+                trained_on=made.trained_on,
+                ladder=[list(step) for step in made.ladder],
+            )
+        progress(f"scale {size:,}: memory of a fresh process loading the {vectors.kind} file ...")
+        rss_after, rss_peak = load_rss_growth(vectors.path, embedder.dim, embedder.model_id)
+        memory: dict[str, Any] = {
+            "kind": vectors.kind,
+            "memory_bytes": vectors.memory_bytes(),
+            "file_bytes": vectors.path.stat().st_size,
+            "rss_growth_on_load_bytes": rss_after,
+            "rss_peak_growth_on_load_bytes": rss_peak,
+        }
+        flat: VectorIndex | None = None
+        if cfg.flat:
+            progress(f"scale {size:,}: the exact flat index of the same vectors ...")
+            flat = VectorIndex(data_dir / "flat.faiss", embedder.dim, embedder.model_id)
+            started = time.perf_counter()
+            flat.add(ids, matrix)
+            build["flat_add_s"] = time.perf_counter() - started
+            flat.save()
+            flat_after, flat_peak = load_rss_growth(flat.path, embedder.dim, embedder.model_id)
+            memory.update(
+                flat_memory_bytes=flat.memory_bytes(),
+                flat_file_bytes=flat.path.stat().st_size,
+                flat_rss_growth_on_load_bytes=flat_after,
+                flat_rss_peak_growth_on_load_bytes=flat_peak,
+            )
+        matrix = np.empty((0, embedder.dim), dtype=np.float32)  # free the 1.5 GB copy
+
+        progress(f"scale {size:,}: {cfg.warmup} warm-up + {cfg.queries} queries ...")
+        queries = synthetic_queries(random.Random(cfg.seed + size), cfg.warmup + cfg.queries)
+        first_k = max(cfg.k * 4, 32)
+        times: dict[str, list[float]] = {
+            key: []
+            for key in ("embed", "faiss", "join", "end_to_end", "scoped", "flat", "flat_scoped")
+        }
+        recall: dict[str, list[float]] = {key: [] for key in ("at_k", "first_round", "scoped")}
+        short_first_round = 0
+        other = OtherLoad()
+        for n, query in enumerate(queries):
+            if n == cfg.warmup:
+                other.start()
+            t0 = time.perf_counter()
+            await search(store, vectors, embedder, ws["console"], query, cfg.k)
+            t1 = time.perf_counter()
+            vector = embedder.embed_query(query)
+            t2 = time.perf_counter()
+            scored = vectors.search(vector, first_k)
+            t3 = time.perf_counter()
+            first_hits = await store.hits(scored, ws["console"])
+            t4 = time.perf_counter()
+            scoped = vectors.search(vector, first_k, sparse_ids)
+            t5 = time.perf_counter()
+            if n < cfg.warmup:
+                continue
+            short_first_round += len(first_hits) < cfg.k
+            for key, seconds in zip(
+                ("end_to_end", "embed", "faiss", "join", "scoped"),
+                (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4),
+                strict=True,
+            ):
+                times[key].append(seconds)
+            if flat is not None:
+                t6 = time.perf_counter()
+                exact = flat.search(vector, first_k)
+                t7 = time.perf_counter()
+                exact_scoped = flat.search(vector, first_k, sparse_ids)
+                t8 = time.perf_counter()
+                times["flat"].append(t7 - t6)
+                times["flat_scoped"].append(t8 - t7)
+                # a search for k scans fewer cells than the first round's: asked for itself
+                recall["at_k"].append(recall_at(vectors.search(vector, cfg.k), exact, cfg.k))
+                recall["first_round"].append(recall_at(scored, exact, first_k))
+                recall["scoped"].append(recall_at(scoped, exact_scoped, cfg.k))
+        other.stop()
+
+    return {
+        "mode": "scale",
+        "size": size,
+        "base": base_kind,
+        "base_passages": len(texts),
+        "compress_above": cfg.compress_above,
+        "min_recall": cfg.min_recall,
+        "build": build,
+        "memory": memory,
+        "k": cfg.k,
+        "first_round_k": first_k,
+        "sparse_passages": len(sparse_ids),
+        "latency": {key: percentiles(samples) for key, samples in times.items()},
+        "recall": {key: float(np.mean(v)) if v else float("nan") for key, v in recall.items()},
+        "queries_needing_wider_search": short_first_round,
+        "other_processes_cpu_cores": other.cores,
+    }
+
+
 # ---- output -----------------------------------------------------------------------------------
+
+
+def _target(value: float, limit: float) -> str:
+    return "meets" if value <= limit else "MISSES"
+
+
+def print_scale(r: dict[str, Any], write: Callable[[str], None]) -> None:
+    b, m, lat, rec = r["build"], r["memory"], r["latency"], r["recall"]
+    write("")
+    write(f"== scale run: {r['size']:,} passages (FAISS part; SQLite bulk-filled for the join) ==")
+    write(
+        f"vectors: {r['base_passages']:,} {r['base']} passages embedded with the real model "
+        f"({b['anchor_embed_s']:.1f} s); the rest an anchor + noise, renormalised "
+        f"({b['vectors_s']:.1f} s); SQLite bulk insert {b['bulk_insert_s']:.1f} s"
+    )
+    if "nprobe" in b:
+        ladder = ", ".join(f"{p}: {x:.3f}" for p, x in b["ladder"])
+        write(
+            f"build (VectorIndex.sync, compress_above={r['compress_above']:,}): "
+            f"{b['sync_s']:.1f} s in all; training {b['train_s']:.1f} s on {b['trained_on']:,} "
+            f"vectors, adding {b['add_s']:.1f} s, choosing nprobe {b['tune_s']:.1f} s"
+        )
+        write(
+            f"       nlist {b['nlist']}, nprobe {b['nprobe']} (recall@10 {b['build_recall']:.3f}"
+            f", target {r['min_recall']}: the lower of held-out stored vectors and midpoints of "
+            f"pairs of them as queries); ladder {ladder}"
+        )
+    else:
+        write(f"build (VectorIndex.sync): {b['sync_s']:.1f} s; the index stayed {m['kind']}")
+    mib = m["memory_bytes"] / 2**20
+    grown = m["rss_growth_on_load_bytes"] / 2**20
+    write(
+        f"memory ({m['kind']}): memory_bytes {mib:.0f} MiB ({m['memory_bytes'] / 1e6:.0f} MB) "
+        f"[target <= 600 MB: "
+        f"{_target(m['memory_bytes'], 600e6)}], file {m['file_bytes'] / 2**20:.0f} MiB, a "
+        f"fresh process loading it grows {grown:.0f} MiB resident "
+        f"({m['rss_peak_growth_on_load_bytes'] / 2**20:.0f} MiB at the peak)"
+    )
+    if "flat_memory_bytes" in m:
+        write(
+            f"memory (flat, for comparison): memory_bytes {m['flat_memory_bytes'] / 2**20:.0f} "
+            f"MiB, load grows {m['flat_rss_growth_on_load_bytes'] / 2**20:.0f} MiB resident "
+            f"({m['flat_rss_peak_growth_on_load_bytes'] / 2**20:.0f} MiB at the peak); "
+            f"flat add {b['flat_add_s']:.1f} s"
+        )
+    write(f"{'latency (ms)':<44}{'p50':>9}{'p95':>9}{'mean':>9}{'max':>9}")
+    rows = [
+        ("query embedding", "embed"),
+        (f"VectorIndex.search {m['kind']} (k={r['first_round_k']})", "faiss"),
+        ("Store.hits (SQLite join + workspace filter)", "join"),
+        ("end to end (index.search.search)", "end_to_end"),
+        (f"scoped search, {r['sparse_passages']} ids allowed", "scoped"),
+        (f"flat search (k={r['first_round_k']}), exact", "flat"),
+        ("flat scoped search, exact", "flat_scoped"),
+    ]
+    for label, key in rows:
+        p = lat[key]
+        if p["n"]:
+            write(
+                f"{label:<44}{p['p50_ms']:>9.2f}{p['p95_ms']:>9.2f}{p['mean_ms']:>9.2f}"
+                f"{p['max_ms']:>9.2f}"
+            )
+    write(
+        f"target p95 <= 200 ms: VectorIndex.search {_target(lat['faiss']['p95_ms'], 200)}, end "
+        f"to end {_target(lat['end_to_end']['p95_ms'], 200)}"
+    )
+    if lat["flat"]["n"]:
+        write(
+            f"recall against exact flat search, same vectors and queries: recall@{r['k']} "
+            f"{rec['at_k']:.3f}, recall@{r['first_round_k']} {rec['first_round']:.3f}, scoped "
+            f"recall@{r['k']} {rec['scoped']:.3f}"
+        )
+    write(
+        f"queries whose first round held fewer than k visible hits (end to end then runs the "
+        f"scoped second round over the workspace's passage ids): "
+        f"{r['queries_needing_wider_search']}/{lat['end_to_end']['n']}; other processes kept "
+        f"{r['other_processes_cpu_cores']:.2f} CPU cores busy meanwhile"
+    )
 
 
 def print_text(
@@ -586,6 +1024,9 @@ def print_text(
         f"'sparse' workspace sees {SPARSE_ARTICLES} articles only."
     )
     for r in results:
+        if r.get("mode") == "scale":
+            print_scale(r, write)
+            continue
         b, m, lat = r["build"], r["memory"], r["latency"]
         write("")
         write(
@@ -648,7 +1089,46 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--sizes",
         default="10000,100000",
-        help="comma-separated passage counts (default 10000,100000)",
+        help="comma-separated passage counts (default 10000,100000); sizes at or above "
+        "--bulk-above get the scale run, e.g. 10000,100000,1000000",
+    )
+    parser.add_argument(
+        "--bulk-above",
+        type=int,
+        default=200_000,
+        help="sizes from this on get the scale run: the FAISS part with the product's "
+        "compressed index beside exact flat search, SQLite filled in bulk (default 200000)",
+    )
+    parser.add_argument(
+        "--scale-anchors",
+        type=int,
+        default=4096,
+        help="scale run: passages embedded with the real model as the vector base (default 4096)",
+    )
+    parser.add_argument(
+        "--scale-base",
+        choices=("synthetic", "feeds"),
+        default="synthetic",
+        help="scale run: the base passages: synthetic articles (as the store run), or the real "
+        "feed captures of the shared data folder (default synthetic)",
+    )
+    parser.add_argument(
+        "--compress-above",
+        type=int,
+        default=Settings.model_fields["index_compress_above"].default,
+        help="scale run: VectorIndex compress_above (default: the product's, "
+        "WIREWATCH_INDEX_COMPRESS_ABOVE's default)",
+    )
+    parser.add_argument(
+        "--min-recall",
+        type=float,
+        default=Settings.model_fields["index_min_recall"].default,
+        help="scale run: VectorIndex min_recall (default: the product's)",
+    )
+    parser.add_argument(
+        "--no-flat",
+        action="store_true",
+        help="scale run: skip the exact flat index (its latency, memory and the recall)",
     )
     parser.add_argument(
         "--queries", type=int, default=200, help="timed queries per size (default 200)"
@@ -689,6 +1169,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--sizes: every size must be at least 100")
     if args.queries < 1 or args.warmup < 0 or args.k < 1 or args.anchors < 1:
         parser.error("--queries, --k and --anchors must be at least 1, --warmup at least 0")
+    if args.scale_anchors < 1 or args.compress_above < 0 or not 0 < args.min_recall <= 1:
+        parser.error(
+            "--scale-anchors must be at least 1, --compress-above at least 0 and "
+            "--min-recall in (0, 1]"
+        )
     return args
 
 
@@ -705,6 +1190,11 @@ def main(argv: list[str] | None = None) -> int:
         noise=args.noise,
         seed=args.seed,
         sparse_queries=args.sparse_queries,
+        scale_anchors=args.scale_anchors,
+        scale_base=args.scale_base,
+        compress_above=args.compress_above,
+        min_recall=args.min_recall,
+        flat=not args.no_flat,
     )
 
     def progress(line: str) -> None:
@@ -719,7 +1209,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-search-") as tmp:
         for size in args.size_list:
             started = time.perf_counter()
-            result = asyncio.run(run_size(size, cfg, embedder, Path(tmp), progress))
+            run = run_scale if size >= args.bulk_above else run_size
+            result = asyncio.run(run(size, cfg, embedder, Path(tmp), progress))
             result["wall_s"] = time.perf_counter() - started
             e2e = result["latency"]["end_to_end"]
             progress(
@@ -744,6 +1235,7 @@ def main(argv: list[str] | None = None) -> int:
         "feeds": FEEDS,
         "measured_workspace_feeds": len(MEASURED_FEEDS),
         "sparse_articles": SPARSE_ARTICLES,
+        "bulk_above": args.bulk_above,
         "synthetic_data": (
             "news-like articles generated from word lists with a fixed seed, stored with "
             "Store.save_entry and chunked by chunk_article; the first `anchors` passages carry "

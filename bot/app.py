@@ -167,7 +167,12 @@ async def open_app(
             if embedder is None:  # loading takes seconds: keep the event loop free meanwhile
                 embedder = await asyncio.to_thread(embedder_for, settings)
             vectors = await asyncio.to_thread(
-                VectorIndex.load, settings.index_path, embedder.dim, embedder.model_id
+                VectorIndex.load,
+                settings.index_path,
+                embedder.dim,
+                embedder.model_id,
+                compress_above=settings.index_compress_above,
+                min_recall=settings.index_min_recall,
             )
             if extractor is None and with_extractor:
                 extractor = await asyncio.to_thread(

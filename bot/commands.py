@@ -18,6 +18,7 @@ from bot.watches import Kind, Resolver, Watch
 from index import feeds as feeds_stage
 from index import ingest as ingest_stage
 from index import search as search_stage
+from index import vectors as vectors_stage
 from index.errors import FeedRefused
 from index.models import Hit, IngestReport
 from index.timeutil import to_iso
@@ -136,6 +137,7 @@ async def stats(app: App, *, workspace: str = "console") -> dict[str, Any]:
         "alerts": await alerts_stage.count_alerts(app.store, ws),
         "database_bytes": _size(app.settings.db_path),
         "index_bytes": _size(app.settings.index_path),
+        "index_kind": vectors_stage.file_kind(app.settings.index_path),  # flat, ivf-sq8, None
     }
 
 

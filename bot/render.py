@@ -99,7 +99,8 @@ def print_report(doc: dict[str, Any]) -> None:
 def print_stats(doc: dict[str, Any]) -> None:
     table = Table("what", "count", show_header=False)
     for key, value in doc.items():
-        table.add_row(key.replace("_", " "), f"{value:,}")
+        shown = f"{value:,}" if isinstance(value, int) else "-" if value is None else str(value)
+        table.add_row(key.replace("_", " "), shown)
     out.print(table)
 
 

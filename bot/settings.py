@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     embed_backend: Literal["auto", "fp32", "bf16", "onnx-int8"] = "auto"
     model_cache_dir: Path | None = None  # exported models; default <data_dir>/models
 
+    # vector index
+    index_compress_above: int = Field(500_000, ge=0)  # IVF+SQ8 from this many vectors; 0: never
+    index_min_recall: float = Field(0.95, gt=0, le=1)  # recall@10 the compressed index keeps
+
     # watches and alerts
     alert_digest_after: int = Field(5, ge=1)
     alert_rate_per_hour: int = Field(30, ge=1)
