@@ -355,7 +355,8 @@ def floors(figures: dict[str, Any], earlier: dict[str, Any] | None = None) -> di
     if backend == "fp32":
         doc["modes"] = measured
     else:
-        doc["backends"] = {**doc.get("backends", {}), backend: {"modes": measured}}
+        kept = doc.get("backends", {}).get(backend, {})
+        doc["backends"] = {**doc.get("backends", {}), backend: {**kept, "modes": measured}}
     return doc
 
 
@@ -363,6 +364,11 @@ def floors_for(baseline: dict[str, Any], backend: str) -> dict[str, Any]:
     """The floors of one backend's modes (fp32's for a backend with none of its own)."""
     own: dict[str, Any] = baseline.get("backends", {}).get(backend, {}).get("modes", {})
     return own or dict(baseline["modes"])
+
+
+def tolerance_for(baseline: dict[str, Any], backend: str, default: float) -> float:
+    """How far below its floors a backend's run may fall (its own, where it has one)."""
+    return float(baseline.get("backends", {}).get(backend, {}).get("tolerance", default))
 
 
 def print_table(figures: dict[str, Any]) -> None:

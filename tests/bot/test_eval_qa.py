@@ -21,10 +21,12 @@ from bench.eval_qa import (
     backend_of,
     floors_for,
     run_eval,
+    tolerance_for,
 )
 
 # Float noise in scores may swap two near-tied passages; one question of 300 is 0.0033, so a
-# single question moving stays within this and two fail.
+# single question moving stays within this and two fail. A backend may carry its own, wider
+# tolerance in the baseline (int8: its vectors depend a hair on their batch; see its note).
 TOLERANCE = 0.005
 
 
@@ -46,12 +48,14 @@ def test_every_question_is_answered_and_every_evidence_stored(figures: dict[str,
 @pytest.mark.slow
 def test_qa_does_not_regress_below_the_baseline(figures: dict[str, Any]) -> None:
     """Against the floors of the embedding backend this machine's auto choice ran."""
-    floors = floors_for(json.loads(BASELINE.read_text(encoding="utf-8")), backend_of(figures))
+    baseline = json.loads(BASELINE.read_text(encoding="utf-8"))
+    floors = floors_for(baseline, backend_of(figures))
+    tolerance = tolerance_for(baseline, backend_of(figures), TOLERANCE)
     drops = {
         f"{mode}.{name}": (round(figures["modes"][mode][name], 4), floors[mode][name])
         for mode in MODES
         for name in FIGURES
-        if figures["modes"][mode][name] < floors[mode][name] - TOLERANCE
+        if figures["modes"][mode][name] < floors[mode][name] - tolerance
     }
     assert drops == {}, f"below the baseline (now, floor): {drops}"
 
