@@ -562,7 +562,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--backend",
-        choices=("auto", "fp32", "bf16", "onnx-int8"),
+        choices=("auto", "fp32", "bf16", "onnx-fp32", "onnx-int8"),
         default="auto",
         help="embedding backend, as WIREWATCH_EMBED_BACKEND (default auto: the product's choice)",
     )

@@ -422,9 +422,11 @@ def main(argv: list[str] | None = None) -> int:
         "auto: the product's choice on this CPU); --update-baseline stores the first",
     )
     args = parser.parse_args(argv)
-    unknown = set(args.backends) - {"auto", "fp32", "bf16", "onnx-int8"}
+    unknown = set(args.backends) - {"auto", "fp32", "bf16", "onnx-fp32", "onnx-int8"}
     if unknown or not args.backends:
-        parser.error(f"--backends takes auto, fp32, bf16, onnx-int8; not {sorted(unknown)}")
+        parser.error(
+            f"--backends takes auto, fp32, bf16, onnx-fp32, onnx-int8; not {sorted(unknown)}"
+        )
     shared = shared_data_dir()
     if shared is None:
         print(

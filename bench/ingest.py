@@ -448,7 +448,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--backend",
-        choices=("auto", "fp32", "bf16", "onnx-int8"),
+        choices=("auto", "fp32", "bf16", "onnx-fp32", "onnx-int8"),
         default="auto",
         help="the pipeline's embedding backend, as WIREWATCH_EMBED_BACKEND (default auto: the "
         "product's choice on this CPU); the baseline is always plain fp32",

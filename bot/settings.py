@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     story_threshold: float = Field(0.5, gt=0, le=1)
     embed_model: str = DEFAULT_MODEL
     embed_batch_size: int = Field(32, ge=1)
-    embed_backend: Literal["auto", "fp32", "bf16", "onnx-int8"] = "auto"
+    embed_backend: Literal["auto", "fp32", "bf16", "onnx-fp32", "onnx-int8"] = "auto"
     model_cache_dir: Path | None = None  # exported models; default <data_dir>/models
 
     # vector index

@@ -16,7 +16,7 @@ from index.embed import (
     backend_model_id,
     choose_backend,
     load_embedder,
-    onnx_int8_model,
+    onnx_model,
 )
 
 SENTENCES = [
@@ -52,9 +52,10 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ("auto", NO_AVX512 | {"avx_vnni"}, "onnx-int8"),
         ("auto", WITH_BF16, "bf16"),
         ("auto", NO_AVX512 | {"amx_bf16"}, "bf16"),
-        ("auto", NO_AVX512, "fp32"),
-        ("auto", frozenset(), "fp32"),
+        ("auto", NO_AVX512, "onnx-fp32"),
+        ("auto", frozenset(), "onnx-fp32"),
         ("fp32", WITH_VNNI, "fp32"),
+        ("onnx-fp32", WITH_VNNI, "onnx-fp32"),
         ("bf16", NO_AVX512, "bf16"),  # asked for: honoured, if slow
         ("onnx-int8", NO_AVX512, "onnx-int8"),
     ],
@@ -72,30 +73,49 @@ def test_an_unknown_backend_is_refused_by_name() -> None:
 
 def test_the_backend_is_part_of_the_model_id() -> None:
     assert backend_model_id(DEFAULT_MODEL, "fp32") == DEFAULT_MODEL
-    ids = {backend_model_id(DEFAULT_MODEL, b) for b in ("fp32", "bf16", "onnx-int8")}
-    assert len(ids) == 3 and f"{DEFAULT_MODEL}+onnx-int8" in ids
+    ids = {backend_model_id(DEFAULT_MODEL, b) for b in ("fp32", "bf16", "onnx-fp32", "onnx-int8")}
+    assert len(ids) == 4 and f"{DEFAULT_MODEL}+onnx-int8" in ids
 
 
-def test_a_cpu_without_avx512_gets_plain_fp32(tmp_path: Path) -> None:
-    embedder = load_embedder(cache_dir=tmp_path, flags=NO_AVX512)
+def test_a_cpu_without_avx512_gets_onnx_fp32_with_the_vectors_of_fp32(
+    model_cache: Path, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    embedder = load_embedder(cache_dir=model_cache, flags=NO_AVX512)
+    assert isinstance(embedder, OnnxEmbedder) and embedder.backend == "onnx-fp32"
+    assert embedder.model_id == f"{DEFAULT_MODEL}+onnx-fp32"
+    ours, plain = embedder.embed_passages(SENTENCES), real_embedder.embed_passages(SENTENCES)
+    assert cosines(ours, plain).min() > 0.99999
+    assert float(embedder.embed_query(SENTENCES[0]) @ plain[0]) > 0.99999
+
+
+def test_plain_fp32_when_asked(tmp_path: Path) -> None:
+    embedder = load_embedder(backend="fp32", cache_dir=tmp_path, flags=WITH_VNNI)
     assert isinstance(embedder, SentenceTransformerEmbedder)
     assert embedder.backend == "fp32" and embedder.model_id == DEFAULT_MODEL
-    assert not (tmp_path / "models").exists() and list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # nothing exported
     vectors = embedder.embed_passages(SENTENCES[:2])
     assert vectors.shape == (2, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
 
 
+@pytest.mark.parametrize(
+    ("flags", "tried", "fallback"),
+    [(WITH_VNNI, "onnx-int8", "bf16"), (NO_AVX512, "onnx-fp32", "fp32")],
+)
 def test_when_the_onnx_export_fails_auto_falls_back_and_says_why(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    flags: frozenset[str],
+    tried: str,
+    fallback: str,
 ) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the cache folder should be")
     with caplog.at_level(logging.WARNING, logger="index.embed"):
-        embedder = load_embedder(cache_dir=blocked, flags=WITH_VNNI)
-    assert isinstance(embedder, SentenceTransformerEmbedder) and embedder.backend == "bf16"
-    assert "onnx-int8 embedding unavailable" in caplog.text and "using bf16" in caplog.text
+        embedder = load_embedder(cache_dir=blocked, flags=flags)
+    assert isinstance(embedder, SentenceTransformerEmbedder) and embedder.backend == fallback
+    assert f"{tried} embedding unavailable" in caplog.text and f"using {fallback}" in caplog.text
     with pytest.raises(OSError):  # asked for by name: the failure is the answer
-        load_embedder(backend="onnx-int8", cache_dir=blocked, flags=WITH_VNNI)
+        load_embedder(backend=tried, cache_dir=blocked, flags=flags)
 
 
 def test_bf16_agrees_with_fp32(real_embedder: SentenceTransformerEmbedder) -> None:
@@ -132,16 +152,18 @@ def test_a_long_text_is_cut_at_the_models_limit_like_fp32(
 
 
 def test_the_export_is_cached_and_checked(onnx_embedder: OnnxEmbedder, model_cache: Path) -> None:
-    path = onnx_int8_model(DEFAULT_MODEL, model_cache)
+    path = onnx_model(DEFAULT_MODEL, model_cache)
+    plain = onnx_model(DEFAULT_MODEL, model_cache, quantized=False)
+    assert plain.parent != path.parent and plain.stat().st_size > 3 * path.stat().st_size
     stamp = path.stat().st_mtime_ns
-    assert onnx_int8_model(DEFAULT_MODEL, model_cache) == path
+    assert onnx_model(DEFAULT_MODEL, model_cache) == path
     assert path.stat().st_mtime_ns == stamp  # reused, not exported again
     meta = (path.parent / "meta.json").read_text()
     assert DEFAULT_MODEL in meta and "onnx_sha256" in meta and "source_sha256" in meta
 
 
 def test_a_damaged_export_is_rebuilt(tmp_path: Path, onnx_embedder: OnnxEmbedder) -> None:
-    path = onnx_int8_model(DEFAULT_MODEL, tmp_path)
+    path = onnx_model(DEFAULT_MODEL, tmp_path)
     path.write_bytes(b"not an onnx model")
     fresh = OnnxEmbedder(DEFAULT_MODEL, cache_dir=tmp_path)
     assert path.stat().st_size > 1_000_000
