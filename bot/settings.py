@@ -9,12 +9,12 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from index.embed import DEFAULT_MODEL
+from index.embed import DEFAULT_MODEL, BackendChoice
 from index.models import FetchPolicy, PollPolicy
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     story_threshold: float = Field(0.5, gt=0, le=1)
     embed_model: str = DEFAULT_MODEL
     embed_batch_size: int = Field(32, ge=1)
-    embed_backend: Literal["auto", "fp32", "bf16", "onnx-fp32", "onnx-int8"] = "auto"
+    embed_backend: BackendChoice = "auto"
     model_cache_dir: Path | None = None  # exported models; default <data_dir>/models
 
     # vector index

@@ -48,6 +48,7 @@ Backend = Literal["fp32", "bf16", "onnx-fp32", "onnx-int8"]
 BackendChoice = Literal["auto", "fp32", "bf16", "onnx-fp32", "onnx-int8"]
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
 _VNNI = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})  # int8 dot products in hardware
+_BF16 = frozenset({"avx512_bf16", "amx_bf16"})  # bfloat16 arithmetic in hardware
 ONNX_FORMAT = 1  # bump when the export or quantisation recipe changes: caches are rebuilt
 ONNX_BATCH = 8  # texts per ONNX run; smaller batches pad less and ran fastest on 2 cores
 
@@ -106,7 +107,7 @@ def choose_backend(requested: str, flags: frozenset[str] | None = None) -> Backe
     onnx = _onnxruntime_present()
     if flags & _VNNI and onnx:
         return "onnx-int8"
-    if flags & {"avx512_bf16", "amx_bf16"}:
+    if flags & _BF16:
         return "bf16"
     return "onnx-fp32" if onnx else "fp32"
 
@@ -137,7 +138,7 @@ def load_embedder(
             if backend != "auto":
                 raise
             cpu = cpu_flags() if flags is None else flags
-            fallback: Backend = "bf16" if cpu & {"avx512_bf16", "amx_bf16"} else "fp32"
+            fallback: Backend = "bf16" if cpu & _BF16 else "fp32"
             log.warning("%s embedding unavailable (%s); using %s", chosen, exc, fallback)
             chosen = fallback
     return SentenceTransformerEmbedder(
