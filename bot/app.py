@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 import httpx
 
+from bot import watches as watch_table
 from bot.alerts import AlertChange, AlertEngine, AlertPolicy
 from bot.settings import Settings
 from index import feeds
@@ -197,6 +198,8 @@ async def open_app(
             app = App(settings, store, pipeline, now)
             if settings.llm_url:  # the operator's own server: not the feeds' guarded client
                 app.llm_http = httpx.AsyncClient(timeout=settings.llm_timeout_s, trust_env=False)
+            if repair_mode != "none":  # topic descriptions embedded by another model
+                await watch_table.reembed_topics(store, embedder.embed_query, embedder.model_id)
             if extractor is not None:  # an app that ingests evaluates the watches
                 await watch_new_articles(app, await app.alert_engine())
             try:

@@ -242,8 +242,10 @@ async def watch_add(
     )
     if kind is None:
         kind = await asyncio.to_thread(resolver.infer_kind, " ".join(term.split()))
+    model_id = None
     if kind == "topic":
-        resolver.embed_query = (await app.embedder()).embed_query
+        embedder = await app.embedder()
+        resolver.embed_query, model_id = embedder.embed_query, embedder.model_id
     resolved = await asyncio.to_thread(resolver.resolve, term, kind)
     if radius_km is not None:
         place = resolved.spec.get("place", {})
@@ -270,6 +272,7 @@ async def watch_add(
         radius_km=radius_km,
         event_types=types,
         min_killed=min_killed,
+        vector_model=model_id,
     )
     backfilled = 0
     if look_back:

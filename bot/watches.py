@@ -14,6 +14,7 @@ An ambiguous term is refused with the choices that settle it, never guessed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -379,13 +380,15 @@ async def add(
     radius_km: float | None = None,
     event_types: Sequence[str] = (),
     min_killed: int | None = None,
+    vector_model: str | None = None,
 ) -> Watch:
+    """Store a resolved watch; `vector_model`: the model id a topic's vector was made by."""
     vector = None if resolved.vector is None else resolved.vector.astype(np.float32).tobytes()
     async with store.transaction():
         cursor = await store.db.execute(
             "INSERT INTO watches (workspace_id, channel, kind, term, canonical, spec, "
-            "event_types, min_killed, radius_km, vector, since, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "event_types, min_killed, radius_km, vector, vector_model, since, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 workspace_id,
                 channel,
@@ -397,6 +400,7 @@ async def add(
                 min_killed,
                 radius_km,
                 vector,
+                vector_model if vector is not None else None,
                 to_iso(since),
                 to_iso(now),
             ),
@@ -406,6 +410,29 @@ async def add(
     found = await get(store, workspace_id, watch_id)
     assert found is not None
     return found
+
+
+async def reembed_topics(
+    store: Store, embed_query: Callable[[str], np.ndarray], model_id: str
+) -> int:
+    """Embed again, with the current model, every topic watch's description that another
+    model (or backend) embedded; returns how many. Run at start-up, before any matching."""
+    rows = await store.fetch_all(
+        "SELECT watch_id, term, spec FROM watches WHERE kind = 'topic' AND vector IS NOT NULL "
+        "AND (vector_model IS NULL OR vector_model != ?)",
+        (model_id,),
+    )
+    for row in rows:
+        description = json.loads(row["spec"]).get("description") or row["term"]
+        vector = await asyncio.to_thread(embed_query, description)
+        async with store.transaction():
+            await store.db.execute(
+                "UPDATE watches SET vector = ?, vector_model = ? WHERE watch_id = ?",
+                (np.asarray(vector, dtype=np.float32).tobytes(), model_id, row["watch_id"]),
+            )
+    if rows:
+        log.info("%d topic watches embedded again with %s", len(rows), model_id)
+    return len(rows)
 
 
 async def get(store: Store, workspace_id: int, watch_id: int) -> Watch | None:

@@ -605,3 +605,37 @@ async def test_a_feeds_lag_is_allowed_but_old_news_is_not(
     ]
     await publish(app, clock, httpserver_ipv4, lagging)
     assert [a["title"] for a in await alerts(app)] == ["Car bomb in Mosul"]
+
+
+async def test_a_topic_description_is_embedded_again_after_a_change_of_model(
+    settings: Settings, clock: Clock, real_embedder: Embedder, extractor: Extractor
+) -> None:
+    """A topic watch remembers which model embedded its description; opened with another
+    model (or backend), the description is embedded again instead of comparing vectors of two
+    models. Other watches and up-to-date topics are left alone."""
+    import numpy as np
+
+    from index.embed import HashEmbedder
+
+    description = "drone strikes on power plants"
+    async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
+        await commands.watch_add(app, description, kind="topic")
+        await commands.watch_add(app, "ISIL", kind="group")
+    rows = await _watch_rows(settings)
+    assert rows["topic"][1] == real_embedder.model_id
+    other = HashEmbedder(real_embedder.dim)
+    async with open_app(settings, embedder=other, now=clock) as app:
+        [topic] = [w for w in await watch_table.list_watches(app.store) if w.kind == "topic"]
+        assert topic.vector is not None
+        assert np.allclose(topic.vector, other.embed_query(description))
+        assert await watch_table.reembed_topics(app.store, other.embed_query, other.model_id) == 0
+    rows = await _watch_rows(settings)
+    assert rows["topic"][1] == other.model_id and rows["group"] == (None, None)
+
+
+async def _watch_rows(settings: Settings) -> dict[str, tuple[object, object]]:
+    import sqlite3
+
+    with sqlite3.connect(settings.db_path) as db:
+        found = db.execute("SELECT kind, vector IS NOT NULL, vector_model FROM watches")
+        return {kind: (has or None, model) for kind, has, model in found}
