@@ -63,7 +63,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: bench.load
 
 from bench.ingest import find_shared_data  # noqa: E402
-from bench.load import OtherLoad, finite  # noqa: E402
+from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
 from bot import commands  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
@@ -560,12 +560,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-topic", action="store_true", help="skip the configuration with 20 topic watches"
     )
-    parser.add_argument(
-        "--backend",
-        choices=("auto", "fp32", "bf16", "onnx-fp32", "onnx-int8"),
-        default="auto",
-        help="embedding backend, as WIREWATCH_EMBED_BACKEND (default auto: the product's choice)",
-    )
+    add_backend_option(parser)
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout instead of text"
     )

@@ -77,7 +77,7 @@ import numpy as np  # noqa: E402
 import bot.answer as answer_stage  # noqa: E402
 import index.search as search_stage  # noqa: E402
 from bench.ingest import find_shared_data  # noqa: E402
-from bench.load import OtherLoad, finite  # noqa: E402
+from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
 from bench.search import percentiles  # noqa: E402
 from bot import commands  # noqa: E402
 from bot.answer import Answerer  # noqa: E402
@@ -830,12 +830,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="build the data dirs under DIR and reuse them on later runs (default: a temporary "
         "dir, removed after the run)",
     )
-    parser.add_argument(
-        "--backend",
-        choices=("auto", "fp32", "bf16", "onnx-fp32", "onnx-int8"),
-        default="auto",
-        help="embedding backend, as WIREWATCH_EMBED_BACKEND (default auto: the product's choice)",
-    )
+    add_backend_option(parser)
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout instead of text"
     )

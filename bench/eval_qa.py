@@ -55,7 +55,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +63,7 @@ sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `bot`
 
 from bench.load import busy_cpu_s, finite  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
+from index.embed import BackendChoice  # noqa: E402
 
 BASELINE = Path(__file__).with_name("eval_qa_baseline.json")
 QA_FILE = Path("realtimeqa_news") / "realtimeqa_dev.jsonl"
@@ -422,11 +423,10 @@ def main(argv: list[str] | None = None) -> int:
         "auto: the product's choice on this CPU); --update-baseline stores the first",
     )
     args = parser.parse_args(argv)
-    unknown = set(args.backends) - {"auto", "fp32", "bf16", "onnx-fp32", "onnx-int8"}
+    known = get_args(BackendChoice)
+    unknown = set(args.backends) - set(known)
     if unknown or not args.backends:
-        parser.error(
-            f"--backends takes auto, fp32, bf16, onnx-fp32, onnx-int8; not {sorted(unknown)}"
-        )
+        parser.error(f"--backends takes {', '.join(known)}; not {sorted(unknown)}")
     shared = shared_data_dir()
     if shared is None:
         print(

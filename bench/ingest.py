@@ -59,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project r
 
 import numpy as np  # noqa: E402
 
-from bench.load import OtherLoad, finite  # noqa: E402
+from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
 from bot import commands  # noqa: E402
 from bot.app import open_app  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
@@ -446,12 +446,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="only the first N feed files of the manifest",
     )
-    parser.add_argument(
-        "--backend",
-        choices=("auto", "fp32", "bf16", "onnx-fp32", "onnx-int8"),
-        default="auto",
-        help="the pipeline's embedding backend, as WIREWATCH_EMBED_BACKEND (default auto: the "
-        "product's choice on this CPU); the baseline is always plain fp32",
+    add_backend_option(
+        parser, "the pipeline's embedding backend (the baseline is always plain fp32)"
     )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout instead of text"

@@ -1,12 +1,16 @@
-"""What the benchmarks share: how busy the machine was while a block ran; JSON-safe figures."""
+"""What the benchmarks share: how busy the machine was while a block ran; JSON-safe figures;
+the embedding-backend option."""
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+
+from index.embed import BackendChoice
 
 
 def busy_cpu_s() -> float:
@@ -50,3 +54,13 @@ def finite(value: Any) -> Any:
     if isinstance(value, list):
         return [finite(v) for v in value]
     return value
+
+
+def add_backend_option(parser: argparse.ArgumentParser, what: str = "embedding backend") -> None:
+    """--backend: the embedding backend to measure, as WIREWATCH_EMBED_BACKEND."""
+    parser.add_argument(
+        "--backend",
+        choices=get_args(BackendChoice),
+        default="auto",
+        help=f"{what}, as WIREWATCH_EMBED_BACKEND (default auto: the product's choice on this CPU)",
+    )
