@@ -91,11 +91,11 @@ sys.path.insert(0, str(ROOT))  # the project root: bench.load
 
 import numpy as np  # noqa: E402
 
-from bench.load import OtherLoad, finite  # noqa: E402
+from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index import ingest as ingest_stage  # noqa: E402
-from index.embed import DEFAULT_MODEL, SentenceTransformerEmbedder  # noqa: E402
+from index.embed import DEFAULT_MODEL, Embedder, load_embedder  # noqa: E402
 from index.models import RawEntry  # noqa: E402
 from index.passages import chunk_article  # noqa: E402
 from index.search import search  # noqa: E402
@@ -446,7 +446,7 @@ async def _fill(
 async def run_size(
     size: int,
     cfg: Config,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     workdir: Path,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
@@ -758,7 +758,7 @@ def recall_at(
 async def run_scale(
     size: int,
     cfg: Config,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     workdir: Path,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
@@ -1157,6 +1157,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="queries in the sparse workspace (default 10)",
     )
     parser.add_argument("--seed", type=int, default=1234, help="random seed (default 1234)")
+    add_backend_option(parser)
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout instead of text"
     )
@@ -1203,8 +1204,9 @@ def main(argv: list[str] | None = None) -> int:
     import faiss
     import torch
 
-    progress(f"loading {DEFAULT_MODEL} ...")
-    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL)
+    progress(f"loading {DEFAULT_MODEL} ({args.backend}) ...")
+    models = Settings(_env_file=None).cache_path / "models"
+    embedder = load_embedder(DEFAULT_MODEL, args.backend, cache_dir=models)
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-search-") as tmp:
         for size in args.size_list:
@@ -1225,7 +1227,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "faiss": faiss.__version__,
-        "model": DEFAULT_MODEL,
+        "model": embedder.model_id,
         "queries": cfg.queries,
         "warmup": cfg.warmup,
         "k": cfg.k,
