@@ -372,14 +372,9 @@ class Config:
     flat: bool = True
 
 
-async def _fill(
-    app: App, size: int, cfg: Config, rng: random.Random, progress: Callable[[str], None]
-) -> tuple[dict[str, float], dict[str, int], list[tuple[int, str]]]:
-    """Subscribe workspaces and store synthetic articles until `size` passages exist.
-    Returns timings, workspace ids and (passage_id, embedded text) of every passage."""
-    store = app.store
-    now = app.now()
-    ws = {name: await app.workspace_id(name) for name in ("console", "other", "sparse")}
+async def _subscribe(store: Store, ws: dict[str, int], now: datetime) -> tuple[list[int], int]:
+    """The FEEDS wires, subscribed by "console" and "other" as MEASURED_FEEDS and OTHER_FEEDS
+    say, and the sparse workspace's own feed: (the wires' feed ids, the sparse feed's id)."""
     feed_ids: list[int] = []
     for i in range(FEEDS):
         url = f"https://feeds.bench.invalid/{i}.xml"
@@ -396,6 +391,18 @@ async def _fill(
         name="Sparse",
         now=now,
     )
+    return feed_ids, sparse_feed
+
+
+async def _fill(
+    app: App, size: int, cfg: Config, rng: random.Random, progress: Callable[[str], None]
+) -> tuple[dict[str, float], dict[str, int], list[tuple[int, str]]]:
+    """Subscribe workspaces and store synthetic articles until `size` passages exist.
+    Returns timings, workspace ids and (passage_id, embedded text) of every passage."""
+    store = app.store
+    now = app.now()
+    ws = {name: await app.workspace_id(name) for name in ("console", "other", "sparse")}
+    feed_ids, sparse_feed = await _subscribe(store, ws, now)
     window = timedelta(hours=72)
     model_id = app.require_pipeline().embedder.model_id
     texts: list[tuple[int, str]] = []
@@ -666,22 +673,7 @@ async def bulk_fill(
     (no dedupe, story matching, FTS or embeddings: only what `Store.hits` joins). Returns the
     workspace ids and the sparse workspace's passage ids."""
     ws = {name: await store.workspace_id(name, now) for name in ("console", "other", "sparse")}
-    feed_ids: list[int] = []
-    for i in range(FEEDS):
-        url = f"https://feeds.bench.invalid/{i}.xml"
-        owners = [w for w, r in (("console", MEASURED_FEEDS), ("other", OTHER_FEEDS)) if i in r]
-        subscribed = [
-            await store.subscribe(ws[owner], url, interval_s=300, name=f"Wire {i}", now=now)
-            for owner in owners
-        ]
-        feed_ids.append(subscribed[0])
-    sparse_feed = await store.subscribe(
-        ws["sparse"],
-        "https://feeds.bench.invalid/sparse.xml",
-        interval_s=300,
-        name="Sparse",
-        now=now,
-    )
+    feed_ids, sparse_feed = await _subscribe(store, ws, now)
     seen = to_iso(now)
     articles = -(-size // PASSAGES_PER_ARTICLE)
     batch = 20_000

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -194,16 +194,13 @@ async def _bm25(
     alone, deep, and filtered; ranked again joined to the articles for a set short of hits."""
     cap = depth * (16 if any(ids is not None for ids in sets) else 4)
     ranked = await store.text_rank(expression, cap)
-    owners = await store.passage_articles([pid for pid, _ in ranked], workspace_id)
-    out = []
-    for ids in sets:
-        kept = _keep(ranked, owners, ids)
-        if len(kept) < depth and len(ranked) == cap:
-            kept = await store.text_search(
-                expression, depth, workspace_id=workspace_id, article_ids=ids
-            )
-        out.append(kept[:depth])
-    return out
+
+    async def again(ids: Sequence[int] | None) -> list[tuple[int, float]]:
+        return await store.text_search(
+            expression, depth, workspace_id=workspace_id, article_ids=ids
+        )
+
+    return await _per_set(store, ranked, len(ranked) < cap, workspace_id, depth, sets, again)
 
 
 async def _dense(
@@ -220,15 +217,34 @@ async def _dense(
     await vectors.refresh()
     want = depth * (16 if any(ids is not None for ids in sets) else 2)
     scored = await asyncio.to_thread(vectors.search, vector, want)
-    owners = await store.passage_articles([pid for pid, _ in scored], workspace_id)
+
+    async def again(ids: Sequence[int] | None) -> list[tuple[int, float]]:
+        if ids is not None:
+            allowed = await store.article_passage_ids(ids)
+        else:
+            allowed = await store.workspace_passage_ids(workspace_id)
+        return await asyncio.to_thread(vectors.search, vector, depth, allowed)
+
+    return await _per_set(store, scored, len(scored) < want, workspace_id, depth, sets, again)
+
+
+async def _per_set(
+    store: Store,
+    ranked: list[tuple[int, float]],
+    complete: bool,
+    workspace_id: int,
+    depth: int,
+    sets: Sequence[Sequence[int] | None],
+    again: Callable[[Sequence[int] | None], Awaitable[list[tuple[int, float]]]],
+) -> list[list[tuple[int, float]]]:
+    """Each set's `depth` best of one ranking over every workspace (`complete`: it holds every
+    match), keeping the workspace's passages within the set; `again` ranks a set short of
+    them on its own."""
+    owners = await store.passage_articles([pid for pid, _ in ranked], workspace_id)
     out = []
     for ids in sets:
-        kept = _keep(scored, owners, ids)
-        if len(kept) < depth and len(scored) == want:
-            if ids is not None:
-                allowed = await store.article_passage_ids(ids)
-            else:
-                allowed = await store.workspace_passage_ids(workspace_id)
-            kept = await asyncio.to_thread(vectors.search, vector, depth, allowed)
+        kept = _keep(ranked, owners, ids)
+        if len(kept) < depth and not complete:
+            kept = await again(ids)
         out.append(kept[:depth])
     return out
