@@ -71,11 +71,17 @@ class Settings(BaseSettings):
     alert_rate_per_hour: int = Field(30, ge=1)
     alert_retry_max_s: float = Field(3600.0, gt=0)
     topic_threshold: float = Field(0.56, gt=0, lt=1)
+    feed_notice_after_s: float = Field(3600.0, gt=0)  # a feed failing this long: one notice
     # questions
     llm_url: str | None = None
     llm_model: str = "default"
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = Field(20.0, gt=0)
+    # Discord
+    discord_token: SecretStr | None = None  # set: `wirewatch run` serves Discord
+    discord_api_base: str | None = None  # REST base URL (a rate-limit proxy, a test server)
+    discord_gateway_url: str | None = None  # gateway websocket URL
+    discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # event metadata
     cache_dir: Path | None = None
     actor_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
@@ -138,6 +144,36 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("discord_token", mode="before")
+    @classmethod
+    def _empty_token_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("discord_api_base", "discord_gateway_url", mode="before")
+    @classmethod
+    def _check_discord_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/") or None
+        schemes = ("http://", "https://", "ws://", "wss://")
+        if isinstance(value, str) and not value.startswith(schemes):
+            raise ValueError(
+                f"{value!r} is not a URL (http(s):// for the API, ws(s):// for the gateway)"
+            )
+        return value
+
+    @field_validator("discord_guild_ids", mode="before")
+    @classmethod
+    def _split_guild_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            bad = [part for part in parts if not part.isdigit()]
+            if bad:
+                raise ValueError(
+                    f"{bad[0]!r} is not a guild id (a number, e.g. 123456789012345678)"
+                )
+            return [int(part) for part in parts]
+        return value
 
     @field_validator("actor_files", mode="before")
     @classmethod
