@@ -327,7 +327,7 @@ class AlertEngine:
         active = [
             w
             for w in await watch_table.list_watches(self.store)
-            if w.kind in kinds and not w.muted(now)
+            if w.kind in kinds and w.active(now)
         ]
         if active:
             found = await self._match(articles, visible, active, arrived=arrived or {}, now=now)
@@ -794,6 +794,9 @@ async def deliver(
             views = await load_views(store, ids, gazetteer)
             await _deliver_channel(store, port, channel, views, policy, now, render, report)
         except DeliveryError as exc:
+            if exc.channel_gone:
+                await give_up_channel(store, channel, exc.reason, now=now)
+                continue
             log.warning(
                 "delivery failed%s: %s",
                 "" if exc.permanent else ", will retry",
@@ -884,6 +887,9 @@ async def _deliver_channel(
         try:
             await port.edit(channel, ref, card)
         except DeliveryError as exc:
+            if exc.channel_gone:  # the whole channel: `deliver` gives it up
+                report.failed += 1
+                raise
             if exc.permanent:  # the message is gone: keep the record, stop editing it
                 await _delivered(store, channel, changed, None, digest, now, count=False)
                 continue
@@ -898,6 +904,28 @@ async def _deliver_channel(
         await _delivered(store, channel, changed, ref, digest, now)
         budget -= 1
         report.edited += 1
+
+
+async def give_up_channel(store: Store, channel: str, reason: str, *, now: datetime) -> int:
+    """The chat says `channel` is gone or closed to the bot: pause its watches and give up its
+    pending alerts (failed, with the reason), so nothing is matched or retried for it until
+    someone unmutes a watch there. Returns how many watches were paused."""
+    paused = await watch_table.pause_channel(store, channel, reason, now)
+    async with store.transaction():
+        cursor = await store.db.execute(
+            "UPDATE alerts SET failed = 1, last_error = ?, next_attempt_at = NULL "
+            "WHERE channel = ? AND delivered_version < version AND failed = 0",
+            (reason, channel),
+        )
+    log.warning(
+        "channel %s refuses the bot (%s): %d watches paused, %d pending alerts given up",
+        channel,
+        reason,
+        paused,
+        cursor.rowcount,
+        extra={"target": channel},
+    )
+    return paused
 
 
 async def _claim(store: Store, key: str, members: list[AlertView]) -> None:

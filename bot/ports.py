@@ -44,13 +44,16 @@ class Card:
 
 
 class DeliveryError(Exception):
-    """The chat did not take a message. `permanent`: retrying cannot help (the channel is
-    gone, the bot may not post there); otherwise the outbox retries with backoff."""
+    """The chat did not take a message. `permanent`: retrying this message cannot help (the
+    chat refused it for good); otherwise the outbox retries with backoff. `channel_gone`
+    (implies permanent): the channel was deleted or the bot may no longer post there, so
+    nothing more is sent there until someone resumes its watches."""
 
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+    def __init__(self, reason: str, *, permanent: bool = False, channel_gone: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.permanent = permanent
+        self.permanent = permanent or channel_gone
+        self.channel_gone = channel_gone
 
 
 class ChatPort(Protocol):

@@ -151,9 +151,20 @@ class Watch:
     query: KeywordQuery | None = None
     vector: np.ndarray | None = None
     threshold: float | None = None  # topic: set by the user; None: calibrated per description
+    # Paused because the channel is gone or refuses the bot; it matches nothing until unmuted.
+    paused_reason: str | None = None
+    paused_at: datetime | None = None
 
     def muted(self, now: datetime) -> bool:
         return self.muted_until is not None and self.muted_until > now
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_reason is not None
+
+    def active(self, now: datetime) -> bool:
+        """Whether the watch may match now: neither muted nor paused."""
+        return not self.muted(now) and not self.paused
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,12 +483,30 @@ async def remove(store: Store, workspace_id: int, watch_id: int) -> bool:
 
 
 async def set_muted(store: Store, workspace_id: int, watch_id: int, until: datetime | None) -> bool:
+    """Mute a watch until `until`; None unmutes it and also ends a pause (`pause_channel`)."""
+    if until is None:
+        sql = "muted_until = NULL, paused_reason = NULL, paused_at = NULL"
+        params: tuple[Any, ...] = (watch_id, workspace_id)
+    else:
+        sql = "muted_until = ?"
+        params = (to_iso(until), watch_id, workspace_id)
     async with store.transaction():
         cursor = await store.db.execute(
-            "UPDATE watches SET muted_until = ? WHERE watch_id = ? AND workspace_id = ?",
-            (to_iso(until) if until else None, watch_id, workspace_id),
+            f"UPDATE watches SET {sql} WHERE watch_id = ? AND workspace_id = ?", params
         )
     return cursor.rowcount > 0
+
+
+async def pause_channel(store: Store, channel: str, reason: str, now: datetime) -> int:
+    """Pause every watch of `channel` that is not paused yet (the channel is gone, or the bot
+    may no longer post there); returns how many. Unmuting a watch resumes it."""
+    async with store.transaction():
+        cursor = await store.db.execute(
+            "UPDATE watches SET paused_reason = ?, paused_at = ? "
+            "WHERE channel = ? AND paused_reason IS NULL",
+            (reason, to_iso(now), channel),
+        )
+    return cursor.rowcount
 
 
 async def count(store: Store, workspace_id: int) -> int:
@@ -523,6 +552,8 @@ def _row_to_watch(r: Any) -> Watch:
         query=KeywordQuery.parse(spec["query"]) if kind == "keyword" else None,
         vector=np.frombuffer(r["vector"], dtype=np.float32) if r["vector"] else None,
         threshold=spec.get("threshold"),
+        paused_reason=r["paused_reason"],
+        paused_at=from_iso(r["paused_at"]),
     )
 
 

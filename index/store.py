@@ -53,6 +53,7 @@ class FeedRow:
     next_check_at: datetime
     articles: int
     enabled: bool
+    failing_since: datetime | None = None  # when the current run of failures began
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,8 +271,11 @@ class Store:
         name: str | None,
         now: datetime,
         kind: str = "http",
+        channel: str | None = None,
     ) -> int:
-        """Subscribe a workspace to a feed (created if new; re-enabled if it was disabled)."""
+        """Subscribe a workspace to a feed (created if new; re-enabled if it was disabled).
+        `channel`: the chat channel it was added in (notices about the feed go there); given
+        again, it replaces the one stored; None keeps it."""
         async with self.transaction():
             await self.db.execute(
                 "INSERT INTO feeds (url, kind, interval_s, next_check_at, created_at) "
@@ -282,10 +286,11 @@ class Store:
             assert row is not None
             feed_id = int(row[0])
             await self.db.execute(
-                "INSERT INTO subscriptions (workspace_id, feed_id, name, interval_s, created_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(workspace_id, feed_id) DO UPDATE SET "
-                "name = coalesce(excluded.name, name), interval_s = excluded.interval_s",
-                (workspace_id, feed_id, name, interval_s, to_iso(now)),
+                "INSERT INTO subscriptions (workspace_id, feed_id, name, interval_s, created_at, "
+                "channel) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(workspace_id, feed_id) DO UPDATE "
+                "SET name = coalesce(excluded.name, name), interval_s = excluded.interval_s, "
+                "channel = coalesce(excluded.channel, channel)",
+                (workspace_id, feed_id, name, interval_s, to_iso(now), channel),
             )
             await self.db.execute(
                 "UPDATE feeds SET enabled = 1, error_count = 0, next_check_at = ?, interval_s = "
@@ -331,6 +336,7 @@ class Store:
                 next_check_at=from_iso(r["next_check_at"]) or datetime.min,
                 articles=r["articles"],
                 enabled=bool(r["enabled"]),
+                failing_since=from_iso(r["failing_since"]),
             )
             for r in rows
         ]
@@ -380,21 +386,22 @@ class Store:
             await self.db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(?, title), "
                 "last_polled_at = ?, last_status = ?, last_error = NULL, error_count = 0, "
-                "next_check_at = ? WHERE feed_id = ?",
+                "failing_since = NULL, next_check_at = ? WHERE feed_id = ?",
                 (etag, last_modified, title, to_iso(now), status, to_iso(next_check_at), feed_id),
             )
 
     async def record_fetch_failure(
         self, feed_id: int, *, error: str, now: datetime, next_check_at: datetime, max_failures: int
     ) -> int:
-        """Count a consecutive failure; disable the feed at `max_failures`. Returns the count."""
+        """Count a consecutive failure; disable the feed at `max_failures`. Returns the count.
+        The first failure of a run sets `failing_since`; a good fetch clears it."""
         async with self.transaction():
             await self.db.execute(
                 "UPDATE feeds SET last_polled_at = ?, last_status = 'error', last_error = ?, "
                 "error_count = error_count + 1, next_check_at = ?, "
-                "enabled = CASE WHEN error_count + 1 >= ? THEN 0 ELSE enabled END "
-                "WHERE feed_id = ?",
-                (to_iso(now), error, to_iso(next_check_at), max_failures, feed_id),
+                "enabled = CASE WHEN error_count + 1 >= ? THEN 0 ELSE enabled END, "
+                "failing_since = coalesce(failing_since, ?) WHERE feed_id = ?",
+                (to_iso(now), error, to_iso(next_check_at), max_failures, to_iso(now), feed_id),
             )
             row = await self._one("SELECT error_count FROM feeds WHERE feed_id = ?", (feed_id,))
         return 0 if row is None else int(row[0])
