@@ -367,16 +367,14 @@ async def test_many_notices_at_once_are_one_message(store: Store, clock: Clock) 
 
 
 # ---- reasons -------------------------------------------------------------------------------
-async def _fetch_error(url: str, **policy: object) -> str:
+async def _fetch_error(url: str, *, allow_private: bool = True, max_body_bytes: int = 10**6) -> str:
     """The reason the real fetch (and parse) code gives for `url`, as ingest stores it."""
     settings = FetchPolicy(
-        **{
-            "allow_private": True,
-            "connect_timeout_s": 2.0,
-            "read_timeout_s": 0.2,
-            "total_timeout_s": 5.0,
-            **policy,
-        }  # type: ignore[arg-type]
+        connect_timeout_s=2.0,
+        read_timeout_s=0.2,
+        total_timeout_s=5.0,
+        max_body_bytes=max_body_bytes,
+        allow_private=allow_private,
     )
     async with make_client(settings) as http:
         try:
