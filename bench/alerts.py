@@ -255,7 +255,7 @@ async def add_watches(
             if added == quota:
                 break
             try:
-                await commands.watch_add(app, term, kind=kind, backfill="none")
+                await commands.watch_add(app, term, kind=kind, backfill="none", channel="console")
             except UserError as exc:  # watches.Ambiguous is one
                 done.skipped.append(f"{kind} {term}: {exc}")
                 continue
@@ -348,7 +348,7 @@ async def _poll(
             watches = await add_watches(app, plan, env.terms)
             add_s = time.perf_counter() - started
             for name in env.bodies:
-                await commands.add_feed(app, base + name, interval_s=300)
+                await commands.add_feed(app, base + name, interval_s=300, workspace="console")
             to_alerts, whole = OtherLoad(), OtherLoad()
             wrap_hooks(app, marks, to_alerts)
             clock.at = env.created_at + POLL_AFTER
@@ -357,12 +357,14 @@ async def _poll(
             to_alerts.start()
             whole.start()
             marks.started = time.perf_counter()
-            doc = await commands.poll_once(app)
+            doc = await commands.poll_once(app, workspace="console")
             ended = time.perf_counter()
             whole.stop()
             cpu_s = time.process_time() - cpu_started
 
-            listed = await commands.list_alerts(app, channel="console", limit=1000)
+            listed = await commands.list_alerts(
+                app, channel="console", limit=1000, workspace="console"
+            )
             rows = await app.store.fetch_all(
                 "SELECT w.kind, count(*), count(DISTINCT m.watch_id) FROM alert_matches m "
                 "JOIN watches w ON w.watch_id = m.watch_id GROUP BY w.kind"

@@ -5,8 +5,8 @@ Target (issue): p95 at most 200 ms for `ask` at 100k passages on 2 cores in a wa
 
 What is measured, and how:
 
-* The timed call is `await commands.ask(app, question, k=5)` (what `wirewatch ask` and the
-  chat adapters run): the question's filters (bot/question.py, the actor catalogue, the
+* The timed call is `await commands.ask(app, question, k=5, workspace=...)` (what `wirewatch
+  ask` and the chat adapters run): the question's filters (bot/question.py, the actor catalogue, the
   gazetteer, then `Store.find_articles`), the query embedding, BM25 over `passages_fts` and
   dense FAISS retrieval fused by `index.search.retrieve_many`, sentence re-ranking of the top
   passages with the real model, and the extractive composition with its citations.
@@ -533,7 +533,7 @@ async def measure(
         rng.shuffle(warm)
         examples: dict[str, dict[str, Any]] = {}
         for question in (warm * (cfg.warmup // len(warm) + 1))[: cfg.warmup]:
-            doc = await commands.ask(app, question, k=cfg.k)
+            doc = await commands.ask(app, question, k=cfg.k, workspace="console")
             examples.setdefault(question, doc)
         plan: list[tuple[str, str]] = []
         while len(plan) < cfg.asks:
@@ -548,7 +548,7 @@ async def measure(
             for kind, question in plan:
                 split.reset()
                 started = time.perf_counter()
-                doc = await commands.ask(app, question, k=cfg.k)
+                doc = await commands.ask(app, question, k=cfg.k, workspace="console")
                 total = time.perf_counter() - started
                 rows.append(
                     {

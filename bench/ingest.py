@@ -156,7 +156,7 @@ async def _pipeline_run(
         async with open_app(settings, embedder=embedder, progress=clock) as app:
             open_s = time.perf_counter() - opened
             for name in corpus:
-                await commands.add_feed(app, base + name, interval_s=300)
+                await commands.add_feed(app, base + name, interval_s=300, workspace="console")
             ws = await app.workspace_id()
             feeds = await app.store.workspace_feeds(ws)
             clock.started = time.perf_counter()

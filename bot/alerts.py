@@ -849,7 +849,7 @@ async def _deliver_channel(
         digest = len(members) > 1 or key.startswith("d")
         card = render.digest_card(members) if digest else render.alert_card(members[0])
         try:
-            ref = await port.send(channel, card, key=key)
+            ref = await port.send(channel, card, key=key, retry=key in claimed)
         except DeliveryError as exc:
             await _failed(store, members, exc, now, policy)
             report.failed += 1

@@ -31,11 +31,29 @@ from index.vectors import VectorIndex
 
 if TYPE_CHECKING:
     from bot.answer import Answerer
+    from bot.suggest import TermSuggester
 
 log = logging.getLogger(__name__)
 
 CONSOLE = "console"
 Repair = Literal["full", "index", "none"]
+
+
+class Signal:
+    """Wakes every listener at once: each chat's delivery loop listens on its own event, so
+    two loops (the console and Discord side by side) never take a wake-up from each other."""
+
+    def __init__(self) -> None:
+        self._events: list[asyncio.Event] = []
+
+    def listen(self) -> asyncio.Event:
+        event = asyncio.Event()
+        self._events.append(event)
+        return event
+
+    def set(self) -> None:
+        for event in self._events:
+            event.set()
 
 
 @dataclass
@@ -46,12 +64,13 @@ class App:
     store: Store
     pipeline: Pipeline | None
     now: Callable[[], datetime]
-    # Set whenever alerts are recorded, so a running chat delivers them at once.
-    alerted: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set whenever alerts or notices are recorded, so each running chat delivers them at once.
+    alerted: Signal = field(default_factory=Signal)
     llm_http: httpx.AsyncClient | None = None  # the LLM server's client, when configured
     _catalogue: ActorCatalogue | None = None
     _gazetteer: Gazetteer | None = None
     _embedder: Embedder | None = None
+    _suggester: TermSuggester | None = None
 
     def require_pipeline(self) -> Pipeline:
         if self.pipeline is None:
@@ -93,6 +112,15 @@ class App:
                 else await asyncio.to_thread(embedder_for, self.settings)
             )
         return self._embedder
+
+    async def suggester(self) -> TermSuggester:
+        """Watch-term suggestions (actors and places), built on first use."""
+        if self._suggester is None:
+            from bot.suggest import TermSuggester
+
+            catalogue, gazetteer = await self.catalogue(), await self.gazetteer()
+            self._suggester = await asyncio.to_thread(TermSuggester, catalogue, gazetteer)
+        return self._suggester
 
     async def answerer(self) -> Answerer:
         """Answers questions from this app's articles (needs the model)."""

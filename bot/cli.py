@@ -135,6 +135,33 @@ def _setup_logging(level: str) -> None:
     configure(level)
 
 
+def _guild_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--guild",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Act on this Discord server's workspace (its id) instead of the console's.",
+    )(f)
+
+
+def _scope(guild: int | None, channel: str | None = None) -> tuple[str, str | None]:
+    """(workspace, channel) from --guild and --channel: the guild's workspace, else the
+    channel's, else the console's. Exits with a usage error on a channel of another guild."""
+    from bot.watches import channel_workspace
+
+    if guild is not None and channel is not None and channel.isdigit():
+        channel = f"discord:{guild}:{channel}"
+    try:
+        workspace = channel_workspace(channel) if channel else "console"
+    except UserError as exc:
+        _fail(str(exc))
+    if guild is not None:
+        if channel is not None and workspace != f"discord:{guild}":
+            _fail(f"--channel {channel} is not a channel of --guild {guild}")
+        workspace = f"discord:{guild}"
+    return workspace, channel
+
+
 @click.group(name="wirewatch", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
@@ -175,15 +202,27 @@ def feeds() -> None:
     help="Seconds between polls (default WIREWATCH_POLL_INTERVAL_S, at least 60).",
 )
 @click.option("--name", default=None, help="A name to show instead of the feed's title.")
+@_guild_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def feeds_add(
-    ctx: click.Context, url: str, interval_s: int | None, name: str | None, as_json: bool
+    ctx: click.Context,
+    url: str,
+    interval_s: int | None,
+    name: str | None,
+    guild: int | None,
+    as_json: bool,
 ) -> None:
-    """Subscribe the console workspace to the feed at URL (http or https)."""
+    """Subscribe the console workspace (or --guild's) to the feed at URL (http or https)."""
     from bot import commands
 
-    doc = _with_app(ctx, lambda app: commands.add_feed(app, url, interval_s=interval_s, name=name))
+    workspace, _ = _scope(guild)
+    doc = _with_app(
+        ctx,
+        lambda app: commands.add_feed(
+            app, url, interval_s=interval_s, name=name, workspace=workspace
+        ),
+    )
     if as_json:
         _emit(doc)
     else:
@@ -191,13 +230,15 @@ def feeds_add(
 
 
 @feeds.command("list")
+@_guild_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def feeds_list(ctx: click.Context, as_json: bool) -> None:
+def feeds_list(ctx: click.Context, guild: int | None, as_json: bool) -> None:
     """List subscribed feeds with their health."""
     from bot import commands, render
 
-    doc = _with_app(ctx, commands.list_feeds)
+    workspace, _ = _scope(guild)
+    doc = _with_app(ctx, lambda app: commands.list_feeds(app, workspace=workspace))
     if as_json:
         _emit(doc)
     else:
@@ -206,13 +247,15 @@ def feeds_list(ctx: click.Context, as_json: bool) -> None:
 
 @feeds.command("remove")
 @click.argument("feed_id", type=int)
+@_guild_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def feeds_remove(ctx: click.Context, feed_id: int, as_json: bool) -> None:
+def feeds_remove(ctx: click.Context, feed_id: int, guild: int | None, as_json: bool) -> None:
     """Unsubscribe from feed FEED_ID (see `feeds list`)."""
     from bot import commands
 
-    doc = _with_app(ctx, lambda app: commands.remove_feed(app, feed_id))
+    workspace, _ = _scope(guild)
+    doc = _with_app(ctx, lambda app: commands.remove_feed(app, feed_id, workspace=workspace))
     if as_json:
         _emit(doc)
     else:
@@ -232,7 +275,11 @@ def poll(ctx: click.Context, once: bool, as_json: bool) -> None:
         _serve(ctx)
         return
     doc = _with_app(
-        ctx, commands.poll_once, with_model=True, repair_mode="full", with_extractor=True
+        ctx,
+        lambda app: commands.poll_once(app, workspace="console"),
+        with_model=True,
+        repair_mode="full",
+        with_extractor=True,
     )
     if as_json:
         _emit(doc)
@@ -256,7 +303,7 @@ def ingest(ctx: click.Context, paths: Sequence[Path], as_json: bool) -> None:
             _fail(f"cannot read {path}: {exc.strerror or exc}")
     doc = _with_app(
         ctx,
-        lambda app: commands.ingest_files(app, list(paths)),
+        lambda app: commands.ingest_files(app, list(paths), workspace="console"),
         with_model=True,
         repair_mode="full",
         with_extractor=True,
@@ -286,13 +333,15 @@ def reindex(ctx: click.Context, re_embed: bool, as_json: bool) -> None:
 
 
 @cli.command()
+@_guild_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def stats(ctx: click.Context, as_json: bool) -> None:
+def stats(ctx: click.Context, guild: int | None, as_json: bool) -> None:
     """Counts of feeds, articles, stories, passages, watches and alerts."""
     from bot import commands, render
 
-    doc = _with_app(ctx, commands.stats)
+    workspace, _ = _scope(guild)
+    doc = _with_app(ctx, lambda app: commands.stats(app, workspace=workspace))
     if as_json:
         _emit(doc)
     else:
@@ -322,7 +371,7 @@ def search(ctx: click.Context, query: str, k: int, per_story: int, as_json: bool
         _fail("the query is empty: give some words to search for")
     doc = _with_app(
         ctx,
-        lambda app: commands.search(app, query, k=k, per_story=per_story),
+        lambda app: commands.search(app, query, k=k, per_story=per_story, workspace="console"),
         with_model=True,
         repair_mode="index",
     )
@@ -332,7 +381,9 @@ def search(ctx: click.Context, query: str, k: int, per_story: int, as_json: bool
         render.print_results(doc)
 
 
-_CHANNEL_HELP = "console (default) or discord:<guild_id>:<channel_id>."
+_CHANNEL_HELP = (
+    "console (default) or discord:<guild_id>:<channel_id> (with --guild, the channel id alone)."
+)
 
 
 # ---- questions ---------------------------------------------------------------------------------
@@ -357,7 +408,8 @@ _CHANNEL_HELP = "console (default) or discord:<guild_id>:<channel_id>."
     default=None,
     help="Answer as of this date or time (ISO): 'this week' and 'yesterday' count from it.",
 )
-@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
+@click.option("--channel", default=None, help=_CHANNEL_HELP)
+@_guild_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def ask(
@@ -367,7 +419,8 @@ def ask(
     batch: Path | None,
     mode: str,
     as_of: str | None,
-    channel: str,
+    channel: str | None,
+    guild: int | None,
     as_json: bool,
 ) -> None:
     """Answer QUESTION from the workspace's articles, citing them as [1], [2]. Examples:
@@ -376,7 +429,6 @@ def ask(
     {"question": ..., "as_of": ...}."""
     from bot import commands, render
     from bot.extraction import parse_published
-    from bot.watches import channel_workspace
 
     def moment(value: str | None) -> datetime | None:
         try:
@@ -386,10 +438,7 @@ def ask(
 
     if (question is None) == (batch is None):
         _fail("give a QUESTION or --batch FILE (one of them)")
-    try:
-        workspace = channel_workspace(channel)
-    except UserError as exc:
-        _fail(str(exc))
+    workspace, _ = _scope(guild, channel)
     default_moment = moment(as_of)
     if batch is not None:
         try:
@@ -447,7 +496,8 @@ def watch() -> None:
     help="What TERM is; inferred when left out (a known group or place; keyword syntax or a "
     "short term: keyword; four or more words: topic).",
 )
-@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
+@click.option("--channel", default=None, help=_CHANNEL_HELP + " Alerts go there.")
+@_guild_option
 @click.option(
     "--radius",
     "radius_km",
@@ -484,7 +534,8 @@ def watch_add(
     ctx: click.Context,
     term: str,
     kind: str | None,
-    channel: str,
+    channel: str | None,
+    guild: int | None,
     radius_km: float | None,
     event_types: tuple[str, ...],
     min_killed: int | None,
@@ -498,13 +549,18 @@ def watch_add(
     from bot import commands, render
     from bot.watches import Ambiguous
 
+    if guild is not None and channel is None:
+        _fail("--guild needs --channel CHANNEL_ID: the channel of that server alerts go to")
+    _, target = _scope(guild, channel)
+    target = target or "console"
+
     async def go(app: App) -> dict[str, Any]:
         try:
             return await commands.watch_add(
                 app,
                 term,
                 kind=kind,  # type: ignore[arg-type]
-                channel=channel,
+                channel=target,
                 radius_km=radius_km,
                 event_types=list(event_types),
                 min_killed=min_killed,
@@ -533,15 +589,24 @@ def watch_add(
 
 
 @watch.command("list")
-@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
-@click.option("--all", "every", is_flag=True, help="Watches of every channel.")
+@click.option("--channel", default=None, help=_CHANNEL_HELP)
+@_guild_option
+@click.option("--all", "every", is_flag=True, help="Watches of every channel of every workspace.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def watch_list(ctx: click.Context, channel: str, every: bool, as_json: bool) -> None:
-    """List a channel's watches (muted ones show until when)."""
+def watch_list(
+    ctx: click.Context, channel: str | None, guild: int | None, every: bool, as_json: bool
+) -> None:
+    """List a workspace's watches, or one channel's (muted ones show until when)."""
     from bot import commands, render
 
-    doc = _with_app(ctx, lambda app: commands.watch_list(app, channel=None if every else channel))
+    workspace, target = _scope(guild, channel)
+    doc = _with_app(
+        ctx,
+        lambda app: commands.watch_list(
+            app, workspace=None if every else workspace, channel=target
+        ),
+    )
     if as_json:
         _emit(doc)
     else:
@@ -550,14 +615,18 @@ def watch_list(ctx: click.Context, channel: str, every: bool, as_json: bool) -> 
 
 @watch.command("remove")
 @click.argument("watch_id", type=int)
-@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
+@click.option("--channel", default=None, help=_CHANNEL_HELP)
+@_guild_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def watch_remove(ctx: click.Context, watch_id: int, channel: str, as_json: bool) -> None:
+def watch_remove(
+    ctx: click.Context, watch_id: int, channel: str | None, guild: int | None, as_json: bool
+) -> None:
     """Remove a watch (alerts it fired stay listed)."""
     from bot import commands
 
-    doc = _with_app(ctx, lambda app: commands.watch_remove(app, watch_id, channel=channel))
+    workspace, _ = _scope(guild, channel)
+    doc = _with_app(ctx, lambda app: commands.watch_remove(app, watch_id, workspace=workspace))
     if as_json:
         _emit(doc)
     else:
@@ -567,16 +636,25 @@ def watch_remove(ctx: click.Context, watch_id: int, channel: str, as_json: bool)
 @watch.command("mute")
 @click.argument("watch_id", type=int)
 @click.argument("duration")
-@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
+@click.option("--channel", default=None, help=_CHANNEL_HELP)
+@_guild_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def watch_mute(
-    ctx: click.Context, watch_id: int, duration: str, channel: str, as_json: bool
+    ctx: click.Context,
+    watch_id: int,
+    duration: str,
+    channel: str | None,
+    guild: int | None,
+    as_json: bool,
 ) -> None:
     """Mute (snooze) a watch for DURATION: 30m, 2h, 1d, 1w. Stories meanwhile do not alert."""
     from bot import commands
 
-    doc = _with_app(ctx, lambda app: commands.watch_mute(app, watch_id, duration, channel=channel))
+    workspace, _ = _scope(guild, channel)
+    doc = _with_app(
+        ctx, lambda app: commands.watch_mute(app, watch_id, duration, workspace=workspace)
+    )
     if as_json:
         _emit(doc)
     else:
@@ -585,14 +663,19 @@ def watch_mute(
 
 @watch.command("unmute")
 @click.argument("watch_id", type=int)
-@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
+@click.option("--channel", default=None, help=_CHANNEL_HELP)
+@_guild_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def watch_unmute(ctx: click.Context, watch_id: int, channel: str, as_json: bool) -> None:
-    """Unmute a watch now."""
+def watch_unmute(
+    ctx: click.Context, watch_id: int, channel: str | None, guild: int | None, as_json: bool
+) -> None:
+    """Unmute a watch now (this also resumes a watch paused because its channel refused a
+    message)."""
     from bot import commands
 
-    doc = _with_app(ctx, lambda app: commands.watch_mute(app, watch_id, None, channel=channel))
+    workspace, _ = _scope(guild, channel)
+    doc = _with_app(ctx, lambda app: commands.watch_mute(app, watch_id, None, workspace=workspace))
     if as_json:
         _emit(doc)
     else:
@@ -600,22 +683,34 @@ def watch_unmute(ctx: click.Context, watch_id: int, channel: str, as_json: bool)
 
 
 @cli.command()
-@click.option("--channel", default="console", show_default=True, help=_CHANNEL_HELP)
-@click.option("--all", "every", is_flag=True, help="Alerts of every channel.")
+@click.option("--channel", default=None, help=_CHANNEL_HELP)
+@_guild_option
+@click.option("--all", "every", is_flag=True, help="Alerts of every channel of every workspace.")
 @click.option("--pending", is_flag=True, help="Only alerts not delivered yet.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def alerts(
-    ctx: click.Context, channel: str, every: bool, pending: bool, limit: int, as_json: bool
+    ctx: click.Context,
+    channel: str | None,
+    guild: int | None,
+    every: bool,
+    pending: bool,
+    limit: int,
+    as_json: bool,
 ) -> None:
     """Alerts recorded, newest first, with their sources and why they fired."""
     from bot import commands, render
 
+    workspace, target = _scope(guild, channel)
     doc = _with_app(
         ctx,
         lambda app: commands.list_alerts(
-            app, channel=None if every else channel, pending=pending, limit=limit
+            app,
+            workspace=None if every else workspace,
+            channel=None if every else target,
+            pending=pending,
+            limit=limit,
         ),
     )
     if as_json:
@@ -692,9 +787,36 @@ def extract(
 @cli.command()
 @click.pass_context
 def run(ctx: click.Context) -> None:
-    """Poll feeds on their schedule until interrupted (logs to stderr); on a terminal the
-    console chat runs beside the scheduler."""
+    """Poll feeds on their schedule and deliver alerts until interrupted (logs to stderr).
+
+    With WIREWATCH_DISCORD_TOKEN set, the Discord bot serves slash commands and posts alerts
+    to Discord channels; on a terminal the console chat runs beside it. Stops cleanly on
+    SIGINT/SIGTERM."""
     _serve(ctx, chat=sys.stdin is not None and sys.stdin.isatty())
+
+
+@cli.command()
+@click.option(
+    "--client-id",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The bot's application id (default: read from WIREWATCH_DISCORD_TOKEN).",
+)
+@click.pass_context
+def invite(ctx: click.Context, client_id: int | None) -> None:
+    """Print the URL that adds the bot to a server (scopes bot and applications.commands;
+    permissions View Channel, Send Messages, Embed Links, Read Message History)."""
+    from bot.adapters.discord.service import application_id_from_token, invite_url
+
+    if client_id is None:
+        token = _settings(ctx).discord_token
+        if token is None:
+            _fail("set WIREWATCH_DISCORD_TOKEN or give --client-id (the Application ID)")
+        try:
+            client_id = application_id_from_token(token.get_secret_value())
+        except UserError as exc:
+            _fail(str(exc))
+    click.echo(invite_url(client_id))
 
 
 @cli.command()

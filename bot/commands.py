@@ -34,8 +34,10 @@ async def add_feed(
     *,
     interval_s: int | None = None,
     name: str | None = None,
-    workspace: str = "console",
+    workspace: str,
+    channel: str | None = None,
 ) -> dict[str, Any]:
+    """Subscribe a workspace to a feed. `channel`: where it was added (feed notices go there)."""
     settings = app.settings
     interval = settings.poll_interval_s if interval_s is None else interval_s
     if interval < 60:
@@ -49,11 +51,13 @@ async def add_feed(
     except FeedRefused as exc:
         raise UserError(exc.reason) from exc
     ws = await app.workspace_id(workspace)
-    feed_id = await app.store.subscribe(ws, url, interval_s=interval, name=name, now=app.now())
+    feed_id = await app.store.subscribe(
+        ws, url, interval_s=interval, name=name, now=app.now(), channel=channel
+    )
     return {"feed_id": feed_id, "url": url, "interval_s": interval}
 
 
-async def list_feeds(app: App, *, workspace: str = "console") -> dict[str, Any]:
+async def list_feeds(app: App, *, workspace: str) -> dict[str, Any]:
     ws = await app.workspace_id(workspace)
     rows = await app.store.list_feeds(ws)
     return {
@@ -77,7 +81,7 @@ async def list_feeds(app: App, *, workspace: str = "console") -> dict[str, Any]:
     }
 
 
-async def remove_feed(app: App, feed_id: int, *, workspace: str = "console") -> dict[str, Any]:
+async def remove_feed(app: App, feed_id: int, *, workspace: str) -> dict[str, Any]:
     ws = await app.workspace_id(workspace)
     if not await app.store.unsubscribe(ws, feed_id):
         raise UserError(f"no feed {feed_id} in this workspace (see `wirewatch feeds list`)")
@@ -99,7 +103,7 @@ def report_doc(report: IngestReport) -> dict[str, Any]:
     }
 
 
-async def poll_once(app: App, *, workspace: str = "console") -> dict[str, Any]:
+async def poll_once(app: App, *, workspace: str) -> dict[str, Any]:
     ws = await app.workspace_id(workspace)
     feeds = await app.store.workspace_feeds(ws)
     report = await ingest_stage.run_cycle(app.require_pipeline(), feeds, app.now)
@@ -112,9 +116,7 @@ async def poll_due(app: App) -> IngestReport:
     return await ingest_stage.run_cycle(app.require_pipeline(), feeds, app.now)
 
 
-async def ingest_files(
-    app: App, paths: list[Path], *, workspace: str = "console"
-) -> dict[str, Any]:
+async def ingest_files(app: App, paths: list[Path], *, workspace: str) -> dict[str, Any]:
     ws = await app.workspace_id(workspace)
     report = await ingest_stage.ingest_files(app.require_pipeline(), paths, ws, app.now)
     return report_doc(report)
@@ -124,7 +126,7 @@ async def reindex(app: App, *, re_embed: bool = False) -> dict[str, Any]:
     return {"passages": await ingest_stage.reindex(app.require_pipeline(), re_embed=re_embed)}
 
 
-async def stats(app: App, *, workspace: str = "console") -> dict[str, Any]:
+async def stats(app: App, *, workspace: str) -> dict[str, Any]:
     ws = await app.workspace_id(workspace)
     counts = await app.store.counts(ws)
     return {
@@ -163,7 +165,7 @@ def hit_doc(hit: Hit) -> dict[str, Any]:
 
 
 async def search(
-    app: App, query: str, *, k: int = 5, per_story: int = 0, workspace: str = "console"
+    app: App, query: str, *, workspace: str, k: int = 5, per_story: int = 0
 ) -> dict[str, Any]:
     p = app.require_pipeline()
     ws = await app.workspace_id(workspace)
@@ -182,6 +184,7 @@ def watch_doc(w: Watch, now: datetime) -> dict[str, Any]:
         "canonical": w.canonical,
         "channel": w.channel,
         "muted_until": _iso(w.muted_until) if w.muted(now) else None,
+        "paused": w.paused_reason,  # the channel refused a message: unmute to resume
         "event_types": list(w.event_types),
         "min_killed": w.min_killed,
         "radius_km": w.radius_km,
@@ -218,8 +221,8 @@ async def watch_add(
     app: App,
     term: str,
     *,
+    channel: str,
     kind: Kind | None = None,
-    channel: str = "console",
     radius_km: float | None = None,
     event_types: list[str] | None = None,
     min_killed: int | None = None,
@@ -284,29 +287,40 @@ async def watch_add(
     return {**watch_doc(watch, now), "backfilled": backfilled}
 
 
-async def watch_list(app: App, *, channel: str | None = "console") -> dict[str, Any]:
-    """The watches of a channel (or, with channel None, of every channel)."""
+async def watch_list(
+    app: App, *, workspace: str | None, channel: str | None = None
+) -> dict[str, Any]:
+    """A workspace's watches, or one channel's of it. `workspace` None: every workspace's (the
+    operator's view from the command line)."""
     now = app.now()
-    if channel is None:
+    if workspace is None:
         found = await watch_table.list_watches(app.store)
     else:
-        ws = await app.workspace_id(watch_table.channel_workspace(channel))
+        ws = await app.workspace_id(_own_channel(workspace, channel))
         found = await watch_table.list_watches(app.store, workspace_id=ws, channel=channel)
     return {"watches": [watch_doc(w, now) for w in found]}
 
 
-async def watch_remove(app: App, watch_id: int, *, channel: str = "console") -> dict[str, Any]:
-    ws = await app.workspace_id(watch_table.channel_workspace(channel))
+def _own_channel(workspace: str, channel: str | None) -> str:
+    """`workspace`, after checking that `channel` (if any) belongs to it."""
+    if channel is not None and watch_table.channel_workspace(channel) != workspace:
+        raise UserError(f"{channel} is not a channel of {workspace}")
+    return workspace
+
+
+async def watch_remove(app: App, watch_id: int, *, workspace: str) -> dict[str, Any]:
+    ws = await app.workspace_id(workspace)
     if not await watch_table.remove(app.store, ws, watch_id):
         raise UserError(f"no watch {watch_id} here (see `watch list`)")
     return {"removed": watch_id}
 
 
 async def watch_mute(
-    app: App, watch_id: int, duration: str | None, *, channel: str = "console"
+    app: App, watch_id: int, duration: str | None, *, workspace: str
 ) -> dict[str, Any]:
-    """Mute a watch for a duration ("2h"), or unmute it (duration None)."""
-    ws = await app.workspace_id(watch_table.channel_workspace(channel))
+    """Mute a watch for a duration ("2h"), or unmute it (duration None; this also resumes a
+    watch paused because its channel refused a message)."""
+    ws = await app.workspace_id(workspace)
     until = app.now() + watch_table.parse_duration(duration) if duration else None
     if not await watch_table.set_muted(app.store, ws, watch_id, until):
         raise UserError(f"no watch {watch_id} here (see `watch list`)")
@@ -314,12 +328,19 @@ async def watch_mute(
 
 
 async def list_alerts(
-    app: App, *, channel: str | None = "console", pending: bool = False, limit: int = 50
+    app: App,
+    *,
+    workspace: str | None,
+    channel: str | None = None,
+    pending: bool = False,
+    limit: int = 50,
 ) -> dict[str, Any]:
-    if channel is None:
+    """Alerts newest first: a workspace's, or one channel's of it; `workspace` None: every
+    workspace's (the operator's view from the command line)."""
+    if workspace is None:
         views = await alerts_stage.list_alerts(app.store, pending_only=pending, limit=limit)
     else:
-        ws = await app.workspace_id(watch_table.channel_workspace(channel))
+        ws = await app.workspace_id(_own_channel(workspace, channel))
         views = await alerts_stage.list_alerts(
             app.store, workspace_id=ws, channel=channel, pending_only=pending, limit=limit
         )
@@ -328,7 +349,6 @@ async def list_alerts(
 
 async def deliver_alerts(app: App, port: ChatPort) -> alerts_stage.DeliveryReport:
     """Post what the outbox holds for the channels `port` serves."""
-    app.alerted.clear()
     return await alerts_stage.deliver(
         app.store, port, policy=app.alert_policy, now=app.now(), gazetteer=await app.gazetteer()
     )
@@ -342,8 +362,8 @@ async def ask(
     app: App,
     question: str,
     *,
+    workspace: str,
     k: int = 5,
-    workspace: str = "console",
     mode: str = "hybrid",
     as_of: datetime | None = None,
 ) -> dict[str, Any]:
@@ -363,3 +383,103 @@ async def ask(
     now = as_of or app.now()
     answer = await answerer.ask(question, ws, now=now, k=k, mode=mode)  # type: ignore[arg-type]
     return answer.doc()
+
+
+# ---- chat helpers: status, why, suggestions ----------------------------------------------------
+async def status(app: App, *, workspace: str) -> dict[str, Any]:
+    """How the workspace is doing: counts, feeds in trouble, paused or muted watches, alerts
+    waiting, and when feeds were last polled."""
+    counts = await stats(app, workspace=workspace)
+    feeds = (await list_feeds(app, workspace=workspace))["feeds"]
+    watches = (await watch_list(app, workspace=workspace))["watches"]
+    pending = (await list_alerts(app, workspace=workspace, pending=True, limit=1000))["alerts"]
+    polled = [f["last_polled_at"] for f in feeds if f["last_polled_at"]]
+    return {
+        "workspace": workspace,
+        **{key: counts[key] for key in ("feeds", "articles", "stories", "watches", "alerts")},
+        "pending_alerts": len(pending),
+        "last_polled_at": max(polled) if polled else None,
+        "failing_feeds": [
+            {
+                "feed_id": f["feed_id"],
+                "name": f["name"] or f["url"],
+                "error_count": f["error_count"],
+                "last_error": f["last_error"],
+                "enabled": f["enabled"],
+            }
+            for f in feeds
+            if f["error_count"] or not f["enabled"]
+        ],
+        "paused_watches": [
+            {
+                "watch_id": w["watch_id"],
+                "term": w["term"],
+                "channel": w["channel"],
+                "reason": w["paused"],
+            }
+            for w in watches
+            if w["paused"]
+        ],
+        "muted_watches": [
+            {"watch_id": w["watch_id"], "term": w["term"], "until": w["muted_until"]}
+            for w in watches
+            if w["muted_until"]
+        ],
+    }
+
+
+async def why_alert(
+    app: App, *, workspace: str, alert_id: int | None = None, message_ref: str | None = None
+) -> dict[str, Any]:
+    """Why an alert was sent (each matching watch, with the alias, place or similarity that
+    matched): by its id, or by the chat's id of the message that carried it."""
+    ws = await app.workspace_id(workspace)
+    if alert_id is not None:
+        rows = await app.store.fetch_all(
+            "SELECT alert_id FROM alerts WHERE alert_id = ? AND workspace_id = ?", (alert_id, ws)
+        )
+    elif message_ref is not None:
+        rows = await app.store.fetch_all(
+            "SELECT alert_id FROM alerts WHERE message_ref = ? AND workspace_id = ? "
+            "ORDER BY alert_id",
+            (message_ref, ws),
+        )
+    else:
+        raise UserError("give an alert id (see `alerts`)")
+    if not rows:
+        what = f"alert {alert_id}" if alert_id is not None else "this message"
+        raise UserError(f"{what} is not an alert of this server (see `/alerts`)")
+    views = await alerts_stage.load_views(app.store, [r[0] for r in rows], await app.gazetteer())
+    return {"alerts": [v.doc() for v in views]}
+
+
+async def term_choices(app: App, typed: str, *, limit: int = 25) -> list[tuple[str, str]]:
+    """(label, term) suggestions for a watch term being typed: actors, then places."""
+    suggester = await app.suggester()
+    return [(s.label, s.value) for s in suggester.suggest(typed, limit)]
+
+
+async def feed_choices(
+    app: App, typed: str, *, workspace: str, limit: int = 25
+) -> list[tuple[str, int]]:
+    """(label, feed_id) of the workspace's feeds whose name or URL contains `typed`."""
+    needle = typed.strip().casefold()
+    found = []
+    for f in (await list_feeds(app, workspace=workspace))["feeds"]:
+        label = f"#{f['feed_id']} {f['name'] or f['url']}"
+        if needle in label.casefold() or needle in f["url"].casefold():
+            found.append((label, int(f["feed_id"])))
+    return found[:limit]
+
+
+async def watch_choices(
+    app: App, typed: str, *, workspace: str, limit: int = 25
+) -> list[tuple[str, int]]:
+    """(label, watch_id) of the workspace's watches whose term contains `typed`."""
+    needle = typed.strip().casefold()
+    found = []
+    for w in (await watch_list(app, workspace=workspace))["watches"]:
+        label = f"#{w['watch_id']} {w['kind']} {w['term']}"
+        if needle in label.casefold():
+            found.append((label, int(w["watch_id"])))
+    return found[:limit]

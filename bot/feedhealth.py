@@ -283,7 +283,12 @@ class Notice:
         if self.kind == "feed_recovered":
             fields.append(("Working again since", _when(to_iso(self.created_at))))
         return Card(
-            title=self.title, url=self.feed_url, body=self.body, fields=tuple(fields), kind="notice"
+            title=self.title,
+            url=self.feed_url,
+            body=self.body,
+            fields=tuple(fields),
+            kind="notice",
+            ref=f"notice {self.notice_id}",
         )
 
 
@@ -359,6 +364,7 @@ def digest_card(notices: list[Notice]) -> Card:
         footer="rolled into one message so the channel is not flooded",
         kind="notice",
         items=tuple(items),
+        ref=f"notices {min(n.notice_id for n in notices)}-{max(n.notice_id for n in notices)}",
     )
 
 
@@ -415,7 +421,7 @@ async def _deliver_channel(
         digest = len(members) > 1 or key.count("n") > 1
         card = digest_card(members) if digest else members[0].card
         try:
-            await port.send(channel, card, key=key)
+            await port.send(channel, card, key=key, retry=key in claimed)
         except DeliveryError as exc:
             if exc.channel_gone:
                 await _update(

@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-from datetime import UTC, datetime
+import weakref
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import commands
+from bot import commands, feedhealth
 from bot.app import App, open_app
 from bot.ports import ChatPort
 from bot.settings import Settings
@@ -23,16 +25,26 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
+_ticks: weakref.WeakSet[asyncio.Task[object]] = weakref.WeakSet()  # poll cycles running
+
+
 async def poll_tick(app: App, busy: asyncio.Lock) -> None:
     """One scheduler tick. Never raises: a failed cycle is logged and the next tick retries."""
+    if (task := asyncio.current_task()) is not None:
+        _ticks.add(task)
     try:
         async with busy:
             report = await commands.poll_due(app)
+            notices = await feedhealth.check_feed_health(
+                app.store, now=app.now(), grace=timedelta(seconds=app.settings.feed_notice_after_s)
+            )
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("poll cycle failed; the next tick retries")
         return
+    if notices:
+        app.alerted.set()
     if report.feeds_polled:
         log.info(
             "polled %d feeds: %d new, %d updated, %d duplicates, %d failed, %d passages embedded",
@@ -49,6 +61,9 @@ async def deliver_tick(app: App, port: ChatPort) -> None:
     """Post what the outbox holds. Never raises: a failure is logged, the outbox keeps it."""
     try:
         report = await commands.deliver_alerts(app, port)
+        notices = await feedhealth.deliver_notices(
+            app.store, port, now=app.now(), policy=app.alert_policy
+        )
     except asyncio.CancelledError:
         raise
     except Exception:
@@ -64,14 +79,23 @@ async def deliver_tick(app: App, port: ChatPort) -> None:
             report.failed,
             report.deferred,
         )
+    if notices:
+        log.info("%d feed notices delivered", notices)
 
 
-async def delivery_loop(app: App, port: ChatPort) -> None:
-    """Deliver as soon as alerts are recorded, and retry the outbox every tick."""
+async def delivery_loop(
+    app: App, port: ChatPort, ready: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Deliver as soon as alerts are recorded, and retry the outbox every tick. Each port has
+    its own loop and its own wake-up event. `ready`: awaited first (a chat still connecting)."""
+    wake = app.alerted.listen()
+    if ready is not None:
+        await ready()
     while True:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(app.settings.scheduler_tick_s):
-                await app.alerted.wait()
+                await wake.wait()
+        wake.clear()
         await deliver_tick(app, port)
 
 
@@ -93,8 +117,13 @@ def start_jobs(app: App, busy: asyncio.Lock) -> AsyncIOScheduler:
 
 
 async def serve(settings: Settings, *, chat: bool = False) -> None:
-    """Poll on schedule until SIGINT or SIGTERM (or, with `chat`, until the console chat is
-    left)."""
+    """Poll on schedule and deliver alerts until SIGINT or SIGTERM (or, with `chat`, until the
+    console chat is left). With WIREWATCH_DISCORD_TOKEN set, the Discord bot runs on the same
+    event loop and delivers to Discord channels; the console's alerts print beside it.
+
+    Stopping: commands are refused from then on, the running poll cycle may finish its write
+    (STOP_WAIT_S at most, else it is cancelled: every article is its own transaction, and the
+    next start repairs what was cut), the vector index is saved, the gateway closed."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -103,13 +132,26 @@ async def serve(settings: Settings, *, chat: bool = False) -> None:
     from bot.adapters.console import ConsoleChat
 
     async with open_app(settings, repair_mode="full") as app:
+        service = None
+        if settings.discord_token is not None:
+            from bot.adapters.discord.service import DiscordService
+
+            service = DiscordService(app, settings)
+            await service.start()  # a refused token ends here, before anything else starts
+            assert service.task is not None
+            service.task.add_done_callback(lambda _: stop.set())  # the gateway gave up
         busy = asyncio.Lock()
         scheduler = start_jobs(app, busy)
-        delivery = asyncio.create_task(delivery_loop(app, ConsoleChat()))
+        loops = [asyncio.create_task(delivery_loop(app, ConsoleChat()))]
+        if service is not None:
+            loops.append(
+                asyncio.create_task(delivery_loop(app, service.chat, ready=service.wait_ready))
+            )
         log.info(
-            "polling every due feed each %d s; data in %s",
+            "polling every due feed each %d s; data in %s%s",
             settings.scheduler_tick_s,
             settings.data_dir,
+            "; serving Discord" if service else "",
         )
         chat_task = None
         if chat:
@@ -120,9 +162,35 @@ async def serve(settings: Settings, *, chat: bool = False) -> None:
         try:
             await stop.wait()
         finally:
+            log.info("stopping")
+            if service is not None:
+                service.stop_taking_commands()
             if chat_task is not None and not chat_task.done():
                 chat_task.cancel()
-            delivery.cancel()
+            for task in loops:
+                task.cancel()
             scheduler.shutdown(wait=False)
-            async with busy:  # let a running cycle finish before the app closes
-                log.info("stopped")
+            await _finish_cycle(busy)
+            if app.pipeline is not None:
+                await asyncio.to_thread(app.pipeline.vectors.save)
+            if service is not None:
+                await service.close()
+            log.info("stopped")
+
+
+STOP_WAIT_S = 20.0
+
+
+async def _finish_cycle(busy: asyncio.Lock) -> None:
+    """Wait for a running poll cycle to finish, at most STOP_WAIT_S; then cancel it."""
+    try:
+        async with asyncio.timeout(STOP_WAIT_S):
+            async with busy:
+                return
+    except TimeoutError:
+        pass
+    running = [t for t in _ticks if not t.done()]
+    log.warning("the poll cycle did not finish in %.0f s; cancelling it", STOP_WAIT_S)
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)

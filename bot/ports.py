@@ -27,6 +27,7 @@ class Card:
     footer: str = ""  # the reason it was sent ("matched: ...")
     kind: str = "alert"  # alert, update, digest, answer
     items: tuple[tuple[str, str | None, str], ...] = ()  # digest lines: (title, url, detail)
+    ref: str = ""  # what the message is, shown with it: "alert 12", "digest of alerts 12-18"
 
     @property
     def markdown(self) -> str:
@@ -61,8 +62,10 @@ class ChatPort(Protocol):
         """Whether this chat delivers to `channel` (the console: "console")."""
         ...
 
-    async def send(self, channel: str, card: Card, *, key: str) -> str | None:
-        """Post `card`; return the chat's id of the message (to edit it later), if any."""
+    async def send(self, channel: str, card: Card, *, key: str, retry: bool = False) -> str | None:
+        """Post `card`; return the chat's id of the message (to edit it later), if any.
+        `retry`: this key may have been posted before (by a process that stopped before it
+        could mark it), so look for that message before posting again."""
         ...
 
     async def edit(self, channel: str, message_ref: str, card: Card) -> None:

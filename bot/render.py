@@ -198,6 +198,7 @@ def alert_card(view: AlertView, *, update: bool = False) -> Card:
         fields=tuple(fields),
         footer=matched_line(view),
         kind="update" if update else "alert",
+        ref=f"alert {view.alert_id}",
     )
 
 
@@ -221,7 +222,15 @@ def digest_card(views: list[AlertView]) -> Card:
         footer="rolled into one digest so the channel is not flooded",
         kind="digest",
         items=tuple(items),
+        ref=_digest_ref(views),
     )
+
+
+def _digest_ref(views: list[AlertView]) -> str:
+    ids = sorted(v.alert_id for v in views)
+    if not ids:
+        return "digest"
+    return f"digest of alert {ids[0]}" if len(ids) == 1 else f"digest of alerts {ids[0]}-{ids[-1]}"
 
 
 def print_card(card: Card, *, header: str = "") -> None:

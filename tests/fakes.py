@@ -23,7 +23,7 @@ class FakeChat:
     def accepts(self, channel: str) -> bool:
         return self.channels is None or channel in self.channels
 
-    async def send(self, channel: str, card: Card, *, key: str) -> str | None:
+    async def send(self, channel: str, card: Card, *, key: str, retry: bool = False) -> str | None:
         if self.outage:
             raise DeliveryError(self.outage, permanent=self.permanent)
         if key not in self.refs:

@@ -42,7 +42,7 @@ class ConsoleChat:
     def accepts(self, channel: str) -> bool:
         return channel == CHANNEL
 
-    async def send(self, channel: str, card: Card, *, key: str) -> str | None:
+    async def send(self, channel: str, card: Card, *, key: str, retry: bool = False) -> str | None:
         if key not in self._posted:
             render.print_card(card)
             self._posted[key] = f"console:{len(self._posted) + 1}"
@@ -112,13 +112,17 @@ async def handle_line(app: App, line: str) -> bool:
         if command in {"quit", "exit"}:
             return False
         if command == "ask" and rest:
-            render.print_answer(await commands.ask(app, line.split(None, 1)[1]))
+            render.print_answer(
+                await commands.ask(app, line.split(None, 1)[1], workspace="console")
+            )
         elif command == "search" and rest:
-            render.print_results(await commands.search(app, rest, k=5, per_story=1))
+            render.print_results(
+                await commands.search(app, rest, k=5, per_story=1, workspace="console")
+            )
         elif command == "feeds":
-            render.print_feeds((await commands.list_feeds(app))["feeds"])
+            render.print_feeds((await commands.list_feeds(app, workspace="console"))["feeds"])
         elif command == "stats":
-            render.print_stats(await commands.stats(app))
+            render.print_stats(await commands.stats(app, workspace="console"))
         elif command == "watch" and rest:
             term, options = _watch_args(shlex.split(line, posix=False)[1:])
             doc = await commands.watch_add(app, term, channel=CHANNEL, **options)  # type: ignore[arg-type]
@@ -127,23 +131,27 @@ async def handle_line(app: App, line: str) -> bool:
                 f"watch {doc['watch_id']}: {doc['kind']} {doc['term']}{means}", markup=False
             )
         elif command == "watches":
-            render.print_watches((await commands.watch_list(app, channel=CHANNEL))["watches"])
+            render.print_watches(
+                (await commands.watch_list(app, channel=CHANNEL, workspace="console"))["watches"]
+            )
         elif command in {"unwatch", "mute", "unmute"} and words[1:2] and words[1].isdigit():
             watch_id = int(words[1])
             if command == "unwatch":
-                await commands.watch_remove(app, watch_id, channel=CHANNEL)
+                await commands.watch_remove(app, watch_id, workspace=CHANNEL)
                 render.out.print(f"removed watch {watch_id}")
             elif command == "mute" and len(words) == 3:
-                doc = await commands.watch_mute(app, watch_id, words[2], channel=CHANNEL)
+                doc = await commands.watch_mute(app, watch_id, words[2], workspace=CHANNEL)
                 render.out.print(f"watch {watch_id} muted until {doc['muted_until']}")
             elif command == "unmute":
-                await commands.watch_mute(app, watch_id, None, channel=CHANNEL)
+                await commands.watch_mute(app, watch_id, None, workspace=CHANNEL)
                 render.out.print(f"watch {watch_id} unmuted")
             else:
                 render.out.print("usage: mute ID DURATION (e.g. mute 3 2h)", markup=False)
         elif command == "alerts":
             render.print_alerts(
-                (await commands.list_alerts(app, channel=CHANNEL, limit=10))["alerts"]
+                (await commands.list_alerts(app, channel=CHANNEL, limit=10, workspace="console"))[
+                    "alerts"
+                ]
             )
         else:
             render.out.print(HELP, markup=False)

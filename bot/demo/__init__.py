@@ -171,6 +171,7 @@ async def _add_watches(app: App) -> None:
             kind=kind,  # type: ignore[arg-type]
             radius_km=radius,
             backfill=since,
+            channel="console",
         )
         means = f" = {doc['canonical']}" if doc["canonical"] not in (None, term) else ""
         extra = f" within {radius:g} km" if radius else ""
@@ -192,7 +193,7 @@ async def _show_alerts(app: App) -> None:
         f"({report.digests} digests: more than {app.settings.alert_digest_after} at once are "
         "rolled into one)."
     )
-    listed = (await commands.list_alerts(app, limit=3))["alerts"]
+    listed = (await commands.list_alerts(app, limit=3, workspace="console"))["alerts"]
     out.print("[cyan]$ wirewatch alerts[/cyan] (the newest three, with why they fired)")
     render.print_alerts(listed)
     if listed:
@@ -223,13 +224,13 @@ async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
     with serve_feeds(bodies, port) as base, render.progress_reporter() as progress:
         async with open_app(settings, progress=progress) as app:
             for name in bodies:
-                await commands.add_feed(app, base + name, interval_s=300)
+                await commands.add_feed(app, base + name, interval_s=300, workspace="console")
             out.print("\n[bold]1. Watch, subscribe and poll[/bold]")
             await _add_watches(app)
-            report = await commands.poll_once(app)
+            report = await commands.poll_once(app, workspace="console")
             render.print_report(report)
-            render.print_feeds((await commands.list_feeds(app))["feeds"])
-            again = await commands.poll_once(app)
+            render.print_feeds((await commands.list_feeds(app, workspace="console"))["feeds"])
+            again = await commands.poll_once(app, workspace="console")
             out.print(
                 f"Polled again: {again['new_articles']} new articles (the feeds answered "
                 "304 Not Modified to our conditional GET)."
@@ -248,7 +249,8 @@ async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
             for query in SEARCHES:
                 out.print(f"\n[cyan]$ wirewatch search --per-story 1 {query!r}[/cyan]")
                 render.print_results(
-                    await commands.search(app, query, k=3, per_story=1), limit_text=220
+                    await commands.search(app, query, k=3, per_story=1, workspace="console"),
+                    limit_text=220,
                 )
 
             out.print("\n[bold]5. Event metadata, whatever the spelling[/bold]")
@@ -257,9 +259,9 @@ async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
             out.print("\n[bold]6. Ask, and get an answer citing its sources[/bold]")
             for question in QUESTIONS:
                 out.print(f"\n[cyan]$ wirewatch ask {shlex.quote(question)}[/cyan]")
-                render.print_answer(await commands.ask(app, question))
+                render.print_answer(await commands.ask(app, question, workspace="console"))
 
-            stats = await commands.stats(app)
+            stats = await commands.stats(app, workspace="console")
             out.print(
                 f"\n{stats['articles']} articles in {stats['stories']} stories, "
                 f"{stats['passages']} passages indexed."

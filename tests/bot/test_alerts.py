@@ -15,7 +15,7 @@ from bot import commands
 from bot import watches as watch_table
 from bot.app import App, open_app
 from bot.settings import Settings
-from bot.watches import Ambiguous
+from bot.watches import Ambiguous, channel_workspace
 from index.embed import Embedder
 from index.extract import Extractor
 from tests.fakes import FakeChat
@@ -90,7 +90,7 @@ def serve(httpserver: HTTPServer, path: str, items: list[dict[str, str]], title:
 
 
 async def poll(app: App) -> dict[str, object]:
-    return await commands.poll_once(app)
+    return await commands.poll_once(app, workspace="console")
 
 
 async def publish(
@@ -101,13 +101,15 @@ async def publish(
     path: str = "/a.xml",
 ) -> dict[str, object]:
     """Serve `items` as a feed, subscribe the console to it, an hour later poll it."""
-    await commands.add_feed(app, serve(httpserver, path, items, "A"))
+    await commands.add_feed(app, serve(httpserver, path, items, "A"), workspace="console")
     clock.advance(hours=1)
     return await poll(app)
 
 
 async def alerts(app: App, channel: str = "console") -> list[dict[str, object]]:
-    return (await commands.list_alerts(app, channel=channel))["alerts"]  # type: ignore[return-value]
+    workspace = channel_workspace(channel)
+    doc = await commands.list_alerts(app, workspace=workspace, channel=channel)
+    return doc["alerts"]  # type: ignore[no-any-return]
 
 
 LATER = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
@@ -116,7 +118,7 @@ LATER = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
 async def test_isil_watch_fires_once_on_islamic_state(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
-    watch = await commands.watch_add(app, "ISIL")
+    watch = await commands.watch_add(app, "ISIL", channel="console")
     assert (watch["kind"], watch["canonical"], watch["channel"]) == (
         "group",
         "Islamic State",
@@ -156,16 +158,16 @@ async def test_isil_watch_fires_once_on_islamic_state(
     assert again["alerts"] == 0 and again["new_articles"] == 0
     assert len(await alerts(app)) == 1
     assert (await commands.deliver_alerts(app, chat)).sent == 0 and chat.drain() == []
-    stats = await commands.stats(app)
+    stats = await commands.stats(app, workspace="console")
     assert (stats["watches"], stats["alerts"]) == (1, 1)
 
 
 async def test_a_province_covers_its_towns_and_a_radius_crosses_the_border(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
-    province = await commands.watch_add(app, "Deir ez-Zor")
+    province = await commands.watch_add(app, "Deir ez-Zor", channel="console")
     assert province["kind"] == "place" and province["canonical"] == "Deir ez-Zor"
-    near = await commands.watch_add(app, "Albu Kamal", radius_km=30)
+    near = await commands.watch_add(app, "Albu Kamal", radius_km=30, channel="console")
     assert near["kind"] == "place" and near["radius_km"] == 30
     await publish(
         app,
@@ -190,12 +192,12 @@ async def test_a_province_covers_its_towns_and_a_radius_crosses_the_border(
 async def test_same_story_from_two_feeds_is_one_alert_updated_in_place(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
-    await commands.watch_add(app, "Mosul")
+    await commands.watch_add(app, "Mosul", channel="console")
     text_b = MOSUL + " Shopkeepers said the blast shattered windows across the street."
     first = serve(
         httpserver_ipv4, "/a.xml", [entry("m1", "Car bomb kills 23 in Mosul", MOSUL, LATER)], "A"
     )
-    await commands.add_feed(app, first)
+    await commands.add_feed(app, first, workspace="console")
     clock.advance(hours=1)
     assert (await poll(app))["alerts"] == 1
     chat = FakeChat()
@@ -208,7 +210,7 @@ async def test_same_story_from_two_feeds_is_one_alert_updated_in_place(
         [entry("m2", "Mosul market car bomb kills 23", text_b, LATER, "https://b.example/m2")],
         "B",
     )
-    await commands.add_feed(app, second)
+    await commands.add_feed(app, second, workspace="console")
     clock.advance(minutes=10)
     assert (await poll(app))["alerts"] == 0
     [alert] = await alerts(app)
@@ -231,7 +233,7 @@ async def test_killed_between_recording_and_delivery_delivers_exactly_once(
 ) -> None:
     mosul = [entry("m1", "Car bomb in Mosul", MOSUL, LATER)]
     async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
-        await commands.watch_add(app, "Mosul")
+        await commands.watch_add(app, "Mosul", channel="console")
         assert (await publish(app, clock, httpserver_ipv4, mosul))["alerts"] == 1
     # the process "dies" here: recorded, never delivered. A new one starts on the same data.
     chat = FakeChat()
@@ -252,7 +254,7 @@ async def test_killed_between_recording_and_delivery_delivers_exactly_once(
 async def test_an_outage_is_retried_with_backoff_and_a_gone_channel_given_up(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
-    await commands.watch_add(app, "Mosul")
+    await commands.watch_add(app, "Mosul", channel="console")
     await publish(app, clock, httpserver_ipv4, [entry("m1", "Car bomb in Mosul", MOSUL, LATER)])
     chat = FakeChat()
     chat.outage = "gateway down"
@@ -264,9 +266,9 @@ async def test_an_outage_is_retried_with_backoff_and_a_gone_channel_given_up(
     clock.advance(minutes=2)
     assert (await commands.deliver_alerts(app, chat)).sent == 1
 
-    await commands.watch_add(app, "Albu Kamal")
+    await commands.watch_add(app, "Albu Kamal", channel="console")
     more = serve(httpserver_ipv4, "/b.xml", [entry("ak", "Albu Kamal", ALBU_KAMAL, clock.now)], "B")
-    await commands.add_feed(app, more)
+    await commands.add_feed(app, more, workspace="console")
     clock.advance(minutes=10)
     await poll(app)
     chat.outage, chat.permanent = "unknown channel", True
@@ -281,15 +283,17 @@ async def test_an_outage_is_retried_with_backoff_and_a_gone_channel_given_up(
 async def test_mute_suppresses_and_expires(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
-    watch = await commands.watch_add(app, "Mosul")
-    muted = await commands.watch_mute(app, watch["watch_id"], "2h")
+    watch = await commands.watch_add(app, "Mosul", channel="console")
+    muted = await commands.watch_mute(app, watch["watch_id"], "2h", workspace="console")
     assert muted["muted_until"] == "2026-11-25T14:00:00+00:00"
-    listed = (await commands.watch_list(app))["watches"]
+    listed = (await commands.watch_list(app, workspace="console"))["watches"]
     assert listed[0]["muted_until"] == "2026-11-25T14:00:00+00:00"
     await publish(app, clock, httpserver_ipv4, [entry("m1", "Car bomb in Mosul", MOSUL, LATER)])
     assert await alerts(app) == []
     clock.advance(hours=2)  # the mute is over
-    assert (await commands.watch_list(app))["watches"][0]["muted_until"] is None
+    assert (await commands.watch_list(app, workspace="console"))["watches"][0][
+        "muted_until"
+    ] is None
     httpserver_ipv4.clear()
     serve(
         httpserver_ipv4,
@@ -302,7 +306,7 @@ async def test_mute_suppresses_and_expires(
 
 
 async def test_keyword_with_not(app: App, clock: Clock, httpserver_ipv4: HTTPServer) -> None:
-    watch = await commands.watch_add(app, '"car bomb" NOT drill')
+    watch = await commands.watch_add(app, '"car bomb" NOT drill', channel="console")
     assert watch["kind"] == "keyword" and watch["canonical"] == '"car bomb" AND NOT drill'
     await publish(
         app,
@@ -338,10 +342,10 @@ async def test_topic_fires_on_a_paraphrase_not_on_an_unrelated_story(
 ) -> None:
     files = [shared_data / "news_feeds" / name for name in BACKGROUND]
     async with open_app(settings, embedder=real_embedder, now=clock) as app:
-        stored = await commands.ingest_files(app, files)
+        stored = await commands.ingest_files(app, files, workspace="console")
         assert stored["new_articles"] >= 150
     async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
-        watch = await commands.watch_add(app, "drone attacks on power stations")
+        watch = await commands.watch_add(app, "drone attacks on power stations", channel="console")
         assert watch["kind"] == "topic" and watch["threshold"] is None  # per description
         report = await publish(
             app,
@@ -359,14 +363,18 @@ async def test_topic_fires_on_a_paraphrase_not_on_an_unrelated_story(
         assert alert["matched"][0]["why"].startswith("topic, similarity")  # type: ignore[index]
 
         # a description of its own threshold, and the global one while the store is small
-        strict = await commands.watch_add(app, "drone attacks on power stations", threshold=0.9)
+        strict = await commands.watch_add(
+            app, "drone attacks on power stations", threshold=0.9, channel="console"
+        )
         assert strict["threshold"] == 0.9
 
 
 async def test_topic_threshold_without_background_is_the_global_one(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
-    await commands.watch_add(app, "car bomb attack on a crowded market", kind="topic")
+    await commands.watch_add(
+        app, "car bomb attack on a crowded market", kind="topic", channel="console"
+    )
     engine = await app.alert_engine()
     assert engine.topics is not None
     [watch] = [w for w in await watch_table.list_watches(app.store) if w.kind == "topic"]
@@ -390,17 +398,19 @@ async def test_backfill_none_then_last_n(
         ],
         "A",
     )
-    await commands.add_feed(app, url)
+    await commands.add_feed(app, url, workspace="console")
     await poll(app)
     clock.advance(hours=1)
-    none = await commands.watch_add(app, "Mosul")
+    none = await commands.watch_add(app, "Mosul", channel="console")
     assert none["backfilled"] == 0 and await alerts(app) == []
     clock.advance(minutes=10)
     await poll(app)  # the same old items again: still nothing
     assert await alerts(app) == []
     one = await commands.watch_add(app, "Mosul", channel="console", backfill="1")
     assert one["backfilled"] == 1 and len(await alerts(app)) == 1
-    both = await commands.watch_add(app, "car bomb", kind="keyword", backfill="2026-11-01")
+    both = await commands.watch_add(
+        app, "car bomb", kind="keyword", backfill="2026-11-01", channel="console"
+    )
     assert both["backfilled"] == 1  # the market story; the drill already has its alert
 
 
@@ -425,8 +435,10 @@ async def test_a_digest_forms_past_k_and_the_rate_limit_holds_the_rest(
         entry(f"t{n}", f"News from {town}", reports[town], LATER) for n, town in enumerate(towns)
     ]
     async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
-        await commands.watch_add(app, "Iraq")
-        await commands.add_feed(app, serve(httpserver_ipv4, "/a.xml", items[:3], "A"))
+        await commands.watch_add(app, "Iraq", channel="console")
+        await commands.add_feed(
+            app, serve(httpserver_ipv4, "/a.xml", items[:3], "A"), workspace="console"
+        )
         clock.advance(hours=1)
         assert (await poll(app))["alerts"] == 3
         chat = FakeChat()
@@ -438,11 +450,15 @@ async def test_a_digest_forms_past_k_and_the_rate_limit_holds_the_rest(
         assert "News from Kirkuk" in digest.markdown
         assert all(a["digest"] and not a["pending"] for a in await alerts(app))
 
-        await commands.add_feed(app, serve(httpserver_ipv4, "/b.xml", items[3:4], "B"))
+        await commands.add_feed(
+            app, serve(httpserver_ipv4, "/b.xml", items[3:4], "B"), workspace="console"
+        )
         clock.advance(minutes=10)
         await poll(app)
         assert (await commands.deliver_alerts(app, chat)).sent == 1  # one alone: no digest
-        await commands.add_feed(app, serve(httpserver_ipv4, "/c.xml", items[4:], "C"))
+        await commands.add_feed(
+            app, serve(httpserver_ipv4, "/c.xml", items[4:], "C"), workspace="console"
+        )
         clock.advance(minutes=10)
         await poll(app)
         held = await commands.deliver_alerts(app, chat)
@@ -453,13 +469,15 @@ async def test_a_digest_forms_past_k_and_the_rate_limit_holds_the_rest(
 
 async def test_ambiguous_terms_come_back_with_choices(app: App) -> None:
     with pytest.raises(Ambiguous) as found:
-        await commands.watch_add(app, "Tripoli")
+        await commands.watch_add(app, "Tripoli", channel="console")
     labels = [c.label for c in found.value.choices]
     assert any("Libya" in label for label in labels) and any("Lebanon" in label for label in labels)
     lebanon = next(c for c in found.value.choices if "Lebanon" in c.label)
-    picked = await commands.watch_add(app, lebanon.term)
+    picked = await commands.watch_add(app, lebanon.term, channel="console")
     assert picked["kind"] == "place" and picked["canonical"] == "Tripoli"
-    assert (await commands.watch_list(app))["watches"][0]["term"] == lebanon.term
+    assert (await commands.watch_list(app, workspace="console"))["watches"][0][
+        "term"
+    ] == lebanon.term
 
 
 async def test_a_guild_sees_only_its_own_feeds_watches_and_alerts(
@@ -467,17 +485,18 @@ async def test_a_guild_sees_only_its_own_feeds_watches_and_alerts(
 ) -> None:
     guild = "discord:111:222"
     await commands.watch_add(app, "Mosul", channel=guild)
-    await commands.watch_add(app, "Mosul")
+    await commands.watch_add(app, "Mosul", channel="console")
     url = serve(httpserver_ipv4, "/a.xml", [entry("m1", "Car bomb in Mosul", MOSUL, LATER)], "A")
-    await commands.add_feed(app, url)  # the console's feed, not the guild's
+    await commands.add_feed(app, url, workspace="console")  # the console's feed, not the guild's
     clock.advance(hours=1)
     assert (await poll(app))["alerts"] == 1
     assert await alerts(app, guild) == [] and len(await alerts(app)) == 1
-    assert [w["channel"] for w in (await commands.watch_list(app, channel=guild))["watches"]] == [
-        guild
-    ]
+    assert [
+        w["channel"]
+        for w in (await commands.watch_list(app, workspace="discord:111", channel=guild))["watches"]
+    ] == [guild]
     with pytest.raises(Exception, match="no watch 1 here"):
-        await commands.watch_remove(app, 1, channel="discord:999:1")
+        await commands.watch_remove(app, 1, workspace="discord:999")
     chat = FakeChat(channels=(guild,))
     assert (await commands.deliver_alerts(app, chat)).sent == 0  # console alerts are not its
 
@@ -485,7 +504,7 @@ async def test_a_guild_sees_only_its_own_feeds_watches_and_alerts(
 async def test_a_name_outside_the_catalogue_is_an_exact_name_watch(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
-    watch = await commands.watch_add(app, "Qasim Darwish", kind="group")
+    watch = await commands.watch_add(app, "Qasim Darwish", kind="group", channel="console")
     assert (watch["kind"], watch["canonical"]) == ("group", None)
     said = (
         "Fighters loyal to the commander Qasim Darwish seized a checkpoint near Manbij on "
@@ -506,7 +525,9 @@ async def test_a_name_outside_the_catalogue_is_an_exact_name_watch(
 async def test_filters_on_event_type_and_the_killed(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
-    watch = await commands.watch_add(app, "Mosul", event_types=["explosions"], min_killed=10)
+    watch = await commands.watch_add(
+        app, "Mosul", event_types=["explosions"], min_killed=10, channel="console"
+    )
     assert watch["event_types"] == ["explosions/remote violence"] and watch["min_killed"] == 10
     few = MOSUL.replace("killing at least 23 people", "killing three people")
     await publish(
@@ -536,7 +557,7 @@ async def test_articles_stored_by_a_process_killed_before_matching_alert_on_rest
     # stored, then killed before extraction and matching (an app without the extractor
     # stores articles and nothing more)
     async with open_app(settings, embedder=real_embedder, now=clock) as app:
-        await commands.watch_add(app, "Mosul")
+        await commands.watch_add(app, "Mosul", channel="console")
         assert (await publish(app, clock, httpserver_ipv4, mosul))["new_articles"] == 1
         assert await alerts(app) == []
     async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
@@ -551,7 +572,7 @@ async def test_an_article_linked_into_another_workspace_alerts_there(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
     guild = "discord:111:222"
-    await commands.watch_add(app, "Mosul")
+    await commands.watch_add(app, "Mosul", channel="console")
     await commands.watch_add(app, "Mosul", channel=guild)
     same = [entry("m1", "Car bomb in Mosul", MOSUL, LATER, "https://outlet.example/mosul")]
     await publish(app, clock, httpserver_ipv4, same)
@@ -579,7 +600,7 @@ async def test_a_digest_retried_after_an_outage_goes_out_whole(
         for n, text in enumerate((MOSUL, DRILL, AL_QAIM, HARVEST.replace("Euphrates", "Tigris")))
     ]
     async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
-        await commands.watch_add(app, "Iraq")
+        await commands.watch_add(app, "Iraq", channel="console")
         await publish(app, clock, httpserver_ipv4, items)
         pending = len(await alerts(app))
         assert pending > 2
@@ -598,7 +619,7 @@ async def test_a_digest_retried_after_an_outage_goes_out_whole(
 async def test_a_feeds_lag_is_allowed_but_old_news_is_not(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
-    await commands.watch_add(app, "Mosul")  # at START
+    await commands.watch_add(app, "Mosul", channel="console")  # at START
     lagging = [
         entry("m1", "Car bomb in Mosul", MOSUL, START - timedelta(hours=3)),  # fetched later
         entry("d1", "Old drill in Mosul", DRILL, START - timedelta(days=3)),
@@ -619,8 +640,8 @@ async def test_a_topic_description_is_embedded_again_after_a_change_of_model(
 
     description = "drone strikes on power plants"
     async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:
-        await commands.watch_add(app, description, kind="topic")
-        await commands.watch_add(app, "ISIL", kind="group")
+        await commands.watch_add(app, description, kind="topic", channel="console")
+        await commands.watch_add(app, "ISIL", kind="group", channel="console")
     rows = await _watch_rows(settings)
     assert rows["topic"][1] == real_embedder.model_id
     other = HashEmbedder(real_embedder.dim)

@@ -57,8 +57,8 @@ def data_dir(
             settings, embedder=real_embedder, extractor=extractor, now=Clock(FEEDS_AT)
         ) as app:
             for name in sample_feeds(FEEDS_AT):
-                await commands.add_feed(app, served.url_for(f"/{name}"))
-            assert (await commands.poll_once(app))["new_articles"] > 15
+                await commands.add_feed(app, served.url_for(f"/{name}"), workspace="console")
+            assert (await commands.poll_once(app, workspace="console"))["new_articles"] > 15
 
     asyncio.run(ingest())
     return root / "data"
@@ -92,7 +92,7 @@ def assert_cited(doc: dict[str, object]) -> list[dict[str, object]]:
 
 
 async def test_what_happened_in_a_town_this_week(app: App) -> None:
-    doc = await commands.ask(app, "What happened in Albu Kamal this week?")
+    doc = await commands.ask(app, "What happened in Albu Kamal this week?", workspace="console")
     citations = assert_cited(doc)
     assert citations
     filters = doc["filters"]
@@ -103,14 +103,16 @@ async def test_what_happened_in_a_town_this_week(app: App) -> None:
 
 
 async def test_how_many_were_killed_draws_on_the_metadata(app: App) -> None:
-    doc = await commands.ask(app, "How many people were killed in the Mosul market car bomb?")
+    doc = await commands.ask(
+        app, "How many people were killed in the Mosul market car bomb?", workspace="console"
+    )
     citations = assert_cited(doc)
     assert "23" in doc["answer"]
     assert "Mosul" in str(citations[0]["title"])
 
 
 async def test_latest_on_a_group_under_another_name(app: App) -> None:
-    doc = await commands.ask(app, "latest on Daesh")
+    doc = await commands.ask(app, "latest on Daesh", workspace="console")
     assert_cited(doc)
     assert doc["filters"]["actors"][0]["key"] == "isis"
     assert doc["filters"].get("latest") is True
@@ -118,7 +120,7 @@ async def test_latest_on_a_group_under_another_name(app: App) -> None:
 
 
 async def test_a_filter_that_empties_the_result_is_relaxed_and_said(app: App) -> None:
-    doc = await commands.ask(app, "What happened in Raqqa in 2014?")
+    doc = await commands.ask(app, "What happened in Raqqa in 2014?", workspace="console")
     assert doc["relaxed"] and "2014" in doc["relaxed"][0]
     assert doc["answer"].startswith("Nothing matched the time (in 2014)")
     assert "time" not in doc["filters"] and doc["filters"]["places"]
@@ -126,7 +128,7 @@ async def test_a_filter_that_empties_the_result_is_relaxed_and_said(app: App) ->
 
 
 async def test_nothing_relevant_says_so(app: App) -> None:
-    doc = await commands.ask(app, "What is the recipe for lemon cheesecake?")
+    doc = await commands.ask(app, "What is the recipe for lemon cheesecake?", workspace="console")
     assert doc["citations"] == [] and "found nothing" in doc["answer"]
 
 
@@ -164,7 +166,9 @@ async def test_a_generated_answer_is_used_when_it_cites_what_it_was_given(
     httpserver_ipv4.expect_request("/v1/chat/completions", method="POST").respond_with_json(
         completion("A car bomb killed at least 23 people in a Mosul market [1].")
     )
-    doc = await commands.ask(llm_app, "How many were killed in the Mosul market bombing?")
+    doc = await commands.ask(
+        llm_app, "How many were killed in the Mosul market bombing?", workspace="console"
+    )
     assert doc["generated"] is True
     assert doc["answer"].startswith("A car bomb killed at least 23 people")
     sent = json.loads(httpserver_ipv4.log[0][0].get_data())
@@ -194,7 +198,9 @@ async def test_a_bad_or_slow_generated_answer_falls_back_to_the_extractive_one(
     else:
         httpserver_ipv4.expect_request("/v1/chat/completions").respond_with_json(reply)
     try:
-        doc = await commands.ask(llm_app, "How many were killed in the Mosul market bombing?")
+        doc = await commands.ask(
+            llm_app, "How many were killed in the Mosul market bombing?", workspace="console"
+        )
     finally:
         release.set()
     assert doc["generated"] is False and "23" in doc["answer"]

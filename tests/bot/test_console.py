@@ -37,11 +37,11 @@ async def test_watch_commands_in_the_chat(app: App, capsys: pytest.CaptureFixtur
     listed = await say(app, "watches", capsys)
     assert "Islamic State" in listed and "radius 25 km" in listed and "killed >= 2" in listed
     assert "muted until" in await say(app, "mute 1 2h", capsys)
-    [first, *_] = (await commands.watch_list(app))["watches"]
+    [first, *_] = (await commands.watch_list(app, workspace="console"))["watches"]
     assert first["muted_until"] is not None
     assert "unmuted" in await say(app, "unmute 1", capsys)
     assert "removed watch 3" in await say(app, "unwatch 3", capsys)
-    assert len((await commands.watch_list(app))["watches"]) == 2
+    assert len((await commands.watch_list(app, workspace="console"))["watches"]) == 2
     assert "no alerts yet" in await say(app, "alerts", capsys)
     assert "found nothing" in await say(app, "ask what happened in Mosul?", capsys)
 

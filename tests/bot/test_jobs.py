@@ -35,17 +35,17 @@ async def test_scheduler_polls_due_feeds_and_survives_a_bad_one(
     )
     httpserver_ipv4.expect_request("/bad.xml").respond_with_data("<rss><channel><item>", status=200)
     async with open_app(settings, embedder=HashEmbedder()) as app:
-        await commands.add_feed(app, httpserver_ipv4.url_for("/bad.xml"))
-        await commands.add_feed(app, httpserver_ipv4.url_for("/good.xml"))
+        await commands.add_feed(app, httpserver_ipv4.url_for("/bad.xml"), workspace="console")
+        await commands.add_feed(app, httpserver_ipv4.url_for("/good.xml"), workspace="console")
         busy = asyncio.Lock()
         scheduler = start_jobs(app, busy)
         try:
 
             async def ingested() -> bool:
-                return (await commands.stats(app))["articles"] == 2
+                return (await commands.stats(app, workspace="console"))["articles"] == 2
 
             await _wait_for(ingested)
-            feeds = (await commands.list_feeds(app))["feeds"]
+            feeds = (await commands.list_feeds(app, workspace="console"))["feeds"]
             assert [f["error_count"] for f in feeds] == [1, 0]
             assert scheduler.running
             # the good feed is not due again for its interval: later ticks fetch nothing new
@@ -77,11 +77,11 @@ async def test_alerts_reach_the_chat_as_soon_as_they_are_recorded(
     )
     chat = FakeChat()
     async with open_app(settings, embedder=HashEmbedder(), extractor=extractor) as app:
-        await commands.watch_add(app, "Mosul")
-        await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"))
+        await commands.watch_add(app, "Mosul", channel="console")
+        await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"), workspace="console")
         delivery = asyncio.create_task(delivery_loop(app, chat))
         try:
-            await commands.poll_once(app)
+            await commands.poll_once(app, workspace="console")
 
             async def posted() -> bool:
                 return bool(chat.posts)

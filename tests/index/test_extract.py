@@ -124,8 +124,8 @@ async def app(
         settings, embedder=real_embedder, now=clock, with_extractor=False
     ) as opened:
         opened.require_pipeline().extractor = extractor
-        await commands.add_feed(opened, httpserver_ipv4.url_for("/feed.xml"))
-        report = await commands.poll_once(opened)
+        await commands.add_feed(opened, httpserver_ipv4.url_for("/feed.xml"), workspace="console")
+        report = await commands.poll_once(opened, workspace="console")
         assert report["new_articles"] == 3
         yield opened
 
@@ -193,8 +193,8 @@ async def test_an_article_that_breaks_extraction_does_not_stop_ingest(
         settings, embedder=real_embedder, now=Clock(PUBLISHED), with_extractor=False
     ) as app:
         app.require_pipeline().extractor = _Failing(extractor)  # type: ignore[assignment]
-        await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"))
-        report = await commands.poll_once(app)
+        await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"), workspace="console")
+        report = await commands.poll_once(app, workspace="console")
         assert report["new_articles"] == 2 and report["embedded"] >= 2
         ws = await app.workspace_id()
         metas = {
@@ -225,9 +225,9 @@ async def test_an_updated_article_gets_fresh_metadata(
         settings, embedder=real_embedder, now=Clock(PUBLISHED), with_extractor=False
     ) as app:
         app.require_pipeline().extractor = extractor
-        await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"))
-        await commands.poll_once(app)
-        await commands.poll_once(app)
+        await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"), workspace="console")
+        await commands.poll_once(app, workspace="console")
+        await commands.poll_once(app, workspace="console")
         [article] = await app.store.find_articles(await app.workspace_id())
         meta = await app.store.event_metadata(article.article_id)
         assert meta is not None and meta["event"]["killed_best"] == 12
@@ -243,7 +243,7 @@ async def test_ingested_files_get_metadata(
         settings, embedder=real_embedder, now=Clock(PUBLISHED), with_extractor=False
     ) as app:
         app.require_pipeline().extractor = extractor
-        await commands.ingest_files(app, [path])
+        await commands.ingest_files(app, [path], workspace="console")
         [article] = await app.store.find_articles(
             await app.workspace_id(), actor_keys=["nusra_front"]
         )

@@ -95,11 +95,13 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[App]:
 
 
 async def subscribe(app: App, url: str, interval_s: int = 300) -> int:
-    return int((await commands.add_feed(app, url, interval_s=interval_s))["feed_id"])
+    return int(
+        (await commands.add_feed(app, url, interval_s=interval_s, workspace="console"))["feed_id"]
+    )
 
 
 async def feed_row(app: App, feed_id: int) -> dict[str, object]:
-    rows = (await commands.list_feeds(app))["feeds"]
+    rows = (await commands.list_feeds(app, workspace="console"))["feeds"]
     return next(r for r in rows if r["feed_id"] == feed_id)
 
 
@@ -109,9 +111,9 @@ async def test_poll_stores_articles_and_passages(app: App, httpserver_ipv4: HTTP
         content_type="application/rss+xml",
     )
     await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
-    report = await commands.poll_once(app)
+    report = await commands.poll_once(app, workspace="console")
     assert (report["feeds_polled"], report["new_articles"], report["failed_feeds"]) == (1, 2, 0)
-    stats = await commands.stats(app)
+    stats = await commands.stats(app, workspace="console")
     assert stats["articles"] == 2 and stats["stories"] == 2
     assert stats["passages"] >= 2 and stats["embedded_passages"] == stats["passages"]
     assert len(app.require_pipeline().vectors) == stats["passages"]
@@ -140,8 +142,8 @@ async def test_conditional_get_sends_validators_and_304_stores_nothing(
 
     httpserver_ipv4.expect_request("/feed.xml").respond_with_handler(handler)
     feed_id = await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
-    first = await commands.poll_once(app)
-    second = await commands.poll_once(app)
+    first = await commands.poll_once(app, workspace="console")
+    second = await commands.poll_once(app, workspace="console")
     assert first["new_articles"] == 1 and second["new_articles"] == 0
     assert seen[0] == {"etag": None, "since": None}
     assert seen[1] == {"etag": '"v1"', "since": "Tue, 24 Nov 2026 10:00:00 GMT"}
@@ -156,7 +158,7 @@ async def test_429_retry_after_pushes_next_check(
         "slow down", status=429, headers={"Retry-After": "900"}
     )
     feed_id = await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
-    report = await commands.poll_once(app)
+    report = await commands.poll_once(app, workspace="console")
     assert report["failed_feeds"] == 1
     row = await feed_row(app, feed_id)
     assert row["error_count"] == 1 and "429" in str(row["last_error"])
@@ -201,7 +203,7 @@ async def test_one_bad_feed_does_not_stop_the_others(app: App, httpserver_ipv4: 
     )
     bad = await subscribe(app, httpserver_ipv4.url_for("/bad.xml"))
     await subscribe(app, httpserver_ipv4.url_for("/good.xml"))
-    report = await commands.poll_once(app)
+    report = await commands.poll_once(app, workspace="console")
     assert report["new_articles"] == 1 and report["failed_feeds"] == 1
     assert (await feed_row(app, bad))["error_count"] == 1
 
@@ -211,7 +213,7 @@ async def test_redirect_to_private_address_refused(app: App, httpserver_ipv4: HT
         "", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"}
     )
     feed_id = await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
-    report = await commands.poll_once(app)
+    report = await commands.poll_once(app, workspace="console")
     assert report["failed_feeds"] == 1
     assert "link-local" in str((await feed_row(app, feed_id))["last_error"])
 
@@ -229,7 +231,7 @@ async def test_slow_server_times_out(
     httpserver_ipv4.expect_request("/feed.xml").respond_with_handler(slow)
     async with open_app(settings, embedder=HashEmbedder(), now=clock) as app:
         feed_id = await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
-        report = await commands.poll_once(app)
+        report = await commands.poll_once(app, workspace="console")
         assert report["failed_feeds"] == 1 and report["new_articles"] == 0
         assert "time" in str((await feed_row(app, feed_id))["last_error"]).lower()
 
@@ -243,7 +245,7 @@ async def test_oversized_body_aborted(
     httpserver_ipv4.expect_request("/feed.xml").respond_with_data(big)
     async with open_app(settings, embedder=HashEmbedder(), now=clock) as app:
         feed_id = await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
-        report = await commands.poll_once(app)
+        report = await commands.poll_once(app, workspace="console")
         assert report["failed_feeds"] == 1 and report["new_articles"] == 0
         assert "limit" in str((await feed_row(app, feed_id))["last_error"])
 
@@ -257,9 +259,9 @@ async def test_same_article_in_two_feeds_stored_once_one_story(
     httpserver_ipv4.expect_request("/b.xml").respond_with_data(rss([relinked], "Outlet B"))
     await subscribe(app, httpserver_ipv4.url_for("/a.xml"))
     await subscribe(app, httpserver_ipv4.url_for("/b.xml"))
-    report = await commands.poll_once(app)
+    report = await commands.poll_once(app, workspace="console")
     assert report["new_articles"] == 1 and report["duplicates"] == 1
-    stats = await commands.stats(app)
+    stats = await commands.stats(app, workspace="console")
     assert (stats["articles"], stats["stories"]) == (1, 1)
 
 
@@ -281,12 +283,12 @@ async def test_near_identical_copy_from_another_outlet_joins_the_story(
     )
     await subscribe(app, httpserver_ipv4.url_for("/a.xml"))
     await subscribe(app, httpserver_ipv4.url_for("/b.xml"))
-    report = await commands.poll_once(app)
+    report = await commands.poll_once(app, workspace="console")
     assert report["new_articles"] == 3
     stories = await app.store.multi_source_stories()
     assert len(stories) == 1
     assert sorted(stories[0].sources) == ["Euphrates Monitor", "Levant Wire"]
-    assert (await commands.stats(app))["stories"] == 2
+    assert (await commands.stats(app, workspace="console"))["stories"] == 2
 
 
 async def test_copy_outside_the_time_window_starts_its_own_story(
@@ -296,8 +298,8 @@ async def test_copy_outside_the_time_window_starts_its_own_story(
     new = item("b", "Strike on Raqqa", RAQQA + " Updated.", date="Tue, 24 Nov 2026 10:00:00 GMT")
     httpserver_ipv4.expect_request("/feed.xml").respond_with_data(rss([old, new]))
     await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
-    await commands.poll_once(app)
-    assert (await commands.stats(app))["stories"] == 2
+    await commands.poll_once(app, workspace="console")
+    assert (await commands.stats(app, workspace="console"))["stories"] == 2
 
 
 async def test_updated_entry_is_updated_in_place(
@@ -318,11 +320,11 @@ async def test_updated_entry_is_updated_in_place(
     httpserver_ipv4.expect_ordered_request("/feed.xml").respond_with_data(versions[0])
     httpserver_ipv4.expect_ordered_request("/feed.xml").respond_with_data(versions[1])
     await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
-    await commands.poll_once(app)
+    await commands.poll_once(app, workspace="console")
     clock.advance(minutes=10)
-    report = await commands.poll_once(app)
+    report = await commands.poll_once(app, workspace="console")
     assert report["new_articles"] == 0 and report["updated_articles"] == 1
-    stats = await commands.stats(app)
+    stats = await commands.stats(app, workspace="console")
     assert stats["articles"] == 1
     row = await app.store._one("SELECT title, text, updated_at FROM articles")
     assert row is not None and "15 civilians" in row["text"] and row["updated_at"]
@@ -338,11 +340,11 @@ async def test_reposted_feed_adds_nothing(app: App, httpserver_ipv4: HTTPServer)
         rss([item("a1", "Strike on Raqqa", RAQQA), item("a2", "Mosul", MOSUL)])
     )
     await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
-    await commands.poll_once(app)
-    before = await commands.stats(app)
-    again = await commands.poll_once(app)
+    await commands.poll_once(app, workspace="console")
+    before = await commands.stats(app, workspace="console")
+    again = await commands.poll_once(app, workspace="console")
     assert again["new_articles"] == 0 and again["updated_articles"] == 0
-    assert await commands.stats(app) == before
+    assert await commands.stats(app, workspace="console") == before
 
 
 class CountingEmbedder(HashEmbedder):
@@ -381,14 +383,17 @@ async def test_unchanged_passages_are_never_re_embedded(
     )
     async with open_app(settings, embedder=embedder, now=clock) as app:
         await subscribe(app, httpserver_ipv4.url_for("/a.xml"))
-        await commands.poll_once(app)
+        await commands.poll_once(app, workspace="console")
         first = len(embedder.texts)
         assert first >= 4
-        report = await commands.poll_once(app)
+        report = await commands.poll_once(app, workspace="console")
         assert report["updated_articles"] == 1
         # only the passage holding the edited sentence was embedded again
         assert len(embedder.texts) == first + 1 and "(corrected)" in embedder.texts[-1]
-        assert len(app.require_pipeline().vectors) == (await commands.stats(app))["passages"]
+        assert (
+            len(app.require_pipeline().vectors)
+            == (await commands.stats(app, workspace="console"))["passages"]
+        )
 
 
 async def test_two_outlets_with_one_link_and_different_summaries_settle(
@@ -403,10 +408,10 @@ async def test_two_outlets_with_one_link_and_different_summaries_settle(
     )
     await subscribe(app, httpserver_ipv4.url_for("/a.xml"))
     await subscribe(app, httpserver_ipv4.url_for("/b.xml"))
-    first = await commands.poll_once(app)
+    first = await commands.poll_once(app, workspace="console")
     assert (first["new_articles"], first["duplicates"]) == (1, 1)
     for _ in range(2):  # polling again changes nothing: no version flip-flops
-        again = await commands.poll_once(app)
+        again = await commands.poll_once(app, workspace="console")
         assert (again["new_articles"], again["updated_articles"], again["embedded"]) == (0, 0, 0)
     row = await app.store._one("SELECT title FROM articles")
     assert row is not None and row["title"] == "Strike on Raqqa"
@@ -424,7 +429,7 @@ async def test_repeated_guid_in_one_feed_keeps_the_first_entry(
         )
     )
     await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
-    report = await commands.poll_once(app)
+    report = await commands.poll_once(app, workspace="console")
     assert (report["new_articles"], report["duplicates"], report["updated_articles"]) == (1, 1, 0)
     row = await app.store._one("SELECT title, url FROM articles")
     assert row is not None and (row["title"], row["url"]) == (
@@ -441,7 +446,7 @@ async def test_different_articles_with_the_same_text_are_kept_apart(
         rss([item("mon", "Evening bulletin", bulletin), item("tue", "Evening bulletin", bulletin)])
     )
     await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
-    report = await commands.poll_once(app)
+    report = await commands.poll_once(app, workspace="console")
     assert (report["new_articles"], report["duplicates"]) == (2, 0)
 
 
@@ -455,10 +460,12 @@ async def test_a_cycle_that_fails_mid_way_is_caught_up_by_the_next(
     async with open_app(settings, embedder=embedder, now=clock) as app:
         await subscribe(app, httpserver_ipv4.url_for("/feed.xml"))
         with pytest.raises(RuntimeError):
-            await commands.poll_once(app)
+            await commands.poll_once(app, workspace="console")
         assert len(app.require_pipeline().vectors) == 0
-        await commands.poll_once(app)  # nothing new to fetch, but the leftovers are finished
-        stats = await commands.stats(app)
+        await commands.poll_once(
+            app, workspace="console"
+        )  # nothing new to fetch, but the leftovers are finished
+        stats = await commands.stats(app, workspace="console")
         assert stats["embedded_passages"] == stats["passages"] >= 1
         assert len(app.require_pipeline().vectors) == stats["passages"]
 
@@ -476,10 +483,16 @@ async def test_a_damaged_index_file_is_rebuilt_at_start_up(
     data = settings.index_path.read_bytes()
     settings.index_path.write_bytes(data[: len(data) // 2])  # truncated
     async with open_app(settings, embedder=HashEmbedder(), now=clock) as app:
-        assert len(app.require_pipeline().vectors) == (await commands.stats(app))["passages"]
+        assert (
+            len(app.require_pipeline().vectors)
+            == (await commands.stats(app, workspace="console"))["passages"]
+        )
     settings.index_path.write_bytes(b"garbage")
     async with open_app(settings, embedder=HashEmbedder(), now=clock) as app:
-        assert len(app.require_pipeline().vectors) == (await commands.stats(app))["passages"]
+        assert (
+            len(app.require_pipeline().vectors)
+            == (await commands.stats(app, workspace="console"))["passages"]
+        )
 
 
 async def test_small_workspace_in_a_large_shared_index_still_finds_its_own(
@@ -532,9 +545,9 @@ async def _populate(
 ) -> None:
     server.expect_request("/feed.xml").respond_with_data(rss(items))
     async with open_app(settings, embedder=embedder, now=clock) as app:
-        if not (await commands.list_feeds(app))["feeds"]:
+        if not (await commands.list_feeds(app, workspace="console"))["feeds"]:
             await subscribe(app, server.url_for("/feed.xml"))
-        await commands.poll_once(app)
+        await commands.poll_once(app, workspace="console")
 
 
 @pytest.mark.parametrize("embedded", [True, False], ids=["embedded", "not-embedded"])
@@ -568,9 +581,11 @@ async def test_killed_between_sqlite_commit_and_faiss_save_recovers(
                 "article_id = (SELECT article_id FROM articles WHERE title LIKE 'Strike%')"
             )
     async with open_app(settings, embedder=real_embedder, now=clock) as app:
-        stats = await commands.stats(app)
+        stats = await commands.stats(app, workspace="console")
         assert len(app.require_pipeline().vectors) == stats["passages"]
-        found = await commands.search(app, "air strike kills civilians in Raqqa", k=1)
+        found = await commands.search(
+            app, "air strike kills civilians in Raqqa", k=1, workspace="console"
+        )
         assert found["results"][0]["title"] == "Strike on Raqqa"
 
 
@@ -586,7 +601,7 @@ async def test_changed_model_rebuilds_the_index(
     )
     async with open_app(settings, embedder=HashEmbedder(32), now=clock) as app:
         vectors = app.require_pipeline().vectors
-        stats = await commands.stats(app)
+        stats = await commands.stats(app, workspace="console")
         assert vectors.dim == 32 and len(vectors) == stats["passages"]
         assert await app.store.count_pending() == 0
     header = settings.index_path.read_bytes().split(b"\n", 1)[0]
@@ -666,8 +681,10 @@ async def test_all_real_captures_ingest_over_http(
             body = (shared_data / "news_feeds" / str(entry["file"])).read_bytes()
             httpserver_ipv4.expect_request(f"/{n}.xml").respond_with_data(body)
             ids[entry["file"]] = await subscribe(app, httpserver_ipv4.url_for(f"/{n}.xml"))
-        report = await commands.poll_once(app)
-        rows = {r["feed_id"]: r for r in (await commands.list_feeds(app))["feeds"]}
+        report = await commands.poll_once(app, workspace="console")
+        rows = {
+            r["feed_id"]: r for r in (await commands.list_feeds(app, workspace="console"))["feeds"]
+        }
         broken = {e["file"] for e in manifest if not e["xml_wellformed"] and e["items"] == 0}
         failed = {e["file"] for e in manifest if rows[ids[e["file"]]]["error_count"]}
         assert len(broken) == 2 and failed == broken, report["errors"]
@@ -678,7 +695,7 @@ async def test_all_real_captures_ingest_over_http(
             if got != entry["items"]:
                 mismatched[entry["file"]] = (got, entry["items"])
         assert mismatched == KNOWN_COUNT_DIFFERENCES
-        stats = await commands.stats(app)
+        stats = await commands.stats(app, workspace="console")
         assert stats["articles"] == report["new_articles"] > 1400
         assert len(app.require_pipeline().vectors) == stats["passages"]
 
@@ -714,7 +731,7 @@ async def test_search_finds_the_relevant_article_best_first(
             "farmers and crops, fuel prices": "Wheat harvest",
         }
         for query, expected in cases.items():
-            results = (await commands.search(app, query, k=3))["results"]
+            results = (await commands.search(app, query, k=3, workspace="console"))["results"]
             assert results[0]["title"] == expected, (query, results[0]["title"])
             scores = [r["score"] for r in results]
             assert scores == sorted(scores, reverse=True)
@@ -780,7 +797,7 @@ async def test_passages_are_embedded_while_a_slow_feed_is_still_being_fetched(
     async with open_app(settings, embedder=embedder, now=clock) as app:
         await subscribe(app, httpserver_ipv4.url_for("/fast.xml"))
         await subscribe(app, httpserver_ipv4.url_for("/slow.xml"))
-        report = await commands.poll_once(app)
+        report = await commands.poll_once(app, workspace="console")
         assert report["new_articles"] == 4 and report["embedded"] == report["passages"]
         assert embedded_before_answer[0] and not embedded_before_answer[-1]
         assert len(embedder.texts) == len(set(embedder.texts)) == report["passages"] - 1

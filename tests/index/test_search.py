@@ -55,11 +55,11 @@ async def test_the_text_index_follows_the_passages(
     httpserver_ipv4.expect_ordered_request("/feed.xml").respond_with_data(
         rss([item("a1", "Strike on Raqqa", HARVEST), item("a2", "Market bombing", MOSUL)])
     )
-    await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"))
-    await commands.poll_once(app)
+    await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"), workspace="console")
+    await commands.poll_once(app, workspace="console")
     assert await fts_rows(app) == await passage_rows(app)
     clock.advance(hours=1)
-    report = await commands.poll_once(app)  # the first entry's text changed
+    report = await commands.poll_once(app, workspace="console")  # the first entry's text changed
     assert report["updated_articles"] == 1
     assert await fts_rows(app) == await passage_rows(app)
     ws = await app.workspace_id()
@@ -72,8 +72,8 @@ async def test_text_search_stays_in_the_workspace_and_survives_odd_queries(
     app: App, httpserver_ipv4: HTTPServer
 ) -> None:
     httpserver_ipv4.expect_request("/feed.xml").respond_with_data(rss([item("a", "M", MOSUL)]))
-    await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"))
-    await commands.poll_once(app)
+    await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"), workspace="console")
+    await commands.poll_once(app, workspace="console")
     ws = await app.workspace_id()
     other = await app.workspace_id("discord:1")
     assert await app.store.text_search('"mosul"', 10, workspace_id=ws)
@@ -94,8 +94,8 @@ async def test_each_mode_finds_its_kind_of_match(
         rss([item("r", "Raqqa", RAQQA), item("h", "Harvest", HARVEST), item("z", "Fees", rare)])
     )
     async with open_app(settings, embedder=real_embedder) as app:
-        await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"))
-        await commands.poll_once(app)
+        await commands.add_feed(app, httpserver_ipv4.url_for("/feed.xml"), workspace="console")
+        await commands.poll_once(app, workspace="console")
         ws = await app.workspace_id()
         p = app.require_pipeline()
 
@@ -141,9 +141,9 @@ async def test_a_small_workspace_in_a_crowded_index_still_finds_its_own(
     ]
     httpserver_ipv4.expect_request("/crowd.xml").respond_with_data(rss(crowd))
     httpserver_ipv4.expect_request("/own.xml").respond_with_data(rss(own, title="Own"))
-    await commands.add_feed(app, httpserver_ipv4.url_for("/crowd.xml"))
+    await commands.add_feed(app, httpserver_ipv4.url_for("/crowd.xml"), workspace="console")
     await commands.add_feed(app, httpserver_ipv4.url_for("/own.xml"), workspace="discord:1")
-    await commands.poll_once(app)
+    await commands.poll_once(app, workspace="console")
     await commands.poll_once(app, workspace="discord:1")
     p = app.require_pipeline()
     ws, small = await app.workspace_id(), await app.workspace_id("discord:1")

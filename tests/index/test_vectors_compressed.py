@@ -407,7 +407,7 @@ async def test_app_opens_the_index_with_the_settings_threshold(tmp_path: Path) -
     async with open_app(settings, embedder=HashEmbedder(), with_extractor=False) as app:
         vectors = app.require_pipeline().vectors
         assert (vectors.compress_above, vectors.min_recall) == (1234, 0.9)
-        assert (await commands.stats(app))["index_kind"] == "flat"
+        assert (await commands.stats(app, workspace="console"))["index_kind"] == "flat"
     assert Settings(_env_file=None).index_compress_above == 500_000  # type: ignore[call-arg]
 
 
