@@ -448,7 +448,7 @@ async def why_alert(
         raise UserError("give an alert id (see `alerts`)")
     if not rows:
         what = f"alert {alert_id}" if alert_id is not None else "this message"
-        raise UserError(f"{what} is not an alert of this server (see `/alerts`)")
+        raise UserError(f"{what} is not an alert here (see `alerts`)")
     views = await alerts_stage.load_views(app.store, [r[0] for r in rows], await app.gazetteer())
     return {"alerts": [v.doc() for v in views]}
 

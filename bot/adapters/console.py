@@ -16,16 +16,18 @@ from bot.watches import KINDS
 
 log = logging.getLogger(__name__)
 
-HELP = """commands:
+HELP = """commands (the same as Discord's slash commands, without the slash):
   ask QUESTION          an answer from the articles, citing them ([1], [2])
   search WORDS          passages closest in meaning to WORDS
-  feeds                 subscribed feeds and their health
-  watch TERM            watch a group, place, keywords or topic (as `wirewatch watch add`;
+  feed add URL          follow a feed (--interval S, --name NAME); `feed remove ID`
+  feed list             subscribed feeds and their health (also `feeds`)
+  watch add TERM        watch a group, place, keywords or topic (as `wirewatch watch add`;
                         add --kind, --radius KM, --type T, --min-killed N, --backfill)
-  watches               this channel's watches
-  unwatch ID            remove a watch
-  mute ID DURATION      snooze a watch (30m, 2h, 1d); `unmute ID` ends it
-  alerts                recent alerts and why they fired
+  watch list            this channel's watches (also `watches`)
+  watch remove ID       remove a watch (also `unwatch ID`)
+  watch mute ID D       snooze a watch (30m, 2h, 1d); `watch unmute ID` ends it
+  alerts                recent alerts and why they fired; `why ID`: one alert's reasons
+  status                feeds in trouble, paused or muted watches, alerts waiting
   stats                 counts
   help                  this text
   quit                  leave (also Ctrl-D)"""
@@ -92,6 +94,42 @@ def _watch_args(words: list[str]) -> tuple[str, dict[str, object]]:
     return _unquote(term[0]) if len(term) == 1 else " ".join(term), options
 
 
+def _feed_args(words: list[str]) -> tuple[str, dict[str, object]]:
+    """`feed add` arguments: URL, then --interval S and --name NAME."""
+    url = words[0]
+    options: dict[str, object] = {}
+    it = iter(words[1:])
+    for word in it:
+        value = next(it, None)
+        if word not in ("--interval", "--name") or value is None:
+            raise UserError("usage: feed add URL [--interval SECONDS] [--name NAME]")
+        if word == "--interval":
+            if not value.isdigit():
+                raise UserError(f"--interval takes seconds, not {value!r}")
+            options["interval_s"] = int(value)
+        else:
+            options["name"] = value
+    return url, options
+
+
+def _flat_status(doc: dict[str, object]) -> dict[str, object]:
+    """The status document as "what: value" rows for the terminal."""
+    flat: dict[str, object] = {}
+    for key, value in doc.items():
+        if isinstance(value, list):
+            flat[key] = (
+                "; ".join(
+                    " ".join(str(v) for v in item.values())
+                    for item in value
+                    if isinstance(item, dict)
+                )
+                or "none"
+            )
+        else:
+            flat[key] = value
+    return flat
+
+
 def _unquote(word: str) -> str:
     if len(word) >= 2 and word[0] == word[-1] and word[0] in "\"'":
         return word[1:-1]
@@ -108,6 +146,17 @@ async def handle_line(app: App, line: str) -> bool:
     if not words:
         return True
     command, rest = words[0].lower(), " ".join(words[1:])
+    # the slash commands' shape: "feed add URL", "watch list", "watch mute 3 2h"...
+    sub = words[1].lower() if len(words) > 1 else ""
+    if command == "feed" and sub == "list":
+        command, words = "feeds", words[1:]
+    elif command == "watch" and sub in {"list", "remove", "mute", "unmute"}:
+        command = {"list": "watches", "remove": "unwatch"}.get(sub, sub)
+        words = [command, *words[2:]]
+        rest = " ".join(words[1:])
+    elif command == "watch" and sub == "add":
+        line = line.split(None, 1)[1]
+        words, rest = words[1:], " ".join(words[2:])
     try:
         if command in {"quit", "exit"}:
             return False
@@ -119,6 +168,21 @@ async def handle_line(app: App, line: str) -> bool:
             render.print_results(
                 await commands.search(app, rest, k=5, per_story=1, workspace="console")
             )
+        elif command == "feed" and sub == "add" and len(words) > 2:
+            url, options = _feed_args(words[2:])
+            doc = await commands.add_feed(app, url, workspace=CHANNEL, **options)  # type: ignore[arg-type]
+            render.out.print(
+                f"following feed {doc['feed_id']} {doc['url']} (every {doc['interval_s']} s)",
+                markup=False,
+            )
+        elif command == "feed" and sub == "remove" and words[2:3] and words[2].isdigit():
+            await commands.remove_feed(app, int(words[2]), workspace=CHANNEL)
+            render.out.print(f"removed feed {words[2]}")
+        elif command == "status":
+            render.print_stats(_flat_status(await commands.status(app, workspace=CHANNEL)))
+        elif command == "why" and words[1:2] and words[1].isdigit():
+            doc = await commands.why_alert(app, workspace=CHANNEL, alert_id=int(words[1]))
+            render.print_alerts(doc["alerts"])
         elif command == "feeds":
             render.print_feeds((await commands.list_feeds(app, workspace="console"))["feeds"])
         elif command == "stats":

@@ -3,9 +3,14 @@ alerts printed by the console's ChatPort."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from bot import commands
 from bot.adapters.console import ConsoleChat, handle_line
@@ -82,3 +87,67 @@ async def test_the_console_port_prints_once_per_key(capsys: pytest.CaptureFixtur
     assert ref is not None
     await chat.edit("console", ref, card)
     assert "updated" in capsys.readouterr().out
+
+
+def test_the_console_chat_through_stdin_takes_the_slash_commands(
+    settings: Settings, gazetteer_cache: Path, model_cache: Path, httpserver: HTTPServer
+) -> None:
+    """`wirewatch chat` as a user runs it: lines on stdin, the same commands as on Discord."""
+    httpserver.expect_request("/world.xml").respond_with_data(
+        FEED, content_type="application/rss+xml"
+    )
+    url = httpserver.url_for("/world.xml")
+    lines = [
+        "help",
+        f"feed add {url} --interval 600 --name World",
+        "feed list",
+        "feed add ftp://example.org/feed.xml",
+        "watch add ISIL",
+        "watch list",
+        "watch mute 1 2h",
+        "watch unmute 1",
+        "watch mute 1 forever",
+        "status",
+        "why 99",
+        "watch remove 1",
+        "feed remove 1",
+        "feed list",
+        "quit",
+    ]
+    env = {
+        **os.environ,
+        "WIREWATCH_DATA_DIR": str(settings.data_dir),
+        "WIREWATCH_CACHE_DIR": str(gazetteer_cache),
+        "WIREWATCH_MODEL_CACHE_DIR": str(model_cache),
+        "WIREWATCH_ALLOWED_NETWORKS": "127.0.0.1/32",
+        "HF_HUB_OFFLINE": "1",
+        "COLUMNS": "200",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    out = done.stdout
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "feed add URL" in out  # help
+    assert f"following feed 1 {url} (every 600 s)" in out
+    assert "World" in out  # feed list
+    assert "error:" in out and "http" in out  # the ftp URL refused in one line
+    assert "watch 1: group ISIL" in out
+    assert "#1 group ISIL" in out  # watch list
+    assert "watch 1 muted until" in out and "watch 1 unmuted" in out
+    assert "'forever' is not a duration" in out
+    assert "pending alerts" in out  # status
+    assert "alert 99 is not an alert here" in out
+    assert "removed watch 1" in out and "removed feed 1" in out
+    assert "no feeds yet" in out
+    assert "Traceback" not in done.stderr
+
+
+FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>World</title>
+<link>https://outlet.example/</link><description>news</description></channel></rss>"""
