@@ -678,3 +678,41 @@ def test_ask_as_of_a_moment(polled: Polled, tmp_path: Path) -> None:
     assert "--as-of" in error_line(
         wirewatch(polled.data_dir, "ask", "x", "--as-of", "soon", code=2)
     )
+
+
+def test_guild_flag_acts_on_that_servers_workspace(data_dir: Path) -> None:
+    doc = doc_of(wirewatch(data_dir, "feeds", "add", PUBLIC_URL, "--guild", "42", "--json"))
+    assert feeds_of(data_dir) == []  # the console's feeds
+    listed = doc_of(wirewatch(data_dir, "feeds", "list", "--guild", "42", "--json"))["feeds"]
+    assert [f["feed_id"] for f in listed] == [doc["feed_id"]]
+    assert doc_of(wirewatch(data_dir, "feeds", "list", "--guild", "43", "--json"))["feeds"] == []
+    stats = doc_of(wirewatch(data_dir, "stats", "--guild", "42", "--json"))
+    assert stats["feeds"] == 1
+    assert "not a channel of --guild 42" in error_line(
+        wirewatch(data_dir, "alerts", "--guild", "42", "--channel", "discord:7:8", code=2)
+    )
+    assert "--guild needs --channel" in error_line(
+        wirewatch(data_dir, "watch", "add", "ISIL", "--guild", "42", code=2)
+    )
+    wirewatch(data_dir, "feeds", "remove", str(doc["feed_id"]), code=2)  # not the console's
+    wirewatch(data_dir, "feeds", "remove", str(doc["feed_id"]), "--guild", "42")
+
+
+def test_invite_prints_the_oauth2_url_with_only_the_needed_permissions(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    ident = base64.b64encode(b"123456789012345678").decode().rstrip("=")
+    monkeypatch.setenv("WIREWATCH_DISCORD_TOKEN", f"{ident}.GhIjKl.secret-part")
+    url = wirewatch(data_dir, "invite").stdout.strip()
+    assert url.startswith("https://discord.com/oauth2/authorize?")
+    assert "client_id=123456789012345678" in url
+    assert "scope=bot+applications.commands" in url
+    # View Channel (1 << 10), Send Messages (1 << 11), Embed Links (1 << 14),
+    # Read Message History (1 << 16), nothing more
+    assert f"permissions={(1 << 10) | (1 << 11) | (1 << 14) | (1 << 16)}" in url
+    assert "secret-part" not in url
+    assert "client_id=99" in wirewatch(data_dir, "invite", "--client-id", "99").stdout
+    monkeypatch.setenv("WIREWATCH_DISCORD_TOKEN", "not-a-token")
+    assert "--client-id" in error_line(wirewatch(data_dir, "invite", code=2))
