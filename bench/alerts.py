@@ -34,6 +34,7 @@ What is measured, and how:
 Progress and logs go to stderr; `--json` prints one JSON document on stdout.
 
   .venv/bin/python bench/alerts.py [--runs 3] [--articles 50] [--no-topic] [--json]
+  .venv/bin/python bench/alerts.py --discord [ARGS...]   # bench/discord_alerts.py with ARGS
 """
 
 from __future__ import annotations
@@ -246,8 +247,13 @@ class WatchSet:
 
 
 async def add_watches(
-    app: App, plan: Sequence[tuple[Kind, int]], terms: dict[Kind, list[str]]
+    app: App,
+    plan: Sequence[tuple[Kind, int]],
+    terms: dict[Kind, list[str]],
+    *,
+    channel: str = "console",
 ) -> WatchSet:
+    """The watches of `plan` on `channel` (bench/discord_alerts.py gives a Discord channel)."""
     done = WatchSet()
     for kind, quota in plan:
         added = 0
@@ -255,7 +261,7 @@ async def add_watches(
             if added == quota:
                 break
             try:
-                await commands.watch_add(app, term, kind=kind, backfill="none", channel="console")
+                await commands.watch_add(app, term, kind=kind, backfill="none", channel=channel)
             except UserError as exc:  # watches.Ambiguous is one
                 done.skipped.append(f"{kind} {term}: {exc}")
                 continue
@@ -566,6 +572,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout instead of text"
     )
+    parser.add_argument(
+        "--discord",
+        action="store_true",
+        help="run bench/discord_alerts.py instead (alerts and /ask through the fake Discord), "
+        "with the other arguments",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -575,6 +587,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--discord" in argv:  # only a dispatch: the measurement is bench/discord_alerts.py's
+        from bench import discord_alerts
+
+        return discord_alerts.main([a for a in argv if a != "--discord"])
     args = parse_args(argv)
     data = find_shared_data("bench/alerts.py")
     if data is None:
