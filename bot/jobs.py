@@ -169,8 +169,9 @@ async def serve(settings: Settings, *, chat: bool = False) -> None:
                 chat_task.cancel()
             for task in loops:
                 task.cancel()
-            scheduler.shutdown(wait=False)
+            scheduler.pause()  # no new cycle; shutdown() would cancel the running one at once
             await _finish_cycle(busy)
+            scheduler.shutdown(wait=False)
             if app.pipeline is not None:
                 await asyncio.to_thread(app.pipeline.vectors.save)
             if service is not None:

@@ -1824,7 +1824,13 @@ def _check_command(index: int, command: Mapping[str, Any]) -> None:
     """The checks of Discord's that a bot can trip: names, descriptions, option order."""
     name = str(command.get("name", ""))
     kind = command.get("type", 1)
-    if not _COMMAND_NAME.fullmatch(name) or (kind == 1 and name != name.lower()):
+    # USER and MESSAGE commands (types 2, 3) may be mixed case and include spaces.
+    valid = (
+        _COMMAND_NAME.fullmatch(name) and name == name.lower()
+        if kind == 1
+        else 1 <= len(name) <= 32
+    )
+    if not valid:
         raise _invalid(
             f"{index}.name", f"Command name {name!r} is invalid", "APPLICATION_COMMAND_INVALID_NAME"
         )

@@ -67,6 +67,9 @@ class DiscordService:
                 "Discord refused WIREWATCH_DISCORD_TOKEN: copy the bot's token again from the "
                 "developer portal (Bot > Reset Token)"
             ) from exc
+        except BaseException:  # the command sync in setup_hook, an unreachable API: no leaks
+            await self.bot.close()
+            raise
         self.task = asyncio.create_task(self.bot.connect(reconnect=True), name="discord-gateway")
 
     async def wait_ready(self) -> None:
