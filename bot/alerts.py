@@ -384,6 +384,7 @@ class AlertEngine:
         if any(w.kind == "topic" for w in active) and self.model_id and self.dim:
             vectors = await self.store.article_vectors(ids, self.model_id, self.dim)
         thresholds = await self.topics.thresholds(active) if self.topics else {}
+        horizons = await self.store.alert_horizons(ids) if arrived is not None else {}
         found: dict[tuple[str, int], list[tuple[Watch, int, str]]] = defaultdict(list)
         for article in articles:
             here = [
@@ -400,9 +401,18 @@ class AlertEngine:
             came = arrived.get(article.article_id, now) if arrived is not None else None
             for w in here:
                 # a watch backfilled from a date means that date; otherwise allow a feed's lag
-                grace = ARRIVAL_GRACE if w.since >= w.created_at else timedelta(0)
+                backfilled = w.since < w.created_at
+                grace = timedelta(0) if backfilled else ARRIVAL_GRACE
                 if came is not None and (came < w.since or article.published_at < w.since - grace):
                     continue  # older than the watch: no flood on subscribe
+                horizon = horizons.get((article.article_id, w.workspace_id))
+                if (
+                    came is not None
+                    and not backfilled
+                    and horizon
+                    and article.published_at < horizon
+                ):
+                    continue  # already in the feed when it was added: no flood on /feed add
                 try:
                     why = match(w, candidate, self.gazetteer, thresholds.get(w.watch_id))
                 except Exception:  # one watch's bug must not silence the others

@@ -202,6 +202,13 @@ def feeds() -> None:
     help="Seconds between polls (default WIREWATCH_POLL_INTERVAL_S, at least 60).",
 )
 @click.option("--name", default=None, help="A name to show instead of the feed's title.")
+@click.option(
+    "--backfill",
+    default="none",
+    show_default=True,
+    help="Which items already in the feed may alert: none, the newest N, or those published "
+    "since a date (YYYY-MM-DD). Items published later always may.",
+)
 @_guild_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -210,6 +217,7 @@ def feeds_add(
     url: str,
     interval_s: int | None,
     name: str | None,
+    backfill: str,
     guild: int | None,
     as_json: bool,
 ) -> None:
@@ -220,7 +228,7 @@ def feeds_add(
     doc = _with_app(
         ctx,
         lambda app: commands.add_feed(
-            app, url, interval_s=interval_s, name=name, workspace=workspace
+            app, url, interval_s=interval_s, name=name, workspace=workspace, backfill=backfill
         ),
     )
     if as_json:

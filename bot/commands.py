@@ -36,8 +36,11 @@ async def add_feed(
     name: str | None = None,
     workspace: str,
     channel: str | None = None,
+    backfill: str | None = "none",
 ) -> dict[str, Any]:
-    """Subscribe a workspace to a feed. `channel`: where it was added (feed notices go there)."""
+    """Subscribe a workspace to a feed. `channel`: where it was added (feed notices go there).
+    `backfill`: which items already in the feed may alert the workspace's watches: none, the
+    newest N, or those published since a date (YYYY-MM-DD); None: all of them."""
     settings = app.settings
     interval = settings.poll_interval_s if interval_s is None else interval_s
     if interval < 60:
@@ -50,11 +53,22 @@ async def add_feed(
         await feeds_stage.check_url_allowed(url, settings.fetch_policy())
     except FeedRefused as exc:
         raise UserError(exc.reason) from exc
+    now = app.now()
+    alert_from, newest = None, None
+    if backfill is not None:
+        alert_from, newest, _ = parse_backfill(backfill, now)
     ws = await app.workspace_id(workspace)
     feed_id = await app.store.subscribe(
-        ws, url, interval_s=interval, name=name, now=app.now(), channel=channel
+        ws,
+        url,
+        interval_s=interval,
+        name=name,
+        now=now,
+        channel=channel,
+        alert_from=alert_from,
+        alert_newest=newest,
     )
-    return {"feed_id": feed_id, "url": url, "interval_s": interval}
+    return {"feed_id": feed_id, "url": url, "interval_s": interval, "backfill": backfill}
 
 
 async def list_feeds(app: App, *, workspace: str) -> dict[str, Any]:

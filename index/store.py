@@ -272,10 +272,14 @@ class Store:
         now: datetime,
         kind: str = "http",
         channel: str | None = None,
+        alert_from: datetime | None = None,
+        alert_newest: int | None = None,
     ) -> int:
         """Subscribe a workspace to a feed (created if new; re-enabled if it was disabled).
         `channel`: the chat channel it was added in (notices about the feed go there); given
-        again, it replaces the one stored; None keeps it."""
+        again, it replaces the one stored; None keeps it. `alert_from`, `alert_newest`: which
+        of the feed's items may alert the workspace (see migration 0008); set on every
+        subscribe, None for both: every item."""
         async with self.transaction():
             await self.db.execute(
                 "INSERT INTO feeds (url, kind, interval_s, next_check_at, created_at) "
@@ -287,10 +291,21 @@ class Store:
             feed_id = int(row[0])
             await self.db.execute(
                 "INSERT INTO subscriptions (workspace_id, feed_id, name, interval_s, created_at, "
-                "channel) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(workspace_id, feed_id) DO UPDATE "
+                "channel, alert_from, alert_newest) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(workspace_id, feed_id) DO UPDATE "
                 "SET name = coalesce(excluded.name, name), interval_s = excluded.interval_s, "
-                "channel = coalesce(excluded.channel, channel)",
-                (workspace_id, feed_id, name, interval_s, to_iso(now), channel),
+                "channel = coalesce(excluded.channel, channel), "
+                "alert_from = excluded.alert_from, alert_newest = excluded.alert_newest",
+                (
+                    workspace_id,
+                    feed_id,
+                    name,
+                    interval_s,
+                    to_iso(now),
+                    channel,
+                    to_iso(alert_from) if alert_from else None,
+                    alert_newest,
+                ),
             )
             await self.db.execute(
                 "UPDATE feeds SET enabled = 1, error_count = 0, next_check_at = ?, interval_s = "
@@ -1075,6 +1090,52 @@ class Store:
             for r in rows:
                 out.setdefault(r[0], set()).add(r[1])
         return out
+
+    async def alert_horizons(
+        self, article_ids: Sequence[int]
+    ) -> dict[tuple[int, int], datetime | None]:
+        """(article, workspace) -> the publication time before which the article does not
+        alert that workspace (the most permissive of the subscriptions that carry it; None:
+        no limit). First settles `alert_newest` of subscriptions whose first fetch is stored."""
+        await self._settle_newest()
+        out: dict[tuple[int, int], datetime | None] = {}
+        for start in range(0, len(article_ids), 500):
+            chunk = list(article_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                "SELECT fe.article_id, s.workspace_id, s.alert_from FROM feed_entries fe "
+                "JOIN subscriptions s ON s.feed_id = fe.feed_id "
+                f"WHERE fe.article_id IN ({marks})",
+                chunk,
+            )
+            for article_id, workspace_id, alert_from in rows:
+                key = (article_id, workspace_id)
+                when = from_iso(alert_from) if alert_from else None
+                known = out.get(key, when)
+                out[key] = None if known is None or when is None else min(known, when)
+        return out
+
+    async def _settle_newest(self) -> None:
+        """A subscription waiting for its first fetch's newest N items: once the feed has been
+        fetched since it subscribed, alert_from becomes the Nth newest item's time."""
+        waiting = await self._all(
+            "SELECT s.workspace_id, s.feed_id, s.alert_newest FROM subscriptions s "
+            "JOIN feeds f ON f.feed_id = s.feed_id WHERE s.alert_newest IS NOT NULL "
+            "AND f.last_polled_at IS NOT NULL AND f.last_polled_at >= s.created_at"
+        )
+        for workspace_id, feed_id, newest in waiting:
+            row = await self._one(
+                "SELECT a.published_at FROM feed_entries fe JOIN articles a "
+                "ON a.article_id = fe.article_id WHERE fe.feed_id = ? "
+                "ORDER BY a.published_at DESC LIMIT 1 OFFSET ?",
+                (feed_id, int(newest) - 1),
+            )
+            async with self.transaction():
+                await self.db.execute(
+                    "UPDATE subscriptions SET alert_from = ?, alert_newest = NULL "
+                    "WHERE workspace_id = ? AND feed_id = ?",
+                    (row[0] if row else None, workspace_id, feed_id),
+                )
 
     async def article_vectors(
         self, article_ids: Sequence[int], model_id: str, dim: int

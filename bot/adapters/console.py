@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 HELP = """commands (the same as Discord's slash commands, without the slash):
   ask QUESTION          an answer from the articles, citing them ([1], [2])
   search WORDS          passages closest in meaning to WORDS
-  feed add URL          follow a feed (--interval S, --name NAME); `feed remove ID`
+  feed add URL          follow a feed (--interval S, --name NAME, --backfill none|N|DATE:
+                        which items already in it may alert); `feed remove ID`
   feed list             subscribed feeds and their health (also `feeds`)
   watch add TERM        watch a group, place, keywords or topic (as `wirewatch watch add`;
                         add --kind, --radius KM, --type T, --min-killed N, --backfill)
@@ -95,20 +96,22 @@ def _watch_args(words: list[str]) -> tuple[str, dict[str, object]]:
 
 
 def _feed_args(words: list[str]) -> tuple[str, dict[str, object]]:
-    """`feed add` arguments: URL, then --interval S and --name NAME."""
+    """`feed add` arguments: URL, then --interval S, --name NAME and --backfill B."""
     url = words[0]
     options: dict[str, object] = {}
     it = iter(words[1:])
     for word in it:
         value = next(it, None)
-        if word not in ("--interval", "--name") or value is None:
-            raise UserError("usage: feed add URL [--interval SECONDS] [--name NAME]")
+        if word not in ("--interval", "--name", "--backfill") or value is None:
+            raise UserError(
+                "usage: feed add URL [--interval SECONDS] [--name NAME] [--backfill none|N|DATE]"
+            )
         if word == "--interval":
             if not value.isdigit():
                 raise UserError(f"--interval takes seconds, not {value!r}")
             options["interval_s"] = int(value)
         else:
-            options["name"] = value
+            options[word.removeprefix("--")] = value
     return url, options
 
 

@@ -99,9 +99,12 @@ async def publish(
     httpserver: HTTPServer,
     items: list[dict[str, str]],
     path: str = "/a.xml",
+    backfill: str | None = None,
 ) -> dict[str, object]:
-    """Serve `items` as a feed, subscribe the console to it, an hour later poll it."""
-    await commands.add_feed(app, serve(httpserver, path, items, "A"), workspace="console")
+    """Serve `items` as a feed, subscribe the console to it, an hour later poll it. `backfill`
+    None (default here): every item may alert, as for a feed followed long before."""
+    url = serve(httpserver, path, items, "A")
+    await commands.add_feed(app, url, workspace="console", backfill=backfill)
     clock.advance(hours=1)
     return await poll(app)
 
@@ -450,14 +453,20 @@ async def test_a_digest_forms_past_k_and_the_rate_limit_holds_the_rest(
         assert "News from Kirkuk" in digest.markdown
         assert all(a["digest"] and not a["pending"] for a in await alerts(app))
 
-        await commands.add_feed(
-            app, serve(httpserver_ipv4, "/b.xml", items[3:4], "B"), workspace="console"
+        await commands.add_feed(  # backfill None: the feed's items may all alert
+            app,
+            serve(httpserver_ipv4, "/b.xml", items[3:4], "B"),
+            workspace="console",
+            backfill=None,
         )
         clock.advance(minutes=10)
         await poll(app)
         assert (await commands.deliver_alerts(app, chat)).sent == 1  # one alone: no digest
-        await commands.add_feed(
-            app, serve(httpserver_ipv4, "/c.xml", items[4:], "C"), workspace="console"
+        await commands.add_feed(  # backfill None: the feed's items may all alert
+            app,
+            serve(httpserver_ipv4, "/c.xml", items[4:], "C"),
+            workspace="console",
+            backfill=None,
         )
         clock.advance(minutes=10)
         await poll(app)
@@ -626,6 +635,51 @@ async def test_a_feeds_lag_is_allowed_but_old_news_is_not(
     ]
     await publish(app, clock, httpserver_ipv4, lagging)
     assert [a["title"] for a in await alerts(app)] == ["Car bomb in Mosul"]
+
+
+CHECKPOINT = (
+    "A car bomb exploded near a checkpoint in eastern Mosul on Tuesday, killing five police "
+    "officers, officials said. The blast also damaged two armoured vehicles."
+)
+STATION = (
+    "Gunmen attacked a police station in the old city of Mosul overnight, killing two "
+    "officers before fleeing on foot, a security source said."
+)
+
+
+@pytest.mark.parametrize(
+    ("backfill", "alerted"),
+    [
+        ("none", {"Market bomb"}),  # only what is published after the feed was added
+        ("1", {"Market bomb", "Checkpoint bomb"}),  # and the newest item already in it
+        (
+            (START - timedelta(days=1)).date().isoformat(),
+            {"Market bomb", "Checkpoint bomb", "Station attack"},
+        ),
+        (None, {"Market bomb", "Checkpoint bomb", "Station attack"}),  # every item
+    ],
+)
+async def test_feed_backfill_decides_which_items_already_in_the_feed_alert(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer, backfill: str | None, alerted: set[str]
+) -> None:
+    """`/feed add ... backfill`: items already in a feed when it is added alert only as asked.
+    Without it, all would: the watch allows a day of a feed's lag."""
+    await commands.watch_add(app, "Mosul", channel="console")  # at START
+    clock.advance(hours=6)
+    items = [
+        entry("m1", "Checkpoint bomb", CHECKPOINT, START + timedelta(hours=5)),
+        entry("m2", "Station attack", STATION, START - timedelta(hours=20)),
+    ]
+    url = serve(httpserver_ipv4, "/a.xml", items, "A")
+    await commands.add_feed(app, url, workspace="console", backfill=backfill)
+    clock.advance(minutes=5)
+    await poll(app)
+    httpserver_ipv4.clear_all_handlers()
+    fresh = entry("m3", "Market bomb", MOSUL, clock() + timedelta(minutes=1))
+    serve(httpserver_ipv4, "/a.xml", [fresh, *items], "A")
+    clock.advance(hours=1)
+    await poll(app)
+    assert {a["title"] for a in await alerts(app)} == alerted
 
 
 async def test_a_topic_description_is_embedded_again_after_a_change_of_model(
