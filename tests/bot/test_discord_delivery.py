@@ -394,6 +394,7 @@ async def test_killed_between_post_and_mark_gives_one_message(
         assert alert["delivered_at"] is not None and not alert["pending"]
         assert (await commands.deliver_alerts(app, DiscordChat(service.bot))).alerts == 0
     assert fake.messages(NEWS) == [posted]
+    assert fake.edits == []  # found as it was posted: nothing to bring up to date
     assert len(fake.requests_to("POST", MESSAGES)) == 1
     assert len(fake.requests_to("GET", MESSAGES)) == 1  # the history read
 
@@ -533,3 +534,50 @@ async def test_wirewatch_run_stops_cleanly_on_sigterm(
     await fake.wait_disconnected()
     assert "stopping" in log and "stopped" in log.split("stopping", 1)[1], log
     assert "Traceback" not in log, log
+
+
+async def test_a_post_found_after_a_restart_is_brought_up_to_date(
+    app_settings: Settings,
+    clock: Clock,
+    real_embedder: Embedder,
+    extractor: Extractor,
+    httpserver_ipv4: HTTPServer,
+    fake: FakeDiscord,
+) -> None:
+    """Posted, killed before the mark; another outlet joins the story before the restart: the
+    message found in the history shows both sources, not the first post's one."""
+    first = [entry("is1", "Convoy ambushed near Palmyra", ISIS_AMBUSH, LATER)]
+    async with (
+        opened(app_settings, clock, real_embedder, extractor) as app,
+        discord_service(app, fake) as service,
+    ):
+        await commands.watch_add(app, "ISIL", channel=NEWS_CH)
+        await subscribe(app, httpserver_ipv4, "/a.xml", first, "A", ALPHA_WS)
+        clock.advance(hours=1)
+        await commands.poll_once(app, workspace=ALPHA_WS)
+        with pytest.raises(Died):
+            await commands.deliver_alerts(app, DiesAfterPosting(DiscordChat(service.bot)))
+    [posted] = fake.messages(NEWS)
+    assert fields_of(embed_of(posted))["Source"] == "A"
+
+    fake.nonce_window_s = 0
+    again = ISIS_AMBUSH + " Relatives of the soldiers gathered outside the hospital in Homs."
+    second = [
+        entry("b1", "Nine soldiers killed near Palmyra", again, LATER, "https://b.example/b1")
+    ]
+    async with (
+        opened(app_settings, clock, real_embedder, extractor) as app,
+        discord_service(app, fake) as service,
+    ):
+        await subscribe(app, httpserver_ipv4, "/b.xml", second, "B", ALPHA_WS)
+        clock.advance(hours=1)
+        await commands.poll_once(app, workspace=ALPHA_WS)
+        [alert] = await alerts_of(app, NEWS_CH)
+        assert alert["sources"] == ["A", "B"] and alert["version"] == 2
+        report = await commands.deliver_alerts(app, DiscordChat(service.bot))
+        assert (report.sent, report.failed) == (1, 0)
+        assert not (await alerts_of(app, NEWS_CH))[0]["pending"]
+    [message] = fake.messages(NEWS)
+    assert message["id"] == posted["id"]
+    assert fields_of(embed_of(message))["Sources"] == "A, B"
+    assert len(fake.requests_to("POST", MESSAGES)) == 1

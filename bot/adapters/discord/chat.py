@@ -59,14 +59,17 @@ class DiscordChat:
     async def send(self, channel: str, card: Card, *, key: str, retry: bool = False) -> str | None:
         target = self._target(channel)
         try:
+            embed = card_embed(card)
             if retry and card.ref and (found := await self._posted(target, card.ref)):
                 log.info(
                     "%s was posted before a restart; not posting it again",
                     card.ref,
                     extra={"target": channel},
                 )
-                return found
-            message = await target.send(embed=card_embed(card), nonce=key)
+                if [e.to_dict() for e in found.embeds] != [embed.to_dict()]:
+                    await found.edit(embed=embed)  # the alert changed since (another source)
+                return str(found.id)
+            message = await target.send(embed=embed, nonce=key)
         except discord.HTTPException as exc:
             raise _delivery_error(exc) from exc
         return str(message.id)
@@ -78,12 +81,12 @@ class DiscordChat:
         except discord.HTTPException as exc:
             raise _delivery_error(exc) from exc
 
-    async def _posted(self, target: discord.PartialMessageable, ref: str) -> str | None:
-        """The id of our own recent message carrying `ref`, if any."""
+    async def _posted(self, target: discord.PartialMessageable, ref: str) -> discord.Message | None:
+        """Our own recent message carrying `ref`, if any."""
         me = self.client.user
         async for message in target.history(limit=HISTORY_LIMIT):
             if me is not None and message.author.id == me.id and ref_of(message.embeds) == ref:
-                return str(message.id)
+                return message
         return None
 
 
