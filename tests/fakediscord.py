@@ -184,6 +184,8 @@ class InteractionRecord:
     def ephemeral(self) -> bool:
         """Whether the response the user sees is only shown to them (flags 64)."""
         message = self.original if self.responses else None
+        if message is not None and message.get("deleted"):
+            message = None  # the bot deleted its response: the user sees the followup
         if message is None and self.followup_ids:
             message = self.followups[0]
         return message is not None and is_ephemeral(message)
@@ -227,6 +229,9 @@ class InteractionRecord:
             if kind in (CHANNEL_MESSAGE, UPDATE_MESSAGE):
                 return original
             if kind == DEFERRED_CHANNEL_MESSAGE:
+                if original is not None and original.get("deleted"):
+                    # "thinking..." deleted (to answer ephemerally): the followup is the answer
+                    return self.followups[0] if self.followup_ids else None
                 if original is not None and not original["flags"] & LOADING:
                     return original
                 return None
@@ -1631,9 +1636,15 @@ class FakeDiscord:
             raise DiscordError(*UNKNOWN_WEBHOOK)
         body: JSON = request[_BODY].json or {}
         original = self.get_message(record.original_id) if record.original_id else None
-        if original is not None and original["flags"] & LOADING and not record.followup_ids:
+        if (
+            original is not None
+            and not original.get("deleted")
+            and original["flags"] & LOADING
+            and not record.followup_ids
+        ):
             # The first followup after a defer replaces the "thinking" message; its
-            # ephemerality is the defer's.
+            # ephemerality is the defer's. Once the bot deleted that message, a followup is a
+            # new message with its own flags.
             changes = {k: v for k, v in body.items() if k != "flags"}
             message = await self._edit(
                 self._live_message(int(original["id"])),

@@ -115,10 +115,15 @@ class WirewatchBot(discord.Client):
         *,
         guild_ids: Sequence[int] = (),
         state_path: Path | None = None,
+        guild_ready_timeout: float = 2.0,
     ) -> None:
         intents = discord.Intents.default()  # no privileged intent: no members, presences
         intents.message_content = False  # mentions of the bot carry their text anyway
-        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none())
+        super().__init__(
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=guild_ready_timeout,  # seconds to wait for the guilds at READY
+        )
         self.app = app
         self.guild_ids = list(guild_ids)
         self.state_path = state_path
@@ -241,13 +246,15 @@ async def _reply_safely(message: discord.Message, text: str) -> None:
         log.warning("could not reply: %s", exc)
 
 
-async def _error(interaction: discord.Interaction, text: str) -> None:
-    """An ephemeral error, whether or not the interaction was answered (deferred) already."""
+async def _error(interaction: discord.Interaction, text: str, *, public: bool = True) -> None:
+    """An ephemeral error, whether or not the interaction was answered (deferred) already.
+    `public`: whether a defer made a public "thinking..." message."""
     text = embeds.clip(text, embeds.CONTENT)
     try:
         if interaction.response.is_done():
-            if not interaction.is_expired():
-                # a public "thinking..." placeholder must not stay behind the error
+            if public and not interaction.is_expired():
+                # a public "thinking..." placeholder must not stay behind the error (the first
+                # followup would replace it, public); an ephemeral one is simply replaced
                 with contextlib.suppress(discord.HTTPException):
                     await interaction.delete_original_response()
             await interaction.followup.send(text, ephemeral=True)
@@ -299,16 +306,20 @@ async def run(
         reply = await work()
     except Ambiguous as exc:
         choices = "\n".join(f"• {c.label}: use `{c.term}`" for c in exc.choices[:20])
-        await _error(interaction, f"{exc.term!r} could mean several things:\n{choices}")
+        await _error(
+            interaction, f"{exc.term!r} could mean several things:\n{choices}", public=public
+        )
         return
     except UserError as exc:
-        await _error(interaction, str(exc))
+        await _error(interaction, str(exc), public=public)
         return
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("slash command failed")
-        await _error(interaction, "That failed unexpectedly; the bot's log has the details.")
+        await _error(
+            interaction, "That failed unexpectedly; the bot's log has the details.", public=public
+        )
         return
     await _show(interaction, reply)
 
@@ -410,7 +421,7 @@ def build_tree(bot: WirewatchBot) -> None:
             doc = await commands.list_feeds(app, workspace=_workspace(interaction))
             return Reply(embeds=embeds.pages("Feeds", [_feed_line(f) for f in doc["feeds"]]))
 
-        await run(bot, interaction, work)
+        await run(bot, interaction, work, public=True)
 
     # -- /watch --
     watch = app_commands.Group(
@@ -499,7 +510,7 @@ def build_tree(bot: WirewatchBot) -> None:
             doc = await commands.watch_list(app, workspace=_workspace(interaction))
             return Reply(embeds=embeds.pages("Watches", [_watch_line(w) for w in doc["watches"]]))
 
-        await run(bot, interaction, work)
+        await run(bot, interaction, work, public=True)
 
     # -- /why --
     why = app_commands.Group(name="why", description="Why Wirewatch did something", guild_only=True)
@@ -513,7 +524,7 @@ def build_tree(bot: WirewatchBot) -> None:
             doc = await commands.why_alert(app, workspace=_workspace(interaction), alert_id=alert)
             return Reply(embeds=[_why_embed(doc["alerts"])])
 
-        await run(bot, interaction, work)
+        await run(bot, interaction, work, public=True)
 
     async def why_message(interaction: discord.Interaction, message: discord.Message) -> None:
         async def work() -> Reply:
@@ -522,7 +533,7 @@ def build_tree(bot: WirewatchBot) -> None:
             )
             return Reply(embeds=[_why_embed(doc["alerts"])])
 
-        await run(bot, interaction, work)
+        await run(bot, interaction, work, public=True)
 
     menu = app_commands.ContextMenu(name="Why this alert?", callback=why_message)
     menu.guild_only = True
@@ -544,7 +555,7 @@ def build_tree(bot: WirewatchBot) -> None:
             doc = await commands.ask(app, question, workspace=_workspace(interaction), as_of=moment)
             return Reply(embeds=[embeds.answer_embed(doc)])
 
-        await run(bot, interaction, work)
+        await run(bot, interaction, work, public=True)
 
     @app_commands.command(name="alerts", description="Recent alerts of this server")
     @app_commands.guild_only()
@@ -554,7 +565,7 @@ def build_tree(bot: WirewatchBot) -> None:
             lines = [_alert_line(a) for a in doc["alerts"]]
             return Reply(embeds=embeds.pages("Recent alerts", lines))
 
-        await run(bot, interaction, work)
+        await run(bot, interaction, work, public=True)
 
     @app_commands.command(name="status", description="Feeds, watches and alerts of this server")
     @app_commands.guild_only()
@@ -563,7 +574,7 @@ def build_tree(bot: WirewatchBot) -> None:
             doc = await commands.status(app, workspace=_workspace(interaction))
             return Reply(embeds=[_status_embed(doc)])
 
-        await run(bot, interaction, work)
+        await run(bot, interaction, work, public=True)
 
     @app_commands.command(name="help", description="What Wirewatch can do")
     async def help_(interaction: discord.Interaction) -> None:
