@@ -581,3 +581,41 @@ async def test_a_post_found_after_a_restart_is_brought_up_to_date(
     assert message["id"] == posted["id"]
     assert fields_of(embed_of(message))["Sources"] == "A, B"
     assert len(fake.requests_to("POST", MESSAGES)) == 1
+
+
+async def test_a_notice_posted_before_a_kill_is_not_posted_again(
+    app: App,
+    clock: Clock,
+    httpserver_ipv4: HTTPServer,
+    fake: FakeDiscord,
+    service: DiscordService,
+) -> None:
+    grace = timedelta(seconds=app.settings.feed_notice_after_s)
+    httpserver_ipv4.expect_request("/down.xml").respond_with_data("busy", status=503)
+    url = httpserver_ipv4.url_for("/down.xml")
+    await commands.add_feed(app, url, name="Down Outlet", workspace=ALPHA_WS, channel=OPS_CH)
+    recorded = 0
+    for _ in range(12):
+        clock.advance(minutes=30)
+        await commands.poll_due(app)
+        recorded += await feedhealth.check_feed_health(app.store, now=clock.now, grace=grace)
+    assert recorded == 1
+    with pytest.raises(Died):
+        await feedhealth.deliver_notices(
+            app.store,
+            DiesAfterPosting(DiscordChat(service.bot)),
+            now=clock.now,
+            policy=app.alert_policy,
+        )
+    [posted] = fake.messages(OPS)
+    fake.nonce_window_s = 0
+    posted_count = await feedhealth.deliver_notices(
+        app.store, DiscordChat(service.bot), now=clock.now, policy=app.alert_policy
+    )
+    assert posted_count == 1
+    assert fake.messages(OPS) == [posted] and fake.edits == []
+    assert len(fake.requests_to("POST", rf"/channels/{OPS}/messages")) == 1
+    again = await feedhealth.deliver_notices(
+        app.store, DiscordChat(service.bot), now=clock.now, policy=app.alert_policy
+    )
+    assert again == 0
