@@ -33,6 +33,7 @@ from tests.fakediscord import (
     DEFAULT_USER_ID,
     DEFERRED_CHANNEL_MESSAGE,
     EVERYONE_PERMISSIONS,
+    UPDATE_MESSAGE,
     FakeDiscord,
     FakeGuild,
     InteractionRecord,
@@ -536,3 +537,126 @@ async def test_every_interaction_is_acknowledged_within_three_seconds(
         "watch add": DEFERRED_CHANNEL_MESSAGE,
         "ask": DEFERRED_CHANNEL_MESSAGE,
     }
+
+
+# ---- 5. two guilds, isolated -------------------------------------------------------------------
+async def test_guilds_see_only_their_own(
+    bot: WirewatchBot, fake: FakeDiscord, app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    alert_id, _ = await post_alert(bot, fake, app, clock, httpserver_ipv4)
+    [feed] = (await commands.list_feeds(app, workspace=WS_A))["feeds"]
+    [watch] = (await commands.watch_list(app, workspace=WS_A))["watches"]
+    feed_id, watch_id = feed["feed_id"], watch["watch_id"]
+
+    in_b = {"channel_id": NEWS_B}
+    for name in ("feed list", "watch list", "alerts"):
+        assert "nothing yet" in await answer(fake, name, **in_b), name
+    status = await answer(fake, "status", **in_b)
+    assert "0 feeds" in status and "0 watches" in status and "0 alerts" in status
+    assert f"no feed {feed_id}" in await refused(fake, "feed remove", {"feed": feed_id}, **in_b)
+    assert f"no watch {watch_id}" in await refused(
+        fake, "watch remove", {"watch": watch_id}, **in_b
+    )
+    assert f"no watch {watch_id}" in await refused(
+        fake, "watch mute", {"watch": watch_id, "duration": "1h"}, **in_b
+    )
+    assert f"alert {alert_id} is not an alert" in await refused(
+        fake, "why alert", {"alert": alert_id}, **in_b
+    )
+    asked = await shown(await say(fake, "ask", {"question": "Who ambushed the convoy?"}, **in_b))
+    assert "found nothing" in text_of(asked) and "outlet.example" not in text_of(asked)
+
+    # autocomplete: each guild's own feeds and watches
+    assert await fake.autocomplete("feed remove", {"feed": ""}, "feed", channel_id=NEWS_B) == []
+    assert await fake.autocomplete("watch mute", {"watch": ""}, "watch", channel_id=NEWS_B) == []
+    [feed_choice] = await fake.autocomplete(
+        "feed remove", {"feed": "outlet"}, "feed", channel_id=NEWS_A
+    )
+    assert feed_choice["value"] == feed_id and "Outlet A" in feed_choice["name"]
+    [watch_choice] = await fake.autocomplete(
+        "watch remove", {"watch": "isi"}, "watch", channel_id=NEWS_A
+    )
+    assert watch_choice["value"] == watch_id and "ISIL" in watch_choice["name"]
+    assert (
+        await fake.autocomplete("watch remove", {"watch": "mosul"}, "watch", channel_id=NEWS_A)
+        == []
+    )
+
+    # nothing of Alpha's was touched from Beta
+    assert len((await commands.list_feeds(app, workspace=WS_A))["feeds"]) == 1
+    [still] = (await commands.watch_list(app, workspace=WS_A))["watches"]
+    assert still["muted_until"] is None
+
+
+async def test_term_autocomplete_suggests_catalogue_actors_and_places(
+    bot: WirewatchBot, fake: FakeDiscord
+) -> None:
+    groups = await fake.autocomplete("watch add", {"term": "isi"}, "term", channel_id=NEWS_A)
+    assert any("Islamic State" in c["name"] for c in groups), groups
+    places = await fake.autocomplete("watch add", {"term": "deir"}, "term", channel_id=NEWS_B)
+    assert any("Deir ez-Zor" in c["name"] for c in places), places
+    for choice in groups + places:
+        assert 1 <= len(choice["name"]) <= 100 and 1 <= len(choice["value"]) <= 100
+    assert len(groups) <= 25 and len(places) <= 25
+
+
+# ---- 6. paging ---------------------------------------------------------------------------------
+async def test_a_long_list_pages_for_the_member_who_asked(
+    bot: WirewatchBot, fake: FakeDiscord, app: App
+) -> None:
+    for n in range(12):
+        await commands.watch_add(app, f"keyword{n}", kind="keyword", channel=f"{WS_A}:{NEWS_A}")
+    message = await shown(await say(fake, "watch list"))
+    assert not is_ephemeral(message)
+    assert message["embeds"][0]["footer"]["text"] == "page 1/2"
+    assert button(message, "Previous")["disabled"] and not button(message, "Next").get("disabled")
+
+    next_id = button(message, "Next")["custom_id"]
+    other = await fake.press(message, next_id, user_id=OTHER)
+    assert (await other.response())["type"] == CHANNEL_MESSAGE and other.ephemeral
+    assert "Only the member who asked" in (await shown(other))["content"]
+    assert fake.get_message(int(message["id"]))["embeds"][0]["footer"]["text"] == "page 1/2"
+
+    owner = await fake.press(message, next_id, user_id=MEMBER)
+    assert (await owner.response())["type"] == UPDATE_MESSAGE
+    turned = fake.get_message(int(message["id"]))
+    assert turned["embeds"][0]["footer"]["text"] == "page 2/2"
+    assert "keyword11" in turned["embeds"][0]["description"]
+    assert button(turned, "Next")["disabled"] and not button(turned, "Previous").get("disabled")
+
+    back = await fake.press(turned, button(turned, "Previous")["custom_id"], user_id=MEMBER)
+    assert (await back.response())["type"] == UPDATE_MESSAGE
+    assert fake.get_message(int(message["id"]))["embeds"][0]["footer"]["text"] == "page 1/2"
+
+
+# ---- 7. mentions -------------------------------------------------------------------------------
+async def test_a_mention_is_answered_like_ask_as_a_reply(
+    bot: WirewatchBot, fake: FakeDiscord, app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    await publish(
+        app, clock, httpserver_ipv4, [entry("m1", "Car bomb in Mosul market", MOSUL, LATER)]
+    )
+    asked = await fake.post_user_message(
+        NEWS_A, f"{fake.bot_mention} was there a car bomb in Mosul?"
+    )
+    _, reply = await fake.wait_for_messages(NEWS_A, 2)
+    assert int(reply["author"]["id"]) == fake.bot_user_id
+    assert reply["message_reference"]["message_id"] == asked["id"]
+    [embed] = reply["embeds"]
+    assert embed["title"] == "was there a car bomb in Mosul?"
+    assert "[Car bomb in Mosul market](https://outlet.example/m1)" in embed["description"]
+
+    plain = await fake.post_user_message(NEWS_A, f"{fake.bot_mention} what happened in Mosul?")
+    *_, second = await fake.wait_for_messages(NEWS_A, 4)
+    assert second["message_reference"]["message_id"] == plain["id"] and second["embeds"]
+
+    elsewhere = await fake.post_user_message(
+        NEWS_B, f"{fake.bot_mention} was there a car bomb in Mosul?"
+    )
+    _, answer_b = await fake.wait_for_messages(NEWS_B, 2)
+    assert answer_b["message_reference"]["message_id"] == elsewhere["id"]
+    assert "outlet.example" not in text_of(answer_b)
+
+    empty = await fake.post_user_message(NEWS_A, fake.bot_mention)
+    *_, hint = await fake.wait_for_messages(NEWS_A, 6)
+    assert hint["message_reference"]["message_id"] == empty["id"] and "Ask me" in hint["content"]
