@@ -660,3 +660,62 @@ async def test_a_mention_is_answered_like_ask_as_a_reply(
     empty = await fake.post_user_message(NEWS_A, fake.bot_mention)
     *_, hint = await fake.wait_for_messages(NEWS_A, 6)
     assert hint["message_reference"]["message_id"] == empty["id"] and "Ask me" in hint["content"]
+
+
+# ---- 8. Discord's limits, with texts far past them ----------------------------------------------
+async def test_long_texts_stay_within_discords_limits(
+    bot: WirewatchBot, fake: FakeDiscord, app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    """Every embed of every test is checked when it ends (the `fake` fixture); here the texts
+    are made to overflow every limit: a 300-character watch term, 1,500-character titles, a
+    link too long to be a link, a 1,000-character question."""
+    words = " OR ".join(f"word{n}" for n in range(60))
+    term = ('"car bomb" OR ' + words)[:300].rsplit(" OR ", 1)[0]
+    added = await answer(fake, "watch add", {"term": term, "kind": "keyword"})
+    assert "Watch #" in added
+    long_title = "Car bomb " + " ".join(["in the crowded western market of Mosul"] * 40)
+    items = [
+        entry(
+            f"long{n}",
+            f"{long_title} {n}",
+            MOSUL + " " + HARVEST * 8,
+            LATER,
+            link=f"https://outlet.example/{'x' * 2100}/{n}",
+        )
+        for n in range(3)
+    ]
+    url = serve(httpserver_ipv4, "/long.xml", items, "L" * 300)
+    await answer(fake, "feed add", {"url": url, "name": "N" * 100})
+    clock.advance(hours=1)
+    await commands.poll_once(app, workspace=WS_A)
+    await commands.deliver_alerts(app, DiscordChat(bot))
+    posted = [m for m in fake.messages(NEWS_A) if m["embeds"] and not m.get("interaction_metadata")]
+    assert posted, "no alert was posted"
+    [alert, *_] = (await commands.list_alerts(app, workspace=WS_A))["alerts"]
+
+    for name, options in [
+        ("alerts", {}),
+        ("watch list", {}),
+        ("feed list", {}),
+        ("status", {}),
+        ("why alert", {"alert": alert["alert_id"]}),
+        ("ask", {"question": "Was there a car bomb in Mosul? " + "Tell me more. " * 68}),
+    ]:
+        message = await shown(await say(fake, name, options))
+        assert message["embeds"], name
+    await shown(await fake.context_menu("Why this alert?", int(posted[0]["id"])))
+    question = f"car bomb in Mosul? {long_title}"[:990]
+    asked = await fake.post_user_message(NEWS_A, f"{fake.bot_mention} {question}")
+
+    def reply() -> dict[str, Any] | None:
+        return next(
+            (
+                m
+                for m in fake.messages(NEWS_A)
+                if (m.get("message_reference") or {}).get("message_id") == asked["id"]
+            ),
+            None,
+        )
+
+    assert (await fake.wait_until(reply))["embeds"]
+    assert assert_within_limits(fake) >= 9
