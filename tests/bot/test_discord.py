@@ -719,3 +719,42 @@ async def test_long_texts_stay_within_discords_limits(
 
     assert (await fake.wait_until(reply))["embeds"]
     assert assert_within_limits(fake) >= 9
+
+
+async def test_status_shows_feeds_in_trouble_paused_and_muted_watches(
+    bot: WirewatchBot, fake: FakeDiscord, app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    isil = await watch_id_in(
+        await answer(fake, "watch add", {"term": "ISIL", "kind": "group", "channel": OPS_A})
+    )
+    deir = await watch_id_in(await answer(fake, "watch add", {"term": "Deir ez-Zor"}))
+    await answer(fake, "watch mute", {"watch": deir, "duration": "1d"})
+    httpserver_ipv4.expect_request("/broken.xml").respond_with_data("down", status=500)
+    await answer(fake, "feed add", {"url": httpserver_ipv4.url_for("/broken.xml")})
+    fake.fail_channel(OPS_A, 403)  # the bot may no longer post in #ops
+    await publish(
+        app, clock, httpserver_ipv4, [entry("is1", "Convoy ambushed", ISIS_AMBUSH, LATER)]
+    )
+    await commands.deliver_alerts(app, DiscordChat(bot))
+
+    status = await shown(await say(fake, "status"))
+    [embed] = status["embeds"]
+    assert "2 feeds" in embed["description"] and "2 watches" in embed["description"]
+    fields = {f["name"].split(" (")[0]: f["value"] for f in embed["fields"]}
+    assert "HTTP 500" in fields["Feeds in trouble"] or "500" in fields["Feeds in trouble"]
+    assert f"#{isil} ISIL" in fields["Paused watches"]
+    assert f"#{deir} Deir ez-Zor until <t:" in fields["Muted watches"]
+    assert "**paused**" in await answer(fake, "watch list")
+
+    fake.restore_channel(OPS_A)
+    assert "active again" in await answer(fake, "watch unmute", {"watch": isil})
+    assert "**paused**" not in await answer(fake, "watch list")
+    assert "Paused watches" not in await answer(fake, "status")
+    assert "failed" in await answer(fake, "alerts")  # given up when the channel refused it
+    assert fake.messages(OPS_A) == []
+
+
+async def test_a_stopping_bot_refuses_new_commands(bot: WirewatchBot, fake: FakeDiscord) -> None:
+    bot.stopping = True
+    assert "restarting" in await refused(fake, "feed list")
+    assert "restarting" in await refused(fake, "watch add", {"term": "ISIL"})
