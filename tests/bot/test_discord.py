@@ -18,12 +18,15 @@ from typing import Any
 import discord
 import pytest
 from discord import app_commands
+from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
 from bot import commands
 from bot.adapters.discord.chat import DiscordChat
 from bot.adapters.discord.client import WirewatchBot
+from bot.adapters.discord.service import DiscordService
 from bot.app import App, open_app
+from bot.errors import UserError
 from bot.settings import Settings
 from index.embed import Embedder
 from index.extract import Extractor
@@ -758,3 +761,29 @@ async def test_a_stopping_bot_refuses_new_commands(bot: WirewatchBot, fake: Fake
     bot.stopping = True
     assert "restarting" in await refused(fake, "feed list")
     assert "restarting" in await refused(fake, "watch add", {"term": "ISIL"})
+
+
+# ---- through DiscordService, as `wirewatch run` starts it ---------------------------------------
+async def test_the_service_logs_in_syncs_serves_and_closes(app: App, fake: FakeDiscord) -> None:
+    settings = app.settings.model_copy(
+        update={
+            "discord_token": SecretStr(fake.token),
+            "discord_api_base": fake.api_base,
+            "discord_gateway_url": fake.gateway_url,
+            "discord_guild_ids": [BETA],
+        }
+    )
+    service = DiscordService(app, settings)
+    await service.start()
+    try:
+        await asyncio.wait_for(service.wait_ready(), 10)
+        assert service.bot.synced == ["global", f"guild:{BETA}"]
+        assert (settings.data_dir / "discord_commands.json").exists()
+        assert "/ask" in await answer(fake, "help", channel_id=NEWS_B)
+    finally:
+        await service.close()
+    await fake.wait_disconnected()
+
+    refused_token = settings.model_copy(update={"discord_token": SecretStr("not-the-token")})
+    with pytest.raises(UserError, match="refused WIREWATCH_DISCORD_TOKEN"):
+        await DiscordService(app, refused_token).start()
