@@ -681,11 +681,11 @@ async def test_long_texts_stay_within_discords_limits(
         entry(
             f"long{n}",
             f"{long_title} {n}",
-            MOSUL + " " + HARVEST * 8,
+            MOSUL + " " + HARVEST * 3,
             LATER,
             link=f"https://outlet.example/{'x' * 2100}/{n}",
         )
-        for n in range(3)
+        for n in range(2)
     ]
     url = serve(httpserver_ipv4, "/long.xml", items, "L" * 300)
     await answer(fake, "feed add", {"url": url, "name": "N" * 100})
