@@ -29,6 +29,7 @@ from bot.app import App, open_app
 from bot.errors import UserError
 from bot.settings import Settings
 from index.embed import Embedder
+from index.eventtypes import EVENT_TYPES
 from index.extract import Extractor
 from tests.bot.test_alerts import HARVEST, ISIS_AMBUSH, MOSUL, entry, serve
 from tests.fakediscord import (
@@ -56,6 +57,7 @@ MEMBER = DEFAULT_USER_ID  # has every permission
 OTHER = DEFAULT_USER_ID + 1
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
+TYPE = EVENT_TYPES[0]
 COMMANDS = ["Why this alert?", "alerts", "ask", "feed", "help", "status", "watch", "why"]
 
 
@@ -342,7 +344,16 @@ async def test_watch_add_list_mute_unmute_remove(
     keyword = await watch_id_in(
         await answer(fake, "watch add", {"term": '"car bomb" OR ied', "kind": "keyword"})
     )
+    filtered = await watch_id_in(
+        await answer(
+            fake,
+            "watch add",
+            {"term": "Mosul", "kind": "place", "radius": 25, "type": TYPE, "min_killed": 5},
+        )
+    )
     stored = {w["watch_id"]: w for w in (await commands.watch_list(app, workspace=WS_A))["watches"]}
+    assert stored[filtered]["radius_km"] == 25 and stored[filtered]["min_killed"] == 5
+    assert stored[filtered]["event_types"] == [TYPE]
     assert stored[isil]["channel"] == f"{WS_A}:{OPS_A}"
     assert stored[place]["kind"] == "place" and stored[place]["channel"] == f"{WS_A}:{NEWS_A}"
     assert stored[keyword]["kind"] == "keyword"
@@ -351,6 +362,7 @@ async def test_watch_add_list_mute_unmute_remove(
     for watch_id in (isil, place, keyword):
         assert f"#{watch_id}" in listed
     assert f"<#{OPS_A}>" in listed and "Deir ez-Zor" in listed
+    assert f"({TYPE}, killed >= 5, within 25 km)" in listed
 
     muted = await shown(await say(fake, "watch mute", {"watch": isil, "duration": "2h"}))
     assert is_ephemeral(muted) and f"#{isil} muted until <t:" in muted["content"]
@@ -363,7 +375,7 @@ async def test_watch_add_list_mute_unmute_remove(
 
     assert f"#{place}" in await answer(fake, "watch remove", {"watch": place})
     left = (await commands.watch_list(app, workspace=WS_A))["watches"]
-    assert [w["watch_id"] for w in left] == [isil, keyword]
+    assert [w["watch_id"] for w in left] == [isil, keyword, filtered]
 
 
 async def test_watch_bad_input_is_an_ephemeral_sentence(
@@ -412,6 +424,12 @@ async def test_ask_defers_then_answers_with_cited_links(
     assert embed["title"] == "Was there a car bomb in Mosul?"
     assert "[1]" in embed["description"]
     assert "[Car bomb in Mosul market](https://outlet.example/m1)" in embed["description"]
+
+    backfilled = await answer(
+        fake, "watch add", {"term": '"car bomb"', "kind": "keyword", "backfill": "5"}
+    )
+    assert "1 alerts from stored news" in backfilled
+    assert "Car bomb in Mosul market" in await answer(fake, "alerts")
 
     assert "question is empty" in await refused(fake, "ask", {"question": "   "})
     assert "as_of" in await refused(fake, "ask", {"question": "Mosul?", "as_of": "someday"})
