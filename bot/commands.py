@@ -45,7 +45,7 @@ async def add_feed(
     interval = settings.poll_interval_s if interval_s is None else interval_s
     if interval < 60:
         raise UserError(
-            f"--interval {interval} is too short: feeds are polled at most once a "
+            f"interval {interval} is too short: feeds are polled at most once a "
             "minute (use 60 or more)"
         )
     try:
@@ -98,7 +98,7 @@ async def list_feeds(app: App, *, workspace: str) -> dict[str, Any]:
 async def remove_feed(app: App, feed_id: int, *, workspace: str) -> dict[str, Any]:
     ws = await app.workspace_id(workspace)
     if not await app.store.unsubscribe(ws, feed_id):
-        raise UserError(f"no feed {feed_id} in this workspace (see `wirewatch feeds list`)")
+        raise UserError(f"no feed {feed_id} in this workspace (see the feed list)")
     return {"removed": feed_id}
 
 
@@ -217,17 +217,17 @@ def parse_backfill(value: str | None, now: datetime) -> tuple[datetime, int | No
     if value.isdigit():
         n = int(value)
         if not 1 <= n <= 100:
-            raise UserError("--backfill N takes 1 to 100 stories (or none, or a date)")
+            raise UserError("backfill N takes 1 to 100 (or none, or a date)")
         return now, n, True
     try:
         day = date.fromisoformat(value)
     except ValueError:
         raise UserError(
-            f"--backfill {value!r}: use none, a number of stories (e.g. 5) or a date (YYYY-MM-DD)"
+            f"backfill {value!r}: use none, a number (e.g. 5) or a date (YYYY-MM-DD)"
         ) from None
     since = datetime(day.year, day.month, day.day, tzinfo=UTC)
     if since > now:
-        raise UserError(f"--backfill {value}: the date is in the future")
+        raise UserError(f"backfill {value}: the date is in the future")
     return since, None, True
 
 
@@ -247,9 +247,9 @@ async def watch_add(
     workspace = watch_table.channel_workspace(channel)
     types = watch_table.check_event_types(event_types or [])
     if min_killed is not None and min_killed < 1:
-        raise UserError("--min-killed takes 1 or more")
+        raise UserError("min killed takes 1 or more")
     if threshold is not None and not 0 < threshold < 1:
-        raise UserError("--threshold takes a similarity between 0 and 1, e.g. 0.5")
+        raise UserError("threshold takes a similarity between 0 and 1, e.g. 0.5")
     now = app.now()
     since, last, look_back = parse_backfill(backfill, now)
     resolver = Resolver(
@@ -267,14 +267,14 @@ async def watch_add(
     if radius_km is not None:
         place = resolved.spec.get("place", {})
         if resolved.kind != "place":
-            raise UserError("--radius is for place watches")
+            raise UserError("radius is for place watches")
         if place.get("precision") != "town":
             raise UserError(
-                f"--radius needs a town: {place.get('label')} is a region or country, and "
+                f"radius needs a town: {place.get('label')} is a region or country, and "
                 "already covers every place inside it"
             )
         if not 0 < radius_km <= 500:
-            raise UserError("--radius takes 1 to 500 km")
+            raise UserError("radius takes 1 to 500 km")
     ws = await app.workspace_id(workspace)
     for phase in ("metadata", "topic"):  # alerts follow the article changes from now on
         await app.store.register_consumer(f"alerts:{phase}")
@@ -325,7 +325,7 @@ def _own_channel(workspace: str, channel: str | None) -> str:
 async def watch_remove(app: App, watch_id: int, *, workspace: str) -> dict[str, Any]:
     ws = await app.workspace_id(workspace)
     if not await watch_table.remove(app.store, ws, watch_id):
-        raise UserError(f"no watch {watch_id} here (see `watch list`)")
+        raise UserError(f"no watch {watch_id} here (see the watch list)")
     return {"removed": watch_id}
 
 
@@ -337,7 +337,7 @@ async def watch_mute(
     ws = await app.workspace_id(workspace)
     until = app.now() + watch_table.parse_duration(duration) if duration else None
     if not await watch_table.set_muted(app.store, ws, watch_id, until):
-        raise UserError(f"no watch {watch_id} here (see `watch list`)")
+        raise UserError(f"no watch {watch_id} here (see the watch list)")
     return {"watch_id": watch_id, "muted_until": _iso(until)}
 
 
@@ -389,9 +389,9 @@ async def ask(
     if len(question) > MAX_QUESTION_CHARS:
         raise UserError(f"the question is too long ({MAX_QUESTION_CHARS} characters at most)")
     if not 1 <= k <= 20:
-        raise UserError("--k takes 1 to 20")
+        raise UserError("k takes 1 to 20")
     if mode not in ("hybrid", "bm25", "dense"):
-        raise UserError("--mode is one of hybrid, bm25, dense")
+        raise UserError("mode is one of hybrid, bm25, dense")
     answerer = await app.answerer()
     ws = await app.workspace_id(workspace)
     now = as_of or app.now()
@@ -459,10 +459,10 @@ async def why_alert(
             (message_ref, ws),
         )
     else:
-        raise UserError("give an alert id (see `alerts`)")
+        raise UserError("give an alert id (see the alert list)")
     if not rows:
         what = f"alert {alert_id}" if alert_id is not None else "this message"
-        raise UserError(f"{what} is not an alert here (see `alerts`)")
+        raise UserError(f"{what} is not an alert here (see the alert list)")
     views = await alerts_stage.load_views(app.store, [r[0] for r in rows], await app.gazetteer())
     return {"alerts": [v.doc() for v in views]}
 

@@ -505,9 +505,9 @@ def test_an_ambiguous_watch_exits_2_with_the_choices(data_dir: Path) -> None:
         (["ISIL", "--radius", "20"], "for place watches"),
         (["ISIL", "--channel", "#ops"], "is not a channel"),
         (["ISIL", "--type", "parades"], "unknown event type"),
-        (["ISIL", "--backfill", "yesterday"], "--backfill"),
+        (["ISIL", "--backfill", "yesterday"], "backfill"),
         (["Qwzxbury", "--kind", "place"], "no place called"),
-        (["ISIL", "--min-killed", "0"], "--min-killed"),
+        (["ISIL", "--min-killed", "0"], "min killed takes 1 or more"),
     ],
 )
 def test_watch_add_refuses_bad_input(data_dir: Path, args: list[str], says: str) -> None:
@@ -649,7 +649,7 @@ def test_ask_batch_prints_json_lines_in_order(polled: Polled, tmp_path: Path) ->
         (["   "], "the question is empty"),
         ([], "give a QUESTION or --batch FILE"),
         (["what?", "--batch", "q.txt"], "give a QUESTION or --batch FILE"),
-        (["what?", "--k", "0"], "--k takes 1 to 20"),
+        (["what?", "--k", "0"], "k takes 1 to 20"),
         (["what?", "--channel", "#ops"], "is not a channel"),
         (["--batch", "missing.txt"], "cannot read missing.txt"),
     ],

@@ -288,6 +288,23 @@ async def test_login_ready_and_commands_synced_once_per_tree(
     assert "extra" in {c["name"] for c in fake.synced[None]}
 
 
+async def test_a_guild_no_longer_listed_loses_its_copy_and_a_failed_sync_does_not_stop_the_bot(
+    app: App, fake: FakeDiscord, tmp_path: Path
+) -> None:
+    state = tmp_path / "discord_commands.json"
+    async with running(app, fake, state):
+        pass
+    assert sorted(c["name"] for c in fake.synced[ALPHA]) == COMMANDS
+    async with running(app, fake, state, guild_ids=()) as unlisted:
+        assert unlisted.synced == [f"cleared guild:{ALPHA}"]
+    assert fake.synced[ALPHA] == [] and sorted(c["name"] for c in fake.synced[None]) == COMMANDS
+
+    fake.fail("PUT", r"/applications/\d+/guilds/\d+/commands", status=400, times=None)
+    async with running(app, fake, state, guild_ids=(BETA,)) as failed:  # READY all the same
+        assert failed.synced == []
+        assert "/ask" in await answer(fake, "help", channel_id=NEWS_A)
+
+
 # ---- 2. every command, its happy path and bad input -------------------------------------------
 async def test_feed_add_list_remove(
     bot: WirewatchBot, fake: FakeDiscord, app: App, httpserver_ipv4: HTTPServer
@@ -297,9 +314,12 @@ async def test_feed_add_list_remove(
     added = await shown(record)
     assert is_ephemeral(added)
     feed_id = int(re.findall(r"feed #(\d+)", added["content"])[0])
-    assert url in added["content"]
+    assert url in added["content"] and "only items published from now on alert" in added["content"]
     [row] = (await commands.list_feeds(app, workspace=WS_A))["feeds"]
     assert row["feed_id"] == feed_id and row["name"] == "Farm News"
+    again = await shown(await say(fake, "feed add", {"url": url, "backfill": "3"}))
+    assert f"feed #{feed_id}" in again["content"] and "its 3 newest items" in again["content"]
+    assert "backfill" in await refused(fake, "feed add", {"url": url, "backfill": "lately"})
 
     listed = await answer(fake, "feed list")
     assert f"#{feed_id}" in listed and "Farm News" in listed and url in listed

@@ -135,7 +135,13 @@ class WirewatchBot(discord.Client):
 
     # -- start-up ---------------------------------------------------------------------------
     async def setup_hook(self) -> None:
-        await self.sync_commands()
+        try:
+            await self.sync_commands()
+        except discord.HTTPException as exc:  # alerts still flow; the next start tries again
+            log.error(
+                "could not sync the slash commands (%s); the ones Discord has stay in use",
+                exc,
+            )
 
     async def sync_commands(self) -> list[str]:
         """Sync the command tree where it changed since the last sync (by its hash): globally,
@@ -159,6 +165,15 @@ class WirewatchBot(discord.Client):
             state[key] = digest
             done.append(scope)
             log.info("slash commands synced (%s)", scope)
+        # a guild no longer listed loses its own copy (it keeps the global commands)
+        listed = {f"{app_id}/guild:{g}" for g in self.guild_ids}
+        for key in [k for k in state if k.startswith(f"{app_id}/guild:") and k not in listed]:
+            guild = discord.Object(id=int(key.rsplit(":", 1)[1]))
+            self.tree.clear_commands(guild=guild)
+            await self.tree.sync(guild=guild)
+            del state[key]
+            done.append(f"cleared {key.split('/', 1)[1]}")
+            log.info("slash commands of %s cleared (no longer listed)", key.split("/", 1)[1])
         if done:
             self._write_state(state)
         else:
@@ -293,15 +308,19 @@ async def run(
 ) -> None:
     """Answer an interaction: refuse while stopping or without the permission, defer at once
     (the work may take longer than Discord's 3 seconds), run it, show its reply or an error."""
+    command = interaction.command.qualified_name if interaction.command else "?"
+    where = {"guild_id": interaction.guild_id, "user_id": interaction.user.id}
     if bot.stopping:
         await _error(interaction, "Wirewatch is restarting: try again in a minute.")
         return
     if manager and not (
         interaction.permissions.manage_channels or interaction.permissions.administrator
     ):
+        log.info("/%s refused: no Manage Channels permission", command, extra=where)
         await _error(interaction, "You need the Manage Channels permission for that.")
         return
     await interaction.response.defer(ephemeral=not public, thinking=True)
+    log.info("/%s", command, extra=where)
     try:
         reply = await work()
     except Ambiguous as exc:
@@ -311,12 +330,13 @@ async def run(
         )
         return
     except UserError as exc:
+        log.info("/%s: %s", command, exc, extra=where)
         await _error(interaction, str(exc), public=public)
         return
     except asyncio.CancelledError:
         raise
     except Exception:
-        log.exception("slash command failed")
+        log.exception("/%s failed", command, extra=where)
         await _error(
             interaction, "That failed unexpectedly; the bot's log has the details.", public=public
         )
@@ -382,12 +402,15 @@ def build_tree(bot: WirewatchBot) -> None:
         url="The feed's address (http or https)",
         interval="Seconds between polls (60 or more)",
         name="A name to show instead of the feed's title",
+        backfill="Items already in the feed that may alert: none (default), a number of the "
+        "newest, or since a date (YYYY-MM-DD)",
     )
     async def feed_add(
         interaction: discord.Interaction,
         url: str,
         interval: app_commands.Range[int, 60, 86400] | None = None,
         name: app_commands.Range[str, 1, 100] | None = None,
+        backfill: app_commands.Range[str, 1, 20] | None = None,
     ) -> None:
         async def work() -> Reply:
             doc = await commands.add_feed(
@@ -397,10 +420,20 @@ def build_tree(bot: WirewatchBot) -> None:
                 name=name,
                 workspace=_workspace(interaction),
                 channel=_channel(interaction, None),
+                backfill=backfill or "none",
+            )
+            given = str(doc["backfill"]).strip()
+            looks_back = (
+                "only items published from now on alert"
+                if given.lower() == "none"
+                else f"its {given} newest items alert too"
+                if given.isdigit()
+                else f"items published since {given} alert too"
             )
             return Reply(
                 f"Following feed #{doc['feed_id']} <{doc['url']}>, polled every "
-                f"{doc['interval_s']} s. Add a watch (`/watch add`) to get alerts from it."
+                f"{doc['interval_s']} s; {looks_back}. Add a watch (`/watch add`) to get "
+                "alerts from it."
             )
 
         await run(bot, interaction, work, manager=True)
