@@ -1,41 +1,68 @@
-"""Question answering on real news-quiz questions: evidence recall and answers that contain the
-gold answer, for BM25 alone, dense alone and hybrid retrieval, side by side.
+"""Question answering on real news-quiz questions: evidence recall, citations and answers that
+contain the gold answer, for BM25 alone, dense alone and hybrid retrieval, side by side with
+plain baselines over the same stored articles; and refusals on questions the news cannot answer.
 
 * Items: the 300 dev questions of `realtimeqa_news/` in the shared data folder (`../shared/data`
   beside the project root, or `WIREWATCH_SHARED_DATA`): a news-quiz question, the evidence text
-  it was written from and the gold answer. Exit status 2 when the folder is missing.
+  it was written from and the gold answer. Exit status 2 when the folder is missing. Beside
+  them, `bench/qa_unanswerable.jsonl`: questions of the same kind, written for this benchmark,
+  about events that are not in the corpus (invented places, people and incidents; none of
+  their names occurs in the shared data), each with an `as_of` within the corpus's dates.
 * The evidence texts become one RSS feed, one article each (title: the evidence's opening
   words, never the question or the answer; link `https://evidence.example/<id>`; dated by
   `question_date` at 12:00 UTC), served on 127.0.0.1 by `bot.demo.serve_feeds`. Every feed
   capture of `news_feeds/manifest.jsonl` is ingested beside them as distractors (a few are
   malformed on purpose: `ingest` reports them, exits 2 and stores the others).
 * All through the real command line, in subprocesses and a temporary data dir: `feeds add`,
-  `poll --once`, `ingest FILES...`, then `ask --batch QUESTIONS --mode M --k 5` for M in bm25,
-  dense and hybrid, with no LLM configured (extractive answers).
-* Per mode, over the questions:
+  `poll --once`, `ingest FILES...`, then `ask --batch QUESTIONS --json --mode M --k 5` for M in
+  bm25, dense and hybrid, with no LLM configured (extractive answers); one batch per mode holds
+  the dev questions, then the unanswerable ones.
+* Each question is asked as of its date (`as_of`: the dev question's `question_date` at
+  23:59:59 UTC), so a quiz's "this week" is the week it was written. Feed entries without a
+  date are stored as published when ingested (the run's clock), so a time filter leaves them
+  out. `time filters kept` counts the dev questions whose time filter was applied.
+* Per mode, over the dev questions:
   - evidence recall@1: the first passage of `retrieved` (the ranked passages the answer was
-    composed from) belongs to the question's evidence article;
-  - evidence recall@5: the evidence article is among the first 5 distinct articles there;
+    composed from: `ask` retrieves 30, whatever `--k`) belongs to the evidence article;
+  - evidence recall@5, @10: the evidence article is among the first 5 (10) distinct articles
+    there. When the 30 passages hold fewer than 10 articles, @10 counts those there (how
+    often: `short_of_10`);
+  - cited: the evidence article is among the answer's citations;
   - answer contains gold: the answer text contains `answer_text` (case-insensitive, after
     Unicode NFKC and whitespace normalisation);
+  - no citation: the answer cites nothing; refused: it says nothing relevant was found
+    (`bot.answer.NOTHING`; without an LLM every answer citing nothing says so);
   - seconds per question: the wall time of the `ask --batch` process over the number of
-    questions (its start-up, about one model load, included).
-  Beside them: the CPU cores other processes kept busy during the run (the CLI subprocesses
-  are ours and not counted); when it is not near 0, the times are not reliable.
+    questions in its batch (dev and unanswerable; its start-up, one model load, included).
+  Over the unanswerable questions: refused, no citation, and either.
+* Plain baselines (`bench/qa_baselines.py`, in this process, on the run's database opened
+  read-only, over exactly the articles the console workspace sees, with no filter of any
+  kind): the question and each article's title + text embedded with sentence-transformers fp32
+  (`index.embed.load_embedder`), cosine (`dense_article`); the same over the stored passages
+  (title as context, as the product embeds them), an article by its best passage
+  (`dense_passage`); FTS5 `bm25()` over the passages with the question's words ORed, an
+  article by its best passage (`bm25`). Recall@1, @5, @10 as above over their first 10
+  articles; answer contains gold: the top passage, pasted whole, contains it. They give no
+  answer, so cited, no citation and refused do not apply.
+* Where the points go (`diagnosis`, per mode): the dev questions the whole-article baseline has
+  at 5 and the mode does not, counted by what `ask` did on them (its time filter excluded the
+  evidence; the evidence was not retrieved; it ranked below 10 or 6th to 10th; with or
+  without place, group or kind-of-event filters), and how many went the other way.
+* Beside the figures: the CPU cores other processes kept busy during the run (the CLI
+  subprocesses and the baselines' embedding are ours and not counted); when it is not near 0,
+  the times are not reliable.
 * The script fits nothing to these items; it only measures. (`bench/calibrate_topic.py` uses
-  them for the topic-watch threshold, which `ask` does not read.)
-* Questions are asked at the real clock, not at their `question_date`: "this week" in a 2020
-  question means the week before the run. Feed entries without a date are stored as published
-  when ingested, so such a time filter keeps those (76 distractors) and leaves the evidence
-  out. `time filters kept` counts the questions whose time filter was applied; a phrase such
-  as "this year" may keep other articles as the clock moves on.
+  the dev questions for the topic-watch threshold, which `ask` does not read.)
 * `--parallel` asks the three modes at once: faster on two cores, with the same figures,
   but the processes then share the CPU and their times per question are not comparable.
 
-`--update-baseline` writes the figures, rounded down to 3 decimals, to `eval_qa_baseline.json`;
-`tests/bot/test_eval_qa.py` fails when one drops below it. Floors only rise.
+`--update-baseline` writes the recall@1, recall@5 and answer-contains-gold figures of each `ask`
+mode, rounded down to 3 decimals, to `eval_qa_baseline.json`; `tests/bot/test_eval_qa.py` fails
+when one drops below it. Floors only rise. The other figures and the baselines are reported,
+not gated.
 
-  .venv/bin/python bench/eval_qa.py [--parallel] [--json] [--update-baseline]
+  .venv/bin/python bench/eval_qa.py [--parallel] [--backends fp32,onnx-int8] [--json]
+      [--update-baseline]
 """
 
 from __future__ import annotations
@@ -52,7 +79,7 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, get_args
@@ -61,16 +88,21 @@ from xml.sax.saxutils import escape
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `bot`
 
+from bench import qa_baselines  # noqa: E402
 from bench.load import busy_cpu_s, finite  # noqa: E402
+from bot.answer import NOTHING  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
 from index.embed import BackendChoice  # noqa: E402
 
 BASELINE = Path(__file__).with_name("eval_qa_baseline.json")
+UNANSWERABLE = Path(__file__).with_name("qa_unanswerable.jsonl")
 QA_FILE = Path("realtimeqa_news") / "realtimeqa_dev.jsonl"
 MANIFEST = Path("news_feeds") / "manifest.jsonl"
 MODES = ("bm25", "dense", "hybrid")
 FIGURES = ("recall_at_1", "recall_at_5", "answer_contains_gold")
+PLAIN = qa_baselines.BASELINES
 K = 5
+DEEP = 10  # recall@10
 EVIDENCE_URL = "https://evidence.example/"
 TITLE_WORDS = 12
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -88,6 +120,12 @@ def shared_data_dir() -> Path | None:
 
 def load_items(shared: Path) -> list[dict[str, Any]]:
     text = (shared / QA_FILE).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def load_unanswerable(path: Path = UNANSWERABLE) -> list[dict[str, Any]]:
+    """The questions about events the corpus does not hold: {"question", "as_of"} a line."""
+    text = path.read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
@@ -188,6 +226,13 @@ def embedding_model(db_path: Path) -> str:
     return ", ".join(str(m) for m in found)
 
 
+def published_dates(db_path: Path) -> dict[int, str]:
+    """article_id -> its stored published_at (ISO), read-only."""
+    with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT article_id, published_at FROM articles").fetchall()
+    return {int(article_id): str(when) for article_id, when in rows}
+
+
 def article_ids_by_url(db_path: Path) -> dict[str, int]:
     """url -> article_id, read-only from the run's database."""
     with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True) as db:
@@ -205,26 +250,177 @@ def _first_articles(retrieved: Sequence[dict[str, Any]], n: int) -> list[int]:
     return out
 
 
+def _rank(articles: Sequence[int], wanted: int | None) -> int | None:
+    """1-based rank of `wanted` among `articles`, None when absent."""
+    return articles.index(wanted) + 1 if wanted in articles else None
+
+
+def refused(doc: dict[str, Any]) -> bool:
+    """The answer says nothing relevant was found (`bot.answer.NOTHING`)."""
+    return NOTHING in doc["answer"]
+
+
 def score(
     items: Sequence[dict[str, Any]], docs: Sequence[dict[str, Any]], ids: dict[str, int]
 ) -> dict[str, Any]:
     """The figures of one mode: `docs` are its `ask` documents, in the items' order."""
     if len(docs) != len(items):
         raise RuntimeError(f"{len(docs)} answers for {len(items)} questions")
-    at_1 = at_5 = gold = timed = 0
+    at_1 = at_5 = at_10 = short = gold = timed = cited = uncited = refusals = 0
+    ranks: list[int | None] = []
     for item, doc in zip(items, docs, strict=True):
         wanted = ids.get(evidence_url(item))
-        first = _first_articles(doc["retrieved"], K)
-        at_1 += bool(first) and first[0] == wanted
-        at_5 += wanted in first
+        first = _first_articles(doc["retrieved"], DEEP)
+        rank = _rank(first, wanted)
+        ranks.append(rank)
+        at_1 += rank == 1
+        at_5 += rank is not None and rank <= K
+        at_10 += rank is not None
+        short += len(first) < DEEP
         gold += normalise(item["answer_text"]) in normalise(doc["answer"])
         timed += "time" in doc["filters"]
+        cited += any(c["article_id"] == wanted for c in doc["citations"])
+        uncited += not doc["citations"]
+        refusals += refused(doc)
     n = len(items)
     return {
         "recall_at_1": at_1 / n,
         "recall_at_5": at_5 / n,
         "answer_contains_gold": gold / n,
         "time_filters": timed,
+        "recall_at_10": at_10 / n,
+        "short_of_10": short,
+        "cited": cited / n,
+        "no_citation": uncited / n,
+        "refused": refusals / n,
+        "ranks": ranks,
+    }
+
+
+def score_plain(
+    items: Sequence[dict[str, Any]],
+    found: Sequence[qa_baselines.Ranking],
+    ids: dict[str, int],
+) -> dict[str, Any]:
+    """The figures of one plain baseline (no answer: "cited" and the rates are not defined;
+    "answer contains gold" reads the top passage, pasted whole)."""
+    at_1 = at_5 = at_10 = gold = 0
+    ranks: list[int | None] = []
+    for item, ranking in zip(items, found, strict=True):
+        rank = _rank(ranking.articles, ids.get(evidence_url(item)))
+        ranks.append(rank)
+        at_1 += rank == 1
+        at_5 += rank is not None and rank <= K
+        at_10 += rank is not None
+        gold += normalise(item["answer_text"]) in normalise(ranking.top_passage)
+    n = len(items)
+    return {
+        "recall_at_1": at_1 / n,
+        "recall_at_5": at_5 / n,
+        "recall_at_10": at_10 / n,
+        "answer_contains_gold": gold / n,
+        "ranks": ranks,
+    }
+
+
+def score_unanswerable(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One mode's answers to the questions the corpus cannot answer."""
+    n = max(len(docs), 1)
+    return {
+        "refused": sum(map(refused, docs)) / n,
+        "no_citation": sum(not d["citations"] for d in docs) / n,
+        "refused_or_uncited": sum(refused(d) or not d["citations"] for d in docs) / n,
+        "relaxed": sum(bool(d["relaxed"]) for d in docs),
+    }
+
+
+def _within(filters: dict[str, Any], published_at: str | None) -> bool:
+    """Whether an article published at `published_at` passes the answer's time filter (by
+    day, as the store filters: since's day to the day before until)."""
+    time = filters.get("time")
+    if time is None or published_at is None:
+        return True
+    day = datetime.fromisoformat(published_at).astimezone(UTC).date()
+    since, until = time.get("since"), time.get("until")
+    if since and day < datetime.fromisoformat(since).astimezone(UTC).date():
+        return False
+    return not (until and day > (datetime.fromisoformat(until) - timedelta(microseconds=1)).date())
+
+
+SOFT = ("places", "actors", "event_types")
+
+
+def diagnose(
+    items: Sequence[dict[str, Any]],
+    plain: dict[str, Any],
+    modes: dict[str, Any],
+    docs: dict[str, list[dict[str, Any]]],
+    ids: dict[str, int],
+    published: dict[int, str],
+    against: str = "hybrid",
+) -> dict[str, Any]:
+    """Where the points go: the questions the plain whole-article baseline has at 5 and
+    `against` does not, counted by what `ask` did on them (first cause that applies):
+
+    - time_excluded: a time filter was kept and the evidence's date is outside it;
+    - not_retrieved: the evidence is not among the passages `ask` retrieved (30);
+    - ranked_below_10 / ranked_6_to_10: it is, but its article comes after the first 10
+      distinct articles there, or 6th to 10th;
+    each of the last three with `_soft` when places, groups or kinds of event were in the
+    filters (they rank the articles naming them first);
+    and beside them how many the other `ask` modes have at 5 and how many answers relaxed a
+    filter. Also the reverse: the questions `against` has at 5 and the baseline does not."""
+    base = plain["dense_article"]["ranks"]
+    mine = modes[against]["ranks"]
+    causes: dict[str, int] = {}
+    others = {mode: 0 for mode in MODES if mode != against}
+    relaxed = 0
+    lost: list[dict[str, Any]] = []
+    for i, item in enumerate(items):
+        if not (base[i] is not None and base[i] <= K) or (mine[i] is not None and mine[i] <= K):
+            continue
+        doc = docs[against][i]
+        filters = doc["filters"]
+        soft = [name for name in SOFT if name in filters]
+        wanted = ids.get(evidence_url(item))
+        if not _within(filters, published.get(wanted) if wanted is not None else None):
+            cause = "time_excluded"
+        else:
+            if mine[i] is not None:
+                cause = "ranked_6_to_10"
+            elif any(h["article_id"] == wanted for h in doc["retrieved"]):
+                cause = "ranked_below_10"
+            else:
+                cause = "not_retrieved"
+            cause += "_soft" if soft else ""
+        causes[cause] = causes.get(cause, 0) + 1
+        relaxed += bool(doc["relaxed"])
+        for mode in others:
+            rank = modes[mode]["ranks"][i]
+            others[mode] += rank is not None and rank <= K
+        lost.append(
+            {
+                "id": item["id"],
+                "cause": cause,
+                "plain_rank": base[i],
+                "rank": mine[i],
+                "filters": sorted(filters),
+                "relaxed": doc["relaxed"],
+                "as_of": doc["as_of"],
+            }
+        )
+    gained = sum(
+        (mine[i] is not None and mine[i] <= K) and not (base[i] is not None and base[i] <= K)
+        for i in range(len(items))
+    )
+    return {
+        "against": against,
+        "lost": len(lost),
+        "causes": dict(sorted(causes.items(), key=lambda kv: -kv[1])),
+        "relaxed": relaxed,
+        "other_modes_at_5": others,
+        "gained": gained,
+        "questions": lost,
     }
 
 
@@ -280,12 +476,15 @@ def run_eval(
     *,
     parallel: bool = False,
     backend: str | None = None,
+    plain: bool = True,
     log: Log = lambda _: None,
 ) -> dict[str, Any]:
-    """Ingest the evidence feed and the distractors, ask every question in every mode, and
-    return the figures. `backend`: WIREWATCH_EMBED_BACKEND for the run (default: as set in the
-    environment, else the product's auto choice)."""
+    """Ingest the evidence feed and the distractors, ask every question (and the unanswerable
+    ones) in every mode, compute the plain baselines (`plain`), and return the figures.
+    `backend`: WIREWATCH_EMBED_BACKEND for the run (default: as set in the environment, else
+    the product's auto choice)."""
     items = load_items(shared)
+    absent = load_unanswerable()
     files = distractor_files(shared)
     started, own_cpu, busy = time.perf_counter(), _cpu_s(), busy_cpu_s()
     with tempfile.TemporaryDirectory(prefix="wirewatch-eval-qa-") as tmp:
@@ -304,17 +503,39 @@ def run_eval(
         done = _cli(["ingest", *map(str, files), "--json"], env, work, ok=(0, 2))
         ingest_s = time.perf_counter() - clock
         ingest = json.loads(done.stdout)
-        ids = article_ids_by_url(work / "data" / "wirewatch.db")
-        model = embedding_model(work / "data" / "wirewatch.db")
+        db_path = work / "data" / "wirewatch.db"
+        ids = article_ids_by_url(db_path)
+        model = embedding_model(db_path)
         stored = sum(evidence_url(item) in ids for item in items)
         batch = work / "questions.txt"
-        batch.write_text("\n".join(question_lines(items)) + "\n", encoding="utf-8")
+        lines = question_lines(items) + [json.dumps(q) for q in absent]
+        batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
         modes: dict[str, Any] = {}
+        docs: dict[str, list[dict[str, Any]]] = {}
+        unanswerable: dict[str, Any] = {}
         for mode, (stdout, wall) in _ask_all(batch, env, work, parallel, log).items():
-            docs = [json.loads(line) for line in stdout.splitlines() if line.strip()]
-            modes[mode] = score(items, docs, ids) | {
-                "s_per_question": wall / len(items),
+            answers = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+            docs[mode] = answers[: len(items)]
+            modes[mode] = score(items, docs[mode], ids) | {
+                "s_per_question": wall / len(lines),
                 "ask_s": wall,
+            }
+            unanswerable[mode] = score_unanswerable(answers[len(items) :])
+        baselines: dict[str, Any] = {}
+        diagnosis = None
+        if plain:
+            clock = time.perf_counter()
+            found, source = qa_baselines.rankings(
+                db_path,
+                [item["question"] for item in items],
+                model=model.partition("+")[0],
+                log=log,
+            )
+            baselines = {name: score_plain(items, found[name], ids) for name in PLAIN}
+            baselines_s = time.perf_counter() - clock
+            diagnosis = {
+                mode: diagnose(items, baselines, modes, docs, ids, published_dates(db_path), mode)
+                for mode in MODES
             }
     wall = time.perf_counter() - started
     others = (busy_cpu_s() - busy) - (_cpu_s() - own_cpu)  # NaN off Linux
@@ -334,6 +555,17 @@ def run_eval(
         "total_s": wall,
         "other_load_cores": max(others, 0.0) / wall,
         "modes": modes,
+        "unanswerable": {"n": len(absent), "modes": unanswerable},
+        **(
+            {
+                "plain": baselines,
+                "plain_passage_vectors": source,
+                "plain_s": baselines_s,
+                "diagnosis": diagnosis,
+            }
+            if plain
+            else {}
+        ),
     }
 
 
@@ -372,6 +604,17 @@ def tolerance_for(baseline: dict[str, Any], backend: str, default: float) -> flo
     return float(baseline.get("backends", {}).get(backend, {}).get("tolerance", default))
 
 
+PLAIN_LABELS = {
+    "dense_article": "plain dense, whole article",
+    "dense_passage": "plain dense, best passage",
+    "bm25": "plain BM25 (FTS5)",
+}
+
+
+def _cell(value: float | None) -> str:
+    return f"{value:>8.3f}" if value is not None else f"{'n/a':>8}"
+
+
 def print_table(figures: dict[str, Any]) -> None:
     modes = figures["modes"]
     print(f"embedding model: {figures.get('model', '?')}")
@@ -380,13 +623,34 @@ def print_table(figures: dict[str, Any]) -> None:
         f"articles stored among {figures['articles']} articles "
         f"({figures['distractor_files']} distractor feed files)"
     )
-    print(f"{'':<24}" + "".join(f"{mode:>10}" for mode in MODES))
-    for name, label in (
-        ("recall_at_1", "evidence recall@1"),
-        ("recall_at_5", "evidence recall@5"),
-        ("answer_contains_gold", "answer contains gold"),
-    ):
-        print(f"{label:<24}" + "".join(f"{modes[m][name]:>10.3f}" for m in MODES))
+    columns = ("@1", "@5", "@10", "cited", "gold", "no cite", "refused")
+    print(f"{'':<30}" + "".join(f"{c:>8}" for c in columns))
+    plain = figures.get("plain", {})
+    for name in PLAIN if plain else ():
+        row = plain[name]
+        cells: list[float | None] = [row["recall_at_1"], row["recall_at_5"], row["recall_at_10"]]
+        cells += [None, row["answer_contains_gold"], None, None]
+        print(f"{PLAIN_LABELS[name]:<30}" + "".join(map(_cell, cells)))
+    for mode in MODES:
+        row = modes[mode]
+        cells = [row["recall_at_1"], row["recall_at_5"], row["recall_at_10"], row["cited"]]
+        cells += [row["answer_contains_gold"], row["no_citation"], row["refused"]]
+        print(f"{'ask --mode ' + mode:<30}" + "".join(map(_cell, cells)))
+    if plain:
+        print(
+            f"(plain: no answer, so no citations; gold: the top passage pasted whole; passage "
+            f"vectors {figures['plain_passage_vectors']}; {figures['plain_s']:.1f} s)"
+        )
+    short = ", ".join(f"{m} {modes[m]['short_of_10']}" for m in MODES)
+    print(f"(ask @10: its 30 retrieved passages held fewer than 10 articles for: {short})")
+    absent = figures["unanswerable"]
+    print(f"\nNot in the corpus: {absent['n']} questions (bench/{UNANSWERABLE.name})")
+    print(f"{'':<30}" + "".join(f"{c:>10}" for c in ("refused", "no cite", "either")))
+    for mode in MODES:
+        rates = absent["modes"][mode]
+        shown = (rates["refused"], rates["no_citation"], rates["refused_or_uncited"])
+        print(f"{'ask --mode ' + mode:<30}" + "".join(f"{v:>10.3f}" for v in shown))
+    print()
     print(f"{'time filters kept':<24}" + "".join(f"{modes[m]['time_filters']:>10}" for m in MODES))
     print(
         f"{'s per question':<24}" + "".join(f"{modes[m]['s_per_question']:>10.3f}" for m in MODES)
@@ -397,6 +661,15 @@ def print_table(figures: dict[str, Any]) -> None:
         + (", the three modes asked at once" if figures["parallel_asks"] else "")
     )
     print(f"CPU cores kept busy by other processes: {figures['other_load_cores']:.2f}")
+    for mode, found in (figures.get("diagnosis") or {}).items():
+        print(
+            f"\nwhole-article baseline at 5, ask --mode {mode} not: {found['lost']} questions "
+            f"({found['gained']} the other way round); {found['relaxed']} of them relaxed a "
+            "filter; at 5 in the other modes: "
+            + ", ".join(f"{m} {n}" for m, n in found["other_modes_at_5"].items())
+        )
+        for cause, count in found["causes"].items():
+            print(f"  {cause:<28}{count:>4}")
 
 
 def main(argv: list[str] | None = None) -> int:

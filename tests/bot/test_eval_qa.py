@@ -7,6 +7,7 @@ busy."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,19 @@ from bench.eval_qa import (
     MANIFEST,
     MODES,
     QA_FILE,
+    _within,
     backend_of,
+    evidence_url,
     floors_for,
+    load_unanswerable,
     run_eval,
+    score,
+    score_plain,
+    score_unanswerable,
     tolerance_for,
 )
+from bench.qa_baselines import Ranking, best_per_article, bm25_rankings, fts_or_query
+from bot.answer import NOTHING
 
 # Float noise in scores may swap two near-tied passages; one question of 300 is 0.0033, so a
 # single question moving stays within this and two fail. A backend may carry its own, wider
@@ -69,3 +78,94 @@ def test_each_fast_backends_floors_are_within_a_point_of_fp32() -> None:
         fast = floors_for(baseline, backend)
         for mode in MODES:
             assert fast[mode]["recall_at_5"] >= baseline["modes"][mode]["recall_at_5"] - 0.01
+
+
+# ---- the scoring and the plain baselines, without the model ----------------------------------
+def _doc(articles: list[int], cited: list[int], answer: str = "x", **extra: Any) -> dict[str, Any]:
+    return {
+        "answer": answer,
+        "filters": extra.get("filters", {}),
+        "relaxed": extra.get("relaxed", []),
+        "as_of": None,
+        "citations": [{"article_id": a} for a in cited],
+        "retrieved": [{"passage_id": 100 + i, "article_id": a} for i, a in enumerate(articles)],
+    }
+
+
+def test_score_reads_recall_at_10_citations_and_refusals() -> None:
+    items = [
+        {"id": "a", "answer_text": "Kyiv"},
+        {"id": "b", "answer_text": "Paris"},
+        {"id": "c", "answer_text": "Rome"},
+    ]
+    ids = {evidence_url(item): n for n, item in enumerate(items, 1)}
+    docs = [
+        _doc([1, 1, 9], [1], answer="It was Kyiv [1]"),  # first, cited, gold
+        _doc([20, 21, 22, 23, 24, 25, 26, 2], [20]),  # 8th distinct article: @10 only
+        _doc([30], [], answer=NOTHING),  # refused, nothing cited
+    ]
+    got = score(items, docs, ids)
+    assert got["recall_at_1"] == got["recall_at_5"] == got["cited"] == 1 / 3
+    assert got["recall_at_10"] == 2 / 3 and got["ranks"] == [1, 8, None]
+    assert got["answer_contains_gold"] == 1 / 3
+    assert got["no_citation"] == got["refused"] == 1 / 3
+    assert got["short_of_10"] == 3
+    rates = score_unanswerable(docs)
+    assert rates["refused"] == rates["no_citation"] == rates["refused_or_uncited"] == 1 / 3
+
+
+def test_plain_scores_read_the_top_passage_for_gold() -> None:
+    items = [{"id": "a", "answer_text": "Kyiv"}, {"id": "b", "answer_text": "Paris"}]
+    ids = {evidence_url(item): n for n, item in enumerate(items, 1)}
+    found = [Ranking((1, 5), "flights from Kyiv"), Ranking(tuple(range(10, 20)), "Paris")]
+    got = score_plain(items, found, ids)
+    assert got["recall_at_1"] == got["recall_at_10"] == 0.5 and got["ranks"] == [1, None]
+    assert got["answer_contains_gold"] == 1.0
+
+
+def test_the_time_window_is_read_by_day() -> None:
+    window = {"time": {"since": "2020-01-06T00:00:00+00:00", "until": "2020-01-13T00:00:00+00:00"}}
+    assert _within(window, "2020-01-12T23:00:00+00:00")
+    assert not _within(window, "2020-01-13T00:00:00+00:00")
+    assert not _within(window, "2020-01-05T12:00:00+00:00")
+    assert _within({}, "1999-01-01T00:00:00+00:00")
+
+
+def test_plain_bm25_ors_quoted_words_and_keeps_each_articles_best_passage(tmp_path: Path) -> None:
+    assert fts_or_query('Who won "Nevada"? who') == '"who" OR "won" OR "nevada"'
+    assert best_per_article([(7, 1), (8, 1), (9, 2)], 10) == ((1, 2), 7)
+    db_path = tmp_path / "w.db"
+    with sqlite3.connect(db_path) as db:
+        db.executescript(
+            "CREATE TABLE workspaces (workspace_id INTEGER PRIMARY KEY, name TEXT);"
+            "CREATE TABLE subscriptions (workspace_id INTEGER, feed_id INTEGER);"
+            "CREATE TABLE feed_entries (feed_id INTEGER, article_id INTEGER);"
+            "CREATE TABLE passages (passage_id INTEGER PRIMARY KEY, article_id INTEGER,"
+            " seq INTEGER, text TEXT);"
+            "CREATE VIRTUAL TABLE passages_fts USING fts5(title, text);"
+            "INSERT INTO workspaces VALUES (1, 'console'), (2, 'discord:1');"
+            "INSERT INTO subscriptions VALUES (1, 1), (2, 2);"
+            "INSERT INTO feed_entries VALUES (1, 1), (1, 2), (2, 3);"
+        )
+        rows = [
+            (1, 1, "Sanders won the Nevada caucuses"),
+            (2, 1, "Nevada"),
+            (3, 2, "Rain in Nevada"),
+            (4, 3, "Sanders won the Nevada caucuses again"),  # another workspace's article
+        ]
+        db.executemany("INSERT INTO passages VALUES (?, ?, 0, ?)", rows)
+        db.executemany(
+            "INSERT INTO passages_fts (rowid, title, text) VALUES (?, '', ?)",
+            [(pid, text) for pid, _, text in rows],
+        )
+    (found,) = bm25_rankings(db_path, ["Who won the Nevada caucuses?"])
+    assert found == Ranking((1, 2), "Sanders won the Nevada caucuses")
+
+
+def test_the_unanswerable_questions_are_many_dated_and_distinct() -> None:
+    absent = load_unanswerable()
+    assert len(absent) >= 50
+    assert len({q["question"] for q in absent}) == len(absent)
+    for q in absent:
+        assert set(q) == {"question", "as_of"}
+        assert "2020-01-01" <= q["as_of"][:10] <= "2026-07-31"
