@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
 from bot import commands
+from bot.adapters.discord import client as client_module
 from bot.adapters.discord.chat import DiscordChat
 from bot.adapters.discord.client import WirewatchBot
 from bot.adapters.discord.service import DiscordService
@@ -668,6 +669,22 @@ async def test_a_long_list_pages_for_the_member_who_asked(
     back = await fake.press(turned, button(turned, "Previous")["custom_id"], user_id=MEMBER)
     assert (await back.response())["type"] == UPDATE_MESSAGE
     assert fake.get_message(int(message["id"]))["embeds"][0]["footer"]["text"] == "page 1/2"
+
+
+async def test_paging_buttons_expire(
+    bot: WirewatchBot, fake: FakeDiscord, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client_module, "PAGE_TIMEOUT_S", 0.3)
+    for n in range(12):
+        await commands.watch_add(app, f"keyword{n}", kind="keyword", channel=f"{WS_A}:{NEWS_A}")
+    message = await shown(await say(fake, "watch list"))
+    assert not button(message, "Next").get("disabled")
+
+    def expired() -> bool:
+        now = fake.get_message(int(message["id"]))
+        return all(button(now, label).get("disabled") for label in ("Previous", "Next"))
+
+    await fake.wait_until(expired, timeout=5, what="the paging buttons to be disabled")
 
 
 # ---- 7. mentions -------------------------------------------------------------------------------
