@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
 from bot import commands
-from bot.adapters.discord import client as client_module
+from bot.adapters.discord import tree as tree_module
 from bot.adapters.discord.chat import DiscordChat
 from bot.adapters.discord.client import WirewatchBot
 from bot.adapters.discord.service import DiscordService
@@ -674,7 +674,7 @@ async def test_a_long_list_pages_for_the_member_who_asked(
 async def test_paging_buttons_expire(
     bot: WirewatchBot, fake: FakeDiscord, app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(client_module, "PAGE_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(tree_module, "PAGE_TIMEOUT_S", 0.3)
     for n in range(12):
         await commands.watch_add(app, f"keyword{n}", kind="keyword", channel=f"{WS_A}:{NEWS_A}")
     message = await shown(await say(fake, "watch list"))

@@ -9,6 +9,7 @@ more than 25 fields, a field name over 256 or value over 1,024, a footer over 2,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import discord
@@ -187,3 +188,111 @@ def pages(title: str, lines: Sequence[str], *, per_page: int = 10) -> list[disco
         make_embed(title, description="\n".join(chunk), footer=f"page {n}/{len(chunks)}")
         for n, chunk in enumerate(chunks, 1)
     ]
+
+
+# ---- command results ---------------------------------------------------------------------------
+def when(iso: str | None) -> str:
+    """An ISO time as Discord's own timestamp (shown in each reader's time zone)."""
+    if not iso:
+        return "never"
+    try:
+        return discord.utils.format_dt(datetime.fromisoformat(iso.replace("Z", "+00:00")), "f")
+    except ValueError:
+        return iso
+
+
+def feed_line(f: dict[str, Any]) -> str:
+    name = markdown_link(f["name"] or f["url"], f["url"], 120)
+    if not f["enabled"]:
+        health = f"disabled after {f['error_count']} failures: {f['last_error']}"
+    elif f["error_count"]:
+        health = f"{f['error_count']} failures: {f['last_error']}"
+    else:
+        health = f["last_status"] or "not polled yet"
+    return (
+        f"**#{f['feed_id']}** {name}: {f['articles']} articles, every {f['interval_s']} s, "
+        f"{clip(str(health), 200)}"
+    )
+
+
+def watch_line(w: dict[str, Any]) -> str:
+    means = f" = {w['canonical']}" if w["canonical"] and w["canonical"] != w["term"] else ""
+    channel = w["channel"].rsplit(":", 1)[-1]
+    line = f"**#{w['watch_id']}** {w['kind']} {clip(w['term'], 200)}{means} -> <#{channel}>"
+    filters = [*w.get("event_types", [])]
+    if w.get("min_killed") is not None:
+        filters.append(f"killed >= {w['min_killed']}")
+    if w.get("radius_km"):
+        filters.append(f"within {w['radius_km']:g} km")
+    if filters:
+        line += f" ({', '.join(filters)})"
+    if w.get("paused"):
+        line += f"\n  **paused**: {clip(w['paused'], 300)} (`/watch unmute` resumes it)"
+    elif w["muted_until"]:
+        line += f", muted until {when(w['muted_until'])}"
+    return line
+
+
+def alert_line(a: dict[str, Any]) -> str:
+    state = "failed" if a["failed"] else "waiting" if a["pending"] else "sent"
+    terms = ", ".join(dict.fromkeys(m["term"] for m in a["matched"]))
+    channel = a["channel"].rsplit(":", 1)[-1]
+    return (
+        f"**alert {a['alert_id']}** {markdown_link(a['title'], a['url'], 150)} "
+        f"({', '.join(a['sources'][:3])}; matched {clip(terms, 100)}; <#{channel}>, "
+        f"{state})"
+    )
+
+
+def why_embed(alerts: list[dict[str, Any]]) -> discord.Embed:
+    fields = []
+    for a in alerts[:5]:
+        reasons = "\n".join(f"watch #{m['watch_id']} {m['term']}: {m['why']}" for m in a["matched"])
+        fields.append((f"alert {a['alert_id']}: {a['title']}", reasons or "no watch recorded"))
+    first = alerts[0]
+    title = "Why this alert" if len(alerts) == 1 else f"Why these {len(alerts)} alerts"
+    sources = ", ".join(first["sources"])
+    return make_embed(
+        title, url=first["url"], description=f"Sources: {sources}", fields=fields, kind="alert"
+    )
+
+
+def status_embed(doc: dict[str, Any]) -> discord.Embed:
+    counts = (
+        f"{doc['feeds']} feeds, {doc['articles']} articles in {doc['stories']} stories, "
+        f"{doc['watches']} watches, {doc['alerts']} alerts ({doc['pending_alerts']} waiting). "
+        f"Last poll: {when(doc['last_polled_at'])}."
+    )
+    fields = []
+    if doc["failing_feeds"]:
+        fields.append(
+            (
+                "Feeds in trouble",
+                "\n".join(
+                    f"#{f['feed_id']} {f['name']}: "
+                    + ("disabled, " if not f["enabled"] else "")
+                    + f"{f['error_count']} failures ({f['last_error']})"
+                    for f in doc["failing_feeds"]
+                ),
+            )
+        )
+    if doc["paused_watches"]:
+        fields.append(
+            (
+                "Paused watches (the channel refused a message; `/watch unmute` resumes)",
+                "\n".join(
+                    f"#{w['watch_id']} {w['term']}: {w['reason']}" for w in doc["paused_watches"]
+                ),
+            )
+        )
+    if doc["muted_watches"]:
+        fields.append(
+            (
+                "Muted watches",
+                "\n".join(
+                    f"#{w['watch_id']} {w['term']} until {when(w['until'])}"
+                    for w in doc["muted_watches"]
+                ),
+            )
+        )
+    return make_embed("Status", description=counts, fields=fields)
