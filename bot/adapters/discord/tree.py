@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -204,25 +204,25 @@ def build_tree(bot: WirewatchBot) -> None:
     app = bot.app
     tree = bot.tree
 
-    async def feed_autocomplete(
-        interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[int]]:
-        if interaction.guild_id is None:
-            return []
-        found = await commands.feed_choices(
-            app, current, workspace=workspace_name(interaction.guild_id)
-        )
-        return [app_commands.Choice(name=embeds.clip(label, 100), value=v) for label, v in found]
+    def id_autocomplete(
+        lookup: Callable[..., Awaitable[list[tuple[str, int]]]],
+    ) -> Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[int]]]]:
+        """Autocomplete over the guild's own feeds or watches (`lookup`: a *_choices)."""
 
-    async def watch_autocomplete(
-        interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[int]]:
-        if interaction.guild_id is None:
-            return []
-        found = await commands.watch_choices(
-            app, current, workspace=workspace_name(interaction.guild_id)
-        )
-        return [app_commands.Choice(name=embeds.clip(label, 100), value=v) for label, v in found]
+        async def complete(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[int]]:
+            if interaction.guild_id is None:
+                return []
+            found = await lookup(app, current, workspace=workspace_name(interaction.guild_id))
+            return [
+                app_commands.Choice(name=embeds.clip(label, 100), value=v) for label, v in found
+            ]
+
+        return complete
+
+    feed_autocomplete = id_autocomplete(commands.feed_choices)
+    watch_autocomplete = id_autocomplete(commands.watch_choices)
 
     async def term_autocomplete(
         interaction: discord.Interaction, current: str
