@@ -266,7 +266,7 @@ def score(
     """The figures of one mode: `docs` are its `ask` documents, in the items' order."""
     if len(docs) != len(items):
         raise RuntimeError(f"{len(docs)} answers for {len(items)} questions")
-    at_1 = at_5 = at_10 = short = gold = timed = cited = uncited = refusals = 0
+    at_1 = at_5 = at_10 = short = gold = timed = cited = uncited = refusals = lost = 0
     ranks: list[int | None] = []
     for item, doc in zip(items, docs, strict=True):
         wanted = ids.get(evidence_url(item))
@@ -282,6 +282,7 @@ def score(
         cited += any(c["article_id"] == wanted for c in doc["citations"])
         uncited += not doc["citations"]
         refusals += refused(doc)
+        lost += refused(doc) and rank is not None and rank <= K
     n = len(items)
     return {
         "recall_at_1": at_1 / n,
@@ -293,6 +294,7 @@ def score(
         "cited": cited / n,
         "no_citation": uncited / n,
         "refused": refusals / n,
+        "refused_evidence_at_5": lost,
         "ranks": ranks,
     }
 
@@ -368,11 +370,13 @@ def diagnose(
       distinct articles there, or 6th to 10th;
     each of the last three with `_soft` when places, groups or kinds of event were in the
     filters (they rank the articles naming them first);
-    and beside them how many the other `ask` modes have at 5 and how many answers relaxed a
-    filter. Also the reverse: the questions `against` has at 5 and the baseline does not."""
+    and beside them how many had each kind of filter (`with_filter`), how many the other `ask`
+    modes have at 5 and how many answers relaxed a filter. Also the reverse (`gained`): the
+    questions `against` has at 5 and the baseline does not."""
     base = plain["dense_article"]["ranks"]
     mine = modes[against]["ranks"]
     causes: dict[str, int] = {}
+    kinds: dict[str, int] = {}
     others = {mode: 0 for mode in MODES if mode != against}
     relaxed = 0
     lost: list[dict[str, Any]] = []
@@ -394,6 +398,9 @@ def diagnose(
                 cause = "not_retrieved"
             cause += "_soft" if soft else ""
         causes[cause] = causes.get(cause, 0) + 1
+        for kind in [*SOFT, "time"] if filters else ["none"]:
+            if kind in filters or kind == "none":
+                kinds[kind] = kinds.get(kind, 0) + 1
         relaxed += bool(doc["relaxed"])
         for mode in others:
             rank = modes[mode]["ranks"][i]
@@ -417,6 +424,7 @@ def diagnose(
         "against": against,
         "lost": len(lost),
         "causes": dict(sorted(causes.items(), key=lambda kv: -kv[1])),
+        "with_filter": kinds,
         "relaxed": relaxed,
         "other_modes_at_5": others,
         "gained": gained,
@@ -641,6 +649,8 @@ def print_table(figures: dict[str, Any]) -> None:
             f"(plain: no answer, so no citations; gold: the top passage pasted whole; passage "
             f"vectors {figures['plain_passage_vectors']}; {figures['plain_s']:.1f} s)"
         )
+    lost = ", ".join(f"{m} {modes[m]['refused_evidence_at_5']}" for m in MODES)
+    print(f"(refused although the evidence was among the first 5 articles retrieved: {lost})")
     short = ", ".join(f"{m} {modes[m]['short_of_10']}" for m in MODES)
     print(f"(ask @10: its 30 retrieved passages held fewer than 10 articles for: {short})")
     absent = figures["unanswerable"]
@@ -670,6 +680,8 @@ def print_table(figures: dict[str, Any]) -> None:
         )
         for cause, count in found["causes"].items():
             print(f"  {cause:<28}{count:>4}")
+        kinds = ", ".join(f"{kind} {n}" for kind, n in found["with_filter"].items())
+        print(f"  filters on them: {kinds}")
 
 
 def main(argv: list[str] | None = None) -> int:
