@@ -372,7 +372,9 @@ def diagnose(
     filters (they rank the articles naming them first);
     and beside them how many had each kind of filter (`with_filter`), how many the other `ask`
     modes have at 5 and how many answers relaxed a filter. Also the reverse (`gained`): the
-    questions `against` has at 5 and the baseline does not."""
+    questions `against` has at 5 and the baseline does not; and over every dev question, per
+    kind of filter in the answer (`by_filter`): how many questions, and how many of them the
+    baseline and `against` have at 5."""
     base = plain["dense_article"]["ranks"]
     mine = modes[against]["ranks"]
     causes: dict[str, int] = {}
@@ -416,6 +418,14 @@ def diagnose(
                 "as_of": doc["as_of"],
             }
         )
+    by_filter: dict[str, dict[str, int]] = {}
+    for i, doc in enumerate(docs[against]):
+        present = [k for k in (*SOFT, "time") if k in doc["filters"]] or ["none"]
+        for kind in present:
+            row = by_filter.setdefault(kind, {"n": 0, "plain_at_5": 0, "at_5": 0})
+            row["n"] += 1
+            row["plain_at_5"] += base[i] is not None and base[i] <= K
+            row["at_5"] += mine[i] is not None and mine[i] <= K
     gained = sum(
         (mine[i] is not None and mine[i] <= K) and not (base[i] is not None and base[i] <= K)
         for i in range(len(items))
@@ -425,6 +435,7 @@ def diagnose(
         "lost": len(lost),
         "causes": dict(sorted(causes.items(), key=lambda kv: -kv[1])),
         "with_filter": kinds,
+        "by_filter": by_filter,
         "relaxed": relaxed,
         "other_modes_at_5": others,
         "gained": gained,
@@ -682,6 +693,11 @@ def print_table(figures: dict[str, Any]) -> None:
             print(f"  {cause:<28}{count:>4}")
         kinds = ", ".join(f"{kind} {n}" for kind, n in found["with_filter"].items())
         print(f"  filters on them: {kinds}")
+        rows = "; ".join(
+            f"{kind} {row['n']} (plain {row['plain_at_5']}, ask {row['at_5']})"
+            for kind, row in found["by_filter"].items()
+        )
+        print(f"  all questions by filter, at 5: {rows}")
 
 
 def main(argv: list[str] | None = None) -> int:
