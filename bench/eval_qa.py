@@ -740,9 +740,9 @@ def main(argv: list[str] | None = None) -> int:
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    runs = {
-        name: run_eval(shared, parallel=args.parallel, backend=name, log=log)
-        for name in args.backends
+    runs = {  # the plain searches do not depend on the backend: computed with the first
+        name: run_eval(shared, parallel=args.parallel, backend=name, log=log, plain=n == 0)
+        for n, name in enumerate(args.backends)
     }
     figures = next(iter(runs.values()))
     if args.update_baseline:

@@ -12,7 +12,7 @@ from bot import commands
 from bot.app import App, open_app
 from bot.settings import Settings
 from index.embed import Embedder, HashEmbedder
-from index.search import fts_query, retrieve, retrieve_many
+from index.search import BM25_WEIGHT, _fuse, fts_query, retrieve, retrieve_many
 from tests.index.test_ingest import HARVEST, MOSUL, RAQQA, Clock, item, rss
 
 
@@ -44,6 +44,17 @@ def test_fts_query_keeps_content_words_quoted() -> None:
     )
     assert fts_query("Déir ez-Zór") == '"deir" OR "ez" OR "zor"'
     assert fts_query("what is the") == ""
+
+
+def test_hybrid_fusion_adds_a_share_of_bm25_to_the_cosine() -> None:
+    bm25 = [(3, 12.0), (1, 6.0)]  # passage 3 only BM25 found
+    dense = [(1, 0.70), (2, 0.68), (4, 0.40)]
+    fused = dict(_fuse([bm25, dense]))
+    assert fused[1] == pytest.approx(0.70 + BM25_WEIGHT * 0.5)
+    assert fused[2] == pytest.approx(0.68)  # dense alone keeps its cosine
+    assert fused[3] == pytest.approx(0.40 + BM25_WEIGHT)  # from the dense list's lowest
+    assert [pid for pid, _ in _fuse([bm25, dense])][:2] == [1, 2]
+    assert _fuse([dense]) == dense  # one list (dense or BM25 mode) stays as it is
 
 
 async def test_the_text_index_follows_the_passages(
