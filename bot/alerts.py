@@ -29,7 +29,7 @@ from bot.watches import METADATA_KINDS, Watch, place_label
 from index.errors import StoreError
 from index.models import Article
 from index.places import Gazetteer, great_circle_km
-from index.store import ArticleMeta, PlaceRow, Store
+from index.store import ArticleMeta, PlaceRow, Store, where
 from index.timeutil import from_iso, to_iso
 
 log = logging.getLogger(__name__)
@@ -634,27 +634,21 @@ async def list_alerts(
     gazetteer: Gazetteer | None = None,
 ) -> list[AlertView]:
     """Alerts newest first."""
-    where: list[str] = ["1 = 1"]
-    params: list[Any] = []
-    if workspace_id is not None:
-        where.append("workspace_id = ?")
-        params.append(workspace_id)
-    if channel is not None:
-        where.append("channel = ?")
-        params.append(channel)
-    if pending_only:
-        where.append("delivered_version < version AND failed = 0")
+    pending = ("delivered_version < version AND failed = 0",) if pending_only else ()
+    condition, params = where({"workspace_id": workspace_id, "channel": channel}, *pending)
     rows = await store.fetch_all(
-        f"SELECT alert_id FROM alerts WHERE {' AND '.join(where)} "
+        f"SELECT alert_id FROM alerts WHERE {condition} "
         "ORDER BY created_at DESC, alert_id DESC LIMIT ?",
         [*params, limit],
     )
     return await load_views(store, [r[0] for r in rows], gazetteer)
 
 
-async def count_alerts(store: Store, workspace_id: int) -> int:
+async def count_alerts(store: Store, workspace_id: int, *, pending_only: bool = False) -> int:
+    """The workspace's alerts (`pending_only`: those not delivered yet nor given up)."""
+    pending = " AND delivered_version < version AND failed = 0" if pending_only else ""
     rows = await store.fetch_all(
-        "SELECT count(*) FROM alerts WHERE workspace_id = ?", (workspace_id,)
+        f"SELECT count(*) FROM alerts WHERE workspace_id = ?{pending}", (workspace_id,)
     )
     return int(rows[0][0])
 
@@ -763,7 +757,7 @@ class DeliveryReport:
     deferred: int = 0  # alerts held back by the rate limit
 
 
-def _retry_at(now: datetime, attempts: int, policy: AlertPolicy) -> datetime:
+def retry_at(now: datetime, attempts: int, policy: AlertPolicy) -> datetime:
     delay = min(policy.retry_max_s, policy.retry_base_s * 2 ** max(0, attempts - 1))
     return now + timedelta(seconds=random.uniform(delay / 2, delay))
 
@@ -977,7 +971,7 @@ async def _failed(
     store: Store, members: list[AlertView], exc: DeliveryError, now: datetime, policy: AlertPolicy
 ) -> None:
     attempts = max(v.attempts for v in members) + 1
-    retry = to_iso(_retry_at(now, attempts, policy))  # one time for the whole message
+    retry = to_iso(retry_at(now, attempts, policy))  # one time for the whole message
     async with store.transaction():
         await store.db.executemany(
             "UPDATE alerts SET attempts = ?, next_attempt_at = ?, last_error = ?, failed = ? "

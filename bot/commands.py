@@ -406,12 +406,14 @@ async def status(app: App, *, workspace: str) -> dict[str, Any]:
     counts = await stats(app, workspace=workspace)
     feeds = (await list_feeds(app, workspace=workspace))["feeds"]
     watches = (await watch_list(app, workspace=workspace))["watches"]
-    pending = (await list_alerts(app, workspace=workspace, pending=True, limit=1000))["alerts"]
+    pending = await alerts_stage.count_alerts(
+        app.store, await app.workspace_id(workspace), pending_only=True
+    )
     polled = [f["last_polled_at"] for f in feeds if f["last_polled_at"]]
     return {
         "workspace": workspace,
         **{key: counts[key] for key in ("feeds", "articles", "stories", "watches", "alerts")},
-        "pending_alerts": len(pending),
+        "pending_alerts": pending,
         "last_polled_at": max(polled) if polled else None,
         "failing_feeds": [
             {
@@ -477,23 +479,33 @@ async def feed_choices(
     app: App, typed: str, *, workspace: str, limit: int = 25
 ) -> list[tuple[str, int]]:
     """(label, feed_id) of the workspace's feeds whose name or URL contains `typed`."""
-    needle = typed.strip().casefold()
-    found = []
-    for f in (await list_feeds(app, workspace=workspace))["feeds"]:
-        label = f"#{f['feed_id']} {f['name'] or f['url']}"
-        if needle in label.casefold() or needle in f["url"].casefold():
-            found.append((label, int(f["feed_id"])))
-    return found[:limit]
+    feeds = (await list_feeds(app, workspace=workspace))["feeds"]
+    return _matching(
+        [(f"#{f['feed_id']} {f['name'] or f['url']}", f["url"], f["feed_id"]) for f in feeds],
+        typed,
+        limit,
+    )
 
 
 async def watch_choices(
     app: App, typed: str, *, workspace: str, limit: int = 25
 ) -> list[tuple[str, int]]:
-    """(label, watch_id) of the workspace's watches whose term contains `typed`."""
+    """(label, watch_id) of the workspace's watches whose label contains `typed`."""
+    watches = (await watch_list(app, workspace=workspace))["watches"]
+    return _matching(
+        [(f"#{w['watch_id']} {w['kind']} {w['term']}", "", w["watch_id"]) for w in watches],
+        typed,
+        limit,
+    )
+
+
+def _matching(items: list[tuple[str, str, int]], typed: str, limit: int) -> list[tuple[str, int]]:
+    """(label, id) of the (label, more text, id) items whose label or text contains `typed`,
+    ignoring case."""
     needle = typed.strip().casefold()
-    found = []
-    for w in (await watch_list(app, workspace=workspace))["watches"]:
-        label = f"#{w['watch_id']} {w['kind']} {w['term']}"
-        if needle in label.casefold():
-            found.append((label, int(w["watch_id"])))
+    found = [
+        (label, int(ident))
+        for label, more, ident in items
+        if needle in f"{label} {more}".casefold()
+    ]
     return found[:limit]

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from bot.alerts import AlertPolicy, _retry_at, give_up_channel
+from bot.alerts import AlertPolicy, give_up_channel, retry_at
 from bot.ports import Card, ChatPort, DeliveryError
 from index.errors import StoreError
-from index.store import Store
+from index.store import Store, where
 from index.timeutil import from_iso, to_iso
 
 log = logging.getLogger(__name__)
@@ -324,18 +324,10 @@ async def list_notices(
     limit: int = 50,
 ) -> list[Notice]:
     """Feed notices, newest first."""
-    where: list[str] = ["1 = 1"]
-    params: list[Any] = []
-    if workspace_id is not None:
-        where.append("workspace_id = ?")
-        params.append(workspace_id)
-    if channel is not None:
-        where.append("channel = ?")
-        params.append(channel)
-    if pending_only:
-        where.append("delivered_at IS NULL AND failed = 0")
+    pending = ("delivered_at IS NULL AND failed = 0",) if pending_only else ()
+    condition, params = where({"workspace_id": workspace_id, "channel": channel}, *pending)
     rows = await store.fetch_all(
-        f"SELECT * FROM feed_notices WHERE {' AND '.join(where)} ORDER BY notice_id DESC LIMIT ?",
+        f"SELECT * FROM feed_notices WHERE {condition} ORDER BY notice_id DESC LIMIT ?",
         [*params, limit],
     )
     return [_row_to_notice(r) for r in rows]
@@ -457,7 +449,7 @@ async def _failed(
     store: Store, members: list[Notice], exc: DeliveryError, now: datetime, policy: AlertPolicy
 ) -> None:
     attempts = max(n.attempts for n in members) + 1
-    retry = to_iso(_retry_at(now, attempts, policy))
+    retry = to_iso(retry_at(now, attempts, policy))
     await _update(
         store,
         [n.notice_id for n in members],

@@ -31,7 +31,7 @@ from index.actors import Actor, ActorCatalogue
 from index.eventtypes import EVENT_TYPES
 from index.extract import fold_name
 from index.places import Gazetteer, Place
-from index.store import Store
+from index.store import Store, where
 from index.timeutil import from_iso, to_iso
 
 log = logging.getLogger(__name__)
@@ -456,17 +456,10 @@ async def get(store: Store, workspace_id: int, watch_id: int) -> Watch | None:
 async def list_watches(
     store: Store, *, workspace_id: int | None = None, channel: str | None = None
 ) -> list[Watch]:
-    where: list[str] = []
-    params: list[Any] = []
-    if workspace_id is not None:
-        where.append("workspace_id = ?")
-        params.append(workspace_id)
-    if channel is not None:
-        where.append("channel = ?")
-        params.append(channel)
-    sql = "SELECT * FROM watches" + (f" WHERE {' AND '.join(where)}" if where else "")
+    condition, params = where({"workspace_id": workspace_id, "channel": channel})
     found = []
-    for r in await store.fetch_all(sql + " ORDER BY watch_id", params):
+    sql = f"SELECT * FROM watches WHERE {condition} ORDER BY watch_id"
+    for r in await store.fetch_all(sql, params):
         try:
             found.append(_row_to_watch(r))
         except (ValueError, KeyError, TypeError):  # a damaged row must not silence the others

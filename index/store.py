@@ -1202,6 +1202,14 @@ def entry_key(entry: RawEntry) -> str:
     return "hash:" + content_hash(f"{entry.title}\n{entry.text}")
 
 
+def where(equal: Mapping[str, object], *also: str) -> tuple[str, list[object]]:
+    """A WHERE condition: each column of `equal` whose value is not None equals it, and each
+    condition of `also` holds (always true when there are none), with its parameters."""
+    parts = [f"{column} = ?" for column, value in equal.items() if value is not None]
+    params = [value for value in equal.values() if value is not None]
+    return " AND ".join([*parts, *also]) or "1 = 1", params
+
+
 def _count_values(count: Count | None) -> tuple[int | None, int | None, int | None]:
     return (None, None, None) if count is None else (count.low, count.best, count.high)
 
