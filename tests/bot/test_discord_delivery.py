@@ -360,6 +360,33 @@ class DiesAfterPosting:
         raise Died
 
 
+async def post_then_die(
+    settings: Settings,
+    clock: Clock,
+    embedder: Embedder,
+    extractor: Extractor,
+    httpserver: HTTPServer,
+    fake: FakeDiscord,
+    term: str,
+    items: list[dict[str, str]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A watch on `term`, a feed of `items` polled, its alert posted and the process killed
+    before marking it: (the alert as stored then, the one message in the channel)."""
+    async with (
+        opened(settings, clock, embedder, extractor) as app,
+        discord_service(app, fake) as service,
+    ):
+        await commands.watch_add(app, term, channel=NEWS_CH)
+        await subscribe(app, httpserver, "/a.xml", items, "A", ALPHA_WS)
+        clock.advance(hours=1)
+        await commands.poll_once(app, workspace=ALPHA_WS)
+        with pytest.raises(Died):
+            await commands.deliver_alerts(app, DiesAfterPosting(DiscordChat(service.bot)))
+        [alert] = await alerts_of(app, NEWS_CH)
+    [posted] = fake.messages(NEWS)
+    return alert, posted
+
+
 async def test_killed_between_post_and_mark_gives_one_message(
     app_settings: Settings,
     clock: Clock,
@@ -369,19 +396,10 @@ async def test_killed_between_post_and_mark_gives_one_message(
     fake: FakeDiscord,
 ) -> None:
     story = [entry("m1", "Car bomb in Mosul", MOSUL, LATER)]
-    async with (
-        opened(app_settings, clock, real_embedder, extractor) as app,
-        discord_service(app, fake) as service,
-    ):
-        await commands.watch_add(app, "Mosul", channel=NEWS_CH)
-        await subscribe(app, httpserver_ipv4, "/a.xml", story, "A", ALPHA_WS)
-        clock.advance(hours=1)
-        await commands.poll_once(app, workspace=ALPHA_WS)
-        with pytest.raises(Died):
-            await commands.deliver_alerts(app, DiesAfterPosting(DiscordChat(service.bot)))
-        [alert] = await alerts_of(app, NEWS_CH)
-        assert alert["pending"] and alert["delivered_at"] is None
-    [posted] = fake.messages(NEWS)
+    alert, posted = await post_then_die(
+        app_settings, clock, real_embedder, extractor, httpserver_ipv4, fake, "Mosul", story
+    )
+    assert alert["pending"] and alert["delivered_at"] is None
 
     fake.nonce_window_s = 0  # the restart comes long after Discord forgot the nonce
     async with (
@@ -547,17 +565,9 @@ async def test_a_post_found_after_a_restart_is_brought_up_to_date(
     """Posted, killed before the mark; another outlet joins the story before the restart: the
     message found in the history shows both sources, not the first post's one."""
     first = [entry("is1", "Convoy ambushed near Palmyra", ISIS_AMBUSH, LATER)]
-    async with (
-        opened(app_settings, clock, real_embedder, extractor) as app,
-        discord_service(app, fake) as service,
-    ):
-        await commands.watch_add(app, "ISIL", channel=NEWS_CH)
-        await subscribe(app, httpserver_ipv4, "/a.xml", first, "A", ALPHA_WS)
-        clock.advance(hours=1)
-        await commands.poll_once(app, workspace=ALPHA_WS)
-        with pytest.raises(Died):
-            await commands.deliver_alerts(app, DiesAfterPosting(DiscordChat(service.bot)))
-    [posted] = fake.messages(NEWS)
+    _, posted = await post_then_die(
+        app_settings, clock, real_embedder, extractor, httpserver_ipv4, fake, "ISIL", first
+    )
     assert fields_of(embed_of(posted))["Source"] == "A"
 
     fake.nonce_window_s = 0
