@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -33,6 +33,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("var")
     log_level: str = "INFO"
+    log_format: Literal["plain", "json"] = "plain"
 
     # polling
     poll_interval_s: int = Field(300, ge=60)
@@ -85,6 +86,11 @@ class Settings(BaseSettings):
     # event metadata
     cache_dir: Path | None = None
     actor_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    # operations
+    metrics_port: int | None = Field(None, ge=0, le=65535)  # set: `run` serves /healthz, /metrics
+    metrics_host: str = "127.0.0.1"
+    health_max_poll_age_s: float = Field(900.0, gt=0)  # no good poll for longer: /healthz 503
+    retention_days: float | None = Field(None, gt=0)  # unset: keep everything
 
     @field_validator("log_level")
     @classmethod
@@ -139,6 +145,11 @@ class Settings(BaseSettings):
                 "http://127.0.0.1:11434/v1"
             )
         return value
+
+    @field_validator("metrics_port", "retention_days", mode="before")
+    @classmethod
+    def _empty_number_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("cache_dir", "model_cache_dir", mode="before")
     @classmethod
