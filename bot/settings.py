@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     # event metadata
     cache_dir: Path | None = None
     actor_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    place_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     # operations
     metrics_port: int | None = Field(None, ge=0, le=65535)  # set: `run` serves /healthz, /metrics
     metrics_host: str = "127.0.0.1"
@@ -186,7 +187,7 @@ class Settings(BaseSettings):
             return [int(part) for part in parts]
         return value
 
-    @field_validator("actor_files", mode="before")
+    @field_validator("actor_files", "place_files", mode="before")
     @classmethod
     def _split_paths(cls, value: object) -> object:
         if isinstance(value, str):
