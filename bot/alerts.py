@@ -864,6 +864,11 @@ async def _deliver_channel(
             report.failed += 1
             return
         await _delivered(store, channel, members, ref, digest, now)
+        log.info(
+            "%s delivered",
+            "digest" if digest else "alert",
+            extra={"alert_ids": [v.alert_id for v in members], "target": channel},
+        )
         budget -= 1
         report.sent += 1
         report.alerts += len(members)

@@ -79,6 +79,7 @@ def _settings(ctx: click.Context) -> Settings:
         if obj.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": obj.data_dir})
         obj.settings = settings
+        _setup_logging(logging.getLevelName(logging.getLogger().level), settings)
     return obj.settings
 
 
@@ -129,10 +130,14 @@ def _with_app(
     return _run(go())
 
 
-def _setup_logging(level: str) -> None:
+def _setup_logging(level: str, settings: Settings | None = None) -> None:
+    """Logs on stderr; with the settings, in their format and with their secrets redacted."""
     from bot.logs import configure
 
-    configure(level)
+    if settings is None:
+        configure(level)
+    else:
+        configure(level, settings.log_format, settings.secret_values())
 
 
 def _guild_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -733,7 +738,7 @@ def _serve(ctx: click.Context, *, chat: bool = False) -> None:
     settings = _settings(ctx)
     _prepare_data_dir(settings)
     obj: Ctx = ctx.obj
-    _setup_logging("DEBUG" if obj.verbose > 1 else settings.log_level)
+    _setup_logging("DEBUG" if obj.verbose > 1 else settings.log_level, settings)
     _run(serve(settings, chat=chat))
 
 

@@ -194,6 +194,11 @@ class Settings(BaseSettings):
             return [Path(part.strip()) for part in value.split(",") if part.strip()]
         return value
 
+    def secret_values(self) -> list[str]:
+        """The secrets' values, for the log formatter to redact; never for display."""
+        secrets = (self.discord_token, self.llm_api_key)
+        return [s.get_secret_value() for s in secrets if s is not None]
+
     @property
     def cache_path(self) -> Path:
         """Where derived, rebuildable data lives (the gazetteer): WIREWATCH_CACHE_DIR, else

@@ -162,11 +162,11 @@ async def _poll_feed(
                 now=now(),
                 next_check_at=now() + timedelta(seconds=feed.interval_s),
             )
-            log.info("feed not modified", extra={"feed_url": feed.url})
+            log.info("feed not modified", extra={"feed_id": feed.feed_id, "feed_url": feed.url})
             return
         parsed = await _parse(p, fetched.body, feed.url, now(), report, fetched.content_type)
         source = parsed.title or feed.title or urlsplit(feed.url).hostname or feed.url
-        await _store_entries(p, feed.feed_id, parsed, source, now, report)
+        new = await _store_entries(p, feed.feed_id, parsed, source, now, report)
         await p.store.record_fetch_ok(
             feed.feed_id,
             status="ok",
@@ -175,6 +175,12 @@ async def _poll_feed(
             title=parsed.title,
             now=now(),
             next_check_at=now() + timedelta(seconds=feed.interval_s),
+        )
+        log.info(
+            "feed polled: %d entries, %d new articles",
+            len(parsed.entries),
+            new,
+            extra={"feed_id": feed.feed_id, "feed_url": feed.url},
         )
     except FeedError as exc:
         await _record_failure(p, feed, exc.reason, now(), report, exc)
@@ -212,7 +218,7 @@ async def _record_failure(
         count,
         ", disabled" if disabled else f", next try in {delay:.0f}s",
         reason,
-        extra={"feed_url": feed.url},
+        extra={"feed_id": feed.feed_id, "feed_url": feed.url},
     )
 
 
@@ -251,9 +257,11 @@ async def _store_entries(
     source: str,
     now: Callable[[], datetime],
     report: IngestReport,
-) -> None:
+) -> int:
+    """Store the feed's entries; returns how many were new articles."""
     policy = p.poll_policy
     seen: set[str] = set()
+    new = 0
     for entry in parsed.entries:
         key = entry_key(entry)
         if key in seen:  # the feed lists the same entry twice: the first one counts
@@ -275,6 +283,7 @@ async def _store_entries(
         if outcome.status not in ("new", "updated"):
             continue
         if outcome.status == "new":
+            new += 1
             report.new_articles += 1
             report.new_article_ids.append(outcome.article_id)
         else:
@@ -288,6 +297,7 @@ async def _store_entries(
         p.unsynced_added.update(change.added)
         p.unsynced_added.difference_update(change.removed)
         p.unsynced_removed.update(change.removed)
+    return new
 
 
 async def extract_events(
