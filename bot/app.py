@@ -18,7 +18,7 @@ import httpx
 from bot import watches as watch_table
 from bot.alerts import AlertChange, AlertEngine, AlertPolicy
 from bot.settings import Settings
-from index import feeds
+from index import datadir, feeds
 from index.actors import ActorCatalogue
 from index.embed import Embedder, load_embedder
 from index.extract import Extractor
@@ -187,54 +187,57 @@ async def open_app(
     if with_extractor is None:
         with_extractor = embedder is None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    async with Store.open(settings.db_path) as store:
-        if not with_model:
-            yield App(settings, store, None, now)
-            return
-        policy = settings.fetch_policy()
-        async with feeds.make_client(policy) as http:
-            if embedder is None:  # loading takes seconds: keep the event loop free meanwhile
-                embedder = await asyncio.to_thread(embedder_for, settings)
-            vectors = await asyncio.to_thread(
-                VectorIndex.load,
-                settings.index_path,
-                embedder.dim,
-                embedder.model_id,
-                compress_above=settings.index_compress_above,
-                min_recall=settings.index_min_recall,
-            )
-            if extractor is None and with_extractor:
-                extractor = await asyncio.to_thread(
-                    Extractor.load,
-                    embedder,
-                    settings.cache_path / "gazetteer",
-                    settings.actor_files,
+    with datadir.using(settings.data_dir):  # while held, `wirewatch restore` refuses it
+        async with Store.open(settings.db_path) as store:
+            if not with_model:
+                yield App(settings, store, None, now)
+                return
+            policy = settings.fetch_policy()
+            async with feeds.make_client(policy) as http:
+                if embedder is None:  # loading takes seconds: keep the event loop free meanwhile
+                    embedder = await asyncio.to_thread(embedder_for, settings)
+                vectors = await asyncio.to_thread(
+                    VectorIndex.load,
+                    settings.index_path,
+                    embedder.dim,
+                    embedder.model_id,
+                    compress_above=settings.index_compress_above,
+                    min_recall=settings.index_min_recall,
                 )
-            pipeline = Pipeline(
-                extractor=extractor,
-                store=store,
-                http=http,
-                embedder=embedder,
-                vectors=vectors,
-                fetch_policy=policy,
-                poll_policy=settings.poll_policy(),
-                hosts=feeds.HostLimiter(settings.max_per_host),
-                progress=progress,
-            )
-            if repair_mode != "none":
-                await repair(pipeline, embed=repair_mode == "full")
-            app = App(settings, store, pipeline, now)
-            if settings.llm_url:  # the operator's own server: not the feeds' guarded client
-                app.llm_http = httpx.AsyncClient(timeout=settings.llm_timeout_s, trust_env=False)
-            if repair_mode != "none":  # topic descriptions embedded by another model
-                await watch_table.reembed_topics(store, embedder.embed_query, embedder.model_id)
-            if extractor is not None:  # an app that ingests evaluates the watches
-                await watch_new_articles(app, await app.alert_engine())
-            try:
-                yield app
-            finally:
-                if app.llm_http is not None:
-                    await app.llm_http.aclose()
+                if extractor is None and with_extractor:
+                    extractor = await asyncio.to_thread(
+                        Extractor.load,
+                        embedder,
+                        settings.cache_path / "gazetteer",
+                        settings.actor_files,
+                    )
+                pipeline = Pipeline(
+                    extractor=extractor,
+                    store=store,
+                    http=http,
+                    embedder=embedder,
+                    vectors=vectors,
+                    fetch_policy=policy,
+                    poll_policy=settings.poll_policy(),
+                    hosts=feeds.HostLimiter(settings.max_per_host),
+                    progress=progress,
+                )
+                if repair_mode != "none":
+                    await repair(pipeline, embed=repair_mode == "full")
+                app = App(settings, store, pipeline, now)
+                if settings.llm_url:  # the operator's own server: not the feeds' guarded client
+                    app.llm_http = httpx.AsyncClient(
+                        timeout=settings.llm_timeout_s, trust_env=False
+                    )
+                if repair_mode != "none":  # topic descriptions embedded by another model
+                    await watch_table.reembed_topics(store, embedder.embed_query, embedder.model_id)
+                if extractor is not None:  # an app that ingests evaluates the watches
+                    await watch_new_articles(app, await app.alert_engine())
+                try:
+                    yield app
+                finally:
+                    if app.llm_http is not None:
+                        await app.llm_http.aclose()
 
 
 async def watch_new_articles(app: App, engine: AlertEngine) -> None:

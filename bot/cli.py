@@ -857,6 +857,10 @@ def demo(ctx: click.Context, no_chat: bool, port: int) -> None:
     _run(run_demo(settings, chat=chat, port=port))
 
 
+# backup, restore and prune live in their own module; importing it registers them on `cli`
+from bot import opscli  # noqa: E402, F401
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=list(argv) if argv is not None else None, prog_name="wirewatch")
 

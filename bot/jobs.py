@@ -100,7 +100,8 @@ async def delivery_loop(
 
 
 def start_jobs(app: App, busy: asyncio.Lock) -> AsyncIOScheduler:
-    """Start the scheduler on the running loop; `busy` is held while a cycle runs."""
+    """Start the scheduler on the running loop; `busy` is held while a cycle runs (or, with
+    WIREWATCH_RETENTION_DAYS, a prune)."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         poll_tick,
@@ -112,6 +113,19 @@ def start_jobs(app: App, busy: asyncio.Lock) -> AsyncIOScheduler:
         coalesce=True,
         next_run_time=datetime.now(UTC),
     )
+    if app.settings.retention_days is not None:
+        from bot.maintenance import PRUNE_EVERY_S, PRUNE_FIRST_AFTER_S, prune_tick
+
+        scheduler.add_job(
+            prune_tick,
+            "interval",
+            seconds=PRUNE_EVERY_S,
+            args=[app, busy],
+            id="prune",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=PRUNE_FIRST_AFTER_S),
+        )
     scheduler.start()
     return scheduler
 

@@ -167,6 +167,7 @@ class Store:
             store = cls(db)
             try:
                 for pragma in (
+                    "auto_vacuum=INCREMENTAL",  # takes effect on a new, empty file only
                     "journal_mode=WAL",
                     "foreign_keys=ON",
                     "synchronous=NORMAL",
@@ -220,6 +221,13 @@ class Store:
                 await self._to_the_end("COMMIT")
             except sqlite3.Error as exc:
                 raise StoreError(f"commit failed: {exc}") from exc
+
+    @asynccontextmanager
+    async def maintenance(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection outside any transaction, with this process's writers held off: for
+        statements that cannot run inside one (VACUUM, incremental_vacuum, checkpoints)."""
+        async with self._write:
+            yield self.db
 
     async def _to_the_end(self, sql: str) -> None:
         """Run a transaction-control statement to completion even if the caller is cancelled

@@ -124,6 +124,18 @@ def file_kind(path: Path) -> Kind | None:
     return kind if kind in (FLAT, IVF_SQ8) else None
 
 
+def saved_model(path: Path) -> tuple[str, int] | None:
+    """(model id, dimension) the index saved at `path` was built for, from its header alone;
+    None when there is no file or it is not a readable Wirewatch index."""
+    try:
+        with path.open("rb") as fh:
+            line = fh.readline(1 << 16)
+        header = json.loads(line[len(MAGIC) :]) if line.startswith(MAGIC) else {}
+        return str(header["model"]), int(header["dim"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def nlist_for(n: int) -> int:
     """Cells for n vectors: about 4 * sqrt(n), a power of two, within [64, 16384]."""
     wanted = 4.0 * math.sqrt(max(n, 1))

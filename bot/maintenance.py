@@ -1,0 +1,82 @@
+"""Retention for the app: WIREWATCH_RETENTION_DAYS -> a cutoff -> `index.retention.prune`, from
+the command line (`wirewatch prune`) and from the running bot's scheduler.
+Side effects: deletes old rows and vectors in the data dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.app import App
+from bot.errors import UserError
+from index import retention
+from index.retention import PruneReport
+from index.vectors import VectorIndex, saved_model
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 6 * 3600  # the bot's scheduled prune
+PRUNE_FIRST_AFTER_S = 300  # after a start: once the first poll cycles are done
+
+
+def _saved_index(app: App) -> VectorIndex | None:
+    """The vector index on disk, opened for the model it was built with (no model loaded)."""
+    path = app.settings.index_path
+    found = saved_model(path)
+    if found is None:
+        return None
+    model_id, dim = found
+    s = app.settings
+    return VectorIndex.load(
+        path,
+        dim,
+        model_id,
+        compress_above=s.index_compress_above,
+        min_recall=s.index_min_recall,
+    )
+
+
+async def prune(
+    app: App,
+    *,
+    days: float | None = None,
+    dry_run: bool = False,
+    allow_full_vacuum: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> PruneReport:
+    """Prune what is older than `days` (default WIREWATCH_RETENTION_DAYS)."""
+    days = days if days is not None else app.settings.retention_days
+    if days is None:
+        raise UserError(
+            "nothing to prune by: set WIREWATCH_RETENTION_DAYS (days to keep) or give --days"
+        )
+    if days <= 0:
+        raise UserError("--days takes a number of days above 0")
+    if app.pipeline is not None:
+        vectors: VectorIndex | None = app.pipeline.vectors
+    else:
+        vectors = await asyncio.to_thread(_saved_index, app)
+    return await retention.prune(
+        app.store,
+        app.settings.db_path,
+        vectors,
+        app.now() - timedelta(days=days),
+        dry_run=dry_run,
+        allow_full_vacuum=allow_full_vacuum,
+        progress=progress,
+    )
+
+
+async def prune_tick(app: App, busy: asyncio.Lock) -> None:
+    """The scheduled prune, between poll cycles. Never raises: a failure is logged and the
+    next run retries."""
+    try:
+        async with busy:
+            await prune(app)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("scheduled prune failed; the next one retries")

@@ -1,0 +1,134 @@
+"""Operations commands of the `wirewatch` command line: backup, restore, prune.
+
+Registered on the `cli` group by bot/cli.py; same conventions (exit codes 0/1/2, `--json`
+prints one document on stdout, progress on stderr when it is a terminal).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.cli import _emit, _fail, _prepare_data_dir, _settings, _with_app, cli
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
+
+
+def _counts_line(counts: dict[str, int]) -> str:
+    keys = ("articles", "passages", "events", "stories", "feeds", "watches", "alerts")
+    return ", ".join(f"{counts[k]} {k}" for k in keys if k in counts)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def backup(ctx: click.Context, path: Path, as_json: bool) -> None:
+    """Copy the data dir into PATH (a new or empty folder), safely while the bot runs: the
+    database through SQLite's online backup (one consistent moment), the vector index, a
+    manifest with each file's SHA-256, the counts and the model cache's checksums."""
+    from bot.render import progress_reporter
+    from index import backup as backup_stage
+    from index.errors import NewsIndexError
+
+    settings = _settings(ctx)
+    try:
+        with progress_reporter() as progress:
+            report = backup_stage.backup(
+                settings.data_dir, path, model_cache=settings.model_cache_path, progress=progress
+            )
+    except NewsIndexError as exc:
+        _fail(str(exc), 1)
+    if as_json:
+        _emit(report.doc())
+        return
+    size = sum(report.files.values())
+    click.echo(
+        f"backup in {report.path}: {_counts_line(report.counts)}; "
+        f"{len(report.files)} files, {_mib(size)}, in {report.seconds:.1f} s"
+    )
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--force", is_flag=True, help="Replace the database the data dir already holds.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def restore(ctx: click.Context, path: Path, force: bool, as_json: bool) -> None:
+    """Restore the backup at PATH into the data dir. Checks the backup first (checksums,
+    integrity, counts); refuses a data dir that a running bot or another command is using,
+    and one that holds a database already unless --force. The next start rebuilds what the
+    vector index lacks."""
+    from index import backup as backup_stage
+    from index.datadir import DataDirBusy
+    from index.errors import NewsIndexError
+
+    settings = _settings(ctx)
+    _prepare_data_dir(settings)
+    try:
+        report = backup_stage.restore(
+            path, settings.data_dir, force=force, model_cache=settings.model_cache_path
+        )
+    except DataDirBusy as exc:
+        _fail(str(exc), 2)
+    except NewsIndexError as exc:
+        _fail(str(exc), 1)
+    if as_json:
+        _emit(report.doc())
+        return
+    click.echo(
+        f"restored the backup of {report.created_at} into {report.data_dir}: "
+        f"{_counts_line(report.counts)}; integrity {report.integrity}"
+    )
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Count what would go; change nothing.")
+@click.option(
+    "--days",
+    type=float,
+    default=None,
+    help="Keep this many days (default WIREWATCH_RETENTION_DAYS).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def prune(ctx: click.Context, dry_run: bool, days: float | None, as_json: bool) -> None:
+    """Delete articles older than the retention period (published and stored before it) with
+    their passages, full-text rows, vectors and event metadata, the delivered alerts left
+    without articles and the stories left empty; then shrink the database file and the vector
+    index. An older database is converted to incremental vacuum by one full VACUUM, which
+    holds writers off while it runs."""
+    from bot import maintenance
+    from bot.render import progress_reporter
+
+    async def go(app: Any) -> dict[str, Any]:
+        with progress_reporter() as progress:
+            report = await maintenance.prune(
+                app,
+                days=days,
+                dry_run=dry_run,
+                allow_full_vacuum=True,
+                progress=(lambda done, total: progress("prune", done, total)) if progress else None,
+            )
+        return report.doc()
+
+    doc = _with_app(ctx, go)
+    if as_json:
+        _emit(doc)
+        return
+    verb = "would prune" if dry_run else "pruned"
+    click.echo(
+        f"{verb} {doc['articles']} articles published and stored before {doc['cutoff']}: "
+        f"{doc['passages']} passages, {doc['vectors']} vectors, {doc['events']} events, "
+        f"{doc['alerts']} delivered alerts, {doc['stories']} stories"
+    )
+    if not dry_run:
+        click.echo(
+            f"database {_mib(doc['database_bytes_before'])} -> {_mib(doc['database_bytes_after'])}"
+            f" ({doc['vacuum']} vacuum); vector index {_mib(doc['index_bytes_before'])} -> "
+            f"{_mib(doc['index_bytes_after'])}"
+        )

@@ -1,0 +1,206 @@
+"""Retention: `prune` deletes old articles with their passages, full-text rows, vectors, event
+metadata and delivered alerts, keeps what a pending alert lists, and shrinks the files. Real
+SQLite and FAISS in tmp dirs, feeds over HTTP on 127.0.0.1, the real extractor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from email.utils import format_datetime
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from bot import commands, maintenance
+from bot.app import App, open_app
+from bot.errors import UserError
+from bot.settings import Settings
+from index.embed import HashEmbedder
+from index.extract import Extractor
+from index.vectors import VectorIndex
+from tests.fakes import FakeChat
+from tests.index.test_ingest import HARVEST, MOSUL, NOW, RAQQA, Clock, item, rss
+
+OLD = NOW - timedelta(days=100)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(OLD)
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: Clock, extractor: Extractor) -> AsyncIterator[App]:
+    async with open_app(settings, embedder=HashEmbedder(), extractor=extractor, now=clock) as a:
+        yield a
+
+
+def _at(when):  # type: ignore[no-untyped-def]
+    return format_datetime(when)
+
+
+async def _scalar(app: App, sql: str, *params: object) -> int:
+    row = await app.store.fetch_one(sql, params)
+    assert row is not None
+    return int(row[0])
+
+
+async def _ids(app: App, sql: str, *params: object) -> set[int]:
+    return {int(r[0]) for r in await app.store.fetch_all(sql, params)}
+
+
+async def _old_then_new(app: App, clock: Clock, server: HTTPServer) -> tuple[set[int], set[int]]:
+    """Two old articles (a Mosul watch alerts on one), then, 100 days later, a new one.
+    Returns (old article ids, their passage ids)."""
+    await commands.watch_add(app, "Mosul", channel="console")
+    server.expect_request("/old.xml").respond_with_data(
+        rss(
+            [
+                item("o1", "Strike on Raqqa", RAQQA, date=_at(OLD + timedelta(hours=1))),
+                item("o2", "Car bomb in Mosul", MOSUL, date=_at(OLD + timedelta(hours=1))),
+            ]
+        )
+    )
+    await commands.add_feed(app, server.url_for("/old.xml"), workspace="console")
+    clock.advance(hours=2)
+    await commands.poll_once(app, workspace="console")
+    old = await _ids(app, "SELECT article_id FROM articles")
+    passages = await _ids(app, "SELECT passage_id FROM passages")
+    clock.now = NOW
+    server.expect_request("/new.xml").respond_with_data(
+        rss([item("n1", "Wheat harvest", HARVEST, date=_at(NOW - timedelta(hours=3)))])
+    )
+    await commands.add_feed(app, server.url_for("/new.xml"), workspace="console")
+    await commands.poll_once(app, workspace="console")
+    assert len(old) == 2 and await _scalar(app, "SELECT count(*) FROM articles") == 3
+    return old, passages
+
+
+def _filler(n: int) -> bytes:
+    """n old articles of a few KiB each, every one its own text."""
+    words = HARVEST.split()
+    items = []
+    for i in range(n):
+        text = " ".join(f"{w}{(i * 7 + j) % 997}" for j, w in enumerate(words * 8))
+        items.append(item(f"f{i}", f"Report {i}", text, date=_at(OLD + timedelta(hours=1))))
+    return rss(items)
+
+
+async def _many_old(app: App, clock: Clock, server: HTTPServer, n: int = 150) -> None:
+    server.expect_request("/many.xml").respond_with_data(_filler(n))
+    await commands.add_feed(app, server.url_for("/many.xml"), workspace="console")
+    await commands.poll_once(app, workspace="console")
+    clock.now = NOW
+
+
+async def test_prune_removes_vectors_fts_rows_and_events_with_the_rows(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    old, old_passages = await _old_then_new(app, clock, httpserver_ipv4)
+    await commands.deliver_alerts(app, FakeChat())
+    vectors = app.require_pipeline().vectors
+    assert old_passages <= set(vectors.ids().tolist())
+    assert await _scalar(app, "SELECT count(*) FROM events") == 3
+    assert await _scalar(app, "SELECT count(*) FROM alerts WHERE delivered_at IS NOT NULL") == 1
+    before = await commands.stats(app, workspace="console")
+
+    dry = await maintenance.prune(app, days=30, dry_run=True)
+    assert await commands.stats(app, workspace="console") == before, "a dry run changes nothing"
+    report = await maintenance.prune(app, days=30)
+    expected = {"articles": 2, "passages": len(old_passages), "fts_rows": len(old_passages)}
+    expected |= {"vectors": len(old_passages), "events": 2, "alerts": 1, "stories": 2}
+    assert {k: getattr(report, k) for k in expected} == expected
+    assert {k: getattr(dry, k) for k in expected} == expected
+
+    marks = ",".join("?" * len(old))
+    pmarks = ",".join("?" * len(old_passages))
+    assert (
+        await _ids(app, f"SELECT article_id FROM articles WHERE article_id IN ({marks})", *old)
+        == set()
+    )
+    assert (
+        await _ids(
+            app, f"SELECT passage_id FROM passages WHERE passage_id IN ({pmarks})", *old_passages
+        )
+        == set()
+    )
+    assert (
+        await _ids(app, f"SELECT rowid FROM passages_fts WHERE rowid IN ({pmarks})", *old_passages)
+        == set()
+    )
+    assert (
+        await _ids(app, f"SELECT article_id FROM events WHERE article_id IN ({marks})", *old)
+        == set()
+    )
+    assert await _scalar(app, "SELECT count(*) FROM passages_fts") == await _scalar(
+        app, "SELECT count(*) FROM passages"
+    )
+    assert await app.store.text_rank("Mosul OR Raqqa", 10) == []
+    assert await _scalar(app, "SELECT count(*) FROM alerts") == 0
+    assert await app.store.fetch_all("PRAGMA foreign_key_check") == []
+    # the vectors went, in memory and on disk
+    assert set(vectors.ids().tolist()) & old_passages == set()
+    saved = VectorIndex.load(vectors.path, vectors.dim, vectors.model_id)
+    assert sorted(saved.ids().tolist()) == sorted(vectors.ids().tolist())
+    assert len(saved) == await _scalar(app, "SELECT count(*) FROM passages")
+    hits = await commands.search(app, "car bomb in a Mosul market", k=5, workspace="console")
+    assert {h["article_id"] for h in hits["results"]} & old == set()
+    # what is left is the new article, whole
+    after = await commands.stats(app, workspace="console")
+    assert (after["articles"], after["stories"], after["alerts"]) == (1, 1, 0)
+    assert report.index_bytes_after < report.index_bytes_before
+
+
+async def test_an_alert_still_waiting_keeps_its_article_until_delivered(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    old, _ = await _old_then_new(app, clock, httpserver_ipv4)
+    [pending] = (await commands.list_alerts(app, workspace="console", pending=True))["alerts"]
+    report = await maintenance.prune(app, days=30)
+    assert report.articles == 1 and report.alerts == 0
+    left = await _ids(app, "SELECT article_id FROM articles")
+    assert set(pending["article_ids"]) <= left and len(left & old) == 1
+    await commands.deliver_alerts(app, FakeChat())
+    report = await maintenance.prune(app, days=30)
+    assert (report.articles, report.alerts) == (1, 1)
+    assert await _ids(app, "SELECT article_id FROM articles") & old == set()
+
+
+async def test_nothing_is_pruned_without_a_retention_period(app: App) -> None:
+    assert app.settings.retention_days is None  # the default keeps everything
+    with pytest.raises(UserError, match="WIREWATCH_RETENTION_DAYS"):
+        await maintenance.prune(app)
+
+
+async def test_the_database_file_shrinks_step_by_step(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    await _many_old(app, clock, httpserver_ipv4)
+    report = await maintenance.prune(app, days=30)
+    assert report.articles == 150 and report.vacuum == "incremental"
+    assert report.database_bytes_after < report.database_bytes_before
+    assert await _scalar(app, "PRAGMA freelist_count") == 0
+
+
+async def test_an_old_database_is_converted_to_incremental_vacuum_by_the_command(
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    import sqlite3
+
+    async with open_app(settings, embedder=HashEmbedder(), now=clock) as app:
+        await _many_old(app, clock, httpserver_ipv4)
+    conn = sqlite3.connect(settings.db_path, isolation_level=None)  # as databases were before
+    conn.execute("PRAGMA auto_vacuum=NONE")
+    conn.execute("VACUUM")
+    conn.close()
+    async with open_app(settings, embedder=HashEmbedder(), now=clock) as app:
+        assert await _scalar(app, "PRAGMA auto_vacuum") == 0
+        scheduled = await maintenance.prune(app, days=30)  # the bot's: no full VACUUM
+        assert scheduled.articles == 150 and scheduled.vacuum == "none"
+        assert await _scalar(app, "PRAGMA freelist_count") > 0
+        await maintenance.prune(app, days=200)  # nothing left to delete, pages still free
+        by_hand = await maintenance.prune(app, days=30, allow_full_vacuum=True)
+        assert by_hand.vacuum == "full"
+        assert by_hand.database_bytes_after < scheduled.database_bytes_before
+        assert await _scalar(app, "PRAGMA auto_vacuum") == 2
+        assert await _scalar(app, "PRAGMA freelist_count") == 0
