@@ -138,7 +138,7 @@ class Scorer:
 
         settings = Settings()
         self.catalogue = ActorCatalogue.load(settings.actor_files)
-        self.gazetteer = Gazetteer.load(settings.cache_path / "gazetteer")
+        self.gazetteer = Gazetteer.load(settings.cache_path / "gazetteer", settings.place_files)
 
     def country_code(self, name: str) -> str | None:
         plain = re.sub(r"\s*\(.*?\)", "", name).strip()

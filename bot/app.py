@@ -31,6 +31,7 @@ from index.vectors import VectorIndex
 
 if TYPE_CHECKING:
     from bot.answer import Answerer
+    from bot.health import Monitor
     from bot.suggest import TermSuggester
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class App:
     # Set whenever alerts or notices are recorded, so each running chat delivers them at once.
     alerted: Signal = field(default_factory=Signal)
     llm_http: httpx.AsyncClient | None = None  # the LLM server's client, when configured
+    monitor: Monitor | None = None  # `wirewatch run` with WIREWATCH_METRICS_PORT: health, metrics
     _catalogue: ActorCatalogue | None = None
     _gazetteer: Gazetteer | None = None
     _embedder: Embedder | None = None
@@ -99,7 +101,11 @@ class App:
             self._gazetteer = (
                 extractor.gazetteer
                 if extractor
-                else await asyncio.to_thread(Gazetteer.load, self.settings.cache_path / "gazetteer")
+                else await asyncio.to_thread(
+                    Gazetteer.load,
+                    self.settings.cache_path / "gazetteer",
+                    self.settings.place_files,
+                )
             )
         return self._gazetteer
 
@@ -210,6 +216,7 @@ async def open_app(
                         embedder,
                         settings.cache_path / "gazetteer",
                         settings.actor_files,
+                        settings.place_files,
                     )
                 pipeline = Pipeline(
                     extractor=extractor,

@@ -65,7 +65,11 @@ async def _load(settings: Settings) -> Extractor:
 
     embedder = await asyncio.to_thread(embedder_for, settings)
     return await asyncio.to_thread(
-        Extractor.load, embedder, settings.cache_path / "gazetteer", settings.actor_files
+        Extractor.load,
+        embedder,
+        settings.cache_path / "gazetteer",
+        settings.actor_files,
+        settings.place_files,
     )
 
 

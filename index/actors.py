@@ -34,7 +34,7 @@ from typing import Any
 import ahocorasick
 import yaml
 
-from index.errors import NewsIndexError
+from index.errors import DataFileError
 
 KINDS = frozenset(
     {
@@ -61,14 +61,8 @@ _ALIAS_KEYS = frozenset({"text", "case_sensitive", "weak", "shared"})
 _LINEAGE_KEYS = frozenset({"to", "date", "relation"})
 
 
-class CatalogueError(NewsIndexError):
+class CatalogueError(DataFileError):
     """An actor catalogue file is unreadable or has an invalid entry."""
-
-    def __init__(self, source: str, entry: str, reason: str) -> None:
-        super().__init__(f"{source}: {entry}: {reason}")
-        self.source = source
-        self.entry = entry
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@ NewsIndexError
  |   +- FeedRefused             the URL is not allowed (scheme, private address, too many redirects)
  |   +- FeedMalformed           the body is not a feed and yields no entries
  +- StoreError                  the database failed: the cycle aborts, the next one retries
+ +- DataFileError(source, entry, reason)   a YAML file of actors or places is invalid: startup
+     +- CatalogueError (index/actors.py), PlaceFileError (index/places.py)   fails naming it
 """
 
 from __future__ import annotations
@@ -47,3 +49,13 @@ class FeedMalformed(FeedError):
 
 class StoreError(NewsIndexError):
     """The database could not complete an operation."""
+
+
+class DataFileError(NewsIndexError):
+    """A data file (actors, places) is unreadable or has an invalid entry."""
+
+    def __init__(self, source: str, entry: str, reason: str) -> None:
+        super().__init__(f"{source}: {entry}: {reason}")
+        self.source = source
+        self.entry = entry
+        self.reason = reason

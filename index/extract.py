@@ -146,7 +146,11 @@ class Extractor:
 
     @classmethod
     def load(
-        cls, embedder: Embedder, cache_dir: Path, actor_files: Sequence[Path] = ()
+        cls,
+        embedder: Embedder,
+        cache_dir: Path,
+        actor_files: Sequence[Path] = (),
+        place_files: Sequence[Path] = (),
     ) -> Extractor:
         """Load every part (seconds: call it off the event loop)."""
         import spacy
@@ -155,7 +159,10 @@ class Extractor:
             SPACY_MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
         )
         return cls(
-            ActorCatalogue.load(actor_files), Gazetteer.load(cache_dir), EventTyper(embedder), nlp
+            ActorCatalogue.load(actor_files),
+            Gazetteer.load(cache_dir, place_files),
+            EventTyper(embedder),
+            nlp,
         )
 
     def extract(self, title: str, text: str, published: datetime | None) -> EventRecord:

