@@ -5,6 +5,7 @@ of ../shared/CONTRACT.md. The CLI prints these; the chat adapters render them.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -392,10 +393,13 @@ async def ask(
         raise UserError("k takes 1 to 20")
     if mode not in ("hybrid", "bm25", "dense"):
         raise UserError("mode is one of hybrid, bm25, dense")
+    started = time.perf_counter()
     answerer = await app.answerer()
     ws = await app.workspace_id(workspace)
     now = as_of or app.now()
     answer = await answerer.ask(question, ws, now=now, k=k, mode=mode)  # type: ignore[arg-type]
+    if app.monitor is not None:
+        app.monitor.observe_ask(time.perf_counter() - started)
     return answer.doc()
 
 

@@ -14,13 +14,18 @@ import signal
 import weakref
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 
 from bot import commands, feedhealth
 from bot.app import App, open_app
 from bot.ports import ChatPort
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.service import DiscordService
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +47,11 @@ async def poll_tick(app: App, busy: asyncio.Lock) -> None:
         raise
     except Exception:
         log.exception("poll cycle failed; the next tick retries")
+        if app.monitor is not None:
+            app.monitor.poll_done(None)
         return
+    if app.monitor is not None:
+        app.monitor.poll_done(report)
     if notices:
         app.alerted.set()
     if report.feeds_polled:
@@ -69,6 +78,8 @@ async def deliver_tick(app: App, port: ChatPort) -> None:
     except Exception:
         log.exception("alert delivery failed; the outbox keeps the alerts for the next try")
         return
+    if app.monitor is not None:
+        await app.monitor.delivered(report.alerts, report.failed)
     if report.sent or report.edited or report.failed:
         log.info(
             "alerts: %d delivered in %d messages (%d digests), %d edited, %d failed, %d held back",
@@ -156,6 +167,9 @@ async def serve(settings: Settings, *, chat: bool = False) -> None:
             service.task.add_done_callback(lambda _: stop.set())  # the gateway gave up
         busy = asyncio.Lock()
         scheduler = start_jobs(app, busy)
+        server = None
+        if settings.metrics_port is not None:
+            server = await serve_monitor(app, scheduler, service)
         loops = [asyncio.create_task(delivery_loop(app, ConsoleChat()))]
         if service is not None:
             loops.append(
@@ -186,11 +200,38 @@ async def serve(settings: Settings, *, chat: bool = False) -> None:
             scheduler.pause()  # no new cycle; shutdown() would cancel the running one at once
             await _finish_cycle(busy)
             scheduler.shutdown(wait=False)
+            if server is not None:
+                server.close()
             if app.pipeline is not None:
                 await asyncio.to_thread(app.pipeline.vectors.save)
             if service is not None:
                 await service.close()
             log.info("stopped")
+
+
+async def serve_monitor(
+    app: App, scheduler: AsyncIOScheduler, service: DiscordService | None = None
+) -> asyncio.Server:
+    """Watch the scheduler, the poll cycles and the Discord gateway (bot/health.py), and serve
+    /healthz and /metrics on WIREWATCH_METRICS_HOST:PORT. The monitor is in place before this
+    first yields to the loop, so it sees the first poll cycle."""
+    from bot.health import Monitor, bound_port, start_server
+
+    s, pipeline = app.settings, app.require_pipeline()
+    app.monitor = Monitor(
+        app.store,
+        app.now,
+        s.health_max_poll_age_s,
+        s.db_path,
+        s.index_path,
+        scheduler_running=lambda: scheduler.state == STATE_RUNNING,
+        discord_connected=service.connected if service is not None else None,
+        vectors=lambda: len(pipeline.vectors),
+    )
+    app.monitor.describe_embedding(pipeline.embedder.model_id)
+    server = await start_server(app.monitor, s.metrics_host, s.metrics_port or 0)
+    log.info("serving /healthz and /metrics on http://%s:%d", s.metrics_host, bound_port(server))
+    return server
 
 
 STOP_WAIT_S = 20.0

@@ -162,7 +162,7 @@ def backup(
         found = counts(conn)
     finally:
         conn.close()
-    files = {}
+    files: dict[str, dict[str, Any]] = {}
     for name in copied:
         files[name] = {"bytes": (dest / name).stat().st_size, "sha256": sha256(dest / name)}
         if progress is not None:

@@ -39,6 +39,7 @@ HOMES: dict[str, frozenset[str]] = {
     "httpx": frozenset({"index/feeds.py", "bot/app.py", "bot/llm.py"}),
     "httpcore": frozenset({"index/feeds.py", "bot/app.py"}),
     "apscheduler": frozenset({"bot/jobs.py"}),
+    "prometheus_client": frozenset({"bot/health.py"}),
 }
 INDEX_MAY_NOT_IMPORT = frozenset({"bot", "discord"})
 

@@ -75,6 +75,12 @@ class DiscordService:
     async def wait_ready(self) -> None:
         await self.bot.wait_until_ready()
 
+    def connected(self) -> bool:
+        """Logged in, READY, and the gateway websocket open now (for /healthz)."""
+        bot = self.bot
+        ws = bot.ws if bot.is_ready() and not bot.is_closed() else None
+        return ws is not None and bool(ws.open)
+
     def stop_taking_commands(self) -> None:
         self.bot.stopping = True
 

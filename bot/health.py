@@ -1,0 +1,289 @@
+"""Health and metrics of a running bot: what the jobs report -> `/healthz` and `/metrics` over
+HTTP. Side effects: with WIREWATCH_METRICS_PORT set, `wirewatch run` listens on
+WIREWATCH_METRICS_HOST (127.0.0.1 by default) on that port.
+
+`/healthz` answers 200 with a JSON document when the scheduler is running, a poll cycle has
+finished within WIREWATCH_HEALTH_MAX_POLL_AGE_S (counted from the start until the first one)
+and, with a Discord token, the gateway is connected; otherwise 503 with the reasons. The
+outbox backlog (alerts waiting, the oldest one's age) is reported, not judged: a chat outage
+shows as Discord disconnected, and a rate limit holding alerts back is normal.
+`/metrics` is the Prometheus text format from prometheus-client, every name `wirewatch_...`.
+
+The server is a few lines over asyncio streams on the bot's own loop (one request per
+connection), so a health check reads the same state the jobs write, with no thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+)
+
+from bot.feedhealth import classify_error
+from index.models import IngestReport
+from index.store import Store
+from index.timeutil import from_iso, to_iso
+
+log = logging.getLogger(__name__)
+
+READ_TIMEOUT_S = 5.0
+DELAY_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 86400)
+ASK_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
+PENDING = "delivered_version < version AND failed = 0"
+
+
+class _Metrics:
+    """The Prometheus metrics of one running bot, in their own registry."""
+
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.feeds_polled = Counter("wirewatch_feeds_polled", "Feed fetches.", registry=r)
+        self.feeds_failed = Counter(
+            "wirewatch_feeds_failed", "Feed fetches that failed, by reason.", ["reason"], registry=r
+        )
+        self.poll_cycles = Counter(
+            "wirewatch_poll_cycles", "Poll cycles, by result (ok, failed).", ["result"], registry=r
+        )
+        self.articles = Counter("wirewatch_articles_ingested", "New articles stored.", registry=r)
+        self.updated = Counter("wirewatch_articles_updated", "Articles updated.", registry=r)
+        self.events = Counter(
+            "wirewatch_events_extracted", "Articles given event metadata.", registry=r
+        )
+        self.queued = Counter(
+            "wirewatch_alerts_queued", "Alerts recorded in the outbox.", registry=r
+        )
+        self.sent = Counter(
+            "wirewatch_alerts_sent", "Alerts delivered (each one of a digest too).", registry=r
+        )
+        self.failed = Counter(
+            "wirewatch_alerts_failed", "Delivery attempts the chat did not take.", registry=r
+        )
+        self.delay = Histogram(
+            "wirewatch_alert_delay_seconds",
+            "From an alert's recording to its first delivery.",
+            buckets=DELAY_BUCKETS,
+            registry=r,
+        )
+        self.ask = Histogram(
+            "wirewatch_ask_seconds", "Time to answer a question.", buckets=ASK_BUCKETS, registry=r
+        )
+        self.outbox = Gauge("wirewatch_outbox_alerts", "Alerts waiting for delivery.", registry=r)
+        self.poll_age = Gauge(
+            "wirewatch_last_poll_age_seconds", "Since the last poll cycle finished.", registry=r
+        )
+        self.discord = Gauge(
+            "wirewatch_discord_connected", "1 when the Discord gateway is connected.", registry=r
+        )
+        self.healthy = Gauge("wirewatch_healthy", "1 when /healthz answers 200.", registry=r)
+        self.vectors = Gauge("wirewatch_index_vectors", "Vectors in the index.", registry=r)
+        self.index_bytes = Gauge(
+            "wirewatch_index_bytes", "Size of the vector index file.", registry=r
+        )
+        self.db_bytes = Gauge(
+            "wirewatch_database_bytes", "Size of the database and its WAL.", registry=r
+        )
+        self.embedding = Info("wirewatch_embedding", "The embedding model and backend.", registry=r)
+
+
+@dataclass
+class Monitor:
+    """What the jobs tell about a running bot, and the checks /healthz makes of it."""
+
+    store: Store
+    now: Callable[[], datetime]
+    max_poll_age_s: float
+    db_path: Path
+    index_path: Path
+    scheduler_running: Callable[[], bool] = lambda: False
+    discord_connected: Callable[[], bool] | None = None  # None: no Discord configured
+    vectors: Callable[[], int] = lambda: 0
+    started_at: datetime = field(init=False)
+    last_poll_at: datetime | None = None
+    metrics: _Metrics = field(default_factory=_Metrics)
+    _delivered_since: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started_at = self.now()
+        self._delivered_since = to_iso(self.started_at)
+
+    def describe_embedding(self, model_id: str) -> None:
+        model, _, backend = model_id.partition("+")
+        self.metrics.embedding.info({"model": model, "backend": backend or "fp32"})
+
+    # ---- what the jobs report ------------------------------------------------------------------
+    def poll_done(self, report: IngestReport | None) -> None:
+        """A poll cycle finished (`report`), or failed (None)."""
+        m = self.metrics
+        if report is None:
+            m.poll_cycles.labels("failed").inc()
+            return
+        m.poll_cycles.labels("ok").inc()
+        self.last_poll_at = self.now()
+        m.feeds_polled.inc(report.feeds_polled)
+        m.articles.inc(report.new_articles)
+        m.updated.inc(report.updated_articles)
+        m.events.inc(report.extracted)
+        m.queued.inc(report.alerts)
+        for error in report.errors:
+            url, sep, reason = error.partition(": ")
+            if sep and "://" in url:  # "<feed url>: <reason>"; not a hook's failure
+                m.feeds_failed.labels(classify_error(reason)).inc()
+
+    async def delivered(self, alerts: int, failed: int) -> None:
+        """A delivery round: alerts sent, attempts failed; the delays of those first
+        delivered since the last round."""
+        m = self.metrics
+        m.sent.inc(alerts)
+        m.failed.inc(failed)
+        if not alerts:
+            return
+        rows = await self.store.fetch_all(
+            "SELECT created_at, delivered_at FROM alerts WHERE delivered_at > ? "
+            "ORDER BY delivered_at",
+            (self._delivered_since,),
+        )
+        for created, delivered in rows:
+            start, end = from_iso(created), from_iso(delivered)
+            if start is not None and end is not None:
+                m.delay.observe(max((end - start).total_seconds(), 0.0))
+        if rows:
+            self._delivered_since = str(rows[-1][1])
+
+    def observe_ask(self, seconds: float) -> None:
+        self.metrics.ask.observe(seconds)
+
+    # ---- what /healthz and /metrics say --------------------------------------------------------
+    async def check(self) -> tuple[bool, dict[str, Any]]:
+        """(healthy, the document /healthz shows)."""
+        now = self.now()
+        reasons = []
+        running = self.scheduler_running()
+        if not running:
+            reasons.append("the scheduler is not running")
+        since = self.last_poll_at or self.started_at
+        age = max((now - since).total_seconds(), 0.0)
+        if age > self.max_poll_age_s:
+            what = "no poll cycle has finished" if self.last_poll_at else "no poll cycle yet"
+            reasons.append(f"{what} for {age:.0f} s (limit {self.max_poll_age_s:.0f} s)")
+        discord = None
+        if self.discord_connected is not None:
+            discord = self.discord_connected()
+            if not discord:
+                reasons.append("not connected to Discord")
+        row = await self.store.fetch_one(
+            f"SELECT count(*), min(created_at) FROM alerts WHERE {PENDING}"
+        )
+        backlog, oldest = (int(row[0]), from_iso(row[1])) if row is not None else (0, None)
+        m = self.metrics
+        m.poll_age.set(age)
+        m.outbox.set(backlog)
+        m.discord.set(1 if discord else 0)
+        m.healthy.set(0 if reasons else 1)
+        doc = {
+            "status": "unhealthy" if reasons else "ok",
+            "reasons": reasons,
+            "scheduler": "running" if running else "stopped",
+            "last_poll_at": to_iso(self.last_poll_at) if self.last_poll_at else None,
+            "last_poll_age_s": round(age, 1),
+            "discord": None if discord is None else ("connected" if discord else "disconnected"),
+            "outbox": {
+                "alerts": backlog,
+                "oldest_age_s": round((now - oldest).total_seconds(), 1) if oldest else None,
+            },
+        }
+        return not reasons, doc
+
+    async def exposition(self) -> bytes:
+        """The metrics in Prometheus's text format, the gauges read now."""
+        await self.check()
+        m = self.metrics
+        m.vectors.set(self.vectors())
+        m.index_bytes.set(_size(self.index_path))
+        m.db_bytes.set(
+            _size(self.db_path) + _size(self.db_path.with_name(self.db_path.name + "-wal"))
+        )
+        return bytes(generate_latest(m.registry))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+# ---- the HTTP server -----------------------------------------------------------------------------
+_REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+
+
+async def _answer(monitor: Monitor, method: str, path: str) -> tuple[int, str, bytes]:
+    if method not in ("GET", "HEAD"):
+        return 405, "text/plain; charset=utf-8", b"GET only\n"
+    route = path.split("?", 1)[0]
+    if route == "/healthz":
+        ok, doc = await monitor.check()
+        body = (json.dumps(doc) + "\n").encode()
+        return (200 if ok else 503), "application/json", body
+    if route == "/metrics":
+        return 200, CONTENT_TYPE_LATEST, await monitor.exposition()
+    return 404, "text/plain; charset=utf-8", b"/healthz or /metrics\n"
+
+
+async def _serve_one(
+    monitor: Monitor, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(READ_TIMEOUT_S):
+            request = (await reader.readline()).decode("latin-1").split()
+            while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                pass  # headers: nothing in them matters here
+        if len(request) != 3:
+            return
+        method, path, _ = request
+        status, ctype, body = await _answer(monitor, method, path)
+        head = (
+            f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        writer.write(head.encode("latin-1") + (b"" if method == "HEAD" else body))
+        await writer.drain()
+        log.debug("%s %s %d in %.3f s", method, path, status, time.perf_counter() - started)
+    except (TimeoutError, ConnectionError):
+        pass
+    except Exception:
+        log.exception("the health server failed to answer a request")
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def start_server(monitor: Monitor, host: str, port: int) -> asyncio.Server:
+    """Listen on host:port (port 0: any free one; see `bound_port`)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _serve_one(monitor, reader, writer)
+
+    return await asyncio.start_server(handle, host, port)
+
+
+def bound_port(server: asyncio.Server) -> int:
+    return int(server.sockets[0].getsockname()[1])
