@@ -204,3 +204,35 @@ async def test_an_old_database_is_converted_to_incremental_vacuum_by_the_command
         assert by_hand.database_bytes_after < scheduled.database_bytes_before
         assert await _scalar(app, "PRAGMA auto_vacuum") == 2
         assert await _scalar(app, "PRAGMA freelist_count") == 0
+
+
+async def test_the_bot_prunes_on_schedule_only_with_a_retention_period(
+    settings: Settings, clock: Clock, httpserver_ipv4: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+    import logging
+
+    from bot.jobs import start_jobs
+
+    async with open_app(settings, embedder=HashEmbedder(), now=clock) as app:
+        scheduler = start_jobs(app, asyncio.Lock())
+        try:
+            assert scheduler.get_job("prune") is None  # the default keeps everything
+        finally:
+            scheduler.shutdown(wait=False)
+    kept = settings.model_copy(update={"retention_days": 30.0, "scheduler_tick_s": 3600})
+    async with open_app(kept, embedder=HashEmbedder(), now=clock) as app:
+        await _many_old(app, clock, httpserver_ipv4, n=3)
+        busy = asyncio.Lock()
+        scheduler = start_jobs(app, busy)
+        try:
+            job = scheduler.get_job("prune")
+            assert job.trigger.interval == timedelta(seconds=maintenance.PRUNE_EVERY_S)
+        finally:
+            scheduler.shutdown(wait=False)
+        await maintenance.prune_tick(app, busy)  # what the job runs
+        assert await _scalar(app, "SELECT count(*) FROM articles") == 0
+        await app.store.db.close()  # the database goes away under the running bot
+        with caplog.at_level(logging.ERROR):
+            await maintenance.prune_tick(app, busy)  # must not raise
+        assert "scheduled prune failed" in caplog.text
