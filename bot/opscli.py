@@ -13,6 +13,8 @@ import click
 
 from bot.cli import _emit, _fail, _prepare_data_dir, _settings, _with_app, cli
 
+_VACUUM = {"none": "no vacuum", "incremental": "incremental vacuum", "full": "full VACUUM"}
+
 
 def _mib(n: int) -> str:
     return f"{n / (1 << 20):.1f} MiB"
@@ -129,6 +131,6 @@ def prune(ctx: click.Context, dry_run: bool, days: float | None, as_json: bool) 
     if not dry_run:
         click.echo(
             f"database {_mib(doc['database_bytes_before'])} -> {_mib(doc['database_bytes_after'])}"
-            f" ({doc['vacuum']} vacuum); vector index {_mib(doc['index_bytes_before'])} -> "
+            f" ({_VACUUM[doc['vacuum']]}); vector index {_mib(doc['index_bytes_before'])} -> "
             f"{_mib(doc['index_bytes_after'])}"
         )

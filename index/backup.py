@@ -109,8 +109,12 @@ def sha256(path: Path) -> str:
 
 
 def _files_under(folder: Path) -> Iterator[Path]:
+    """The files of a folder, less symlinks and lock files (empty, and their owners' own)."""
     if folder.is_dir():
-        yield from sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+        found = folder.rglob("*")
+        yield from sorted(
+            p for p in found if p.is_file() and not p.is_symlink() and p.suffix != ".lock"
+        )
 
 
 def _copy(src: Path, dst: Path) -> None:
