@@ -31,10 +31,15 @@ plain baselines over the same stored articles; and refusals on questions the new
   - answer contains gold: the answer text contains `answer_text` (case-insensitive, after
     Unicode NFKC and whitespace normalisation);
   - no citation: the answer cites nothing; refused: it says nothing relevant was found
-    (`bot.answer.NOTHING`; without an LLM every answer citing nothing says so);
+    (`bot.answer.NOTHING`; without an LLM every answer citing nothing says so); unmentioned:
+    it says that no stored report names one of the question's proper names
+    (`bot.answer.UNMENTIONED`), whether it then answers or not;
   - seconds per question: the wall time of the `ask --batch` process over the number of
     questions in its batch (dev and unanswerable; its start-up, one model load, included).
-  Over the unanswerable questions: refused, no citation, and either.
+  Over the unanswerable questions, per kind ("invented": places and groups made up;
+  "real": real places and groups, events that are not stored) and in all: refused, no
+  citation, unmentioned, and declined (any of the three: the answer does not present stored
+  news as covering the event).
 * Plain baselines (`bench/qa_baselines.py`, in this process, on the run's database opened
   read-only, over exactly the articles the console workspace sees, with no filter of any
   kind): the question and each article's title + text embedded with sentence-transformers fp32
@@ -90,7 +95,7 @@ sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `bot`
 
 from bench import qa_baselines  # noqa: E402
 from bench.load import busy_cpu_s, finite  # noqa: E402
-from bot.answer import NOTHING  # noqa: E402
+from bot.answer import NOTHING, UNMENTIONED  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
 from index.embed import BackendChoice  # noqa: E402
 
@@ -260,13 +265,27 @@ def refused(doc: dict[str, Any]) -> bool:
     return NOTHING in doc["answer"]
 
 
+_UNMENTIONED = UNMENTIONED.partition("{")[0]
+
+
+def unmentioned(doc: dict[str, Any]) -> bool:
+    """The answer says no stored report names something the question names."""
+    return _UNMENTIONED in doc["answer"]
+
+
+def declined(doc: dict[str, Any]) -> bool:
+    """The answer does not present stored news as covering the question: refused, cited
+    nothing, or said the stored reports never name what it asks about."""
+    return refused(doc) or not doc["citations"] or unmentioned(doc)
+
+
 def score(
     items: Sequence[dict[str, Any]], docs: Sequence[dict[str, Any]], ids: dict[str, int]
 ) -> dict[str, Any]:
     """The figures of one mode: `docs` are its `ask` documents, in the items' order."""
     if len(docs) != len(items):
         raise RuntimeError(f"{len(docs)} answers for {len(items)} questions")
-    at_1 = at_5 = at_10 = short = gold = timed = cited = uncited = refusals = lost = 0
+    at_1 = at_5 = at_10 = short = gold = timed = cited = uncited = refusals = lost = unnamed = 0
     ranks: list[int | None] = []
     for item, doc in zip(items, docs, strict=True):
         wanted = ids.get(evidence_url(item))
@@ -282,6 +301,7 @@ def score(
         cited += any(c["article_id"] == wanted for c in doc["citations"])
         uncited += not doc["citations"]
         refusals += refused(doc)
+        unnamed += unmentioned(doc)
         lost += refused(doc) and rank is not None and rank <= K
     n = len(items)
     return {
@@ -294,6 +314,7 @@ def score(
         "cited": cited / n,
         "no_citation": uncited / n,
         "refused": refusals / n,
+        "unmentioned": unnamed / n,
         "refused_evidence_at_5": lost,
         "ranks": ranks,
     }
@@ -325,15 +346,27 @@ def score_plain(
     }
 
 
-def score_unanswerable(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One mode's answers to the questions the corpus cannot answer."""
+def score_unanswerable(
+    docs: Sequence[dict[str, Any]], kinds: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """One mode's answers to the questions the corpus cannot answer; with `kinds` (each
+    question's), the same rates per kind under "kinds"."""
     n = max(len(docs), 1)
-    return {
+    rates: dict[str, Any] = {
+        "n": len(docs),
         "refused": sum(map(refused, docs)) / n,
         "no_citation": sum(not d["citations"] for d in docs) / n,
         "refused_or_uncited": sum(refused(d) or not d["citations"] for d in docs) / n,
+        "unmentioned": sum(map(unmentioned, docs)) / n,
+        "declined": sum(map(declined, docs)) / n,
         "relaxed": sum(bool(d["relaxed"]) for d in docs),
     }
+    if kinds is not None:
+        rates["kinds"] = {
+            kind: score_unanswerable([d for d, k in zip(docs, kinds, strict=True) if k == kind])
+            for kind in dict.fromkeys(kinds)
+        }
+    return rates
 
 
 def _within(filters: dict[str, Any], published_at: str | None) -> bool:
@@ -527,7 +560,8 @@ def run_eval(
         model = embedding_model(db_path)
         stored = sum(evidence_url(item) in ids for item in items)
         batch = work / "questions.txt"
-        lines = question_lines(items) + [json.dumps(q) for q in absent]
+        lines = question_lines(items)
+        lines += [json.dumps({"question": q["question"], "as_of": q["as_of"]}) for q in absent]
         batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
         modes: dict[str, Any] = {}
         docs: dict[str, list[dict[str, Any]]] = {}
@@ -539,7 +573,9 @@ def run_eval(
                 "s_per_question": wall / len(lines),
                 "ask_s": wall,
             }
-            unanswerable[mode] = score_unanswerable(answers[len(items) :])
+            unanswerable[mode] = score_unanswerable(
+                answers[len(items) :], [q.get("kind", "invented") for q in absent]
+            )
         baselines: dict[str, Any] = {}
         diagnosis = None
         if plain:
@@ -642,18 +678,19 @@ def print_table(figures: dict[str, Any]) -> None:
         f"articles stored among {figures['articles']} articles "
         f"({figures['distractor_files']} distractor feed files)"
     )
-    columns = ("@1", "@5", "@10", "cited", "gold", "no cite", "refused")
+    columns = ("@1", "@5", "@10", "cited", "gold", "no cite", "refused", "unnamed")
     print(f"{'':<30}" + "".join(f"{c:>8}" for c in columns))
     plain = figures.get("plain", {})
     for name in PLAIN if plain else ():
         row = plain[name]
         cells: list[float | None] = [row["recall_at_1"], row["recall_at_5"], row["recall_at_10"]]
-        cells += [None, row["answer_contains_gold"], None, None]
+        cells += [None, row["answer_contains_gold"], None, None, None]
         print(f"{PLAIN_LABELS[name]:<30}" + "".join(map(_cell, cells)))
     for mode in MODES:
         row = modes[mode]
         cells = [row["recall_at_1"], row["recall_at_5"], row["recall_at_10"], row["cited"]]
         cells += [row["answer_contains_gold"], row["no_citation"], row["refused"]]
+        cells += [row["unmentioned"]]
         print(f"{'ask --mode ' + mode:<30}" + "".join(map(_cell, cells)))
     if plain:
         print(
@@ -666,11 +703,13 @@ def print_table(figures: dict[str, Any]) -> None:
     print(f"(ask @10: its 30 retrieved passages held fewer than 10 articles for: {short})")
     absent = figures["unanswerable"]
     print(f"\nNot in the corpus: {absent['n']} questions (bench/{UNANSWERABLE.name})")
-    print(f"{'':<30}" + "".join(f"{c:>10}" for c in ("refused", "no cite", "either")))
+    print(f"{'':<36}" + "".join(f"{c:>10}" for c in ("refused", "no cite", "unnamed", "declined")))
     for mode in MODES:
-        rates = absent["modes"][mode]
-        shown = (rates["refused"], rates["no_citation"], rates["refused_or_uncited"])
-        print(f"{'ask --mode ' + mode:<30}" + "".join(f"{v:>10.3f}" for v in shown))
+        every = absent["modes"][mode]
+        for kind, rates in [("all", every), *every.get("kinds", {}).items()]:
+            shown = (rates["refused"], rates["no_citation"], rates["unmentioned"])
+            label = f"ask --mode {mode}, {kind} ({rates.get('n', '?')})"
+            print(f"{label:<36}" + "".join(f"{v:>10.3f}" for v in (*shown, rates["declined"])))
     print()
     print(f"{'time filters kept':<24}" + "".join(f"{modes[m]['time_filters']:>10}" for m in MODES))
     print(

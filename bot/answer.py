@@ -24,7 +24,7 @@ import asyncio
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,7 @@ from index.embed import Embedder
 from index.models import Hit
 from index.passages import split_sentences
 from index.places import Gazetteer, Place
-from index.search import STOPWORDS, Mode, retrieve_many
+from index.search import STOPWORDS, Mode, name_query, retrieve_many
 from index.store import PlaceFilter, Store
 from index.timeutil import to_iso
 from index.vectors import VectorIndex
@@ -61,6 +61,7 @@ _NAVIGATION = re.compile(
     re.IGNORECASE,
 )
 NOTHING = "I found nothing in this workspace's feeds that answers that."
+UNMENTIONED = "No stored report mentions {names}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,7 @@ class Answer:
     as_of: datetime | None = None
     generated: bool = False  # written by the configured LLM
     passages: tuple[Hit, ...] = field(default=(), repr=False)  # what was retrieved, ranked
+    unmentioned: tuple[str, ...] = ()  # the question's names no stored report has
 
     def doc(self) -> dict[str, Any]:
         """The `ask --json` document of the command-line contract."""
@@ -106,6 +108,7 @@ class Answer:
             "relaxed": list(self.relaxed),
             "as_of": to_iso(self.as_of) if self.as_of else None,
             "generated": self.generated,
+            "unmentioned": list(self.unmentioned),
             "retrieved": [
                 {"passage_id": h.passage_id, "article_id": h.article_id, "score": round(h.score, 4)}
                 for h in self.passages
@@ -198,13 +201,24 @@ class Answerer:
             query_vector=vector,
         )
         ranked, sentences = await self._rerank(question, hits, vector, filters.intent, now)
+        unmentioned = await self._unmentioned(filters.intent.names, workspace_id)
         answer = self._compose(
-            question, ranked, sentences, filters, active, relaxed, k, set(preferred or ())
+            question,
+            ranked,
+            sentences,
+            filters,
+            active,
+            relaxed,
+            k,
+            set(preferred or ()),
         )
         if filters.intent.count_killed and answer.citations:
             answer = await enrich_killed(self.store, answer)
         if self.llm is not None and answer.citations:
             answer = await self._generated(answer, ranked, now) or answer
+        if unmentioned:
+            line = UNMENTIONED.format(names=_listed(unmentioned))
+            answer = replace(answer, text=f"{line}\n{answer.text}", unmentioned=unmentioned)
         return renumber(answer)
 
     # -- filters --
@@ -281,6 +295,17 @@ class Answerer:
             found.update((article_id, None) for article_id in articles)
         return list(found)
 
+    async def _unmentioned(self, names: Sequence[str], workspace_id: int) -> tuple[str, ...]:
+        """The question's proper names that no stored passage of the workspace has (each
+        word by prefix, all in one passage). An answer about a town from reports that never
+        name it is about something else, and the answer says so."""
+        missing = []
+        for name in names:
+            expression = name_query(name)
+            if expression and not await self.store.mentions(expression, workspace_id=workspace_id):
+                missing.append(name)
+        return tuple(missing)
+
     # -- ranking --
     async def _rerank(
         self, question: str, hits: list[Hit], vector: np.ndarray, intent: Intent, now: datetime
@@ -349,6 +374,10 @@ class Answerer:
             if score >= RELEVANT
         ]
         candidates.sort(key=lambda item: -item[0])
+        intent = filters.intent
+        lead = []  # listed first, so cited first
+        if intent.what_happened or intent.latest:
+            lead = self._overview(ranked, intent, cite, k, preferred)
         lines: list[str] = []
         seen_stories: dict[int, int] = {}
         seen_text: set[str] = set()
@@ -358,10 +387,11 @@ class Answerer:
             key = " ".join(text.lower().split())
             if key in seen_text or seen_stories.get(hit.story_id, 0) >= 2:
                 continue
+            if hit.article_id not in numbers and len(cited) >= k:
+                continue  # k sources at most
             seen_text.add(key)
             seen_stories[hit.story_id] = seen_stories.get(hit.story_id, 0) + 1
             lines.append(f"{text} [{cite(hit)}]")
-        intent = filters.intent
         if not lines:
             return Answer(
                 question,
@@ -372,11 +402,11 @@ class Answerer:
                 None,
                 passages=tuple(ranked),
             )
-        lead = []
-        if intent.what_happened or intent.latest:
-            lead = self._overview(ranked, intent, cite, k, preferred)
         body = " ".join(lines)
         text = "\n".join([*lead, body]) if lead else body
+        further = _see_also(ranked, numbers, k)
+        if further:
+            text += "\nSee also: " + "; ".join(_report(h, cite) for h in further) + "."
         newest = max(c.published_at for c in cited)
         text += f"\n{_as_of_line(newest)}"
         return Answer(
@@ -390,7 +420,12 @@ class Answerer:
         )
 
     def _overview(
-        self, ranked: list[Hit], intent: Intent, cite: Any, k: int, preferred: set[int]
+        self,
+        ranked: list[Hit],
+        intent: Intent,
+        cite: Callable[[Hit], int],
+        k: int,
+        preferred: set[int],
     ) -> list[str]:
         """A line listing the reports, newest first, for "latest" and "what happened"
         questions: those naming the question's places and groups when there are any."""
@@ -401,7 +436,7 @@ class Answerer:
         articles = list(by_article.values())[:k]
         if intent.latest or intent.what_happened:
             articles.sort(key=lambda h: h.published_at, reverse=True)
-        parts = [f"{h.title} ({h.published_at.strftime('%Y-%m-%d')}) [{cite(h)}]" for h in articles]
+        parts = [_report(h, cite) for h in articles]
         label = "Latest reports" if intent.latest else "Reports"
         return [f"{label}: " + "; ".join(parts) + "."] if parts else []
 
@@ -481,6 +516,28 @@ def renumber(answer: Answer) -> Answer:
 
     citations = tuple(replace(by_n[old], n=new) for old, new in order.items())
     return replace(answer, text=_CITE.sub(swap, answer.text), citations=citations)
+
+
+def _listed(names: Sequence[str]) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+
+
+def _report(hit: Hit, cite: Callable[[Hit], int]) -> str:
+    """A source as an answer lists it: "Title (2024-03-01) [2]"."""
+    return f"{hit.title} ({hit.published_at.strftime('%Y-%m-%d')}) [{cite(hit)}]"
+
+
+def _see_also(ranked: Sequence[Hit], cited: dict[int, int], k: int) -> list[Hit]:
+    """The next best articles not yet cited, best first, so that an answer lists up to `k`
+    sources: the passages it quotes do not always come from the article that holds the
+    evidence, and the reader can check the others."""
+    further: dict[int, Hit] = {}
+    for hit in ranked:
+        if len(cited) + len(further) >= k:
+            break
+        if hit.article_id not in cited:
+            further.setdefault(hit.article_id, hit)
+    return list(further.values())
 
 
 def _as_of_line(newest: datetime) -> str:

@@ -54,6 +54,7 @@ class Intent:
     what_happened: bool
     event_types: tuple[str, ...]
     core: str
+    names: tuple[str, ...] = ()  # proper names the question uses ("Albu Kamal", "Torkham")
 
 
 # ---- words ---------------------------------------------------------------------------------------
@@ -634,4 +635,41 @@ def parse_intent(question: str, now: datetime) -> Intent:
         what_happened=_WHAT_HAPPENED.search(text) is not None,
         event_types=types,
         core=_core(question, None if found is None else (found.start, found.end)),
+        names=proper_names(question),
     )
+
+
+# ---- proper names --------------------------------------------------------------------------------
+
+_NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
+_PARTICLE_NAME = re.compile(r"[^\W\d_]{1,3}-[^\W\d_]*[A-Z]")  # ez-Zor, al-Nusra
+_SENTENCE_START = re.compile(r"(?:^|[.!?:]\s+|[“\"‘(]\s*)$")
+# Capitalised words that are not names where a question uses them.
+_NOT_NAMES_TEXT = """what which who whom whose when where why how is are was were did does do
+    has have had in on at of for to from by with and or but as after before during since despite
+    though although while if a an the this that these those it he she they we i his her their its
+    according last next latest multiple many several some one two three four five"""
+_NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split()) | frozenset(_MONTHS) | frozenset(_WEEKDAYS)
+
+
+def proper_names(question: str) -> tuple[str, ...]:
+    """The names a question uses: runs of capitalised words that do not open a sentence,
+    less question words, months and weekdays ("Who seized Albu Kamal?" -> ("Albu Kamal",));
+    "ez-Zor" and "al-Nusra" count as capitalised. A possessive's "'s" is dropped."""
+    names: list[str] = []
+    run: list[str] = []
+    for found in _NAME_WORD.finditer(question):
+        word = found[0].rstrip(".")
+        if word.endswith(("'s", "’s")):
+            word = word[:-2]
+        opens = _SENTENCE_START.search(question[: found.start()]) is not None
+        capitalised = word[0].isupper() or _PARTICLE_NAME.match(word) is not None
+        if len(word) > 1 and capitalised and not opens and word.lower() not in _NOT_NAMES:
+            run.append(word)
+            continue
+        if run:
+            names.append(" ".join(run))
+            run = []
+    if run:
+        names.append(" ".join(run))
+    return tuple(dict.fromkeys(names))

@@ -91,11 +91,22 @@ STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 def fts_query(text: str, *, max_terms: int = 24) -> str:
     """A question -> an FTS5 expression: its distinct content words, each quoted, ORed (BM25
     ranks passages with more of them, and rarer ones, higher). Empty when no word is left."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    words = [w for w in _WORD.findall(folded) if w not in STOPWORDS and len(w) > 1]
+    words = [w for w in _WORD.findall(_fold(text)) if w not in STOPWORDS and len(w) > 1]
     unique = list(dict.fromkeys(words))[:max_terms]
     return " OR ".join(f'"{w}"' for w in unique)
+
+
+def name_query(name: str) -> str:
+    """A proper name -> an FTS5 expression matching a passage that has each of its words,
+    by prefix, so "Syrian" finds "Syria" and "Ukraine's" finds "Ukraine". Empty when the
+    name has no word of three letters or more."""
+    words = [w for w in _WORD.findall(_fold(name)) if len(w) >= 3]
+    return " AND ".join(f'"{w[: max(4, len(w) - 3)]}"*' for w in words)
+
+
+def _fold(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in folded if not unicodedata.combining(c))
 
 
 async def retrieve(

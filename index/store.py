@@ -782,6 +782,22 @@ class Store:
             raise
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    async def mentions(self, expression: str, *, workspace_id: int) -> bool:
+        """Whether any of the workspace's passages matches the FTS5 `expression`."""
+        try:
+            row = await self._one(
+                "SELECT 1 FROM passages_fts f JOIN passages p ON p.passage_id = f.rowid "
+                "WHERE passages_fts MATCH ? AND p.article_id IN (SELECT fe.article_id "
+                "FROM feed_entries fe JOIN subscriptions s ON s.feed_id = fe.feed_id "
+                "WHERE s.workspace_id = ?) LIMIT 1",
+                (expression, workspace_id),
+            )
+        except sqlite3.OperationalError as exc:  # a query FTS5 cannot read: no match
+            if "fts5" in str(exc) or "syntax" in str(exc):
+                return False
+            raise
+        return row is not None
+
     async def passage_articles(
         self, passage_ids: Sequence[int], workspace_id: int
     ) -> dict[int, int]:

@@ -132,6 +132,29 @@ async def test_nothing_relevant_says_so(app: App) -> None:
     assert doc["citations"] == [] and "found nothing" in doc["answer"]
 
 
+async def test_a_name_no_stored_report_has_is_said(app: App) -> None:
+    doc = await commands.ask(
+        app, "How many were killed in the ambush near Karvessa and Mosul?", workspace="console"
+    )
+    assert doc["unmentioned"] == ["Karvessa"]
+    assert doc["answer"].startswith("No stored report mentions Karvessa.\n")
+    known = await commands.ask(app, "How many were killed in Mosul?", workspace="console")
+    assert known["unmentioned"] == [] and "No stored report" not in known["answer"]
+
+
+async def test_an_answer_lists_further_sources_up_to_k(app: App) -> None:
+    question = "What did the army say about the car bomb?"
+    for k in (2, 5):
+        doc = await commands.ask(app, question, workspace="console", k=k)
+        citations = assert_cited(doc)
+        assert len(citations) == k  # the sample feeds hold more than 5 relevant articles
+        quoted, _, further = doc["answer"].partition("\nSee also: ")
+        listed = {int(n) for n in CITE.findall(further)}
+        assert not listed & {int(n) for n in CITE.findall(quoted)}
+        if k == 5:  # an extractive answer quotes 4 sentences at most: the 5th is listed
+            assert listed
+
+
 async def test_another_workspace_sees_nothing(app: App) -> None:
     doc = await commands.ask(app, "What happened in Mosul?", workspace="discord:42")
     assert doc["citations"] == [] and "found nothing" in doc["answer"]

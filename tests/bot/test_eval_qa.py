@@ -31,7 +31,7 @@ from bench.eval_qa import (
     tolerance_for,
 )
 from bench.qa_baselines import Ranking, best_per_article, bm25_rankings, fts_or_query
-from bot.answer import NOTHING
+from bot.answer import NOTHING, UNMENTIONED
 
 # Float noise in scores may swap two near-tied passages; one question of 300 is 0.0033, so a
 # single question moving stays within this and two fail. A backend may carry its own, wider
@@ -103,8 +103,11 @@ def test_score_reads_recall_at_10_citations_and_refusals() -> None:
         _doc([1, 1, 9], [1], answer="It was Kyiv [1]"),  # first, cited, gold
         _doc([20, 21, 22, 23, 24, 25, 26, 2], [20]),  # 8th distinct article: @10 only
         _doc([30], [], answer=NOTHING),  # refused, nothing cited
+        _doc([40], [40], answer=UNMENTIONED.format(names="Karvessa") + " Closest [1]"),
     ]
-    got = score(items, docs, ids)
+    got = score([*items, {"id": "d", "answer_text": "Oslo"}], docs, ids)
+    assert got["unmentioned"] == 1 / 4
+    docs, got = docs[:3], score(items, docs[:3], ids)
     assert got["recall_at_1"] == got["recall_at_5"] == got["cited"] == 1 / 3
     assert got["recall_at_10"] == 2 / 3 and got["ranks"] == [1, 8, None]
     assert got["answer_contains_gold"] == 1 / 3
@@ -112,6 +115,11 @@ def test_score_reads_recall_at_10_citations_and_refusals() -> None:
     assert got["short_of_10"] == 3 and got["refused_evidence_at_5"] == 0
     rates = score_unanswerable(docs)
     assert rates["refused"] == rates["no_citation"] == rates["refused_or_uncited"] == 1 / 3
+    unnamed = _doc([40], [40], answer=UNMENTIONED.format(names="Karvessa") + " Closest [1]")
+    rates = score_unanswerable([*docs, unnamed], ["real", "real", "invented", "invented"])
+    assert rates["declined"] == 2 / 4 and rates["unmentioned"] == 1 / 4
+    assert rates["kinds"]["invented"]["declined"] == 1.0
+    assert rates["kinds"]["real"]["declined"] == 0.0
 
 
 def test_plain_scores_read_the_top_passage_for_gold() -> None:
@@ -167,5 +175,6 @@ def test_the_unanswerable_questions_are_many_dated_and_distinct() -> None:
     assert len(absent) >= 50
     assert len({q["question"] for q in absent}) == len(absent)
     for q in absent:
-        assert set(q) == {"question", "as_of"}
+        assert set(q) == {"question", "as_of", "kind"}
+        assert q["kind"] in ("invented", "real")
         assert "2020-01-01" <= q["as_of"][:10] <= "2026-07-31"

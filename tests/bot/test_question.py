@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from bot.question import Intent, TimeRange, parse_intent, parse_time_range
+from bot.question import Intent, TimeRange, parse_intent, parse_time_range, proper_names
 from index.eventtypes import BATTLES, CIVILIANS, EXPLOSIONS, PROTESTS, RIOTS, STRATEGIC
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # a Wednesday afternoon
@@ -418,6 +418,7 @@ def test_parse_intent_whole() -> None:
         what_happened=True,
         event_types=(),
         core="Albu Kamal",
+        names=("Albu Kamal",),
     )
     intent = parse_intent("How many were killed in the Mosul car bombing last month?", NOW)
     assert intent.time == TimeRange(d(2026, 10, 1), d(2026, 11, 1), "last month")
@@ -430,3 +431,23 @@ def test_values_are_frozen() -> None:
     intent = parse_intent("clashes in Kidal", NOW)
     with pytest.raises(AttributeError):
         intent.core = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("Who seized Albu Kamal this week?", ("Albu Kamal",)),
+        ("What happened in Deir ez-Zor on Monday?", ("Deir ez-Zor",)),
+        ("Who leads al-Nusra now?", ("al-Nusra",)),
+        ("How many were killed in Ghana's Ashanti region in March?", ("Ghana Ashanti",)),
+        ("Which militia shot down a helicopter over Benghazi?", ("Benghazi",)),
+        ("Attacks rose. Which group did it in Raqqa and Idlib?", ("Raqqa", "Idlib")),
+        ("what happened this week?", ()),
+        ("“Who won?” asked the Times of London.", ("Times", "London")),
+    ],
+)
+def test_proper_names_are_capitalised_runs_that_do_not_open_a_sentence(
+    question: str, names: tuple[str, ...]
+) -> None:
+    assert proper_names(question) == names
+    assert parse_intent(question, NOW).names == names
