@@ -57,6 +57,7 @@ class ExtractInput:
     title: str
     text: str
     published: datetime | None  # None: unknown; only dates naming their year resolve
+    outlet: str = ""  # the feed's outlet: its name in the text is never a place
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,11 @@ class EventRecord:
         for mention in self.places:
             place = mention.place
             if place.geonameid in seen:  # one entry per place, main if any mention is
-                seen[place.geonameid]["main"] |= mention.main
+                entry = seen[place.geonameid]
+                entry["main"] |= mention.main
+                entry["dateline"] |= mention.dateline
+                if mention.role == "event":
+                    entry["role"] = "event"
                 continue
             entry: dict[str, Any] = {
                 "text": mention.text,
@@ -99,6 +104,8 @@ class EventRecord:
                 "geonameid": place.geonameid,
                 "precision": place.precision,
                 "main": mention.main,
+                "role": mention.role,
+                "dateline": mention.dateline,
             }
             seen[place.geonameid] = entry
             places.append(entry)
@@ -176,7 +183,10 @@ class Extractor:
         known_places = []
         for item, full, actors in zip(items, fulls, known_actors, strict=True):
             hints = sorted({c for a in actors for c in self._countries(a)})
-            known_places.append(self.gazetteer.find(full, title=item.title, country_hints=hints))
+            outlets = (item.outlet,) if item.outlet else ()
+            known_places.append(
+                self.gazetteer.find(full, title=item.title, country_hints=hints, outlets=outlets)
+            )
         docs = self._ner(fulls, known_actors, known_places)
         types = self.typer.classify_many([lead_of(i.title, i.text) for i in items])
         records = []

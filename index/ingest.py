@@ -328,7 +328,7 @@ async def extract_events(
 
 
 async def _extract_guarded(extractor: Extractor, articles: Sequence[Article]) -> list[EventRecord]:
-    inputs = [ExtractInput(a.title, a.text, a.published_at) for a in articles]
+    inputs = [ExtractInput(a.title, a.text, a.published_at, a.source) for a in articles]
     try:
         return await asyncio.to_thread(extractor.extract_many, inputs)
     except Exception:

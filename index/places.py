@@ -77,13 +77,28 @@ How a name is disambiguated
   weight of at least 1 (a mention of Syria does; one of the US alone does not).
 
 Which place is the main one (at most one per article; one whenever a place is found)
-  Per resolved place of the text: +3 if it opens the dateline ("RAQQA, Syria (Agency) -",
-  "MOSUL -"), +3 if it is the title's most specific place (the earliest among equals), +2 if a
-  mention sits in a sentence with an event word (killed, clashes, exploded, seized, ...) after
-  a locative preposition or attack verb ("in", "near", "at", "shelled"; lowercase words may
-  lie between: "in the northern city of"), else +1 if in such a sentence at all, +0.5 if in
-  the first sentence, +0.3 for a town and +0.15 for an admin-1 region (the most specific wins
-  ties). The highest score wins, then the earliest; its first mention has `main=True`."""
+  Not places at all: news agencies and outlets (index/data/places.yaml's `not_places`, the
+  caller's `outlets`, and names of an outlet's shape: "Sudan Tribune", "Radio Kabul", "Times
+  of India", "Agence France-Presse") and "London-based". Each mention gets a role: "mention"
+  inside quoted speech (a quotation of four words or more next to "said", "told", ...), after
+  "accused"/"blamed", or in a background sentence ("in 2016", "last year", "since the war")
+  other than the first event sentence; "event" otherwise. The dateline ("BEIRUT (Reuters) -",
+  "Mosul, Iraq —", opening the body after the title line) is recorded (`dateline=True`).
+  Candidates are the places with an "event" mention (all places when none has one). The main
+  event sentences are the title and the body's first sentence with an event word (killed,
+  clashes, exploded, seized, ...; the body's first sentence when none has one). Per candidate,
+  the best of its mentions: 3 in a main sentence after a locative preposition or attack verb
+  ("in", "near", "at", "shelled"; lowercase words may lie between: "in the northern city
+  of"), 0.5 there after "from", "to", "towards", ..., else 2; 1 (0.5) in another event
+  sentence with (without) such a word; in other sentences 0.3 in the first and 0.5 after a
+  locative. Dateline mentions score nothing themselves; the filing place gets 0.8, so it wins
+  only where no event sentence names a place. Then +1 for a place inside another candidate
+  that a main sentence also names (the town in "Diyala province, near Khanaqin"), +0.5 for
+  the title's most specific place, +0.3 for a town and +0.15 for a region. The highest score
+  wins, then the earliest; its first event mention has `main=True`. When the text names no
+  place, the country its demonyms name most ("Algerian forces") is returned, as the main
+  place, with role "demonym".
+"""
 
 from __future__ import annotations
 
@@ -157,13 +172,20 @@ class Place:
 
 @dataclass(frozen=True, slots=True)
 class PlaceMention:
-    """A place named in a text: `text[start:end]` names `place`; `main` marks the event's place."""
+    """A place named in a text: `text[start:end]` names `place`; `main` marks the event's place.
+
+    `role` is "event" for a place events are told in, "mention" for one named only inside a
+    quoted claim, an accusation or a background sentence ("since 2014"), and "demonym" for a
+    country known only from an adjective ("Algerian forces") when the text names no place;
+    `dateline` marks the place a story was filed from ("BEIRUT (Reuters) -")."""
 
     text: str
     start: int
     end: int
     place: Place
     main: bool
+    role: str = "event"
+    dateline: bool = False
 
 
 # ---- hand-written lists (generic; not fitted to any test or evaluation data) -------------------
@@ -289,6 +311,8 @@ _ADMIN1_VARIANTS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("South Kivu", "Sud-Kivu", "Sud Kivu"),
     ),
     "MM": (("Rakhine", "Arakan"), ("Kayin State", "Karen State")),
+    "IN": (("Jammu and Kashmir", "Kashmir", "Jammu & Kashmir", "Indian Kashmir"),),
+    "PK": (("Azad Kashmir", "Kashmir", "Pakistani Kashmir"),),
     "ET": (("Oromiya", "Oromia"), ("Āfar", "Afar")),
     "SD": (
         ("Northern Darfur", "North Darfur"),
@@ -560,7 +584,7 @@ _STOP_WORDS = _words(
     "parliament senate cabinet embassy coalition alliance front movement league brigade "
     "brigades battalion division regiment corps navy land gate tower palace mosque church "
     "temple citadel castle prison refinery stadium international global world tour open "
-    "kill mind many soon eye post meeting ramazan company chamber "
+    "kill mind many soon eye post meeting ramazan company chamber name human "
     "one two three four five six seven eight nine ten hundred thousand million "
     # organisations and groups that are also place names
     "hamas hezbollah hizbollah taliban houthi houthis shabaab daesh isis isil wagner "
@@ -600,6 +624,35 @@ _PERSON_TITLES = _words(
     "colonel col lt sgt capt captain major judge senator sen rep commander pope sultan "
     "ayatollah mullah cleric spokesman spokeswoman chief mayor governor"
 )
+# The shapes of an outlet's name around a place name: "Sudan Tribune", "Kyiv Independent",
+# "Radio Kabul", "Agence France-Presse", "Voice of America", "Press Trust of India". The words
+# are matched capitalised, as names write them. Outlets of other shapes: index/data/places.yaml.
+_OUTLET_AFTER = re.compile(
+    r"[ \t]+(?:Tribune|Times|Post|Radio|News|Herald|Monitor|Observer|Journal|Gazette|"
+    r"Television|TV|Broadcasting|Daily|Today|Express|Chronicle|Telegraph|Independent|Mail|"
+    r"Standard|Press|Online|Newswires?|Insider|Dispatch|Courier|Agency|Channel|Magazine)\b"
+)
+# Quoted speech and accusations name places that are claims, not where the event is.
+_QUOTATION = re.compile(r"“[^”\n]{8,800}”|\"[^\"\n]{8,800}\"")
+_SAID = (
+    r"(?:said|says|say|told|tells|added|adds|claimed|claims|alleged|alleges|stated|declared|"
+    r"warned|insisted|wrote|posted|tweeted|argued|charged|accused)"
+)
+_SAID_AFTER = re.compile(rf"\s*,?\s*(?:[\w.'’-]+\s+){{0,5}}?{_SAID}\b")
+_SAID_BEFORE = re.compile(rf"\b{_SAID}\b[^.\n\"“]{{0,30}}[:,]?\s*\Z")
+_ACCUSE_WORDS = _words("accused accusing accuses blamed blaming blames")
+# A sentence about earlier events: its places are background, not the reported event's.
+_BACKGROUND = re.compile(
+    r"\b(?:(?:last|previous|past)\s+(?:year|month|decade|summer|winter|spring|autumn)"
+    r"|(?:in|since|during)\s+(?:the\s+)?(?:19|20)\d\d\b|\d+\s+years?\s+ago"
+    r"|earlier\s+this\s+(?:year|month)|previously|in\s+the\s+past"
+    r"|since\s+the\s+(?:war|conflict|uprising|start|beginning|outbreak))",
+    re.IGNORECASE,
+)
+_OUTLET_BEFORE = _words("Agence Agencia Agenzia Radio Radiotelevisione Tele Télé")
+_OUTLET_BEFORE_OF = _words(
+    "Times Voice Trust Radio Gazette Journal Herald Star Post Tribune News Agency Channel"
+)
 _ACTOR_SUFFIXES = _words(
     "backed led allied aligned funded sponsored supported armed trained affiliated"
 )
@@ -611,7 +664,8 @@ _ATTACK_VERBS = _words(
     "recaptured retook entered overran"
 )
 # Words before a name that show a place is meant (they rescue a small town; `_weak_shaped`).
-_PLACE_CUES = _LOCATIVES | _ATTACK_VERBS | _words("from to into towards toward via through reached")
+_DIRECTIONS = _words("from to towards toward via through")  # where people went or came from
+_PLACE_CUES = _LOCATIVES | _ATTACK_VERBS | _DIRECTIONS | _words("into reached")
 _EVENT_WORDS = _words(
     "kill kills killed killing killings strike strikes struck airstrike airstrikes air "
     "attack attacks attacked attacking clash clashes clashed explode exploded explosion "
@@ -781,6 +835,7 @@ _REGION_BEFORE_KEYS = frozenset(_fold(w) for w in _REGION_BEFORE)
 _TOWN_KEYS = frozenset(_fold(w) for w in _TOWN_WORDS)
 _OF_PLACE_KEYS = frozenset(_fold(w) for w in _OF_PLACE_WORDS)
 _FEATURE_KEYS = frozenset(_fold(w) for w in _FEATURE_WORDS)
+_ACCUSE_KEYS = frozenset(_fold(w) for w in _ACCUSE_WORDS)
 
 
 def _admin1_id(country_code: str, code: str) -> int:
@@ -1262,6 +1317,7 @@ class _Span:
     want: str = ""  # "admin1" or "town" when the text says which
     locative: bool = False  # after "in", "near", "at", ...
     cue: bool = False  # after a locative, "from", "to", "of" (the city of), an attack verb
+    directional: bool = False  # after "from", "to", "towards", ... and no locative
 
 
 @dataclass(slots=True)
@@ -1280,6 +1336,7 @@ class _Text:
     starts: list[int]
     title_case: bool  # most words capitalised: capitals say nothing about names
     byline_end: int  # where a leading "By Jane Doe and John Roe" ends (0 if none)
+    event_sentences: frozenset[int]  # sentences holding an event word (killed, shelled, ...)
 
     @classmethod
     def read(cls, text: str, is_name: Callable[[str], bool]) -> _Text:
@@ -1290,7 +1347,16 @@ class _Text:
         title_case = bool(long_words) and capitals > 0.6 * len(long_words)
         byline = _BYLINE.match(text)
         starts = _sentence_starts(text)
-        return cls(text, tokens, starts, title_case, byline.end() if byline else 0)
+        events = frozenset(
+            bisect.bisect_right(starts, t.start) - 1
+            for t in tokens
+            if text[t.start : t.end].casefold() in _EVENT_WORDS
+        )
+        return cls(text, tokens, starts, title_case, byline.end() if byline else 0, events)
+
+    def sentence_text(self, n: int) -> str:
+        end = self.starts[n + 1] if n + 1 < len(self.starts) else len(self.text)
+        return self.text[self.starts[n] : end]
 
     def surface(self, token: _Token) -> str:
         return self.text[token.start : token.end]
@@ -1531,9 +1597,15 @@ class Gazetteer:
 
     # -- text --
     def find(
-        self, text: str, *, title: str = "", country_hints: Sequence[str] = ()
+        self,
+        text: str,
+        *,
+        title: str = "",
+        country_hints: Sequence[str] = (),
+        outlets: Sequence[str] = (),
     ) -> list[PlaceMention]:
         """Places named in `text`, resolved, in text order; at most one has `main=True`.
+        `outlets` are names that are no place here (the feed's outlet: "Tigris Daily").
 
         `title` adds evidence and votes for the main place; its own mentions are not returned.
         `country_hints` are ISO codes or country names (e.g. from the article's actors)."""
@@ -1542,8 +1614,10 @@ class Gazetteer:
         hints = {code for code in map(self._hint_country, country_hints) if code}
         evidence: _Evidence = defaultdict(float)
         persons: set[str] = set()
-        body_spans = self._spans(body, lowercase, evidence, persons)
-        head_spans = self._spans(head, lowercase, evidence, persons)
+        adjectives: list[tuple[int, int, str]] = []
+        blocked = [key for key in map(_name_key, outlets) if key]
+        body_spans = self._spans(body, lowercase, evidence, persons, adjectives, blocked)
+        head_spans = self._spans(head, lowercase, evidence, persons, blocked=blocked)
         if persons:  # a surname once ("Jesse Jackson") is a surname throughout
             body_spans = [s for s in body_spans if not self._is_person(s, persons)]
             head_spans = [s for s in head_spans if not self._is_person(s, persons)]
@@ -1562,17 +1636,36 @@ class Gazetteer:
         choice = {id(s): g.choice for g in groups.values() for s in g.spans}
         found = [(s, choice[id(s)]) for s in body_spans if choice[id(s)] >= 0]
         titled = [choice[id(s)] for s in head_spans if choice[id(s)] >= 0]
-        main = self._main_place(body, found, titled)
+        title_end = len(title) if title and text.startswith(title) else 0
+        roles = self._roles(body, found)
+        dateline = self._dateline(body, found, title_end)
+        main = self._main_place(body, found, titled, roles, dateline, title_end)
+        told = {i for (_s, i), role in zip(found, roles, strict=True) if role == "event"}
         mentions: list[PlaceMention] = []
-        for span, i in found:
-            is_main = i == main
+        for k, (span, i) in enumerate(found):
+            is_main = i == main and (roles[k] == "event" or i not in told)
             main = -1 if is_main else main
             mentions.append(
                 PlaceMention(
-                    text[span.start : span.end], span.start, span.end, self._place(i), is_main
+                    text[span.start : span.end],
+                    span.start,
+                    span.end,
+                    self._place(i),
+                    is_main,
+                    roles[k],
+                    k in dateline,
                 )
             )
+        if not mentions and adjectives:
+            return [self._demonym_place(text, adjectives)]
         return mentions
+
+    def _demonym_place(self, text: str, adjectives: list[tuple[int, int, str]]) -> PlaceMention:
+        """No place named: the country its demonyms name most ("Algerian forces"), first first."""
+        counts = Counter(code for _s, _e, code in adjectives)
+        start, end, code = max(adjectives, key=lambda a: (counts[a[2]], -a[0]))
+        place = self._place(self._country_index[code])
+        return PlaceMention(text[start:end], start, end, place, True, "demonym")
 
     def _is_name(self, key: str) -> bool:
         return key in _PERSON_KEYS or self._lookup((key,)) >= 0
@@ -1597,7 +1690,13 @@ class Gazetteer:
         )
 
     def _spans(
-        self, doc: _Text, lowercase: set[str], evidence: _Evidence, persons: set[str]
+        self,
+        doc: _Text,
+        lowercase: set[str],
+        evidence: _Evidence,
+        persons: set[str],
+        adjectives: list[tuple[int, int, str]] | None = None,
+        blocked: Sequence[tuple[str, ...]] = (),
     ) -> list[_Span]:
         """Accepted name matches (longest leftmost), after the surface rules in the docstring.
         Demonyms and actor adjectives add to `evidence`; surnames are added to `persons`."""
@@ -1626,6 +1725,11 @@ class Gazetteer:
                 found.append((lo, hi, -1 - country))
         found.sort(key=lambda m: (m[0] - m[1], m[0]))
         taken = [False] * len(seq)
+        words = [tokens[i].key for i in seq]
+        for key in blocked:  # names that are no place in this text
+            for k in range(len(words) - len(key) + 1):
+                if tuple(words[k : k + len(key)]) == key:
+                    taken[k : k + len(key)] = [True] * len(key)
         spans: list[_Span] = []
         for first, last, posting_id in found:
             if any(taken[first : last + 1]):
@@ -1641,6 +1745,9 @@ class Gazetteer:
                 if key in self._demonyms:
                     code = self._demonyms[key]
                     evidence[code] = max(evidence[code], 0.5)
+                    if adjectives is not None and code in self._country_index:
+                        start, end = tokens[seq[first]].lead, tokens[seq[last]].end
+                        adjectives.append((start, end, code))
                 continue
             t_first, t_last = seq[first], seq[last]
             if tokens[t_first].start < doc.byline_end:
@@ -1666,6 +1773,8 @@ class Gazetteer:
         for n in range(1, len(spans)):
             before, span = spans[n - 1], spans[n]
             if _LIST_JOINERS.match(doc.text[before.end : span.start]):
+                if not span.cue:
+                    span.directional = before.directional
                 span.locative = span.locative or before.locative
                 span.cue = span.cue or before.cue
         return spans
@@ -1679,10 +1788,25 @@ class Gazetteer:
         follow = re.match(r"[-‐‑](\w+)", doc.text[span.end : span.end + 16])
         if follow and follow.group(1).casefold() in _ACTOR_SUFFIXES:
             return "actor"
-        if span.key.startswith("#"):
-            return "ok"
+        if follow and follow.group(1).casefold() == "based":
+            return "based"  # "a London-based monitor": where an outlet sits, not an event
         prev1 = tokens[span.first - 1] if span.first >= 1 else None
         prev2 = tokens[span.first - 2] if span.first >= 2 else None
+        if _OUTLET_AFTER.match(doc.text, span.end) or (
+            prev1 is not None
+            and doc.text[prev1.end : tokens[span.first].lead].strip(" -") == ""
+            and (
+                doc.surface(prev1) in _OUTLET_BEFORE
+                or (
+                    prev1.key == "of"
+                    and prev2 is not None
+                    and doc.surface(prev2) in _OUTLET_BEFORE_OF
+                )
+            )
+        ):
+            return "outlet"  # "Sudan Tribune", "Radio Kabul", "Times of India"
+        if span.key.startswith("#"):
+            return "ok"
         if prev1 and prev2 and prev1.key == "of" and prev2.key in _FEATURE_KEYS:
             return "feature"  # "Strait of Malacca", "Sea of Azov"
         if prev1 and prev1.key in _FEATURE_KEYS and _capitalised(doc.surface(prev1)):
@@ -1775,14 +1899,18 @@ class Gazetteer:
             token = tokens[back]
             if doc.sentence_of(token.start) != sentence:
                 break
+            if token.article:
+                continue  # "in Al-Quneitra"
             surface = doc.surface(token).casefold()
             if surface in _LOCATIVES or surface in _ATTACK_VERBS:
                 span.locative = span.cue = True
                 break
-            if surface in _PLACE_CUES or (
-                surface == "of" and back > 0 and tokens[back - 1].key in _OF_PLACE_KEYS
-            ):
+            if surface == "of" and back > 0 and tokens[back - 1].key in _OF_PLACE_KEYS:
+                span.cue = True  # "(in) the northern city of Mosul": look on for "in"
+                continue
+            if surface in _PLACE_CUES:
                 span.cue = True
+                span.directional = surface in _DIRECTIONS
                 break
             if _capitalised(doc.surface(token)) and not doc.opens_sentence(token):
                 break
@@ -1901,47 +2029,126 @@ class Gazetteer:
         )
 
     # -- main place --
-    def _main_place(self, doc: _Text, found: list[tuple[_Span, int]], titled: list[int]) -> int:
-        """The place the event happened in, by the scores in the module docstring."""
+    def _roles(self, doc: _Text, found: list[tuple[_Span, int]]) -> list[str]:
+        """ "event" or "mention" per found span (see `PlaceMention.role`)."""
+        claims = _claim_ranges(doc.text)
+        first_event = min(doc.event_sentences, default=-1)
+        roles = []
+        for span, _i in found:
+            sentence = doc.sentence_of(span.start)
+            claimed = any(lo <= span.start < hi for lo, hi in claims) or self._accused(doc, span)
+            background = sentence != first_event and _BACKGROUND.search(doc.sentence_text(sentence))
+            roles.append("mention" if claimed or background else "event")
+        return roles
+
+    def _accused(self, doc: _Text, span: _Span) -> bool:
+        """ "accused Israel of ...", "blamed the United States for ...": named, not the place."""
+        sentence = doc.sentence_of(doc.tokens[span.first].start)
+        for back in range(span.first - 1, max(-1, span.first - 4), -1):
+            token = doc.tokens[back]
+            if doc.sentence_of(token.start) != sentence:
+                return False
+            if token.key in _ACCUSE_KEYS:
+                return True
+        return False
+
+    def _dateline(self, doc: _Text, found: list[tuple[_Span, int]], title_end: int) -> list[int]:
+        """The indexes in `found` of a dateline's places, the filing place first, or []:
+        "BEIRUT (Reuters) -", "Mosul, Iraq —" opening the body (after the title line, if any)."""
+        at = doc.byline_end
+        if title_end:
+            newline = doc.text.find("\n", title_end)
+            if newline < 0:
+                return []
+            at = newline
+        match = _DATELINE.match(doc.text, at)
+        if match is None:
+            return []
+        head_start, head_end = match.span("head")
+        head = match.group("head")
+        credited = "(" in doc.text[head_end : match.end()]
+        dashed = doc.text[head_end : match.end()].strip().strip("()") != ":"
+        if not (credited or head.isupper() or ("," in head and dashed)):
+            return []
+        for k, (span, _i) in enumerate(found):
+            if span.start >= head_start:
+                rest = doc.text[span.end : head_end].lstrip()
+                if span.start != head_start or (rest and not rest.startswith(",")):
+                    return []
+                return [n for n in range(k, len(found)) if found[n][0].start < head_end]
+        return []
+
+    def _main_place(
+        self,
+        doc: _Text,
+        found: list[tuple[_Span, int]],
+        titled: list[int],
+        roles: list[str],
+        dateline: list[int],
+        title_end: int,
+    ) -> int:
+        """The place the main event happened in: the most specific place named in the main
+        event sentences (the title and the first sentence with an event word, else the body's
+        first sentence), told after "in", "near", "shelled", ... if any is; places in quoted
+        claims, accusations and background are not candidates while others are."""
         if not found:
             return -1
+        main_sentences = {n for n, at in enumerate(doc.starts) if at < title_end}
+        body_events = sorted(n for n in doc.event_sentences if n >= len(main_sentences))
+        main_sentences.add(body_events[0] if body_events else len(main_sentences))
+        eventful = {i for (_s, i), role in zip(found, roles, strict=True) if role == "event"}
         first_at: dict[int, int] = {}
-        for span, i in found:
+        base: dict[int, float] = defaultdict(float)
+        for k, (span, i) in enumerate(found):
+            if eventful and i not in eventful:
+                continue
             first_at.setdefault(i, span.start)
-        score = {i: (0.3, 0.15, 0.0)[self._kind[i]] for i in first_at}
-        dateline = _DATELINE.match(doc.text, doc.byline_end)
-        if dateline:
-            head_start, head_end = dateline.span("head")
-            span, i = found[0]
-            rest = doc.text[span.end : head_end].lstrip()
-            if span.start == head_start and (not rest or rest.startswith(",")):
-                score[i] += 3.0
+            if k in dateline or (eventful and roles[k] != "event"):
+                continue
+            sentence = doc.sentence_of(span.start)
+            if sentence in main_sentences:
+                value = 3.0 if span.locative else 0.5 if span.directional else 2.0
+            elif sentence in doc.event_sentences:
+                value = 1.0 if span.locative else 0.5
+            else:  # no event word: where the text says "in" still counts a little
+                value = (0.3 if sentence == 0 else 0.0) + (0.5 if span.locative else 0.0)
+            base[i] = max(base[i], value)
+        score = {i: base[i] + (0.3, 0.15, 0.0)[self._kind[i]] for i in first_at}
+        if dateline and found[dateline[0]][1] in score:
+            score[found[dateline[0]][1]] += 0.8
         titled = [i for i in titled if i in first_at]
         if titled:
-            score[min(titled, key=lambda i: self._kind[i])] += 3.0
-        event_sentences = {
-            doc.sentence_of(t.start)
-            for t in doc.tokens
-            if doc.surface(t).casefold() in _EVENT_WORDS
-        }
-        event: dict[int, float] = defaultdict(float)
-        lede: set[int] = set()
-        for span, i in found:
-            sentence = doc.sentence_of(span.start)
-            if sentence == 0:
-                lede.add(i)
-            if sentence in event_sentences:
-                event[i] = max(event[i], 2.0 if span.locative else 1.0)
-        for i in lede:
-            score[i] += 0.5
-        for i, value in event.items():
-            score[i] += value
+            score[min(titled, key=lambda i: self._kind[i])] += 0.5
+        told = [i for i in first_at if base[i] >= 2.0]
+        for i in told:  # a town inside a region or country the main sentence also names
+            if any(j != i and self._inside(i, j) for j in told):
+                score[i] += 1.0
         return max(first_at, key=lambda i: (score[i], -first_at[i]))
+
+    def _inside(self, i: int, j: int) -> bool:
+        """Place `i` lies in place `j`: a town in its region or country, a region in its country."""
+        if self._cc[i] != self._cc[j] or self._kind[i] >= self._kind[j]:
+            return False
+        return self._kind[j] == _COUNTRY or (bool(self._a1[i]) and self._a1[i] == self._a1[j])
 
 
 def _add(evidence: _Evidence, more: dict[str, float], sign: float = 1.0) -> None:
     for key, weight in more.items():
         evidence[key] += sign * weight
+
+
+def _claim_ranges(text: str) -> list[tuple[int, int]]:
+    """Spans of quoted speech: a quotation of four words or more said by someone ("...," the
+    minister said; he said: "...")."""
+    out = []
+    for match in _QUOTATION.finditer(text):
+        inner = match.group()[1:-1]
+        if len(inner.split()) < 4:
+            continue  # scare quotes: "scores"
+        before = text[max(0, match.start() - 60) : match.start()]
+        if _SAID_AFTER.match(text, match.end()) or _SAID_BEFORE.search(before):
+            out.append(match.span())
+    return out
 
 
 def _sentence_starts(text: str) -> list[int]:

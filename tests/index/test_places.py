@@ -374,6 +374,81 @@ def test_main_place_from_a_dateline(gz: Gazetteer) -> None:
     assert main_of(gz.find("MOSUL — Troops pushed into the old city.")).text == "MOSUL"
 
 
+def test_the_dateline_is_recorded_and_never_outranks_the_event_place(gz: Gazetteer) -> None:
+    title = "Shelling kills six in Saraqib"
+    text = (
+        f"{title}\nDAMASCUS (Wire Agency) - Government artillery shelled the town of Saraqib "
+        "in Idlib province on Sunday, killing six people, a monitor said."
+    )
+    mentions = gz.find(text, title=title)
+    main = main_of(mentions)
+    assert main.place.name == "Saraqib" and main.role == "event"
+    (filed,) = [m for m in mentions if m.dateline]
+    assert filed.text == "DAMASCUS" and not filed.main
+    text = "Mosul, Iraq — Gunmen opened fire on a checkpoint in Tal Afar, killing two officers."
+    mentions = gz.find(text)
+    assert main_of(mentions).text == "Tal Afar"
+    assert {m.text for m in mentions if m.dateline} == {"Mosul", "Iraq"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Agence France-Presse reported that an air strike killed nine people in Maarat al-Numan.",
+        "An air strike killed nine people in Maarat al-Numan, the Sudan Tribune said.",
+        "An air strike killed nine people in Maarat al-Numan (AFP).",
+        "Radio Kabul said an air strike killed nine people in Maarat al-Numan.",
+        "The Times of India said an air strike killed nine people in Maarat al-Numan.",
+        "An air strike killed nine people in Maarat al-Numan, a London-based monitor said.",
+        "An air strike killed nine people in Maarat al-Numan, Associated Press reported.",
+    ],
+)
+def test_news_agencies_and_outlets_are_never_places(gz: Gazetteer, text: str) -> None:
+    assert [(m.text, m.main) for m in gz.find(text)] == [("Maarat al-Numan", True)]
+
+
+def test_an_outlet_named_by_the_caller_is_no_place(gz: Gazetteer) -> None:
+    text = "Euphrates Monitor: an air strike killed nine people in Maarat al-Numan."
+    assert [m.text for m in gz.find(text, outlets=["Euphrates Monitor"])] == ["Maarat al-Numan"]
+
+
+def test_places_in_quoted_claims_and_background_are_mentions(gz: Gazetteer) -> None:
+    text = (
+        "A car bomb killed 14 people at a market in Azaz on Friday. "
+        '"The United States and Israel are behind this crime," the governor told reporters. '
+        "The interior minister accused Turkey of sheltering the bombers. "
+        "In 2016, a similar attack in Jarablus killed 40."
+    )
+    mentions = gz.find(text)
+    roles = {m.text: m.role for m in mentions}
+    assert roles == {
+        "Azaz": "event",
+        "United States": "mention",
+        "Israel": "mention",
+        "Turkey": "mention",
+        "Jarablus": "mention",
+    }
+    assert main_of(mentions).text == "Azaz"
+
+
+def test_the_main_place_is_the_most_specific_of_the_main_sentence(gz: Gazetteer) -> None:
+    text = "Syria: at least 26 killed in an attack on a village in Hama province, Syria."
+    assert main_of(gz.find(text)).place.precision == "admin1"
+    text = "Gunmen killed four farmers in Iraq's Diyala province, near the town of Khanaqin."
+    assert main_of(gz.find(text)).text == "Khanaqin"
+
+
+def test_a_country_from_its_demonym_when_no_place_is_named(gz: Gazetteer) -> None:
+    (only,) = gz.find("Sudanese troops kill 12 rebels, army says")
+    assert (only.text, only.place.country_code, only.role, only.main) == (
+        "Sudanese",
+        "SD",
+        "demonym",
+        True,
+    )
+    assert all(m.role != "demonym" for m in gz.find("Sudanese troops kill 12 rebels in Kassala"))
+
+
 def test_main_place_from_the_title(gz: Gazetteer) -> None:
     text = "The governor spoke in Baghdad on Monday. Four people died in Kirkuk, police said."
     main = main_of(gz.find(text, title="Car bomb kills four in Kirkuk"))
