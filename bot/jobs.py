@@ -14,7 +14,6 @@ import signal
 import weakref
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
@@ -23,9 +22,6 @@ from bot import commands, feedhealth
 from bot.app import App, open_app
 from bot.ports import ChatPort
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.service import DiscordService
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +153,9 @@ async def serve(settings: Settings, *, chat: bool = False) -> None:
     from bot.adapters.console import ConsoleChat
 
     async with open_app(settings, repair_mode="full") as app:
+        server = None  # first: a port in use fails before anything else starts
+        if settings.metrics_port is not None:
+            server = await serve_monitor(app)
         service = None
         if settings.discord_token is not None:
             from bot.adapters.discord.service import DiscordService
@@ -165,11 +164,12 @@ async def serve(settings: Settings, *, chat: bool = False) -> None:
             await service.start()  # a refused token ends here, before anything else starts
             assert service.task is not None
             service.task.add_done_callback(lambda _: stop.set())  # the gateway gave up
+            if app.monitor is not None:
+                app.monitor.discord_connected = service.connected
         busy = asyncio.Lock()
         scheduler = start_jobs(app, busy)
-        server = None
-        if settings.metrics_port is not None:
-            server = await serve_monitor(app, scheduler, service)
+        if app.monitor is not None:
+            app.monitor.scheduler_running = lambda: scheduler.state == STATE_RUNNING
         loops = [asyncio.create_task(delivery_loop(app, ConsoleChat()))]
         if service is not None:
             loops.append(
@@ -209,12 +209,10 @@ async def serve(settings: Settings, *, chat: bool = False) -> None:
             log.info("stopped")
 
 
-async def serve_monitor(
-    app: App, scheduler: AsyncIOScheduler, service: DiscordService | None = None
-) -> asyncio.Server:
-    """Watch the scheduler, the poll cycles and the Discord gateway (bot/health.py), and serve
-    /healthz and /metrics on WIREWATCH_METRICS_HOST:PORT. The monitor is in place before this
-    first yields to the loop, so it sees the first poll cycle."""
+async def serve_monitor(app: App, scheduler: AsyncIOScheduler | None = None) -> asyncio.Server:
+    """Serve /healthz and /metrics (bot/health.py) on WIREWATCH_METRICS_HOST:PORT. The monitor
+    watches `scheduler` (set `app.monitor.scheduler_running` when it starts later) and, once
+    set, `app.monitor.discord_connected`."""
     from bot.health import Monitor, bound_port, start_server
 
     s, pipeline = app.settings, app.require_pipeline()
@@ -224,10 +222,10 @@ async def serve_monitor(
         s.health_max_poll_age_s,
         s.db_path,
         s.index_path,
-        scheduler_running=lambda: scheduler.state == STATE_RUNNING,
-        discord_connected=service.connected if service is not None else None,
         vectors=lambda: len(pipeline.vectors),
     )
+    if scheduler is not None:
+        app.monitor.scheduler_running = lambda: scheduler.state == STATE_RUNNING
     app.monitor.describe_embedding(pipeline.embedder.model_id)
     server = await start_server(app.monitor, s.metrics_host, s.metrics_port or 0)
     log.info("serving /healthz and /metrics on http://%s:%d", s.metrics_host, bound_port(server))
