@@ -97,11 +97,24 @@ def fts_query(text: str, *, max_terms: int = 24) -> str:
 
 
 def name_query(name: str) -> str:
-    """A proper name -> an FTS5 expression matching a passage that has each of its words,
-    by prefix, so "Syrian" finds "Syria" and "Ukraine's" finds "Ukraine". Empty when the
-    name has no word of three letters or more."""
+    """A proper name -> an FTS5 expression matching a passage with any of its words, by
+    prefix, so "Syrian" finds "Syria" and "Ukraine's" finds "Ukraine". Empty when the name
+    has no word of three letters or more."""
+    return " OR ".join(f'"{prefix}"*' for prefix in _name_prefixes(name))
+
+
+def names_in(name: str, texts: Sequence[str]) -> bool:
+    """Whether any of the texts has a word of `name`, matched as `name_query` matches."""
+    prefixes = _name_prefixes(name)
+    if not prefixes:
+        return True
+    words = {word for text in texts for word in _WORD.findall(_fold(text))}
+    return any(word.startswith(prefix) for prefix in prefixes for word in words)
+
+
+def _name_prefixes(name: str) -> tuple[str, ...]:
     words = [w for w in _WORD.findall(_fold(name)) if len(w) >= 3]
-    return " AND ".join(f'"{w[: max(4, len(w) - 3)]}"*' for w in words)
+    return tuple(w[: max(4, len(w) - 3)] for w in words)
 
 
 def _fold(text: str) -> str:

@@ -136,10 +136,23 @@ async def test_a_name_no_stored_report_has_is_said(app: App) -> None:
     doc = await commands.ask(
         app, "How many were killed in the ambush near Karvessa and Mosul?", workspace="console"
     )
-    assert doc["unmentioned"] == ["Karvessa"]
+    assert doc["unmentioned"] == ["Karvessa"] and doc["not_cited"] == []
     assert doc["answer"].startswith("No stored report mentions Karvessa.\n")
     known = await commands.ask(app, "How many were killed in Mosul?", workspace="console")
-    assert known["unmentioned"] == [] and "No stored report" not in known["answer"]
+    assert known["unmentioned"] == known["not_cited"] == []
+    assert (
+        "No stored report" not in known["answer"] and "None of the reports" not in known["answer"]
+    )
+
+
+async def test_a_stored_name_the_citations_lack_is_said(app: App) -> None:
+    """Raqqa is in the sample feeds, but not in the report on the Kirkuk checkpoint."""
+    question = "What happened at the Kirkuk checkpoint according to Raqqa officials?"
+    doc = await commands.ask(app, question, workspace="console", k=1)
+    [cited] = assert_cited(doc)
+    assert "Raqqa" not in f"{cited['title']} {cited['passage']}"
+    assert doc["unmentioned"] == [] and doc["not_cited"] == ["Raqqa"]
+    assert doc["answer"].startswith("None of the reports cited mentions Raqqa.\n")
 
 
 async def test_an_answer_lists_further_sources_up_to_k(app: App) -> None:
