@@ -291,11 +291,23 @@ def halves(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
     }
 
 
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"  # "4 March", "March 4"
+_NOT_A_COUNT_AFTER = re.compile(
+    rf"\s*(?:{_MONTH}\b|[/:]\d|-\d|\)|(?:am|pm|gmt|hours?|days?|weeks?|months?|years?)\b)",
+    re.IGNORECASE,
+)
+_NOT_A_COUNT_BEFORE = re.compile(rf"(?:\b{_MONTH}\.?\s*|[/:(]|\d-)\Z", re.IGNORECASE)
+
+
 def _names_number(text: str, number: int) -> bool:
-    if re.search(rf"(?<![\d,.]){number}(?![\d,])", text):
-        return True
+    """The text gives `number` as a count: not in a date ("4 March 2013", "28/7/2012"), a time
+    ("10 AM", "in 24 hours") or a list marker ("(1)")."""
+    words = [w for w, v in _WORDS.items() if v == number]
+    pattern = "|".join([rf"(?<![\d,.]){number}(?![\d,])", *(rf"\b{w}\b" for w in words)])
     return any(
-        v == number and re.search(rf"\b{w}\b", text, re.IGNORECASE) for w, v in _WORDS.items()
+        not _NOT_A_COUNT_AFTER.match(text, m.end())
+        and not _NOT_A_COUNT_BEFORE.search(text[max(0, m.start() - 12) : m.start()])
+        for m in re.finditer(pattern, text, re.IGNORECASE)
     )
 
 

@@ -16,6 +16,7 @@ How it reads an article
            "two people were killed and 11 injured", "left 4 dead", "5 people died",
            "3 lost their lives", "12 fatalities", "30 injuries", "stabbed to death";
            "one of the injured", "two of the dead", "among the dead" are subsets: no count;
+           person nouns include officials ("Christian minister shot dead in ...": 1);
   singular "a man was killed", "an Israeli soldier has been wounded", "a child died",
            "Soldier killed in ..." (a person noun right before the verb), "and another
            wounded" -> 1;
@@ -65,7 +66,11 @@ How it reads an article
   12" -> 12/12/18); a later exact count inside the first one's vague range replaces it ("dozens"
   then "at least 40" -> 40/40/60); a later toll update ("rose to", "climbed to", ...) replaces it
   when larger but at most UPDATE_MAX_FACTOR times larger (bigger jumps read as cumulative).
-  Separate clauses are never summed ("5 were killed in A and 3 were killed in B" -> 5).
+  Separate clauses are never summed ("5 were killed in A and 3 were killed in B" -> 5), except
+  a toll split by side within one sentence: the first count of state forces (soldiers, troops,
+  police, ...) and the first of armed groups (militants, rebels, fighters, ...) are added ("12
+  militants were killed, while three soldiers died" -> 15; "the army lost 9 soldiers" counts
+  as 9 killed of one side; "lost 30 houses" is no toll).
 - Bounds always hold: 0 <= low <= best <= high (Count checks this).
 """
 
@@ -261,7 +266,18 @@ _PERSONS: Final = _words(
     "villager passerby pedestrian youth mother father son daughter wife husband brother sister "
     "policeman gendarme marine sailor sergeant captain colonel general lieutenant major private "
     "militiaman rebel insurgent jihadist gunman bystander protester demonstrator activist "
-    "teacher imam priest pupil grandmother grandfather settler"
+    "teacher imam priest pupil grandmother grandfather settler minister politician lawmaker "
+    "legislator mp judge governor mayor chief cleric preacher elder diplomat ambassador envoy "
+    "lawyer businessman businesswoman engineer bodyguard hostage prisoner detainee candidate "
+    "blogger refugee migrant pilgrim worshipper tourist policeman"
+)
+_SIDE_STATE: Final = _words(
+    "soldier soldiers troops trooper troopers policeman policemen police officers servicemen "
+    "personnel guards gendarmes marines sailors pilots conscripts"
+)
+_SIDE_ARMED: Final = _words(
+    "militant militants rebel rebels insurgent insurgents fighters jihadists militiamen "
+    "combatants extremists terrorists"
 )
 _NO_WORDS: Final = frozenset({"no", "nobody", "none", "no-one"})
 _HEDGES: Final = frozenset({"immediate", "immediately", "yet", "initial", "further", "other"})
@@ -335,6 +351,7 @@ class _Mention:
     end: int
     update: bool = False
     vague: bool = False
+    side: str = ""  # "state" or "armed" when the victims are one side's ("12 soldiers")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,6 +445,8 @@ def _sentence_mentions(sentence: str) -> list[_Mention]:
             got = _object_list(toks, i, i + 2, "killed")  # "the deaths of 4 soldiers"
         elif tok in _KILL_ACTIVE or tok in _INJURE_ACTIVE or tok in _LIVES_VERBS or tok == "shot":
             got = _active(toks, i)
+        elif tok in ("lost", "lose", "losing") and (lost := _active(toks, i)) and lost[0].side:
+            got = lost  # "the army lost 9 soldiers"; not "lost 3 homes"
         elif tok in ("toll", "tolls", "number"):
             got = _toll(toks, i)
         elif tok in _NO_WORDS or tok == "without":
@@ -439,7 +458,7 @@ def _sentence_mentions(sentence: str) -> list[_Mention]:
             i = max(m.end for m in got)
         else:
             i += 1
-    return found
+    return _sum_sides(found)
 
 
 def _may_start_passive(toks: list[str], i: int) -> bool:
@@ -469,6 +488,8 @@ def _active(toks: list[str], i: int) -> list[_Mention] | None:
     tok = toks[i]
     if tok == "shot":
         return _object_list(toks, i, i + 2, "killed") if _at(toks, i + 1) == "dead" else None
+    if tok in ("lost", "lose", "losing"):  # "the army lost 9 soldiers": one side's dead
+        return _object_list(toks, i, i + 1, "killed")
     if tok in _LIVES_VERBS:
         if toks[i + 1 : i + 4] != ["the", "lives", "of"]:
             return None
@@ -490,7 +511,32 @@ def _object_list(toks: list[str], start: int, j: int, kind: str) -> list[_Mentio
     if first is None:
         return None
     count, vague, end = _victim_list(toks, first, active=True)
-    return [_Mention(kind, count, start, end, vague=vague)]
+    return [_Mention(kind, count, start, end, vague=vague, side=_side(toks, first.end, end))]
+
+
+def _side(toks: list[str], start: int, end: int) -> str:
+    """The side one victim noun phrase toks[start:end] belongs to, if it names one."""
+    if _skip_np(toks, start) != end:
+        return ""  # a list ("5 soldiers and 3 civilians"), already summed
+    head = _np_head(toks, start, end)
+    return "state" if head in _SIDE_STATE else "armed" if head in _SIDE_ARMED else ""
+
+
+def _sum_sides(found: list[_Mention]) -> list[_Mention]:
+    """A toll split by side in one sentence is summed: "12 militants were killed, while three
+    soldiers died" -> 15 (the first count of each side)."""
+    firsts: dict[str, _Mention] = {}
+    for m in found:
+        if m.kind == "killed" and m.side and not m.update:
+            firsts.setdefault(m.side, m)
+    if len(firsts) < 2:
+        return found
+    a, b = sorted(firsts.values(), key=lambda m: m.start)
+    total = Count(
+        a.count.low + b.count.low, a.count.best + b.count.best, a.count.high + b.count.high
+    )
+    merged = _Mention("killed", total, a.start, b.end, vague=a.vague or b.vague)
+    return [merged if m is a else m for m in found if m is not b]
 
 
 def _victim_list(toks: list[str], first: _Quantity, *, active: bool) -> tuple[Count, bool, int]:
@@ -532,6 +578,7 @@ def _passive(toks: list[str], i: int) -> list[_Mention] | None:
     if _np_head(toks, quantity.end, np_end) in _AGENTS:
         return None  # "3 rockets killed ...": the count is of weapons, not victims
     count, vague, k = _victim_list(toks, quantity, active=False)
+    k_list = k
     if _at(toks, k - 1) in _PREPOSITIONS or _at(toks, k - 1) == "the":
         return None  # "one of the injured (died)", "two of the dead": a subset
     k = _skip_subset(toks, k)
@@ -542,7 +589,8 @@ def _passive(toks: list[str], i: int) -> list[_Mention] | None:
     kind, end = found
     if not has_aux and not _participle_ok(toks, end):
         return None
-    return [_Mention(kind, count, i, end, vague=vague)]
+    side = _side(toks, quantity.end, np_end) if np_end >= k_list else ""
+    return [_Mention(kind, count, i, end, vague=vague, side=side)]
 
 
 def _singular(toks: list[str], i: int) -> list[_Mention] | None:

@@ -24,6 +24,30 @@ def _check(title: str, text: str, killed: Triple, injured: Triple) -> None:
 BODY_CASES = {
     # exact numbers, in digits and words
     "digits passive": ("Four soldiers were killed in the ambush.", (4, 4, 4), None),
+    # a toll split by side, in one sentence, is summed; other splits are not
+    "sides summed": (
+        "Nine rebels were killed, while two soldiers died when their vehicle was hit.",
+        (11, 11, 11),
+        None,
+    ),
+    "a side's losses": ("The army lost 6 soldiers and the rebels 3 fighters.", (6, 6, 6), None),
+    "losses then the other side": (
+        "The garrison lost 4 policemen as 10 insurgents were killed.",
+        (14, 14, 14),
+        None,
+    ),
+    "lost homes are no toll": ("The villagers lost 30 houses in the shelling.", None, None),
+    "places are no sides": (
+        "Three soldiers were killed in Homs and six civilians were killed in Hama.",
+        (3, 3, 3),
+        None,
+    ),
+    "sides in two sentences": (
+        "Five troops were killed on Monday. Eight militants were killed in a later raid.",
+        (5, 5, 5),
+        None,
+    ),
+    "an official shot dead": ("A provincial governor shot dead in his car.", (1, 1, 1), None),
     "subset skipped": (
         "12 civilians, including a woman and a child, were killed in the strike.",
         (12, 12, 12),
