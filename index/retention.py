@@ -284,8 +284,9 @@ async def shrink(store: Store, *, allow_full: bool) -> Vacuum:
     done: Vacuum = "none"
     if free and mode == 2:
         while free:
-            async with store.maintenance() as db:
-                await db.execute_fetchall(f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})")
+            async with store.maintenance() as db:  # a script: sqlite3's execute() would
+                # step the pragma once, which frees one page
+                await db.executescript(f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES});")
             left = await _count(store, "PRAGMA freelist_count", {})
             if left >= free:
                 break
