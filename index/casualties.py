@@ -65,8 +65,9 @@ How it reads an article
   is taken; a later one with the same best widens the bounds (title "kills 12" + body "at least
   12" -> 12/12/18); a later exact count inside the first one's vague range replaces it ("dozens"
   then "at least 40" -> 40/40/60); a later toll update ("rose to", "climbed to", ...) replaces it
-  when larger but at most UPDATE_MAX_FACTOR times larger (bigger jumps read as cumulative).
-  Separate clauses are never summed ("5 were killed in A and 3 were killed in B" -> 5), except
+  when larger but at most UPDATE_MAX_FACTOR times larger (bigger jumps read as cumulative); a
+  later sum that holds the first as one of its parts replaces it (title "40 militants killed" +
+  body "40 militants and six soldiers were killed" -> 46). Separate clauses are never summed ("5 were killed in A and 3 were killed in B" -> 5), except
   a toll split by side within one sentence: the first count of state forces (soldiers, troops,
   police, ...) and the first of armed groups (militants, rebels, fighters, ...) are added ("12
   militants were killed, while three soldiers died" -> 15; "the army lost 9 soldiers" counts
@@ -352,6 +353,7 @@ class _Mention:
     update: bool = False
     vague: bool = False
     side: str = ""  # "state" or "armed" when the victims are one side's ("12 soldiers")
+    parts: tuple[int, ...] = ()  # the summed counts' bests ("40 militants and 6 soldiers")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,8 +424,10 @@ def _merge(mentions: list[_Mention]) -> Count | None:
         if new.best == cur.best:
             widened = Count(min(cur.low, new.low), cur.best, max(cur.high, new.high))
             current = _Mention(current.kind, widened, current.start, current.end)
-        elif (current.vague and not other.vague and cur.low <= new.best <= cur.high) or (
-            other.update and cur.best < new.best <= UPDATE_MAX_FACTOR * cur.best
+        elif (
+            (current.vague and not other.vague and cur.low <= new.best <= cur.high)
+            or (other.update and cur.best < new.best <= UPDATE_MAX_FACTOR * cur.best)
+            or (cur.best in other.parts and new.best > cur.best)  # one side's toll, then both
         ):
             current = other
     return current.count
@@ -510,8 +514,9 @@ def _object_list(toks: list[str], start: int, j: int, kind: str) -> list[_Mentio
     first = _victims(toks, j)
     if first is None:
         return None
-    count, vague, end = _victim_list(toks, first, active=True)
-    return [_Mention(kind, count, start, end, vague=vague, side=_side(toks, first.end, end))]
+    count, vague, end, parts = _victim_list(toks, first, active=True)
+    side = _side(toks, first.end, end)
+    return [_Mention(kind, count, start, end, vague=vague, side=side, parts=parts)]
 
 
 def _side(toks: list[str], start: int, end: int) -> str:
@@ -535,11 +540,14 @@ def _sum_sides(found: list[_Mention]) -> list[_Mention]:
     total = Count(
         a.count.low + b.count.low, a.count.best + b.count.best, a.count.high + b.count.high
     )
-    merged = _Mention("killed", total, a.start, b.end, vague=a.vague or b.vague)
+    parts = (a.count.best, b.count.best)
+    merged = _Mention("killed", total, a.start, b.end, vague=a.vague or b.vague, parts=parts)
     return [merged if m is a else m for m in found if m is not b]
 
 
-def _victim_list(toks: list[str], first: _Quantity, *, active: bool) -> tuple[Count, bool, int]:
+def _victim_list(
+    toks: list[str], first: _Quantity, *, active: bool
+) -> tuple[Count, bool, int, tuple[int, ...]]:
     """Sum "5 soldiers and 3 civilians", "3 soldiers, 2 policemen and a civilian"; a comma list
     must end with "and" ("12 people, 5 children" is an apposition). In the active voice an item
     followed by its own verb starts a new clause ("killed 5 and 3 were wounded")."""
@@ -563,7 +571,8 @@ def _victim_list(toks: list[str], first: _Quantity, *, active: bool) -> tuple[Co
         total = Count(
             total.low + item.count.low, total.best + item.count.best, total.high + item.count.high
         )
-    return total, any(item.vague for item in items), ends[-1]
+    parts = tuple(item.count.best for item in items) if len(items) > 1 else ()
+    return total, any(item.vague for item in items), ends[-1], parts
 
 
 def _passive(toks: list[str], i: int) -> list[_Mention] | None:
@@ -577,7 +586,7 @@ def _passive(toks: list[str], i: int) -> list[_Mention] | None:
     np_end = _skip_np(toks, quantity.end)
     if _np_head(toks, quantity.end, np_end) in _AGENTS:
         return None  # "3 rockets killed ...": the count is of weapons, not victims
-    count, vague, k = _victim_list(toks, quantity, active=False)
+    count, vague, k, parts = _victim_list(toks, quantity, active=False)
     k_list = k
     if _at(toks, k - 1) in _PREPOSITIONS or _at(toks, k - 1) == "the":
         return None  # "one of the injured (died)", "two of the dead": a subset
@@ -590,7 +599,7 @@ def _passive(toks: list[str], i: int) -> list[_Mention] | None:
     if not has_aux and not _participle_ok(toks, end):
         return None
     side = _side(toks, quantity.end, np_end) if np_end >= k_list else ""
-    return [_Mention(kind, count, i, end, vague=vague, side=side)]
+    return [_Mention(kind, count, i, end, vague=vague, side=side, parts=parts)]
 
 
 def _singular(toks: list[str], i: int) -> list[_Mention] | None:
@@ -775,8 +784,8 @@ def _negation(toks: list[str], i: int) -> list[_Mention] | None:
 def _victims(toks: list[str], j: int) -> _Quantity | None:
     """A quantity, or "a/an ... <person>" as one."""
     quantity = _quantity(toks, j)
-    if quantity is not None or _at(toks, j) not in ("a", "an"):
-        return quantity
+    if quantity is not None or _at(toks, j) not in ("a", "an", "his", "her"):
+        return quantity  # "a district official and his driver": 2
     for k in range(j + 1, min(len(toks), j + 5)):
         if toks[k] in _PERSONS:
             return _Quantity(Count(1, 1, 1), False, k + 1)

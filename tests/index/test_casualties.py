@@ -48,6 +48,7 @@ BODY_CASES = {
         None,
     ),
     "an official shot dead": ("A provincial governor shot dead in his car.", (1, 1, 1), None),
+    "and his driver": ("The blast killed a judge and his driver.", (2, 2, 2), None),
     "subset skipped": (
         "12 civilians, including a woman and a child, were killed in the strike.",
         (12, 12, 12),
@@ -301,6 +302,12 @@ def test_title_and_body_with_the_same_best_widen() -> None:
 
 def test_title_vague_refined_by_body_number() -> None:
     _check("Dozens killed in Mali attack", "At least 40 people were killed.", (40, 40, 60), None)
+
+
+def test_one_sides_toll_in_the_title_then_both_sides_in_the_body() -> None:
+    title, body = "Army says 30 rebels killed", "30 rebels and 4 soldiers were killed in the raid."
+    _check(title, body, (34, 34, 34), None)
+    _check(title, "Four soldiers were killed in the raid.", (30, 30, 30), None)
 
 
 def test_vague_not_refined_by_number_outside_its_range() -> None:
