@@ -67,7 +67,8 @@ How it reads an article
   then "at least 40" -> 40/40/60); a later toll update ("rose to", "climbed to", ...) replaces it
   when larger but at most UPDATE_MAX_FACTOR times larger (bigger jumps read as cumulative); a
   later sum that holds the first as one of its parts replaces it (title "40 militants killed" +
-  body "40 militants and six soldiers were killed" -> 46). Separate clauses are never summed ("5 were killed in A and 3 were killed in B" -> 5), except
+  body "40 militants and six soldiers were killed" -> 46). Separate clauses are never summed
+  ("5 were killed in A and 3 were killed in B" -> 5), except
   a toll split by side within one sentence: the first count of state forces (soldiers, troops,
   police, ...) and the first of armed groups (militants, rebels, fighters, ...) are added ("12
   militants were killed, while three soldiers died" -> 15; "the army lost 9 soldiers" counts
