@@ -1,0 +1,169 @@
+"""Benchmark: backup, restore and prune on a data dir of a few thousand articles.
+
+What is measured, and how:
+
+* A data dir is filled through the real ingest pipeline (`commands.ingest_files`, the
+  model-free HashEmbedder: embedding speed is not the point here) with `--articles` articles
+  (default 4,000) of about 300 words each, written here: half stored with the clock 200 days
+  back, half now.
+* Backup: `index.backup.backup` of the data dir while a second connection, in its own thread,
+  inserts rows into a scratch table as fast as it can; printed: the size, the seconds, and how
+  many rows the writer committed meanwhile (the backup never blocks it).
+* Restore: `index.backup.restore` of that backup into a new data dir (checksums, integrity
+  check, counts, copy).
+* Prune: `bot.maintenance.prune` with `--days 100` on the restored copy (half the articles
+  go); printed: the seconds, each write transaction's duration (the time a bot sharing the
+  database may wait), the incremental vacuum steps, and the database and index sizes before
+  and after.
+
+    .venv/bin/python bench/ops.py [--articles N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot import commands, maintenance  # noqa: E402
+from bot.app import open_app  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from index import backup  # noqa: E402
+from index.embed import HashEmbedder  # noqa: E402
+from index.store import Store  # noqa: E402
+from tests.index.test_ingest import HARVEST, NOW, RAQQA, Clock, item, rss  # noqa: E402
+
+PER_FEED = 500
+
+
+def _feed(folder: Path, name: str, n: int, when: object, offset: int) -> Path:
+    words = (RAQQA + " " + HARVEST).split()
+    items = []
+    for i in range(n):
+        text = " ".join(
+            f"{words[(i * 7 + j) % len(words)]}{(i + offset) % 1000 if j % 5 == 0 else ''}"
+            for j in range(300)
+        )
+        items.append(item(f"{name}{i}", f"Report {name} {i}", text, date=format_datetime(when)))  # type: ignore[arg-type]
+    path = folder / f"{name}.xml"
+    path.write_bytes(rss(items))
+    return path
+
+
+async def _fill(settings: Settings, folder: Path, articles: int) -> None:
+    clock = Clock(NOW - timedelta(days=200))
+    feeds = max(articles // (2 * PER_FEED), 1)
+    old = [_feed(folder, f"old{k}", PER_FEED, clock.now, k * PER_FEED) for k in range(feeds)]
+    new = [_feed(folder, f"new{k}", PER_FEED, NOW, 10**6 + k * PER_FEED) for k in range(feeds)]
+    async with open_app(settings, embedder=HashEmbedder(), now=clock) as app:
+        started = time.perf_counter()
+        await commands.ingest_files(app, old, workspace="console")
+        clock.now = NOW
+        await commands.ingest_files(app, new, workspace="console")
+        stats = await commands.stats(app, workspace="console")
+    print(
+        f"data dir: {stats['articles']} articles, {stats['passages']} passages, "
+        f"{stats['database_bytes'] / 2**20:.1f} MiB database (ingested in "
+        f"{time.perf_counter() - started:.0f} s)"
+    )
+
+
+def _backup_under_writes(settings: Settings, dest: Path) -> None:
+    stop, writes = threading.Event(), [0]
+
+    def writer() -> None:
+        conn = sqlite3.connect(settings.db_path, timeout=30, isolation_level=None)
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_writes (x BLOB)")
+        while not stop.is_set():
+            conn.execute("INSERT INTO bench_writes VALUES (randomblob(2000))")
+            writes[0] += 1
+        conn.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    time.sleep(0.2)
+    before, started = writes[0], time.perf_counter()
+    report = backup.backup(settings.data_dir, dest)
+    seconds, during = time.perf_counter() - started, writes[0] - before
+    stop.set()
+    thread.join()
+    print(
+        f"backup: {sum(report.files.values()) / 2**20:.1f} MiB in {seconds:.2f} s; the writer "
+        f"committed {during} rows meanwhile"
+    )
+
+
+async def _prune(settings: Settings) -> None:
+    holds: list[float] = []
+    steps: list[float] = []
+    transaction, maintenance_cm = Store.transaction, Store.maintenance
+
+    @contextlib.asynccontextmanager
+    async def timed_transaction(self: Store) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        async with transaction(self):
+            yield
+        holds.append(time.perf_counter() - started)
+
+    @contextlib.asynccontextmanager
+    async def timed_maintenance(self: Store) -> AsyncIterator[object]:
+        started = time.perf_counter()
+        async with maintenance_cm(self) as db:
+            yield db
+        steps.append(time.perf_counter() - started)
+
+    Store.transaction = timed_transaction  # type: ignore[method-assign,assignment]
+    Store.maintenance = timed_maintenance  # type: ignore[method-assign,assignment]
+    try:
+        async with open_app(settings, embedder=HashEmbedder(), now=Clock(NOW)) as app:
+            started = time.perf_counter()
+            r = await maintenance.prune(app, days=100)
+            seconds = time.perf_counter() - started
+    finally:
+        Store.transaction, Store.maintenance = transaction, maintenance_cm  # type: ignore[method-assign]
+    print(
+        f"prune: {r.articles} articles, {r.passages} passages, {r.vectors} vectors in "
+        f"{seconds:.2f} s; write transactions: {len(holds)}, longest {max(holds) * 1000:.0f} ms, "
+        f"median {statistics.median(holds) * 1000:.0f} ms; {r.vacuum} vacuum in {len(steps)} "
+        f"steps, longest {max(steps, default=0) * 1000:.0f} ms"
+    )
+    print(
+        f"  database {r.database_bytes_before / 2**20:.1f} -> {r.database_bytes_after / 2**20:.1f}"
+        f" MiB; vector index {r.index_bytes_before / 2**20:.2f} -> "
+        f"{r.index_bytes_after / 2**20:.2f} MiB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=4000)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="wirewatch-bench-ops-"))
+    try:
+        settings = Settings(_env_file=None, data_dir=folder / "data", max_entries_per_feed=1000)  # type: ignore[call-arg]
+        asyncio.run(_fill(settings, folder, args.articles))
+        _backup_under_writes(settings, folder / "backup")
+        started = time.perf_counter()
+        restored = backup.restore(folder / "backup", folder / "restored")
+        print(f"restore: {time.perf_counter() - started:.2f} s, integrity {restored.integrity}")
+        asyncio.run(_prune(settings.model_copy(update={"data_dir": folder / "restored"})))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
