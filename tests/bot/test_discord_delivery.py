@@ -497,19 +497,16 @@ async def test_a_failing_feed_gives_one_notice_and_one_on_recovery(
 
 
 # ---- 9: `wirewatch run` stops cleanly on SIGTERM ------------------------------------------------
-@pytest.mark.slow
-async def test_wirewatch_run_stops_cleanly_on_sigterm(
-    tmp_path: Path,
-    model_cache: Path,
-    gazetteer_cache: Path,
-    extractor: Extractor,  # builds the gazetteer the process loads
-    fake: FakeDiscord,
-) -> None:
+def run_env(
+    tmp_path: Path, model_cache: Path, gazetteer_cache: Path, fake: FakeDiscord, **more: str
+) -> dict[str, str]:
+    """The environment of a `wirewatch run` subprocess against the fake Discord, with the
+    session's model cache and gazetteer (`more`: further variables)."""
     cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / "gazetteer").symlink_to(gazetteer_cache, target_is_directory=True)
-    log_path = tmp_path / "run.log"
-    env = {
+    cache.mkdir(exist_ok=True)
+    if not (cache / "gazetteer").exists():
+        (cache / "gazetteer").symlink_to(gazetteer_cache, target_is_directory=True)
+    return {
         **os.environ,
         "WIREWATCH_DATA_DIR": str(tmp_path / "data"),
         "WIREWATCH_DISCORD_TOKEN": fake.token,
@@ -519,10 +516,15 @@ async def test_wirewatch_run_stops_cleanly_on_sigterm(
         "WIREWATCH_MODEL_CACHE_DIR": str(model_cache),
         "WIREWATCH_CACHE_DIR": str(cache),
         "HF_HUB_OFFLINE": "1",
+        **more,
     }
+
+
+async def start_run(env: dict[str, str], log_path: Path) -> asyncio.subprocess.Process:
+    """`python -m bot run` with `env`, stdout and stderr into `log_path`."""
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     try:
-        process = await asyncio.create_subprocess_exec(
+        return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
@@ -535,6 +537,19 @@ async def test_wirewatch_run_stops_cleanly_on_sigterm(
         )
     finally:
         os.close(log_fd)
+
+
+@pytest.mark.slow
+async def test_wirewatch_run_stops_cleanly_on_sigterm(
+    tmp_path: Path,
+    model_cache: Path,
+    gazetteer_cache: Path,
+    extractor: Extractor,  # builds the gazetteer the process loads
+    fake: FakeDiscord,
+) -> None:
+    log_path = tmp_path / "run.log"
+    env = run_env(tmp_path, model_cache, gazetteer_cache, fake)
+    process = await start_run(env, log_path)
     try:
         await fake.wait_until(
             lambda: True if fake.connected and fake.sync_count else None,

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -24,7 +22,15 @@ from bot import commands
 from bot.app import open_app
 from bot.settings import Settings
 from index.extract import Extractor
-from tests.bot.test_discord_delivery import ALPHA, ALPHA_WS, NEWS, NEWS_CH, fake  # noqa: F401
+from tests.bot.test_discord_delivery import (  # noqa: F401
+    ALPHA,
+    ALPHA_WS,
+    NEWS,
+    NEWS_CH,
+    fake,
+    run_env,
+    start_run,
+)
 from tests.bot.test_health import _sample
 from tests.fakediscord import FakeDiscord
 from tests.index.test_ingest import MOSUL, item, rss
@@ -62,10 +68,20 @@ async def test_a_run_serves_health_and_metrics_and_never_logs_a_secret(
     fake: FakeDiscord,  # noqa: F811
     httpserver_ipv4: HTTPServer,
 ) -> None:
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / "gazetteer").symlink_to(gazetteer_cache, target_is_directory=True)
-    settings = settings.model_copy(update={"cache_dir": cache})
+    env = run_env(
+        tmp_path,
+        model_cache,
+        gazetteer_cache,
+        fake,
+        WIREWATCH_LLM_API_KEY=LLM_KEY,
+        WIREWATCH_METRICS_PORT="0",
+        WIREWATCH_LOG_FORMAT="json",
+        WIREWATCH_LOG_LEVEL="DEBUG",
+        WIREWATCH_SCHEDULER_TICK_S="1",
+    )
+    settings = settings.model_copy(
+        update={"data_dir": Path(env["WIREWATCH_DATA_DIR"]), "cache_dir": tmp_path / "cache"}
+    )
 
     def feed(request: Request) -> Response:  # published when fetched: after the watch exists
         when = format_datetime(datetime.now(UTC))
@@ -77,37 +93,7 @@ async def test_a_run_serves_health_and_metrics_and_never_logs_a_secret(
         await commands.watch_add(app, "Mosul", channel=NEWS_CH)
 
     log_path = tmp_path / "run.log"
-    env = {
-        **os.environ,
-        "WIREWATCH_DATA_DIR": str(settings.data_dir),
-        "WIREWATCH_DISCORD_TOKEN": fake.token,
-        "WIREWATCH_DISCORD_API_BASE": fake.api_base,
-        "WIREWATCH_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "WIREWATCH_LLM_API_KEY": LLM_KEY,
-        "WIREWATCH_ALLOWED_NETWORKS": "127.0.0.1/32",
-        "WIREWATCH_MODEL_CACHE_DIR": str(model_cache),
-        "WIREWATCH_CACHE_DIR": str(cache),
-        "WIREWATCH_METRICS_PORT": "0",
-        "WIREWATCH_LOG_FORMAT": "json",
-        "WIREWATCH_LOG_LEVEL": "DEBUG",
-        "WIREWATCH_SCHEDULER_TICK_S": "1",
-        "HF_HUB_OFFLINE": "1",
-    }
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    try:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=ROOT,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log_fd,
-            stderr=log_fd,
-        )
-    finally:
-        os.close(log_fd)
+    process = await start_run(env, log_path)
     try:
         line = await _wait_for_line(log_path, process, lambda d: "/healthz" in d["msg"])
         base = line["msg"].rsplit(" ", 1)[1]
