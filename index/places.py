@@ -1830,8 +1830,8 @@ class Gazetteer:
         towns_only = all(self._kind[i] == _TOWN for i in span.cands)
         if towns_only and word.key in lowercase:
             return "common word"  # the text also uses it in lower case
-        if re.match(r"[ \t]+\d", doc.text[span.end : span.end + 3]):
-            return "model"  # "Falcon 9", "Boeing 737"
+        if re.match(r"[ \t]+(?!(?:19|20)\d\d\b)\d", doc.text[span.end : span.end + 7]):
+            return "model"  # "Falcon 9", "Boeing 737"; not "Syria 2015"
         sentence = doc.sentence_of(word.start)
         if span.first > 0:
             prev = tokens[span.first - 1]
