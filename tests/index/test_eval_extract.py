@@ -26,3 +26,4 @@ def test_extraction_does_not_regress_below_the_baseline(
         if figures[group][name] < floor - 1e-9
     }
     assert drops == {}, f"below the baseline (now, floor): {drops}"
+    assert figures["injured_as_killed"] == 0, figures["misses"]["injured"]
