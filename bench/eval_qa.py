@@ -33,13 +33,14 @@ plain baselines over the same stored articles; and refusals on questions the new
   - no citation: the answer cites nothing; refused: it says nothing relevant was found
     (`bot.answer.NOTHING`; without an LLM every answer citing nothing says so); unmentioned:
     it says that no stored report names one of the question's proper names
-    (`bot.answer.UNMENTIONED`), whether it then answers or not;
+    (`bot.answer.UNMENTIONED`), whether it then answers or not; not cited: it says that none
+    of its citations names one (`not_cited` in the answer's document);
   - seconds per question: the wall time of the `ask --batch` process over the number of
     questions in its batch (dev and unanswerable; its start-up, one model load, included).
   Over the unanswerable questions, per kind ("invented": places and groups made up;
   "real": real places and groups, events that are not stored) and in all: refused, no
-  citation, unmentioned, and declined (any of the three: the answer does not present stored
-  news as covering the event).
+  citation, unmentioned, declined (any of the three: the answer does not present stored
+  news as covering the event), not cited, and declined or not cited.
 * Plain baselines (`bench/qa_baselines.py`, in this process, on the run's database opened
   read-only, over exactly the articles the console workspace sees, with no filter of any
   kind): the question and each article's title + text embedded with sentence-transformers fp32
@@ -273,6 +274,11 @@ def unmentioned(doc: dict[str, Any]) -> bool:
     return _UNMENTIONED in doc["answer"]
 
 
+def caveated(doc: dict[str, Any]) -> bool:
+    """The answer says none of its citations names something the question names."""
+    return bool(doc.get("not_cited"))
+
+
 def declined(doc: dict[str, Any]) -> bool:
     """The answer does not present stored news as covering the question: refused, cited
     nothing, or said the stored reports never name what it asks about."""
@@ -286,6 +292,7 @@ def score(
     if len(docs) != len(items):
         raise RuntimeError(f"{len(docs)} answers for {len(items)} questions")
     at_1 = at_5 = at_10 = short = gold = timed = cited = uncited = refusals = lost = unnamed = 0
+    uncited_names = 0
     ranks: list[int | None] = []
     for item, doc in zip(items, docs, strict=True):
         wanted = ids.get(evidence_url(item))
@@ -302,6 +309,7 @@ def score(
         uncited += not doc["citations"]
         refusals += refused(doc)
         unnamed += unmentioned(doc)
+        uncited_names += caveated(doc)
         lost += refused(doc) and rank is not None and rank <= K
     n = len(items)
     return {
@@ -315,6 +323,7 @@ def score(
         "no_citation": uncited / n,
         "refused": refusals / n,
         "unmentioned": unnamed / n,
+        "not_cited": uncited_names / n,
         "refused_evidence_at_5": lost,
         "ranks": ranks,
     }
@@ -359,6 +368,8 @@ def score_unanswerable(
         "refused_or_uncited": sum(refused(d) or not d["citations"] for d in docs) / n,
         "unmentioned": sum(map(unmentioned, docs)) / n,
         "declined": sum(map(declined, docs)) / n,
+        "not_cited": sum(map(caveated, docs)) / n,
+        "declined_or_caveated": sum(declined(d) or caveated(d) for d in docs) / n,
         "relaxed": sum(bool(d["relaxed"]) for d in docs),
     }
     if kinds is not None:
@@ -678,19 +689,19 @@ def print_table(figures: dict[str, Any]) -> None:
         f"articles stored among {figures['articles']} articles "
         f"({figures['distractor_files']} distractor feed files)"
     )
-    columns = ("@1", "@5", "@10", "cited", "gold", "no cite", "refused", "unnamed")
+    columns = ("@1", "@5", "@10", "cited", "gold", "no cite", "refused", "unnamed", "uncited")
     print(f"{'':<30}" + "".join(f"{c:>8}" for c in columns))
     plain = figures.get("plain", {})
     for name in PLAIN if plain else ():
         row = plain[name]
         cells: list[float | None] = [row["recall_at_1"], row["recall_at_5"], row["recall_at_10"]]
-        cells += [None, row["answer_contains_gold"], None, None, None]
+        cells += [None, row["answer_contains_gold"], None, None, None, None]
         print(f"{PLAIN_LABELS[name]:<30}" + "".join(map(_cell, cells)))
     for mode in MODES:
         row = modes[mode]
         cells = [row["recall_at_1"], row["recall_at_5"], row["recall_at_10"], row["cited"]]
         cells += [row["answer_contains_gold"], row["no_citation"], row["refused"]]
-        cells += [row["unmentioned"]]
+        cells += [row["unmentioned"], row["not_cited"]]
         print(f"{'ask --mode ' + mode:<30}" + "".join(map(_cell, cells)))
     if plain:
         print(
@@ -703,13 +714,15 @@ def print_table(figures: dict[str, Any]) -> None:
     print(f"(ask @10: its 30 retrieved passages held fewer than 10 articles for: {short})")
     absent = figures["unanswerable"]
     print(f"\nNot in the corpus: {absent['n']} questions (bench/{UNANSWERABLE.name})")
-    print(f"{'':<36}" + "".join(f"{c:>10}" for c in ("refused", "no cite", "unnamed", "declined")))
+    heads = ("refused", "no cite", "unnamed", "declined", "uncited", "either")
+    print(f"{'':<36}" + "".join(f"{c:>10}" for c in heads))
     for mode in MODES:
         every = absent["modes"][mode]
         for kind, rates in [("all", every), *every.get("kinds", {}).items()]:
             shown = (rates["refused"], rates["no_citation"], rates["unmentioned"])
             label = f"ask --mode {mode}, {kind} ({rates.get('n', '?')})"
-            print(f"{label:<36}" + "".join(f"{v:>10.3f}" for v in (*shown, rates["declined"])))
+            shown += (rates["declined"], rates["not_cited"], rates["declined_or_caveated"])
+            print(f"{label:<36}" + "".join(f"{v:>10.3f}" for v in shown))
     print()
     print(f"{'time filters kept':<24}" + "".join(f"{modes[m]['time_filters']:>10}" for m in MODES))
     print(

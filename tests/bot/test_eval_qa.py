@@ -106,7 +106,7 @@ def test_score_reads_recall_at_10_citations_and_refusals() -> None:
         _doc([40], [40], answer=UNMENTIONED.format(names="Karvessa") + " Closest [1]"),
     ]
     got = score([*items, {"id": "d", "answer_text": "Oslo"}], docs, ids)
-    assert got["unmentioned"] == 1 / 4
+    assert got["unmentioned"] == 1 / 4 and got["not_cited"] == 0
     docs, got = docs[:3], score(items, docs[:3], ids)
     assert got["recall_at_1"] == got["recall_at_5"] == got["cited"] == 1 / 3
     assert got["recall_at_10"] == 2 / 3 and got["ranks"] == [1, 8, None]
@@ -120,6 +120,10 @@ def test_score_reads_recall_at_10_citations_and_refusals() -> None:
     assert rates["declined"] == 2 / 4 and rates["unmentioned"] == 1 / 4
     assert rates["kinds"]["invented"]["declined"] == 1.0
     assert rates["kinds"]["real"]["declined"] == 0.0
+    caveat = _doc([50], [50], answer="None of the reports cited mentions Oslo. It was [1]")
+    rates = score_unanswerable([docs[0], caveat | {"not_cited": ["Oslo"]}])
+    assert rates["declined"] == 0.0 and rates["not_cited"] == 0.5
+    assert rates["declined_or_caveated"] == 0.5
 
 
 def test_plain_scores_read_the_top_passage_for_gold() -> None:
