@@ -160,6 +160,7 @@ async def handle_line(app: App, line: str) -> bool:
     elif command == "watch" and sub == "add":
         line = line.split(None, 1)[1]
         words, rest = words[1:], " ".join(words[2:])
+    log.info("console: %s", command, extra={"command": command, "target": CHANNEL})
     try:
         if command in {"quit", "exit"}:
             return False
