@@ -803,8 +803,9 @@ def run(ctx: click.Context) -> None:
     """Poll feeds on their schedule and deliver alerts until interrupted (logs to stderr).
 
     With WIREWATCH_DISCORD_TOKEN set, the Discord bot serves slash commands and posts alerts
-    to Discord channels; on a terminal the console chat runs beside it. Stops cleanly on
-    SIGINT/SIGTERM."""
+    to Discord channels; on a terminal the console chat runs beside it. With
+    WIREWATCH_METRICS_PORT set, serves /healthz and /metrics (on 127.0.0.1 unless
+    WIREWATCH_METRICS_HOST says otherwise). Stops cleanly on SIGINT/SIGTERM."""
     _serve(ctx, chat=sys.stdin is not None and sys.stdin.isatty())
 
 
