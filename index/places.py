@@ -79,10 +79,13 @@ How a name is disambiguated
 Which place is the main one (at most one per article; one whenever a place is found)
   Not places at all: news agencies and outlets (index/data/places.yaml's `not_places`, the
   caller's `outlets`, and names of an outlet's shape: "Sudan Tribune", "Radio Kabul", "Times
-  of India", "Agence France-Presse") and "London-based". Each mention gets a role: "mention"
-  inside quoted speech (a quotation of four words or more next to "said", "told", ...), after
-  "accused"/"blamed", or in a background sentence ("in 2016", "last year", "since the war")
-  other than the first event sentence; "event" otherwise. The dateline ("BEIRUT (Reuters) -",
+  of India", "Agence France-Presse"), "London-based", a country followed by its forces or
+  officials ("US troops", "Pakistan army": evidence for it, and a stand-in for a demonym) and
+  words in mixed case ("MoI", "LoC"). Each mention gets a role: "mention" inside quoted speech
+  (a quotation of four words or more next to "said", "told", ...), after "accused"/"blamed",
+  as a broadcaster's place in a monitoring credit ("Peshawar, in Pashto 0611 gmt"), or in a
+  background sentence ("in 2016", "last year", "since the war") other than the first event
+  sentence; "event" otherwise. The dateline ("BEIRUT (Reuters) -",
   "Mosul, Iraq —", opening the body after the title line) is recorded (`dateline=True`).
   Candidates are the places with an "event" mention (all places when none has one). The main
   event sentences are the title and the body's first sentence with an event word (killed,
@@ -96,8 +99,8 @@ Which place is the main one (at most one per article; one whenever a place is fo
   that a main sentence also names (the town in "Diyala province, near Khanaqin"), +0.5 for
   the title's most specific place, +0.3 for a town and +0.15 for a region. The highest score
   wins, then the earliest; its first event mention has `main=True`. When the text names no
-  place, the country its demonyms name most ("Algerian forces") is returned, as the main
-  place, with role "demonym".
+  event place, the country its demonyms name most ("Algerian forces"; not a language: "in
+  Spanish 0130 gmt") is added as the main place, with role "demonym".
 """
 
 from __future__ import annotations
@@ -110,11 +113,12 @@ import math
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -199,6 +203,7 @@ _COUNTRY_VARIANTS: dict[str, tuple[str, ...]] = {
         "D.R. Congo",
         "Congo-Kinshasa",
         "Congo",
+        "Zaire",  # 1971-1997
     ),
     "CG": ("Republic of Congo", "Congo-Brazzaville", "Congo"),
     "MM": ("Burma", "Myanmar"),
@@ -379,7 +384,7 @@ _DEMONYMS: dict[str, tuple[str, ...]] = {
     "PS": ("Palestinian", "Palestinians"),
     "ET": ("Ethiopian", "Ethiopians"),
     "MZ": ("Mozambican", "Mozambicans"),
-    "PK": ("Pakistani", "Pakistanis"),
+    "PK": ("Pakistani", "Pakistanis", "Pak"),
     "IR": ("Iranian", "Iranians"),
     "TR": ("Turkish",),
     "EG": ("Egyptian", "Egyptians"),
@@ -649,6 +654,22 @@ _BACKGROUND = re.compile(
     r"|since\s+the\s+(?:war|conflict|uprising|start|beginning|outbreak))",
     re.IGNORECASE,
 )
+# After a country: its forces or officials act; the country is not where ("US troops killed").
+_ACTOR_AFTER = re.compile(
+    r"[ \t]+(?:military|troops|forces|army|soldiers?|pilots?|officials?|government|embassy|"
+    r"envoy|diplomats?|navy|marines|police|authorities|warplanes|jets|drones?|aircraft|"
+    r"air force|special forces|president|minister|ministry)\b",
+    re.IGNORECASE,
+)
+# A broadcaster's place in a monitoring credit: "Afghan Islamic Press, Peshawar, in Pashto".
+_IN_LANGUAGE = re.compile(
+    r"\s*,\s*in\s+(?:Arabic|English|French|Pashto|Dari|Urdu|Persian|Farsi|Russian|Ukrainian|"
+    r"Turkish|Kurdish|Somali|Hausa|Amharic|Tigrinya|Spanish|Portuguese|Swahili|Burmese|Hindi|"
+    r"Bengali|Tamil|Sinhala|Chinese|Mandarin|Uzbek|Tajik|Kinyarwanda|Lingala|Sango|Nepali|"
+    r"Hebrew|Azeri|Armenian|Georgian|Serbian|Croatian|Bosnian|Albanian|Indonesian|Thai)\b"
+)
+# "in Spanish 0130 gmt", "in Russian," : a language, not a demonym
+_LANGUAGE_END = re.compile(r"\s*(?:\d|,|\)|;|\Z|gmt\b|GMT\b)")
 _OUTLET_BEFORE = _words("Agence Agencia Agenzia Radio Radiotelevisione Tele Télé")
 _OUTLET_BEFORE_OF = _words(
     "Times Voice Trust Radio Gazette Journal Herald Star Post Tribune News Agency Channel"
@@ -727,7 +748,7 @@ _DOUBLED = re.compile(r"(.)\1+")
 # Transliteration variants folded to one spelling: ai/ay/ei/ey/ae ("Beiji" = "Bayji", "Qaem" =
 # "Qa'im"), q/k ("Kaim" = "Qaim"); "Albu"/"Abou" = "Abu" as a word (see `_prefix_variants`).
 _DIPHTHONG = re.compile(r"[ae][iy]|ae")
-_ABU_WORDS = frozenset({"albu", "abou", "abu"})
+_ABU_WORDS = frozenset({"albu", "abou", "abo", "abu"})
 _NOT_ALNUM_ASCII = re.compile(r"[^0-9A-Za-z]+")
 _DIGIT = re.compile(r"\d")
 _ARTICLE_GAP = re.compile(r"\A[ \t\-‐‑–]*\Z")
@@ -1410,17 +1431,17 @@ class Gazetteer:
         self._neighbours: dict[str, tuple[str, ...]] = tables["neighbours"]
         self._post_off: array[int] = array("i", tables["post_off"])
         self._post_items: array[int] = array("i", tables["post_items"])
-        self._post_len = array("B", (min(255, name.count(" ") + 1) for name in tables["names"]))
         self._demonyms: dict[str, str] = tables["demonyms"]
         self._country_index = {
             self._cc[i]: i for i in range(len(self._kind)) if self._kind[i] == _COUNTRY
         }
         self._by_gid: dict[int, int] | None = None
-        self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        for posting_id, name in enumerate(tables["names"]):
-            self._automaton.add_word(f" {name} ", posting_id)
+        self._posting_of = {name: posting_id for posting_id, name in enumerate(tables["names"])}
         self._add_names(names or PlaceNames.load())
-        self._automaton.make_automaton()
+        # the text matcher is built on the first `find` (about a second): resolving a user's
+        # term and listing names need only `_posting_of`
+        self._matcher: tuple[Any, array[int]] | None = None
+        self._matcher_lock = threading.Lock()
         # How telling a mention of a country is: log10(0.7 / how often news names it anyway),
         # taking that base rate to grow with the square root of its population (the US is
         # named as an actor in most world news; Lebanon mostly when the news is there).
@@ -1474,13 +1495,25 @@ class Gazetteer:
             for key in _keys([phrase]):
                 added[" ".join(key)] = set()
         for name, items in added.items():
-            old = self._automaton.get(f" {name} ", -1)
+            old = self._posting_of.get(name, -1)
             if items and old >= 0:
                 items |= set(self._posting(old))
             self._post_items.extend(sorted(items))
             self._post_off.append(len(self._post_items))
-            self._post_len.append(min(255, name.count(" ") + 1))
-            self._automaton.add_word(f" {name} ", len(self._post_len) - 1)
+            self._posting_of[name] = len(self._post_off) - 2
+
+    def _text_matcher(self) -> tuple[Any, array[int]]:
+        """An Aho-Corasick automaton over " name " -> posting id, and each posting's word count."""
+        with self._matcher_lock:
+            if self._matcher is None:
+                automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+                words = array("B", bytes(len(self._post_off) - 1))
+                for name, posting_id in self._posting_of.items():
+                    automaton.add_word(f" {name} ", posting_id)
+                    words[posting_id] = min(255, name.count(" ") + 1)
+                automaton.make_automaton()
+                self._matcher = (automaton, words)
+            return self._matcher
 
     def _target(self, alias: PlaceAlias) -> int:
         kind, _, ref = alias.place.partition(":")
@@ -1526,7 +1559,7 @@ class Gazetteer:
         return tuple(self._post_items[self._post_off[posting_id] : self._post_off[posting_id + 1]])
 
     def _lookup(self, key: tuple[str, ...]) -> int:
-        return int(self._automaton.get(f" {' '.join(key)} ", -1)) if key else -1
+        return self._posting_of.get(" ".join(key), -1) if key else -1
 
     def __len__(self) -> int:
         return len(self._kind)
@@ -1538,14 +1571,13 @@ class Gazetteer:
             "town": kinds[_TOWN],
             "admin1": kinds[_ADMIN1],
             "country": kinds[_COUNTRY],
-            "names": len(self._post_len),
+            "names": len(self._posting_of),
         }
 
     def names(self) -> Iterator[str]:
         """Every normalised name (see `normalise`), e.g. for a spaCy EntityRuler built elsewhere.
         Demonyms and blocked phrases ("White House") are included: they must stay unmatched."""
-        for key in self._automaton.keys():  # noqa: SIM118 (not a dict)
-            yield key.strip()
+        yield from self._posting_of
 
     # -- user terms --
     def resolve(self, term: str) -> list[Place]:
@@ -1656,8 +1688,10 @@ class Gazetteer:
                     k in dateline,
                 )
             )
-        if not mentions and adjectives:
-            return [self._demonym_place(text, adjectives)]
+        if adjectives and all(m.role != "event" for m in mentions):
+            # no event place: the demonyms' country ("Afghan Taleban kill 15 ...")
+            mentions = [replace(m, main=False) for m in mentions]
+            return sorted([*mentions, self._demonym_place(text, adjectives)], key=lambda m: m.start)
         return mentions
 
     def _demonym_place(self, text: str, adjectives: list[tuple[int, int, str]]) -> PlaceMention:
@@ -1713,9 +1747,10 @@ class Gazetteer:
             at += len(tokens[i].key) + 1
             word_at_end[at - 1] = k
         found: list[tuple[int, int, int]] = []  # (first, last) in seq, posting (< 0: a country)
-        for end, posting_id in self._automaton.iter("".join(parts)):
+        automaton, lengths = self._text_matcher()
+        for end, posting_id in automaton.iter("".join(parts)):
             last = word_at_end[end]
-            found.append((last - self._post_len[posting_id] + 1, last, posting_id))
+            found.append((last - lengths[posting_id] + 1, last, posting_id))
         starts = [tokens[i].start for i in seq]
         for match in _COUNTRY_ABBREVIATIONS.finditer(doc.text):
             lo = bisect.bisect_left(starts, match.start())
@@ -1725,11 +1760,11 @@ class Gazetteer:
                 found.append((lo, hi, -1 - country))
         found.sort(key=lambda m: (m[0] - m[1], m[0]))
         taken = [False] * len(seq)
-        words = [tokens[i].key for i in seq]
-        for key in blocked:  # names that are no place in this text
-            for k in range(len(words) - len(key) + 1):
-                if tuple(words[k : k + len(key)]) == key:
-                    taken[k : k + len(key)] = [True] * len(key)
+        seq_keys = [tokens[i].key for i in seq]
+        for name in blocked:  # names that are no place in this text
+            for k in range(len(seq_keys) - len(name) + 1):
+                if tuple(seq_keys[k : k + len(name)]) == name:
+                    taken[k : k + len(name)] = [True] * len(name)
         spans: list[_Span] = []
         for first, last, posting_id in found:
             if any(taken[first : last + 1]):
@@ -1745,8 +1780,10 @@ class Gazetteer:
                 if key in self._demonyms:
                     code = self._demonyms[key]
                     evidence[code] = max(evidence[code], 0.5)
-                    if adjectives is not None and code in self._country_index:
-                        start, end = tokens[seq[first]].lead, tokens[seq[last]].end
+                    start, end = tokens[seq[first]].lead, tokens[seq[last]].end
+                    before = tokens[seq[first] - 1].key if seq[first] else ""
+                    language = before == "in" and _LANGUAGE_END.match(doc.text, end)
+                    if adjectives is not None and code in self._country_index and not language:
                         adjectives.append((start, end, code))
                 continue
             t_first, t_last = seq[first], seq[last]
@@ -1757,11 +1794,15 @@ class Gazetteer:
             if key.startswith("#") and "." in surface and doc.text[span.end : span.end + 1] == ".":
                 span.end += 1  # "U.S." keeps its last period
             verdict = self._surface_verdict(doc, span, lowercase)
-            if verdict == "actor":  # "Iran-backed": evidence, not a place
+            if verdict == "actor":  # "Iran-backed", "US troops": evidence, not a place
                 taken[first : last + 1] = [True] * (last + 1 - first)
                 for code in {self._cc[i] for i in cands if self._kind[i] == _COUNTRY}:
                     evidence[code] = max(evidence[code], 0.5)
+                    if adjectives is not None and _ACTOR_AFTER.match(doc.text, span.end):
+                        adjectives.append((span.start, span.end, code))  # like a demonym
                 continue
+            if verdict == "outlet":  # nor is any name inside it ("Voice of the ... of Iran")
+                taken[first : last + 1] = [True] * (last + 1 - first)
             if verdict == "person":
                 persons.add(key)
             if verdict != "ok":
@@ -1790,11 +1831,20 @@ class Gazetteer:
             return "actor"
         if follow and follow.group(1).casefold() == "based":
             return "based"  # "a London-based monitor": where an outlet sits, not an event
+        surface = doc.text[span.start : span.end]
+        if re.search(r"[a-z][A-Z]", surface) and not surface.startswith(("Mc", "Mac")):
+            return "mixed case"  # "MoI", "LoC": acronyms, not the towns they spell
+        if any(self._kind[i] == _COUNTRY for i in span.cands) and _ACTOR_AFTER.match(
+            doc.text, span.end
+        ):
+            return "actor"  # "US troops", "Pakistan army": whose forces, not where
         prev1 = tokens[span.first - 1] if span.first >= 1 else None
         prev2 = tokens[span.first - 2] if span.first >= 2 else None
+        if prev1 is not None and prev2 is not None and prev1.key == "the" and span.first >= 3:
+            prev1, prev2 = prev2, tokens[span.first - 3]  # "Voice of the Islamic Republic"
         if _OUTLET_AFTER.match(doc.text, span.end) or (
             prev1 is not None
-            and doc.text[prev1.end : tokens[span.first].lead].strip(" -") == ""
+            and doc.text[prev1.end : tokens[span.first].lead].strip(" -") in ("", "the")
             and (
                 doc.surface(prev1) in _OUTLET_BEFORE
                 or (
@@ -2036,7 +2086,11 @@ class Gazetteer:
         roles = []
         for span, _i in found:
             sentence = doc.sentence_of(span.start)
-            claimed = any(lo <= span.start < hi for lo, hi in claims) or self._accused(doc, span)
+            claimed = (
+                any(lo <= span.start < hi for lo, hi in claims)
+                or self._accused(doc, span)
+                or _IN_LANGUAGE.match(doc.text, span.end) is not None
+            )
             background = sentence != first_event and _BACKGROUND.search(doc.sentence_text(sentence))
             roles.append("mention" if claimed or background else "event")
         return roles

@@ -322,9 +322,34 @@ def test_a_comma_narrows_a_town_to_the_region_or_country_after_it(gz: Gazetteer)
 
 
 def test_case_sensitive_country_abbreviations(gz: Gazetteer) -> None:
-    mentions = found(gz, "U.S. officials visited Erbil. The UK and the US sent envoys.")
+    mentions = found(gz, "Envoys from the U.S. visited Erbil. The UK and the US sent envoys.")
     assert [m[0] for m in mentions] == ["U.S.", "Erbil", "UK", "US"]
     assert [m[2] for m in mentions] == ["US", "IQ", "GB", "US"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "U.S. troops killed two militants near Erbil.",
+        "Pakistan army says it killed two militants near Erbil.",
+        "Two militants were killed near Erbil, the MoI said.",
+        "Two militants were killed near Erbil, Voice of the Islamic Republic of Iran said.",
+    ],
+)
+def test_forces_of_a_country_acronyms_and_outlets_are_no_places(gz: Gazetteer, text: str) -> None:
+    assert [m[0] for m in found(gz, text)] == ["Erbil"]
+
+
+def test_a_broadcasters_place_in_a_monitoring_credit_is_a_mention(gz: Gazetteer) -> None:
+    text = "Tribal radio, Peshawar, in Pashto 0600 gmt: Afghan police kill six Taleban fighters"
+    mentions = gz.find(text)
+    assert [(m.text, m.role, m.main) for m in mentions] == [
+        ("Peshawar", "mention", False),
+        ("Afghan", "demonym", True),
+    ]
+
+    text = "Radio Tiberias, Peshawar, in Russian 0600 gmt: police kill six gunmen"
+    assert [(m.text, m.main) for m in gz.find(text)] == [("Peshawar", True)]  # a language
 
 
 # ---- disambiguation -----------------------------------------------------------------------------
