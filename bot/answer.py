@@ -62,7 +62,7 @@ _NAVIGATION = re.compile(
 )
 NOTHING = "I found nothing in this workspace's feeds that answers that."
 UNMENTIONED = "No stored report mentions {names}."
-UNCITED = "None of the reports cited mentions {names}."
+UNCITED = "None of the passages cited mentions {names}."
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,7 +141,7 @@ async def test_a_name_no_stored_report_has_is_said(app: App) -> None:
     known = await commands.ask(app, "How many were killed in Mosul?", workspace="console")
     assert known["unmentioned"] == known["not_cited"] == []
     assert (
-        "No stored report" not in known["answer"] and "None of the reports" not in known["answer"]
+        "No stored report" not in known["answer"] and "None of the passages" not in known["answer"]
     )
 
 
@@ -152,7 +152,7 @@ async def test_a_stored_name_the_citations_lack_is_said(app: App) -> None:
     [cited] = assert_cited(doc)
     assert "Raqqa" not in f"{cited['title']} {cited['passage']}"
     assert doc["unmentioned"] == [] and doc["not_cited"] == ["Raqqa"]
-    assert doc["answer"].startswith("None of the reports cited mentions Raqqa.\n")
+    assert doc["answer"].startswith("None of the passages cited mentions Raqqa.\n")
 
 
 async def test_an_answer_lists_further_sources_up_to_k(app: App) -> None:

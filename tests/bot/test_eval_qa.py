@@ -120,7 +120,7 @@ def test_score_reads_recall_at_10_citations_and_refusals() -> None:
     assert rates["declined"] == 2 / 4 and rates["unmentioned"] == 1 / 4
     assert rates["kinds"]["invented"]["declined"] == 1.0
     assert rates["kinds"]["real"]["declined"] == 0.0
-    caveat = _doc([50], [50], answer="None of the reports cited mentions Oslo. It was [1]")
+    caveat = _doc([50], [50], answer="None of the passages cited mentions Oslo. It was [1]")
     rates = score_unanswerable([docs[0], caveat | {"not_cited": ["Oslo"]}])
     assert rates["declined"] == 0.0 and rates["not_cited"] == 0.5
     assert rates["declined_or_caveated"] == 0.5
