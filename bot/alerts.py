@@ -29,7 +29,7 @@ from bot.watches import METADATA_KINDS, Watch, place_label
 from index.errors import StoreError
 from index.models import Article
 from index.places import Gazetteer, great_circle_km
-from index.store import ArticleMeta, PlaceRow, Store, where
+from index.store import ArticleMeta, EventMeta, PlaceRow, Store, where
 from index.timeutil import from_iso, to_iso
 
 log = logging.getLogger(__name__)
@@ -77,19 +77,47 @@ def match(
     why = _match_kind(watch, c, gazetteer, topic_threshold)
     if why is None:
         return None
+    if not watch.event_types and watch.min_killed is None:
+        return why
+    if c.meta is not None and c.meta.events:
+        return _match_event(watch, c.meta.events, gazetteer, why)
+    # no events stored for the article: its article-level metadata
+    types = c.meta.event_types if c.meta else frozenset()
+    passed = _filters(watch, types, c.meta.killed if c.meta else None)
+    return None if passed is None else f"{why}; filters passed: {passed}"
+
+
+def _match_event(
+    watch: Watch, events: Sequence[EventMeta], gazetteer: Gazetteer | None, why: str
+) -> str | None:
+    """A watch's place, types and minimum killed must hold for one and the same event (the
+    main event first); `why` then names that event ("air strike in Raqqa, 12 killed")."""
+    for event in sorted(events, key=lambda e: not e.main):
+        said = why
+        if watch.kind == "place":
+            at = _place_why(watch, [event.place] if event.place else [], gazetteer)
+            if at is None:
+                continue
+            said = at
+        passed = _filters(watch, frozenset({event.type}), event.killed)
+        if passed is not None:
+            return f"{said}; event: {event.describe()}; filters passed: {passed}"
+    return None
+
+
+def _filters(watch: Watch, types: frozenset[str], killed: int | None) -> str | None:
+    """The watch's --type and --min-killed filters that these hold, in words; None if one fails."""
     passed = []
     if watch.event_types:
-        types = c.meta.event_types if c.meta else frozenset()
         hit = [t for t in watch.event_types if t in types]
         if not hit:
             return None
         passed.append(f"type {hit[0]}")
     if watch.min_killed is not None:
-        killed = c.meta.killed if c.meta else None
         if killed is None or killed < watch.min_killed:
             return None
         passed.append(f"{killed} killed (at least {watch.min_killed})")
-    return why + (f"; filters passed: {', '.join(passed)}" if passed else "")
+    return ", ".join(passed)
 
 
 def _match_kind(
@@ -202,10 +230,16 @@ def _match_group(watch: Watch, c: _Candidate) -> str | None:
 
 
 def _match_place(watch: Watch, c: _Candidate, gazetteer: Gazetteer | None) -> str | None:
-    spec = watch.place
-    if spec is None or c.meta is None:
+    if c.meta is None:
         return None
-    places = sorted(c.meta.places, key=lambda p: not p.main)  # the event's place first
+    return _place_why(watch, sorted(c.meta.places, key=lambda p: not p.main), gazetteer)
+
+
+def _place_why(watch: Watch, places: Sequence[PlaceRow], gazetteer: Gazetteer | None) -> str | None:
+    """Why one of `places` (the event's place first) is in the watch's place, or None."""
+    spec = watch.place
+    if spec is None:
+        return None
     for p in places:
         if _inside(spec.precision, spec.geonameid, spec.country_code, spec.admin1_code, p):
             said = _said(p)

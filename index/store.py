@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -26,6 +27,7 @@ import numpy as np
 
 from index import stories
 from index.errors import StoreError
+from index.events import Event, event_doc
 from index.models import Article, FeedSource, Hit, Passage, RawEntry
 from index.passages import content_hash, embed_text
 from index.timeutil import from_iso, to_iso
@@ -117,6 +119,30 @@ class PlaceRow:
 
 
 @dataclass(frozen=True, slots=True)
+class EventMeta:
+    """One stored event of an article (article_events), in the shape matching wants it."""
+
+    type: str
+    sub_type: str | None
+    place: PlaceRow | None
+    killed: int | None  # best estimate
+    injured: int | None
+    main: bool
+
+    def describe(self) -> str:
+        """ "air strike in Raqqa, 12 killed" """
+        sub = self.sub_type
+        text = "explosive device" if sub == "ied" else (sub or self.type).replace("_", " ")
+        if self.place is not None:
+            text += f" in {self.place.mention}"
+        if self.killed:
+            text += f", {self.killed} killed"
+        if self.injured:
+            text += f", {self.injured} injured"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleMeta:
     """An article's stored event metadata, in the shape matching wants it."""
 
@@ -126,6 +152,7 @@ class ArticleMeta:
     killed: int | None  # best estimate
     injured: int | None
     event_date: date | None
+    events: tuple[EventMeta, ...] = ()  # each event the article reports (none: not extracted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -922,7 +949,13 @@ class Store:
         """Store (replace) the event metadata of articles, in one transaction."""
         async with self.transaction():
             for article_id, record in rows:
-                for table in ("events", "article_actors", "article_places", "article_event_types"):
+                for table in (
+                    "events",
+                    "article_actors",
+                    "article_places",
+                    "article_event_types",
+                    "article_events",
+                ):
                     await self.db.execute(
                         f"DELETE FROM {table} WHERE article_id = ?", (article_id,)
                     )
@@ -965,6 +998,18 @@ class Store:
                     "INSERT OR IGNORE INTO article_event_types VALUES (?, ?)",
                     [(article_id, t) for t in record.event_types],
                 )
+                await self.db.executemany(
+                    "INSERT INTO article_events VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [_event_row(article_id, seq, e) for seq, e in enumerate(record.events)],
+                )
+
+    async def article_events(self, article_id: int) -> list[dict[str, Any]]:
+        """The stored events of one article, each as in `extract --json`'s `events`."""
+        rows = await self._all(
+            "SELECT * FROM article_events WHERE article_id = ? ORDER BY seq", (article_id,)
+        )
+        return [_event_from_row(r) for r in rows]
 
     async def articles_to_extract(self, extractor: str, limit: int) -> list[Article]:
         """Articles with no event metadata from this extractor version."""
@@ -1087,6 +1132,13 @@ class Store:
                 f"SELECT * FROM article_event_types WHERE article_id IN ({marks})", chunk
             ):
                 types.setdefault(r["article_id"], set()).add(r["event_type"])
+            each: dict[int, list[EventMeta]] = {}
+            for r in await self._all(
+                f"SELECT * FROM article_events WHERE article_id IN ({marks}) "
+                "ORDER BY article_id, seq",
+                chunk,
+            ):
+                each.setdefault(r["article_id"], []).append(_event_meta(r))
             for e in events:
                 aid = e["article_id"]
                 out[aid] = ArticleMeta(
@@ -1096,6 +1148,7 @@ class Store:
                     killed=e["killed_best"],
                     injured=e["injured_best"],
                     event_date=date.fromisoformat(e["event_date"]) if e["event_date"] else None,
+                    events=tuple(each.get(aid, ())),
                 )
         return out
 
@@ -1236,6 +1289,69 @@ def where(equal: Mapping[str, object], *also: str) -> tuple[str, list[object]]:
 
 def _count_values(count: Count | None) -> tuple[int | None, int | None, int | None]:
     return (None, None, None) if count is None else (count.low, count.best, count.high)
+
+
+def _event_row(article_id: int, seq: int, event: Event) -> tuple[Any, ...]:
+    doc = event_doc(event)
+    place = event.place.place if event.place is not None else None
+    return (
+        article_id,
+        seq,
+        event.type,
+        event.sub_type,
+        place.geonameid if place else None,
+        place.country_code if place else None,
+        place.admin1_code if place else None,
+        place.precision if place else None,
+        json.dumps(doc["place"]) if place else None,
+        doc["date"],
+        *_count_values(event.killed),
+        *_count_values(event.injured),
+        json.dumps(doc["actors"]),
+        json.dumps(doc["sentences"]),
+        int(event.main),
+    )
+
+
+def _event_meta(r: aiosqlite.Row) -> EventMeta:
+    place = json.loads(r["place"]) if r["place"] else None
+    return EventMeta(
+        type=r["type"],
+        sub_type=r["sub_type"],
+        place=None
+        if place is None
+        else PlaceRow(
+            r["geonameid"],
+            place["canonical"],
+            r["country_code"],
+            r["admin1_code"],
+            r["precision"],
+            bool(r["main"]),
+            place["text"],
+        ),
+        killed=r["killed_best"],
+        injured=r["injured_best"],
+        main=bool(r["main"]),
+    )
+
+
+def _event_from_row(r: aiosqlite.Row) -> dict[str, Any]:
+    def count(kind: str) -> dict[str, int] | None:
+        if r[f"{kind}_best"] is None:
+            return None
+        return {k: r[f"{kind}_{k}"] for k in ("low", "best", "high")}
+
+    return {
+        "type": r["type"],
+        "sub_type": r["sub_type"],
+        "actors": json.loads(r["actors"]),
+        "place": json.loads(r["place"]) if r["place"] else None,
+        "date": r["event_date"],
+        "killed": count("killed"),
+        "injured": count("injured"),
+        "sentences": json.loads(r["sentences"]),
+        "main": bool(r["main"]),
+    }
 
 
 def _row_to_article(r: aiosqlite.Row) -> Article:

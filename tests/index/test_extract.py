@@ -15,7 +15,7 @@ from bot.app import App, open_app
 from bot.settings import Settings
 from index.embed import Embedder
 from index.eventtypes import EXPLOSIONS, STRATEGIC
-from index.extract import Extractor
+from index.extract import EXTRACTOR_VERSION, Extractor
 from index.store import PlaceFilter
 from tests.index.test_ingest import Clock, item, rss
 
@@ -81,7 +81,7 @@ def test_an_actor_outside_the_catalogue_comes_from_ner(extractor: Extractor) -> 
 
 def test_extract_document_shape(extractor: Extractor) -> None:
     doc = extractor.extract(STORY_TITLE, STORY, PUBLISHED).to_doc()
-    assert set(doc) == {"actors", "places", "event_types", "casualties", "event_date"}
+    assert set(doc) == {"actors", "places", "event_types", "casualties", "event_date", "events"}
     assert {"text", "canonical", "kind"} <= set(doc["actors"][0])
     assert {
         "text",
@@ -207,7 +207,7 @@ async def test_an_article_that_breaks_extraction_does_not_stop_ingest(
             "explosions/remote violence"
             in metas["Car bomb kills 23 in Mosul market"]["event_types"]
         )
-        assert await app.store.articles_to_extract("1", 10) == []
+        assert await app.store.articles_to_extract(EXTRACTOR_VERSION, 10) == []
 
 
 async def test_an_updated_article_gets_fresh_metadata(

@@ -1,0 +1,41 @@
+"""Watches per event: a watch's place, --type and --min-killed hold for one and the same event
+of an article, and the alert's `why` names that event. Real feed server, SQLite, model and
+extractor, as in test_alerts.py; the story is our own."""
+
+from __future__ import annotations
+
+from pytest_httpserver import HTTPServer
+
+from bot import commands
+from bot.app import App
+from tests.bot.test_alerts import LATER, alerts, app, clock, entry, publish  # noqa: F401
+from tests.index.test_ingest import Clock
+
+TITLE = "Air strike kills 12 civilians in Raqqa as Nusra unit defects in Abu Kamal"
+STORY = (
+    "Government warplanes struck a market in Raqqa on Monday, killing 12 civilians, a "
+    "monitor said. Separately, a Nusra Front unit in Abu Kamal pledged allegiance to the "
+    "Islamic State group; no one was hurt."
+)
+
+
+async def test_place_type_and_toll_must_hold_for_the_same_event(
+    app: App,  # noqa: F811
+    clock: Clock,  # noqa: F811
+    httpserver_ipv4: HTTPServer,
+) -> None:
+    await commands.watch_add(app, "Abu Kamal", kind="place", min_killed=5, channel="console")
+    await commands.watch_add(
+        app, "Raqqa", kind="place", event_types=["explosions"], channel="console"
+    )
+    await commands.watch_add(
+        app, "Abu Kamal", kind="place", event_types=["strategic"], channel="console"
+    )
+    await publish(app, clock, httpserver_ipv4, [entry("r1", TITLE, STORY, LATER)])
+    [alert] = await alerts(app)
+    whys = sorted(str(m["why"]) for m in alert["matched"])  # type: ignore[union-attr]
+    assert len(whys) == 2, whys  # the pledge in Abu Kamal killed no one: no toll watch fires
+    pledge, strike = whys
+    assert "event: pledge in Abu Kamal" in pledge and "killed" not in pledge
+    assert "event: air strike in Raqqa, 12 killed" in strike
+    assert "type explosions/remote violence" in strike
