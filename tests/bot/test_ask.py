@@ -171,6 +171,7 @@ async def test_an_answer_lists_further_sources_up_to_k(app: App) -> None:
 async def test_another_workspace_sees_nothing(app: App) -> None:
     doc = await commands.ask(app, "What happened in Mosul?", workspace="discord:42")
     assert doc["citations"] == [] and "found nothing" in doc["answer"]
+    assert doc["unmentioned"] == ["Mosul"]  # another workspace's reports are not looked at
 
 
 # ---- generated answers -----------------------------------------------------------------------
