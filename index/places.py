@@ -1781,8 +1781,8 @@ class Gazetteer:
                     code = self._demonyms[key]
                     evidence[code] = max(evidence[code], 0.5)
                     start, end = tokens[seq[first]].lead, tokens[seq[last]].end
-                    before = tokens[seq[first] - 1].key if seq[first] else ""
-                    language = before == "in" and _LANGUAGE_END.match(doc.text, end)
+                    prev_word = tokens[seq[first] - 1].key if seq[first] else ""
+                    language = prev_word == "in" and _LANGUAGE_END.match(doc.text, end)
                     if adjectives is not None and code in self._country_index and not language:
                         adjectives.append((start, end, code))
                 continue
