@@ -340,6 +340,18 @@ def test_forces_of_a_country_acronyms_and_outlets_are_no_places(gz: Gazetteer, t
     assert [m[0] for m in found(gz, text)] == ["Erbil"]
 
 
+def test_a_country_named_for_its_forces_stands_in_when_no_place_is_named(gz: Gazetteer) -> None:
+    (only,) = gz.find("Pakistan army says 12 militants killed in overnight raids")
+    assert (only.text, only.place.country_code, only.role, only.main) == (
+        "Pakistan",
+        "PK",
+        "demonym",
+        True,
+    )
+    mentions = gz.find("US troops killed two gunmen near Kirkuk.")
+    assert [(m.text, m.main) for m in mentions] == [("Kirkuk", True)]
+
+
 def test_a_broadcasters_place_in_a_monitoring_credit_is_a_mention(gz: Gazetteer) -> None:
     text = "Tribal radio, Peshawar, in Pashto 0600 gmt: Afghan police kill six Taleban fighters"
     mentions = gz.find(text)
