@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from index.embed import SentenceTransformerEmbedder
     from index.extract import ExtractInput, Extractor
 
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     extractor = Extractor.load(SentenceTransformerEmbedder(), settings.cache_path / "gazetteer")
     stories = load_stories()
     inputs = [ExtractInput(*story_input(s)) for s in stories]

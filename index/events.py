@@ -11,8 +11,13 @@ How an article becomes events
    cue ("killing 12", "were wounded") belongs to the event that governs it, or the event it
    governs ("were killed when their vehicle struck a bomb"), and is an event of its own only
    when the sentence has no other. A clause without a cue belongs to the clause above it.
-   Cues in a quotation, in a future clause ("will strike"), nouns that refer back ("the
-   attack", "this blast") and clauses told as background ("in 2014", "last year") make none.
+   Cues in a quotation, in a future clause ("will strike"), under an intent ("planning
+   attacks", "threats to seize"), nouns that refer back ("the attack", "this blast") and
+   clauses told as background ("in 2014", "last year") make none. Instruments ("warplanes",
+   "rockets") and weak verbs ("hit", "fired", "landed") make a strike only together or beside
+   another cue; "strike" alone needs another cue or fighters in its sentence (not a labour
+   strike or "strike a deal"). A clause with only a toll and nobody counted is no event,
+   nor is an event with no place, no actor and no count.
 3. Per event: the type and sub-type from its cues (the most specific wins: a suicide bomb over
    a bomb, an air strike over a blast; a territory change with fighting is a battle);
    the most specific place the gazetteer found within the event's words (a town over its
@@ -22,9 +27,11 @@ How an article becomes events
    parse gives one (subject: "actor"; object, passive subject, "against"/"on": "target");
    the date (index/eventdate.py on the sentence); killed and injured (index/casualties.py on
    the event's own words).
-4. Events of several sentences (title and body, or two sentences) with the same type and
-   place and no conflicting date are one event. The main event is the title's first event,
-   else the first of the body.
+4. Events of several sentences with the same type and place (or one inside the other) and
+   no conflicting date are one event; the title's and the body's, or two of one sentence, at
+   one place are one event when their types agree or one is only an attack or a toll. A
+   sentence that only counts dead and names no place adds to the event before it. The main
+   event is the title's first event, else the first of the body.
 """
 
 from __future__ import annotations
@@ -37,8 +44,20 @@ from typing import Any, Final
 
 from index.actors import ActorMention
 from index.casualties import Count, extract_casualties
+from index.eventcues import (
+    COMBATANTS,
+    CUE_PAIRS,
+    CUE_WORDS,
+    INTENT,
+    NOT_VIOLENT,
+    OUTCOME,
+    REFERRING,
+    WEAK,
+    armed,
+    event_type,
+    words_of,
+)
 from index.eventdate import resolve_event_date
-from index.eventtypes import BATTLES, CIVILIANS, EXPLOSIONS, PROTESTS, RIOTS, STRATEGIC
 from index.places import PlaceMention
 
 MAX_SENTENCES: Final = 15  # body sentences read: later ones are mostly background
@@ -46,174 +65,23 @@ PARSE_BATCH: Final = 64
 _MAX_SENTENCE_CHARS: Final = 600
 _PIPES: Final = ("tok2vec", "tagger", "parser", "attribute_ruler")
 
-OUTCOME: Final = "outcome"
-# sub-types, most specific first: when an event holds cues of several, the first wins
-SUB_TYPES: Final = (
-    "suicide_bomb",
-    "air_strike",
-    "shelling",
-    "ied",
-    "strike",  # "strike", "struck" alone: an air or missile strike, unless a cue says more
-    "violent_protest",
-    "peaceful_protest",
-    "abduction",
-    "territory_change",
-    "armed_clash",
-    "attack",
-    "pledge",  # non-violent developments last: a clash that ends a truce is a clash
-    "agreement",
-    "arrests",
-)
-_TYPE_OF: Final = {
-    "suicide_bomb": EXPLOSIONS,
-    "air_strike": EXPLOSIONS,
-    "shelling": EXPLOSIONS,
-    "ied": EXPLOSIONS,
-    "strike": EXPLOSIONS,
-    "violent_protest": RIOTS,
-    "peaceful_protest": PROTESTS,
-    "abduction": CIVILIANS,
-    "territory_change": STRATEGIC,
-    "pledge": STRATEGIC,
-    "agreement": STRATEGIC,
-    "arrests": STRATEGIC,
-    "armed_clash": BATTLES,
-    "attack": CIVILIANS,
-}
-
-
-def _forms(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-# one word -> what it cues (lower-cased surface forms: the pipeline runs without a lemmatizer)
-_CUE_WORDS: Final[dict[str, str]] = {
-    **dict.fromkeys(
-        _forms(
-            "airstrike airstrikes warplane warplanes jet jets drone drones aircraft helicopter "
-            "helicopters missile missiles airstrikes bombardments"
-        ),
-        "air_strike",
-    ),
-    **dict.fromkeys(
-        _forms(
-            "shelling shelled shells artillery mortar mortars rocket rockets barrage "
-            "bombardment shelled"
-        ),
-        "shelling",
-    ),
-    **dict.fromkeys(
-        _forms(
-            "bomb bombs bombing bombings bombed blast blasts explosion explosions exploded "
-            "explodes detonated ied ieds landmine landmines grenade grenades"
-        ),
-        "ied",
-    ),
-    "suicide": "suicide_bomb",
-    **dict.fromkeys(
-        _forms(
-            "clash clashes clashed fighting fought gunfight gunfights firefight firefights "
-            "gunbattle battle battles battled ambush ambushed ambushes skirmish skirmishes "
-            "assault offensive repelled"
-        ),
-        "armed_clash",
-    ),
-    **dict.fromkeys(
-        _forms(
-            "attack attacks attacked raid raids raided stormed looted massacre massacred "
-            "executed beheaded"
-        ),
-        "attack",
-    ),
-    **dict.fromkeys(_forms("struck strike strikes"), "strike"),
-    **dict.fromkeys(
-        _forms(
-            "abducted abduct abducting abduction abductions kidnapped kidnap kidnapping kidnappings"
-        ),
-        "abduction",
-    ),
-    **dict.fromkeys(_forms("arrested arrest arrests detained detain rounded"), "arrests"),
-    **dict.fromkeys(
-        _forms(
-            "protest protests protested protesters protestors protesting demonstrators "
-            "demonstration demonstrations demonstrated rally rallies rallied march marched "
-            "marches sit-in"
-        ),
-        "peaceful_protest",
-    ),
-    **dict.fromkeys(_forms("riot riots rioted rioting rioters mob mobs"), "violent_protest"),
-    **dict.fromkeys(
-        _forms(
-            "captured capture seized seize seizes retook recaptured retake retakes overran "
-            "withdrew withdrawn liberated"
-        ),
-        "territory_change",
-    ),
-    **dict.fromkeys(_forms("ceasefire cease-fire truce agreement accord peace"), "agreement"),
-    **dict.fromkeys(
-        _forms("pledged pledge allegiance defected defects defect defection swore"), "pledge"
-    ),
-    **dict.fromkeys(
-        _forms(
-            "kill kills killed killing killings dead died die dies wounded wounding wounds "
-            "injured injuring injuries hurt toll casualties"
-        ),
-        OUTCOME,
-    ),
-}
-# word pairs whose second word changes what the first cues ("air strike", "took control")
-_CUE_PAIRS: Final[dict[tuple[str, str], str]] = {
-    ("air", "strike"): "air_strike",
-    ("air", "strikes"): "air_strike",
-    ("air", "raid"): "air_strike",
-    ("air", "raids"): "air_strike",
-    ("drone", "strike"): "air_strike",
-    ("drone", "strikes"): "air_strike",
-    ("took", "control"): "territory_change",
-    ("taken", "control"): "territory_change",
-    ("took", "over"): "territory_change",
-    ("pulled", "out"): "territory_change",
-    ("opened", "fire"): "attack",
-    ("shot", "dead"): "attack",
-    ("exchanged", "fire"): "armed_clash",
-    ("went", "off"): "ied",
-    ("tear", "gas"): "violent_protest",
-}
-# words that make a protest violent
-_VIOLENT: Final = _forms(
-    "stormed storm storming burned burnt burning torched looted looting stones rocks tear fire "
-    "fired clashed clashes smashed vandalised vandalized"
-)
-_SECURITY: Final = _forms(
-    "army soldiers soldier troops checkpoint patrol base post station barracks garrison "
-    "military peacekeepers"
-)
-_COMBATANTS: Final = _forms(
-    "army troops soldiers forces militants fighters militiamen rebels insurgents attackers "
-    "jihadists terrorists combatants kidnappers"
-)
-_CROWDS: Final = _forms(
-    "riot riots rioted rioting rioters mob mobs protesters demonstrators youths crowd crowds"
-)
-_INTENT: Final = _forms(
-    "planning plotting plan plans plot plots preparing suspicion threatened threatening threat "
-    "vowed vowing warned warning"
-)
-_REFERRING: Final = _forms("the this that these those its their such")
-_FUTURE: Final = _forms("will would shall 'll could might may")
-_CLAUSE_DEPS: Final = _forms("ROOT conj advcl ccomp parataxis csubj")
-_ACTOR_DEPS: Final = _forms("nsubj csubj agent")
-_TARGET_DEPS: Final = _forms("nsubjpass dobj")
-_TARGET_PREPS: Final = _forms("against on at targeting")
+_FUTURE: Final = words_of("will would shall 'll could might may")
+_CLAUSE_DEPS: Final = words_of("ROOT conj advcl ccomp parataxis csubj")
+_ACTOR_DEPS: Final = words_of("nsubj csubj agent")
+_TARGET_DEPS: Final = words_of("nsubjpass dobj")
+_TARGET_PREPS: Final = words_of("against on at targeting")
 _BACKGROUND: Final = re.compile(
-    r"\b(?:(?:in|since|of) (?:19|20)\d\d|last (?:week|month|year)|earlier this (?:month|year)"
+    r"\b(?:since (?:19|20)\d\d|last (?:week|month|year)|earlier this (?:month|year)"
     r"|a year ago|previous(?:ly)?|anniversary|a similar|an earlier)\b",
     re.IGNORECASE,
+)
+_PAST_YEAR: Final = re.compile(
+    r"\b(?:in|of|during) (?:the )?(?:\w+ )?((?:19|20)\d\d)\b", re.IGNORECASE
 )
 _CUE_TEXT: Final = re.compile(
     r"\b(?:"
     + "|".join(
-        sorted({re.escape(w) for w in [*_CUE_WORDS, *(a for a, _ in _CUE_PAIRS)]}, key=len)[::-1]
+        sorted({re.escape(w) for w in [*CUE_WORDS, *(a for a, _ in CUE_PAIRS)]}, key=len)[::-1]
     )
     + r")\b",
     re.IGNORECASE,
@@ -333,22 +201,27 @@ class EventFinder:
 def _cue(doc: Any, i: int) -> str | None:
     token = doc[i]
     word = token.lower_
-    if i + 1 < len(doc) and (pair := _CUE_PAIRS.get((word, doc[i + 1].lower_))):
+    if i + 1 < len(doc) and (pair := CUE_PAIRS.get((word, doc[i + 1].lower_))):
         return pair
-    if i > 0 and (doc[i - 1].lower_, word) in _CUE_PAIRS:
+    if i > 0 and (doc[i - 1].lower_, word) in CUE_PAIRS:
         return None  # the pair's second word: the pair was read at its first
-    cue = _CUE_WORDS.get(word)
-    if cue is None:
-        return None
+    cue = CUE_WORDS.get(word)
+    if cue is None or (word in ("die", "dies") and token.pos_ != "VERB"):
+        return None  # "Die" opens many a German sentence
     if cue == "pledge" and word in ("swore", "pledged", "pledge"):
         nxt = doc[i + 1].lower_ if i + 1 < len(doc) else ""
         if nxt not in ("allegiance", "loyalty", "support"):
             return None
-    if any(a.lower_ in _INTENT for a in _up_to_clause(token)):
+    if cue != OUTCOME and token.dep_ == "amod":
+        return None  # "detained children", "looted shops": a description, not the event
+    kids = {c.lower_ for c in token.children}
+    if cue in ("strike", "attack", "armed_clash") and kids & NOT_VIOLENT:
+        return None  # "a bird strike", "a ransomware attack", "strike a deal"
+    if any(a.lower_ in INTENT for a in _up_to_clause(token)):
         return None  # "on suspicion of planning attacks", "threatened to strike": not done
     if token.pos_ in ("NOUN", "PROPN") and cue != OUTCOME:
         dets = {c.lower_ for c in token.children if c.dep_ in ("det", "poss")}
-        if dets & _REFERRING and not any(c.dep_ in ("compound", "amod") for c in token.children):
+        if dets & REFERRING and not any(c.dep_ in ("compound", "amod") for c in token.children):
             return None  # "the attack", "this blast": a reference to an event already told
     return cue
 
@@ -373,7 +246,7 @@ def _clause_head(token: Any) -> Any:
 
 
 def _in_quote(doc: Any, i: int) -> bool:
-    before = doc[:i].text
+    before: str = doc[:i].text
     return (before.count('"') % 2 == 1) or before.count("“") > before.count("”")
 
 
@@ -395,6 +268,14 @@ def _sentence_events(
             continue
         heads[head.i] = head
         cues.setdefault(head.i, []).append(cue)
+    told = [c for found in cues.values() for c in found if c not in ("strike", WEAK)]
+    if not told and not {t.lower_ for t in doc} & COMBATANTS:
+        # "strike" alone: a labour strike, "strike a balance", a carrier strike group
+        cues = {h: [c for c in found if c != "strike"] for h, found in cues.items()}
+    for h in list(cues):
+        cues[h] = armed(cues[h])
+        if not cues[h]:
+            del cues[h]
     if not cues:
         return []
     events = [h for h, c in cues.items() if any(x != OUTCOME for x in c)]
@@ -416,7 +297,7 @@ def _sentence_events(
         if not idx:
             continue
         words = _pieces(doc, idx)
-        if _BACKGROUND.search(words):
+        if _background(words, item.published):
             continue
         spans = [(offset + doc[i].idx, offset + doc[i].idx + len(doc[i].text)) for i in idx]
         all_cues = [
@@ -431,10 +312,19 @@ def _sentence_events(
             sentence_texts=[sentence_text],
             title=is_title,
         )
-        found.sub_type, found.kind = _type(found.cues, found.words)
+        found.sub_type, found.kind = event_type(found.cues, found.words)
         found.actors = _actors(doc, item, offset, idx)
         out.append(found)
     return out
+
+
+def _background(words: str, published: datetime | None) -> bool:
+    """Whether an event's words tell it as background: "last year", "in 2019" (a year before
+    the publication's), "since 2014"."""
+    if _BACKGROUND.search(words):
+        return True
+    this_year = published.year if published is not None else None
+    return any(this_year is None or int(year) < this_year for year in _PAST_YEAR.findall(words))
 
 
 def _owner_of(head: Any, events: list[int]) -> int:
@@ -444,7 +334,7 @@ def _owner_of(head: Any, events: list[int]) -> int:
     while token.head.i != token.i:
         token = token.head
         if token.i in events:
-            return token.i
+            return int(token.i)
     below = [e for e in events if head.doc[e].is_ancestor(head)]
     if below:
         return below[0]
@@ -471,27 +361,6 @@ def _pieces(doc: Any, idx: list[int]) -> str:
         parts.append(doc[i].text_with_ws)
         last = i
     return "".join(parts).strip()
-
-
-def _type(found_cues: list[str], words: set[str]) -> tuple[str, str]:
-    """(sub-type, type) of an event from its cues and words."""
-    cues = set(found_cues)
-    if "peaceful_protest" in cues and words & _VIOLENT and "peaceful" not in words:
-        cues.add("violent_protest")
-    if "violent_protest" in cues and "peaceful_protest" not in cues and not words & _CROWDS:
-        cues.discard("violent_protest")  # tear gas with no crowd named
-        cues.add("attack")
-    sub = next((s for s in SUB_TYPES if s in cues), None)
-    if sub is None:  # only an outcome: people killed or wounded
-        return ("armed_clash", BATTLES) if words & _COMBATANTS else ("attack", CIVILIANS)
-    kind = _TYPE_OF[sub]
-    if sub == "territory_change" and "armed_clash" in cues:
-        kind = BATTLES
-    if sub == "attack" and words & _SECURITY:
-        kind = BATTLES
-    if sub in ("ied", "strike") and words & _forms("jet jets warplane warplanes aircraft missile"):
-        sub = "air_strike"
-    return ("air_strike" if sub == "strike" else sub), kind
 
 
 def _actors(doc: Any, item: EventInput, offset: int, idx: list[int]) -> dict[str, EventActor]:
@@ -558,20 +427,23 @@ def _finish(item: EventInput, found: list[_Found]) -> list[Event]:
         )
         casualties = extract_casualties("", _QUOTED.sub(" ", f.text))
         f.killed, f.injured, f.counts_from_title = casualties.killed, casualties.injured, f.title
+        outcome_only = all(c == OUTCOME for c in f.cues)
+        if outcome_only and f.killed is None and f.injured is None:
+            continue  # "the digital age has killed off newspapers": nobody counted, no event
         if f.place is None:
             same = [g for g in by_sentence[f.sentence] if g is not f and g.place is not None]
             if same:
                 f.place = same[0].place
-            elif out and not f.title and all(c == OUTCOME for c in f.cues):
+            elif out and not f.title and outcome_only:
                 _absorb(out[-1], f)  # a sentence that only counts the dead of the last event
                 continue
             elif out and not f.title:
                 f.place = out[-1].place
         twin = next((g for g in out if _same(g, f)), None)
-        if twin is None:
-            out.append(f)
-        else:
+        if twin is not None:
             _absorb(twin, f)
+        elif f.place is not None or f.actors or f.killed is not None or f.injured is not None:
+            out.append(f)  # an event with no place, actor or count is no event to report
     main = next((k for k, f in enumerate(out) if f.title), 0)
     return [
         Event(
@@ -617,8 +489,19 @@ def _same(a: _Found, b: _Found) -> bool:
     if not (_within(a.place, b.place) or _within(b.place, a.place)):
         return False
     if a.sentence == b.sentence or a.title != b.title:
-        return True
+        return _alike(a, b)
     return a.kind == b.kind and (a.date is None or b.date is None or a.date == b.date)
+
+
+def _alike(a: _Found, b: _Found) -> bool:
+    """Whether two reports at one place may be one event: of one type or sub-type, or one of
+    them only an attack or a toll ("strike kills four" and "a missile hit ...")."""
+    loose = ("attack", "armed_clash")
+    return (
+        a.kind == b.kind
+        or a.sub_type == b.sub_type
+        or any(all(c == OUTCOME for c in f.cues) or f.sub_type in loose for f in (a, b))
+    )
 
 
 def _held(place: PlaceMention, spans: list[tuple[int, int]]) -> bool:
@@ -654,7 +537,7 @@ def _absorb(into: _Found, other: _Found) -> None:
         into.place = other.place  # the more specific of the two
     into.cues.extend(other.cues)
     into.words |= other.words
-    into.sub_type, into.kind = _type(into.cues, into.words)
+    into.sub_type, into.kind = event_type(into.cues, into.words)
 
 
 # ---- documents ---------------------------------------------------------------------------------

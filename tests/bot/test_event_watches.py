@@ -33,7 +33,7 @@ async def test_place_type_and_toll_must_hold_for_the_same_event(
     )
     await publish(app, clock, httpserver_ipv4, [entry("r1", TITLE, STORY, LATER)])
     [alert] = await alerts(app)
-    whys = sorted(str(m["why"]) for m in alert["matched"])  # type: ignore[union-attr]
+    whys = sorted(str(m["why"]) for m in alert["matched"])  # type: ignore[attr-defined]
     assert len(whys) == 2, whys  # the pledge in Abu Kamal killed no one: no toll watch fires
     pledge, strike = whys
     assert "event: pledge in Abu Kamal" in pledge and "killed" not in pledge
