@@ -1,6 +1,6 @@
-"""The words that tell events (index/events.py): cue words and pairs and what each cues, the
-word lists that qualify them, and the sub-type and type an event's cues and words give.
-Side effects: none. Hand-written lists, generic; none was taken from evaluation data."""
+"""Stage: an event's cues and words -> its sub-type and type; the cue words and pairs that
+index/events.py looks for, and the word lists that qualify them. Side effects: none.
+Hand-written lists, generic; none was taken from evaluation data."""
 
 from __future__ import annotations
 
