@@ -406,7 +406,10 @@ def _place_in(spans: list[tuple[int, int]], places: Sequence[PlaceMention]) -> P
 def _finish(item: EventInput, found: list[_Found]) -> list[Event]:
     if not found:
         return []
-    places = [p for p in item.places if p.role == "event" and not p.dateline]
+    named = [(a.start, a.end) for a in item.actors]
+    places = [  # a place inside an actor's name ("Hayat Tahrir al-Sham") is no event place
+        p for p in item.places if p.role == "event" and not p.dateline and not _held(p, named)
+    ]
     by_sentence: dict[int, list[_Found]] = {}
     for f in found:
         by_sentence.setdefault(f.sentence, []).append(f)

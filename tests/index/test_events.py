@@ -82,6 +82,21 @@ def test_an_outcome_sentence_counts_for_the_event_before_it(extractor: Extractor
     assert events[0].killed is not None and events[0].killed.best == 8
 
 
+def test_actors_have_their_role_and_a_name_is_no_place(extractor: Extractor) -> None:
+    attack, shelling = events_of(
+        extractor,
+        "",
+        "Al-Shabaab fighters attacked an army base near Baidoa on Sunday, killing four soldiers. "
+        "Government forces shelled Hayat Tahrir al-Sham positions near Idlib on Monday.",
+    )
+    assert attack.type == "battles" and attack.place is not None
+    assert attack.place.text == "Baidoa" and attack.killed is not None
+    assert {a.actor_id: a.role for a in attack.actors} == {"al_shabaab": "actor"}
+    assert shelling.sub_type == "shelling" and shelling.place is not None
+    assert shelling.place.text == "Idlib"  # not "al-Sham", a part of the group's name
+    assert [a.role for a in shelling.actors if a.actor_id == "hts"] == ["target"]
+
+
 def test_events_in_the_extract_document(extractor: Extractor) -> None:
     record = extractor.extract_many(
         [
