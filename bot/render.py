@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from bot.ports import Card
+from index.events import describe
 from index.ingest import Progress as ProgressFn
 
 if TYPE_CHECKING:
@@ -155,6 +156,14 @@ def print_event(doc: dict[str, Any]) -> None:
             )
             out.print(f"{kind}: {span}")
     out.print(f"event date: {doc['event_date'] or 'not stated'}")
+    for e in doc.get("events", []):
+        killed, injured = (e[k]["best"] if e[k] else None for k in ("killed", "injured"))
+        place = e["place"]["text"] if e["place"] else None
+        what = describe(e["type"], e["sub_type"], place, killed, injured)
+        out.print(
+            f"event: {what}, {e['date'] or 'date not stated'}" + ("  <- main" if e["main"] else ""),
+            markup=False,
+        )
 
 
 # ---- alerts --------------------------------------------------------------------------------------

@@ -543,6 +543,20 @@ def _absorb(into: _Found, other: _Found) -> None:
     into.sub_type, into.kind = event_type(into.cues, into.words)
 
 
+def describe(
+    type_: str, sub_type: str | None, place: str | None, killed: int | None, injured: int | None
+) -> str:
+    """An event in words: "air strike in Raqqa, 12 killed"."""
+    text = "explosive device" if sub_type == "ied" else (sub_type or type_).replace("_", " ")
+    if place:
+        text += f" in {place}"
+    if killed:
+        text += f", {killed} killed"
+    if injured:
+        text += f", {injured} injured"
+    return text
+
+
 # ---- documents ---------------------------------------------------------------------------------
 def place_doc(mention: PlaceMention) -> dict[str, Any]:
     """One entry of the extract document's `places` (and an event's `place`)."""

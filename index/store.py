@@ -27,7 +27,7 @@ import numpy as np
 
 from index import stories
 from index.errors import StoreError
-from index.events import Event, event_doc
+from index.events import Event, describe, event_doc
 from index.models import Article, FeedSource, Hit, Passage, RawEntry
 from index.passages import content_hash, embed_text
 from index.timeutil import from_iso, to_iso
@@ -131,15 +131,8 @@ class EventMeta:
 
     def describe(self) -> str:
         """ "air strike in Raqqa, 12 killed" """
-        sub = self.sub_type
-        text = "explosive device" if sub == "ied" else (sub or self.type).replace("_", " ")
-        if self.place is not None:
-            text += f" in {self.place.mention}"
-        if self.killed:
-            text += f", {self.killed} killed"
-        if self.injured:
-            text += f", {self.injured} injured"
-        return text
+        place = self.place.mention if self.place is not None else None
+        return describe(self.type, self.sub_type, place, self.killed, self.injured)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,13 @@ extractor, as in test_alerts.py; the story is our own."""
 
 from __future__ import annotations
 
+import pytest
 from pytest_httpserver import HTTPServer
 
 from bot import commands
 from bot.app import App
+from bot.render import print_event
+from index.extract import ExtractInput, Extractor
 from tests.bot.test_alerts import LATER, alerts, app, clock, entry, publish  # noqa: F401
 from tests.index.test_ingest import Clock
 
@@ -39,3 +42,13 @@ async def test_place_type_and_toll_must_hold_for_the_same_event(
     assert "event: pledge in Abu Kamal" in pledge and "killed" not in pledge
     assert "event: air strike in Raqqa, 12 killed" in strike
     assert "type explosions/remote violence" in strike
+
+
+def test_extract_prints_each_event(
+    extractor: Extractor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = extractor.extract_many([ExtractInput(TITLE, STORY, LATER)])[0]
+    print_event(record.to_doc())
+    lines = capsys.readouterr().out.splitlines()
+    assert "event: air strike in Raqqa, 12 killed, 2026-11-23  <- main" in lines, lines
+    assert "event: pledge in Abu Kamal, date not stated" in lines, lines
