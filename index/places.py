@@ -122,7 +122,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import ahocorasick
 import yaml
@@ -153,6 +153,19 @@ def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float
     dphi, dlmb = phi2 - phi1, math.radians(lon2 - lon1)
     h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
     return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+class Located(Protocol):
+    """What containment reads of a place: a gazetteer entry or a stored place row."""
+
+    @property
+    def precision(self) -> str: ...
+    @property
+    def country_code(self) -> str: ...
+    @property
+    def admin1_code(self) -> str | None: ...
+    @property
+    def geonameid(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -1610,7 +1623,7 @@ class Gazetteer:
         i = self._by_gid.get(geonameid)
         return None if i is None else self._place(i)
 
-    def contains(self, region: Place, place: Place) -> bool:
+    def contains(self, region: Located, place: Located) -> bool:
         """A country contains its regions and towns, a region its towns; each contains itself."""
         if region.precision == "country":
             return place.country_code == region.country_code

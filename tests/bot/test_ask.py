@@ -107,8 +107,49 @@ async def test_how_many_were_killed_draws_on_the_metadata(app: App) -> None:
         app, "How many people were killed in the Mosul market car bomb?", workspace="console"
     )
     citations = assert_cited(doc)
-    assert "23" in doc["answer"]
     assert "Mosul" in str(citations[0]["title"])
+    counts = doc["answer"].split("\n")[0]
+    # the Hajin battle and the Kirkuk shooting are cited too, but their tolls are not counted
+    assert counts.startswith("Counts in the reports: ") and counts.count(" killed per ") == 1
+    assert "in Mosul: 23 killed per Tigris Daily [1]" in counts
+
+
+async def test_counts_are_listed_per_event(app: App) -> None:
+    doc = await commands.ask(app, "How many were killed in Syria?", workspace="console")
+    counts = doc["answer"].split("\n")[0]
+    assert "in Raqqa: 12 killed per " in counts and "in Hajin: 36 killed per " in counts
+    assert "differ" not in counts  # two events, not two tolls of one
+
+
+async def test_tolls_of_one_event_that_differ_are_shown_as_such(
+    tmp_path: Path, real_embedder: Embedder, extractor: Extractor
+) -> None:
+    item = (
+        "<item><title>{title}</title><link>https://{host}/a</link><description>{text}"
+        "</description><pubDate>Mon, 03 Mar 2025 10:00:00 GMT</pubDate></item>"
+    )
+    for host, toll in (("tigris.example", 23), ("euphrates.example", 31)):
+        text = (
+            f"A car bomb exploded in a crowded market in Mosul on Monday, killing {toll} "
+            "people and wounding dozens, security officials said."
+        )
+        title = f"Car bomb in Mosul market kills {toll}"
+        (tmp_path / f"{host}.xml").write_text(
+            f"<rss version='2.0'><channel><title>{host}</title><link>https://{host}/</link>"
+            f"<description>news</description>{item.format(title=title, host=host, text=text)}"
+            "</channel></rss>"
+        )
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    paths = [tmp_path / "euphrates.example.xml", tmp_path / "tigris.example.xml"]
+    async with open_app(
+        settings, embedder=real_embedder, extractor=extractor, now=Clock(FEEDS_AT)
+    ) as opened:
+        await commands.ingest_files(opened, paths, workspace="console")
+        question = "How many were killed by the car bomb in Mosul?"
+        doc = await commands.ask(opened, question, workspace="console")
+    counts = doc["answer"].split("\n")[0]
+    assert "23 killed per " in counts and "31 killed per " in counts
+    assert counts.count("in Mosul: ") == 1 and counts.endswith("(the reports differ).")
 
 
 async def test_latest_on_a_group_under_another_name(app: App) -> None:
