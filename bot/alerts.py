@@ -603,6 +603,7 @@ class AlertView:
     event_types: tuple[str, ...] = ()
     killed: int | None = None
     injured: int | None = None
+    events: tuple[str, ...] = ()  # the lead article's events in words, its main event first
 
     @property
     def title(self) -> str:
@@ -758,6 +759,9 @@ async def load_views(
                 event_types=tuple(sorted(meta.event_types)) if meta else (),
                 killed=meta.killed if meta else None,
                 injured=meta.injured if meta else None,
+                events=tuple(e.describe() for e in sorted(meta.events, key=lambda e: not e.main))
+                if meta
+                else (),
             )
         )
     return views

@@ -198,6 +198,12 @@ def alert_card(view: AlertView, *, update: bool = False) -> Card:
     )
     if casualties:
         fields.append(("Casualties", casualties))
+    if view.events:  # the story's main event, then the others it reports
+        fields.append(("Main event", view.events[0]))
+        others = view.events[1:]
+        if others:
+            more = f" (+{len(others) - 3})" if len(others) > 3 else ""
+            fields.append(("Other events", "; ".join(others[:3]) + more))
     if update and latest is not None:
         fields.append(("Latest", f"{latest.source}: {latest.url or latest.title}"))
     return Card(

@@ -12,6 +12,7 @@ from bot.app import App
 from bot.render import print_event
 from index.extract import ExtractInput, Extractor
 from tests.bot.test_alerts import LATER, alerts, app, clock, entry, publish  # noqa: F401
+from tests.fakes import FakeChat
 from tests.index.test_ingest import Clock
 
 TITLE = "Air strike kills 12 civilians in Raqqa as Nusra unit defects in Abu Kamal"
@@ -42,6 +43,12 @@ async def test_place_type_and_toll_must_hold_for_the_same_event(
     assert "event: pledge in Abu Kamal" in pledge and "killed" not in pledge
     assert "event: air strike in Raqqa, 12 killed" in strike
     assert "type explosions/remote violence" in strike
+    chat = FakeChat()
+    assert (await commands.deliver_alerts(app, chat)).sent == 1
+    [(_, card)] = chat.drain()
+    fields = dict(card.fields)
+    assert fields["Main event"] == "air strike in Raqqa, 12 killed"
+    assert fields["Other events"] == "pledge in Abu Kamal"
 
 
 def test_extract_prints_each_event(
