@@ -18,11 +18,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from bot import watches as watch_table
+from bot.cards import AlertView, MatchedWatch, Source, alert_card, digest_card
 from bot.keywords import KeywordDoc, fold
 from bot.ports import ChatPort, DeliveryError
 from bot.watches import METADATA_KINDS, Watch, place_label
@@ -560,106 +561,6 @@ class AlertEngine:
 
 
 # ---- reading -----------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Source:
-    article_id: int
-    source: str
-    title: str
-    url: str | None
-    published_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class MatchedWatch:
-    watch_id: int
-    term: str
-    why: str
-    article_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class AlertView:
-    """An alert with everything needed to list or render it."""
-
-    alert_id: int
-    channel: str
-    story_id: int
-    articles: tuple[Source, ...]  # oldest first
-    matched: tuple[MatchedWatch, ...]
-    created_at: datetime
-    updated_at: datetime
-    delivered_at: datetime | None
-    version: int
-    delivered_version: int
-    digest: bool
-    attempts: int
-    last_error: str | None
-    failed: bool
-    message_ref: str | None
-    send_key: str | None
-    snippet: str = ""
-    place: str | None = None
-    actors: tuple[str, ...] = ()
-    event_types: tuple[str, ...] = ()
-    killed: int | None = None
-    injured: int | None = None
-    events: tuple[str, ...] = ()  # the lead article's events in words, its main event first
-
-    @property
-    def title(self) -> str:
-        return self.articles[0].title if self.articles else "(story)"
-
-    @property
-    def latest(self) -> Source | None:
-        return max(self.articles, key=lambda s: s.published_at) if self.articles else None
-
-    @property
-    def url(self) -> str | None:
-        latest = self.latest
-        return (
-            latest.url
-            if latest and latest.url
-            else next((s.url for s in self.articles if s.url), None)
-        )
-
-    @property
-    def sources(self) -> list[str]:
-        return list(dict.fromkeys(s.source for s in self.articles))
-
-    @property
-    def pending(self) -> bool:
-        return self.delivered_version < self.version and not self.failed
-
-    def doc(self) -> dict[str, Any]:
-        """The `alerts --json` entry of the command-line contract."""
-        return {
-            "alert_id": self.alert_id,
-            "channel": self.channel,
-            "watch_id": self.matched[0].watch_id if self.matched else None,
-            "story_id": self.story_id,
-            "article_ids": [s.article_id for s in self.articles],
-            "title": self.title,
-            "url": self.url,
-            "sources": self.sources,
-            "matched": [
-                {"watch_id": m.watch_id, "term": m.term, "why": m.why} for m in self.matched
-            ],
-            "created_at": to_iso(self.created_at),
-            "updated_at": to_iso(self.updated_at),
-            "delivered_at": to_iso(self.delivered_at) if self.delivered_at else None,
-            "pending": self.pending,
-            "digest": self.digest,
-            "version": self.version,
-            "attempts": self.attempts,
-            "last_error": self.last_error,
-            "failed": self.failed,
-            "place": self.place,
-            "actors": list(self.actors),
-            "event_types": list(self.event_types),
-            "killed": self.killed,
-        }
-
-
 async def list_alerts(
     store: Store,
     *,
@@ -807,15 +708,10 @@ async def deliver(
     *,
     policy: AlertPolicy,
     now: datetime,
-    render: Any = None,
     gazetteer: Gazetteer | None = None,
 ) -> DeliveryReport:
     """Post what the outbox holds for the channels `port` serves. One channel's failure stays
-    with that channel. `render` (default: bot.render) turns views into cards."""
-    if render is None:
-        from bot import render as render_module
-
-        render = render_module
+    with that channel."""
     report = DeliveryReport()
     due = (
         "delivered_version < version AND failed = 0 "
@@ -835,7 +731,7 @@ async def deliver(
     for channel, ids in channels.items():
         try:
             views = await load_views(store, ids, gazetteer)
-            await _deliver_channel(store, port, channel, views, policy, now, render, report)
+            await _deliver_channel(store, port, channel, views, policy, now, report)
         except DeliveryError as exc:
             if exc.channel_gone:
                 await give_up_channel(store, channel, exc.reason, now=now)
@@ -860,7 +756,6 @@ async def _deliver_channel(
     views: list[AlertView],
     policy: AlertPolicy,
     now: datetime,
-    render: Any,
     report: DeliveryReport,
 ) -> None:
     since = to_iso(now - timedelta(hours=1))
@@ -890,7 +785,7 @@ async def _deliver_channel(
             break
         await _claim(store, key, members)
         digest = len(members) > 1 or key.startswith("d")
-        card = render.digest_card(members) if digest else render.alert_card(members[0])
+        card = digest_card(members) if digest else alert_card(members[0])
         try:
             ref = await port.send(channel, card, key=key, retry=key in claimed)
         except DeliveryError as exc:
@@ -929,9 +824,9 @@ async def _deliver_channel(
                 "ORDER BY alert_id",
                 (channel, ref),
             )
-            card = render.digest_card(await load_views(store, [r[0] for r in rows]))
+            card = digest_card(await load_views(store, [r[0] for r in rows]))
         else:
-            card = render.alert_card(changed[0], update=True)
+            card = alert_card(changed[0], update=True)
         try:
             await port.edit(channel, ref, card)
         except DeliveryError as exc:

@@ -10,7 +10,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -20,9 +20,6 @@ from rich.table import Table
 from bot.ports import Card
 from index.events import describe
 from index.ingest import Progress as ProgressFn
-
-if TYPE_CHECKING:
-    from bot.alerts import AlertView
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -164,88 +161,6 @@ def print_event(doc: dict[str, Any]) -> None:
             f"event: {what}, {e['date'] or 'date not stated'}" + ("  <- main" if e["main"] else ""),
             markup=False,
         )
-
-
-# ---- alerts --------------------------------------------------------------------------------------
-DIGEST_LINES = 15
-
-
-def alert_card(view: AlertView, *, update: bool = False) -> Card:
-    """An alert as a chat-neutral card: title and link, snippet, sources, time, place, actors,
-    event type, casualties, and why it was sent."""
-    sources = view.sources
-    latest = view.latest
-    fields: list[tuple[str, str]] = [
-        (
-            "Sources" if len(sources) > 1 else "Source",
-            ", ".join(sources[:5]) + (f" (+{len(sources) - 5})" if len(sources) > 5 else ""),
-        )
-    ]
-    if view.articles:
-        first = view.articles[0].published_at
-        when = first.strftime("%Y-%m-%d %H:%M UTC")
-        if latest is not None and update and latest.published_at != first:
-            when += f"; latest {latest.published_at.strftime('%Y-%m-%d %H:%M UTC')}"
-        fields.append(("Time", when))
-    if view.place:
-        fields.append(("Place", view.place))
-    if view.actors:
-        fields.append(("Actors", ", ".join(view.actors)))
-    if view.event_types:
-        fields.append(("Event", ", ".join(view.event_types)))
-    casualties = ", ".join(
-        f"{n} {what}" for n, what in ((view.killed, "killed"), (view.injured, "injured")) if n
-    )
-    if casualties:
-        fields.append(("Casualties", casualties))
-    if view.events:  # the story's main event, then the others it reports
-        fields.append(("Main event", view.events[0]))
-        others = view.events[1:]
-        if others:
-            more = f" (+{len(others) - 3})" if len(others) > 3 else ""
-            fields.append(("Other events", "; ".join(others[:3]) + more))
-    if update and latest is not None:
-        fields.append(("Latest", f"{latest.source}: {latest.url or latest.title}"))
-    return Card(
-        title=view.title,
-        url=view.url,
-        body=view.snippet,
-        fields=tuple(fields),
-        footer=matched_line(view),
-        kind="update" if update else "alert",
-        ref=f"alert {view.alert_id}",
-    )
-
-
-def matched_line(view: AlertView) -> str:
-    """The short reason: "matched: ISIL (group: "Islamic State" = Islamic State)"."""
-    parts = [f"{m.term} ({m.why})" for m in view.matched]
-    return "matched: " + "; ".join(parts) if parts else ""
-
-
-def digest_card(views: list[AlertView]) -> Card:
-    """Many alerts at once, rolled into one message."""
-    items = []
-    for v in views[:DIGEST_LINES]:
-        terms = ", ".join(dict.fromkeys(m.term for m in v.matched))
-        items.append((v.title, v.url, f"{', '.join(v.sources[:3])}; matched {terms}"))
-    more = len(views) - DIGEST_LINES
-    return Card(
-        title=f"{len(views)} new alerts",
-        url=None,
-        body=f"... and {more} more (see `alerts`)" if more > 0 else "",
-        footer="rolled into one digest so the channel is not flooded",
-        kind="digest",
-        items=tuple(items),
-        ref=_digest_ref(views),
-    )
-
-
-def _digest_ref(views: list[AlertView]) -> str:
-    ids = sorted(v.alert_id for v in views)
-    if not ids:
-        return "digest"
-    return f"digest of alert {ids[0]}" if len(ids) == 1 else f"digest of alerts {ids[0]}-{ids[-1]}"
 
 
 def print_card(card: Card, *, header: str = "") -> None:

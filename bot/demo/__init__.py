@@ -26,6 +26,7 @@ from rich.markup import escape
 
 from bot import commands, render
 from bot.app import App, open_app
+from bot.cards import alert_card
 from bot.render import out
 from bot.settings import Settings
 from index.store import PlaceFilter
@@ -201,7 +202,7 @@ async def _show_alerts(app: App) -> None:
 
         [view] = await load_views(app.store, [listed[0]["alert_id"]], await app.gazetteer())
         out.print("One alert as a chat shows it:")
-        render.print_card(render.alert_card(view))
+        render.print_card(alert_card(view))
 
 
 async def run_demo(settings: Settings, *, chat: bool, port: int = 0) -> None:
