@@ -142,6 +142,22 @@ def score(stories: Sequence[dict[str, Any]], docs: Sequence[Sequence[dict[str, A
     return out
 
 
+def article_level(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plain baseline: the article-level record (`extract --json` without `events`) read
+    as one event: the main place, the first event type, the article's toll."""
+    main = next((p for p in doc["places"] if p["main"]), None)
+    types = doc["event_types"]
+    return [
+        {
+            "place": main,
+            "type": types[0] if types else None,
+            "sub_type": None,
+            "killed": doc["casualties"]["killed"],
+            "main": True,
+        }
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true")
@@ -159,13 +175,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     records = extractor.extract_many(inputs)
     seconds = time.perf_counter() - started
-    scores = score(stories, [r.to_doc()["events"] for r in records])
+    docs = [r.to_doc() for r in records]
+    scores = score(stories, [d["events"] for d in docs])
+    plain = score(stories, [article_level(d) for d in docs]).figures()
     figures = {**scores.figures(), "seconds": round(seconds, 2)}
     if args.json:
-        print(json.dumps(figures))
+        print(json.dumps({**figures, "article_level": plain}))
     else:
+        print(f"{'':>10}  {'events':>8}  {'one record per article':>24}")
         for key, value in figures.items():
-            print(f"{key:>10}  {value}")
+            print(f"{key:>10}  {value!s:>8}  {plain.get(key, '')!s:>24}")
     if args.misses:
         print("\n".join(scores.misses), file=sys.stderr)
     return 0

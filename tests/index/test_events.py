@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bench.eval_events import load_stories, score, story_input
+from bench.eval_events import article_level, load_stories, score, story_input
 from index.events import Event
 from index.extract import EXTRACTOR_VERSION, ExtractInput, Extractor
 
@@ -131,3 +131,7 @@ def test_events_of_the_multi_event_stories(extractor: Extractor) -> None:
     assert figures["events"] >= 70
     assert {k: v for k, v in FLOORS.items() if figures[k] < v} == {}, scores.misses
     assert figures["extra"] <= figures["events"] // 5  # few events no label names
+    # the article-level record read as one event, the plain alternative, finds far fewer
+    plain = score(stories, [article_level(r.to_doc()) for r in records]).figures()
+    for key in ("place", "type", "killed", "all_found"):
+        assert figures[key] > plain[key] + 0.1, (key, figures[key], plain[key])
