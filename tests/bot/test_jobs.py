@@ -9,6 +9,7 @@ from email.utils import format_datetime
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from bot import commands
 from bot.app import open_app
@@ -72,9 +73,13 @@ async def test_alerts_reach_the_chat_as_soon_as_they_are_recorded(
     settings: Settings, httpserver_ipv4: HTTPServer, extractor: Extractor
 ) -> None:
     settings = settings.model_copy(update={"scheduler_tick_s": 3600})  # no help from the tick
-    httpserver_ipv4.expect_request("/feed.xml").respond_with_data(
-        rss([item("m1", "Car bomb in Mosul", MOSUL, date=format_datetime(datetime.now(UTC)))])
-    )
+
+    def feed(request: Request) -> Response:  # published when fetched: after the feed was added
+        when = format_datetime(datetime.now(UTC))
+        return Response(rss([item("m1", "Car bomb in Mosul", MOSUL, date=when)]))
+
+    # (items published before the feed was added do not alert: no flood on `feed add`)
+    httpserver_ipv4.expect_request("/feed.xml").respond_with_handler(feed)
     chat = FakeChat()
     async with open_app(settings, embedder=HashEmbedder(), extractor=extractor) as app:
         await commands.watch_add(app, "Mosul", channel="console")
