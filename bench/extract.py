@@ -1,6 +1,7 @@
 """Extraction speed: articles per second through `Extractor.extract_many` (actor catalogue,
 gazetteer, spaCy NER on each article's opening, event types with the real model, casualties,
-event dates), beside the baseline of running spaCy's full small English pipeline
+event dates; the event-type model on the embedding backend the settings choose, as in the
+product), beside the baseline of running spaCy's full small English pipeline
 (`en_core_web_sm`, every component) on the same texts, in the same run.
 
 Texts: every entry of the real feed captures in ../shared/data/news_feeds (title + text, as
@@ -54,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     import spacy
     import torch
 
+    from bot.app import embedder_for
     from bot.settings import Settings
-    from index.embed import SentenceTransformerEmbedder
     from index.extract import SPACY_MODEL, ExtractInput, Extractor
 
     items = corpus(args.limit)
@@ -63,12 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     texts = [f"{t}\n{x}" for t, x, _ in items]
     settings = Settings()
     started = time.perf_counter()
-    extractor = Extractor.load(SentenceTransformerEmbedder(), settings.cache_path / "gazetteer")
+    embedder = embedder_for(settings)  # the product's choice (WIREWATCH_EMBED_BACKEND)
+    extractor = Extractor.load(embedder, settings.cache_path / "gazetteer")
     load_s = time.perf_counter() - started
     full = spacy.load(SPACY_MODEL)
     print(
         f"{len(items)} articles, {sum(map(len, texts)) / len(texts):.0f} characters on "
-        f"average; {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}",
+        f"average; {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}; "
+        f"event types embedded by {embedder.model_id}",
         file=sys.stderr,
     )
 
@@ -93,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = {
         "articles": len(items),
         "extractor_load_s": round(load_s, 2),
+        "embedder": embedder.model_id,
         "extractor_articles_per_s": round(len(items) / statistics.median(ours_s), 1),
         "full_spacy_articles_per_s": round(len(items) / statistics.median(base_s), 1),
     }

@@ -227,15 +227,15 @@ class Extractor:
 
         texts = [full[:NER_CHARS] for full in fulls]
         docs = []
-        for doc, known_a, known_p in zip(
-            self._nlp.tokenizer.pipe(texts), actors, places, strict=True
+        for text, doc, known_a, known_p in zip(
+            texts, self._nlp.tokenizer.pipe(texts), actors, places, strict=True
         ):
             spans = []
             for start, end, label in [
                 *((a.start, a.end, "ORG") for a in known_a),
                 *((p.start, p.end, "GPE") for p in known_p),
             ]:
-                if end <= len(doc.text):
+                if end <= len(text):  # (doc.text would rebuild the text from its tokens)
                     span = doc.char_span(start, end, label=label, alignment_mode="expand")
                     if span is not None:
                         spans.append(span)
