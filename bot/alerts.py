@@ -24,13 +24,14 @@ import numpy as np
 
 from bot import watches as watch_table
 from bot.cards import AlertView, MatchedWatch, Source, alert_card, digest_card
-from bot.keywords import KeywordDoc, fold
+from bot.keywords import KeywordDoc
 from bot.ports import ChatPort, DeliveryError
 from bot.watches import METADATA_KINDS, Watch, place_label
 from index.errors import StoreError
 from index.models import Article
 from index.places import Gazetteer, great_circle_km
 from index.store import ArticleMeta, EventMeta, PlaceRow, Store, where
+from index.text import fold
 from index.timeutil import from_iso, to_iso
 
 log = logging.getLogger(__name__)

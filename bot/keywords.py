@@ -2,8 +2,9 @@
 terms that matched, or None. Side effects: none (pure stdlib; one fixed regex, compiled at import).
 
 A keyword watch is a boolean query such as `"car bomb" OR ied NOT training`, tested against every
-new article. No user-supplied pattern is ever compiled (no ReDoS): both sides are folded (NFKD,
-combining marks dropped, casefolded) and cut into `\\w+` tokens, and matching compares tokens.
+new article. No user-supplied pattern is ever compiled (no ReDoS): both sides are cut into folded
+words by `index.text.words`, the words the full-text index holds, so a watch fires on an article
+exactly when a search for its words finds it; matching compares those tokens.
 
 Syntax
 - a word (`ied`), a "double-quoted phrase" (“curly” quotes too): the phrase's tokens in
@@ -25,11 +26,12 @@ query match (in query order), so an alert can say why it fired.
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+from index.text import fold_with_offsets, words
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 50
@@ -56,26 +58,6 @@ class KeywordSyntaxError(ValueError):
 # ---- text -> tokens ------------------------------------------------------------------------------
 
 
-def _drop_marks(text: str) -> str:
-    return "".join(c for c in text if not unicodedata.category(c).startswith("M"))
-
-
-def fold(text: str) -> str:
-    """NFKD, combining marks dropped, casefolded: "Ḥalab" -> "halab", "BAKHMUT" -> "bakhmut".
-
-    Curly quotes and apostrophes are left as they are: like any punctuation, they split tokens.
-    """
-    if text.isascii():
-        return text.lower()
-    once = _drop_marks(unicodedata.normalize("NFKD", text)).casefold()
-    return _drop_marks(unicodedata.normalize("NFKD", once))  # casefold may add marks (ΐ)
-
-
-def tokens(text: str) -> list[str]:
-    """The `\\w+` runs of the folded text: "al-Nusra" -> ["al", "nusra"]; digits are tokens."""
-    return _WORD.findall(fold(text))
-
-
 @dataclass(frozen=True, slots=True)
 class KeywordDoc:
     """One article's tokens, prepared once and tested against many queries."""
@@ -93,7 +75,7 @@ class KeywordDoc:
         found: dict[str, list[int]] = {}
         position = 0
         for text in texts:
-            for token in tokens(text):
+            for token in words(text):
                 found.setdefault(token, []).append(position)
                 position += 1
             position += 1
@@ -260,23 +242,23 @@ def _term(text: str, position: int, quoted: bool) -> Term:
     stars = [i for i, c in enumerate(text) if c == "*"]
     for i in stars:
         at = position + i
-        if not _WORD.fullmatch(fold(text[:i])[-1:] or "-"):
+        if not fold_with_offsets(text[:i])[0][-1:].strip():
             raise _error("the * {at} must follow a word, as in attack*", at)
         if _WORD.match(text, i + 1):
             raise _error("the * {at} must come at the end of a word, as in attack*", at)
         if _WORD.search(text, i + 1):
             raise _error("a * prefix is allowed only on the last word of a phrase, not {at}", at)
-    words = tokens(text.replace("*", " "))
-    if not words:
+    found = words(text.replace("*", " "))
+    if not found:
         what = "the quoted phrase" if quoted else f'"{text}"'
         where = f"at character {position} of the query"
         raise KeywordSyntaxError(f"{what} {where} has no letters or digits to look for", position)
-    if stars and len(words[-1]) < MIN_PREFIX_CHARS:
+    if stars and len(found[-1]) < MIN_PREFIX_CHARS:
         raise _error(
             f"a prefix needs at least {MIN_PREFIX_CHARS} letters or digits before the * {{at}}",
             position + stars[0],
         )
-    return Term(tuple(words), prefix=bool(stars))
+    return Term(tuple(found), prefix=bool(stars))
 
 
 def _lex(query: str) -> list[_Lexeme]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from bot.keywords import fold
 from bot.watches import place_label
 from index.actors import ActorCatalogue
 from index.places import Gazetteer
+from index.text import fold
 
 MAX_TYPED = 100
 

@@ -26,12 +26,12 @@ from typing import Any, Literal, cast
 import numpy as np
 
 from bot.errors import UserError
-from bot.keywords import KeywordQuery, KeywordSyntaxError, fold
+from bot.keywords import KeywordQuery, KeywordSyntaxError
 from index.actors import Actor, ActorCatalogue
 from index.eventtypes import EVENT_TYPES
-from index.extract import fold_name
 from index.places import Gazetteer, Place
 from index.store import Store, where
+from index.text import fold
 from index.timeutil import from_iso, to_iso
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ class Resolver:
         if len(actors) > 1:
             raise Ambiguous(term, [Choice(a.id, "group", _actor_label(a)) for a in actors])
         if not actors:  # not in the catalogue: the name itself, as NER or the text has it
-            key = "name:" + fold_name(term)
+            key = "name:" + fold(term)
             query = _phrase_query(term)
             return Resolved(
                 "group",

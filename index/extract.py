@@ -19,7 +19,6 @@ Order of work for a batch of articles:
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -33,6 +32,7 @@ from index.eventdate import resolve_event_date
 from index.events import Event, EventFinder, EventInput, count_doc, event_doc, place_doc
 from index.eventtypes import EventTyper
 from index.places import Gazetteer, PlaceMention
+from index.text import fold
 
 EXTRACTOR_VERSION = "2"  # a new version re-extracts stored articles at start
 NER_CHARS = 2500  # NER reads the opening of an article: where its events and actors are named
@@ -53,7 +53,7 @@ class ActorRef:
     @property
     def key(self) -> str:
         """Stable identity: the catalogue id, else the folded name."""
-        return self.actor_id or "name:" + fold_name(self.canonical)
+        return self.actor_id or "name:" + fold(self.canonical)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +115,6 @@ class EventRecord:
             "event_date": self.event_date.isoformat() if self.event_date else None,
             "events": [event_doc(e) for e in self.events],
         }
-
-
-def fold_name(name: str) -> str:
-    folded = unicodedata.normalize("NFKD", name.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return _SPACE.sub(" ", re.sub(r"[^\w]+", " ", folded)).strip()
 
 
 def lead_of(title: str, text: str, sentences: int = 2) -> str:
@@ -249,11 +243,11 @@ class Extractor:
         self, doc: Any, actors: list[ActorMention], places: list[PlaceMention]
     ) -> tuple[list[ActorRef], list[PlaceMention]]:
         known = doc.user_data.get("known", set())
-        known_names = {fold_name(a.text) for a in actors} | {fold_name(p.text) for p in places}
+        known_names = {fold(a.text) for a in actors} | {fold(p.text) for p in places}
         extra_actors: list[ActorRef] = []
         extra_places: list[PlaceMention] = []
         for ent in doc.ents:
-            if (ent.start_char, ent.end_char) in known or fold_name(ent.text) in known_names:
+            if (ent.start_char, ent.end_char) in known or fold(ent.text) in known_names:
                 continue
             name = re.sub(
                 r"^(?:the|a|an)\s+",

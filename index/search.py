@@ -16,8 +16,6 @@ workspace in a large shared index), FAISS searches only the workspace's passage 
 from __future__ import annotations
 
 import asyncio
-import re
-import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
@@ -26,6 +24,7 @@ import numpy as np
 from index.embed import Embedder
 from index.models import Hit
 from index.store import Store
+from index.text import words as folded_words
 from index.vectors import VectorIndex
 
 
@@ -73,7 +72,6 @@ def _limit_per_story(hits: list[Hit], per_story: int) -> list[Hit]:
 
 Mode = Literal["hybrid", "bm25", "dense"]
 BM25_WEIGHT = 0.2  # of a passage's BM25 score (over the query's best) beside its cosine
-_WORD = re.compile(r"\w+")
 # Words that carry no topic in a news question; kept out of the BM25 query.
 _STOPWORDS_TEXT = """a about above after again against all am an and any are as at be because
     been before being below between both but by can could did do does doing down during each few
@@ -91,7 +89,7 @@ STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 def fts_query(text: str, *, max_terms: int = 24) -> str:
     """A question -> an FTS5 expression: its distinct content words, each quoted, ORed (BM25
     ranks passages with more of them, and rarer ones, higher). Empty when no word is left."""
-    words = [w for w in _WORD.findall(_fold(text)) if w not in STOPWORDS and len(w) > 1]
+    words = [w for w in folded_words(text) if w not in STOPWORDS and len(w) > 1]
     unique = list(dict.fromkeys(words))[:max_terms]
     return " OR ".join(f'"{w}"' for w in unique)
 
@@ -108,18 +106,13 @@ def names_in(name: str, texts: Sequence[str]) -> bool:
     prefixes = _name_prefixes(name)
     if not prefixes:
         return True
-    words = {word for text in texts for word in _WORD.findall(_fold(text))}
+    words = {word for text in texts for word in folded_words(text)}
     return any(word.startswith(prefix) for prefix in prefixes for word in words)
 
 
 def _name_prefixes(name: str) -> tuple[str, ...]:
-    words = [w for w in _WORD.findall(_fold(name)) if len(w) >= 3]
+    words = [w for w in folded_words(name) if len(w) >= 3]
     return tuple(w[: max(4, len(w) - 3)] for w in words)
-
-
-def _fold(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in folded if not unicodedata.combining(c))
 
 
 async def retrieve(

@@ -30,6 +30,7 @@ from index.errors import StoreError
 from index.events import Event, describe, event_doc
 from index.models import Article, FeedSource, Hit, Passage, RawEntry
 from index.passages import content_hash, embed_text
+from index.text import fold
 from index.timeutil import from_iso, to_iso
 
 if TYPE_CHECKING:
@@ -685,7 +686,8 @@ class Store:
         self, article_id: int, passages: Sequence[Passage], model_id: str
     ) -> PassageChange:
         """Make the article's passages these ones. A passage whose text is unchanged keeps its
-        id and vector; a new passage reuses a stored vector of identical text."""
+        id and vector; a new passage reuses a stored vector of identical text. The full-text
+        index holds the folded title and text (`index.text.fold`), the words queries look for."""
         async with self.transaction():
             old = {
                 r["seq"]: r
@@ -745,7 +747,7 @@ class Store:
                 )
                 await self.db.executemany(
                     "INSERT INTO passages_fts (rowid, title, text) VALUES (?, ?, ?)",
-                    [(r[0], title[0] if title else "", texts[r[1]]) for r in rows],
+                    [(r[0], fold(title[0] if title else ""), fold(texts[r[1]])) for r in rows],
                 )
         return PassageChange(added=added, removed=removed, pending=pending)
 

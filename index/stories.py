@@ -11,20 +11,13 @@ pair at 0.05 with 0.003), so matching never scans every recent article.
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 import numpy as np
 from datasketch import MinHash
 
+from index.text import words as _words
+
 BANDS, ROWS = 21, 3  # LSH: articles sharing any band of 3 hash values become candidates
 NUM_PERM = BANDS * ROWS
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def _words(text: str) -> list[str]:
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    return _WORD.findall("".join(c for c in folded if not unicodedata.combining(c)))
 
 
 def shingles(text: str) -> set[bytes]:

@@ -13,6 +13,7 @@ from bot.app import App, open_app
 from bot.settings import Settings
 from index.embed import Embedder, HashEmbedder
 from index.search import BM25_WEIGHT, _fuse, fts_query, retrieve, retrieve_many
+from index.text import fold
 from tests.index.test_ingest import HARVEST, MOSUL, RAQQA, Clock, item, rss
 
 
@@ -33,8 +34,9 @@ async def fts_rows(app: App) -> dict[int, str]:
 
 
 async def passage_rows(app: App) -> dict[int, str]:
+    """The passages as the text index holds them: folded (`index.text.fold`)."""
     rows = await app.store.fetch_all("SELECT passage_id, text FROM passages")
-    return {int(r[0]): str(r[1]) for r in rows}
+    return {int(r[0]): fold(str(r[1])) for r in rows}
 
 
 def test_fts_query_keeps_content_words_quoted() -> None:
