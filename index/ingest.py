@@ -115,10 +115,22 @@ async def run_cycle(
 
 
 async def _finish(p: Pipeline, report: IngestReport) -> None:
-    """The stages after storing: extract, (watches), embed, (topic watches), index."""
+    """The stages after storing: extract, (watches), embed, (topic watches), index. Passages
+    are embedded while the articles are extracted: spaCy keeps one core busy, the model's
+    threads take what is left, and the watches on metadata still wait only for extraction."""
     changed = [*report.new_article_ids, *report.updated_article_ids]
-    await extract_events(p, changed, report)
+    extracting = asyncio.Event()
+    extracting.set()
+    alongside = asyncio.create_task(_embed_alongside(p, report, extracting))
+    try:
+        await extract_events(p, changed, report)
+    except BaseException:
+        alongside.cancel()
+        await asyncio.gather(alongside, return_exceptions=True)
+        raise
+    extracting.clear()
     await _run_hook(p.after_extract, changed, report, "after extraction")
+    await alongside
     await embed_pending(p, report)
     await _run_hook(p.after_embed, changed, report, "after embedding")
     await _sync_vectors(p, report)
@@ -390,14 +402,14 @@ async def _embed_group(p: Pipeline, report: IngestReport | None, limit: int) -> 
     return len(batch)
 
 
-async def _embed_alongside(p: Pipeline, report: IngestReport, feeds_left: asyncio.Event) -> None:
-    """While feeds are still being fetched and parsed, embed the passages already stored, in
-    small groups: the model's threads work while the event loop waits on the network or parses.
-    What is left when the last feed is done is embedded after extraction. A group is sized to
-    take about OVERLAP_GROUP_S, so extraction (which the watches wait for) never waits long
-    for the group in progress when the feeds are done."""
+async def _embed_alongside(p: Pipeline, report: IngestReport, running: asyncio.Event) -> None:
+    """While `running` is set (feeds still being fetched and parsed, or articles extracted),
+    embed the passages already stored, in small groups: the model's threads work while the
+    event loop waits on the network, parses or extracts. A group is sized to take about
+    OVERLAP_GROUP_S, so the stage after (extraction, or the watches waiting for it) never
+    waits long for the group in progress; what is left is embedded after."""
     group = 8
-    while feeds_left.is_set():
+    while running.is_set():
         started = time.perf_counter()
         done = await _embed_group(p, report, group)
         if not done:
