@@ -128,6 +128,8 @@ import ahocorasick
 import yaml
 
 from index.errors import DataFileError
+from index.text import FOLD_VERSION
+from index.text import words as folded_words
 
 
 def _words(text: str) -> frozenset[str]:
@@ -735,49 +737,29 @@ _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+|\n+")
 _ARTICLES = _words("al el ad ar as ash at az an ed es ez et")
 # Articles that belong to the name's surface even when separated by a space ("al Bukamal").
 _SURFACE_ARTICLES = _words("al el ar ash az ad ez ed")
+# Letters the shared fold keeps (index/text.py) that news English writes as plain Latin.
 _TRANSLIT = str.maketrans(
-    {
-        "ı": "i",
-        "ł": "l",
-        "Ł": "L",
-        "ø": "o",
-        "Ø": "O",
-        "đ": "d",
-        "Đ": "D",
-        "ð": "d",
-        "þ": "th",
-        "æ": "ae",
-        "Æ": "AE",
-        "œ": "oe",
-        "Œ": "OE",
-        "ß": "ss",
-        "ə": "e",
-        "Ə": "E",
-        "ħ": "h",
-    }
-)
+    {"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ß": "ss",
+     "ə": "e", "ħ": "h"}
+)  # fmt: skip
 _WORD = re.compile(r"[^\W_](?:[^\W_]|['’ʼʾʿ‘`´](?=[^\W_]))*")
 _DOUBLED = re.compile(r"(.)\1+")
 # Transliteration variants folded to one spelling: ai/ay/ei/ey/ae ("Beiji" = "Bayji", "Qaem" =
 # "Qa'im"), q/k ("Kaim" = "Qaim"); "Albu"/"Abou" = "Abu" as a word (see `_prefix_variants`).
 _DIPHTHONG = re.compile(r"[ae][iy]|ae")
 _ABU_WORDS = frozenset({"albu", "abou", "abo", "abu"})
-_NOT_ALNUM_ASCII = re.compile(r"[^0-9A-Za-z]+")
 _DIGIT = re.compile(r"\d")
 _ARTICLE_GAP = re.compile(r"\A[ \t\-‐‑–]*\Z")
 
 
 @lru_cache(maxsize=200_000)
 def _fold(word: str) -> str:
-    """One word's matching key: no diacritics or ayn/hamza marks, case folded, doubles collapsed."""
-    if word.isascii():
-        kept = _NOT_ALNUM_ASCII.sub("", word)
-    else:
-        decomposed = unicodedata.normalize("NFKD", word.translate(_TRANSLIT))
-        kept = "".join(
-            ch for ch in decomposed if ch.isalnum() and unicodedata.category(ch) not in ("Lm", "Mn")
-        )
-    key = _DIPHTHONG.sub("ay", _DOUBLED.sub(r"\1", kept.casefold()).replace("q", "k"))
+    """One word's matching key: its folded words (index/text.py) run together, so apostrophes
+    and ayn/hamza marks vanish; transliterated, doubles collapsed."""
+    kept = "".join(folded_words(word)).translate(_TRANSLIT)
+    if not kept.isascii():  # modifier letters (stress, palatalisation marks) go too
+        kept = "".join(ch for ch in kept if unicodedata.category(ch) != "Lm")
+    key = _DIPHTHONG.sub("ay", _DOUBLED.sub(r"\1", kept).replace("q", "k"))
     key = _DOUBLED.sub(r"\1", key)
     if len(key) > 3 and key[-1] == "h" and key[-2] in "ae":
         key = key[:-1]
@@ -1145,6 +1127,7 @@ def _lists_digest() -> str:
         _STOP_PHRASES,
         sorted(_ARTICLES),
         (_DIPHTHONG.pattern, sorted(_ABU_WORDS), "q=k", "bu/abu/albu", "abu=al"),  # variants
+        ("fold", FOLD_VERSION, _TRANSLIT),
     )
     return hashlib.blake2b(repr(baked).encode(), digest_size=4).hexdigest()
 
