@@ -6,10 +6,11 @@ The catalogue's format is documented at the top of index/data/actors.yaml. Match
 normalised text, not fuzzy: one Aho-Corasick automaton holds every case-insensitive alias and a
 second the case-sensitive ones ("IS", "AA", "SAA"), so a text is scanned twice whatever the size
 of the catalogue. Both sides go through the same `normalise`: case folded (except for the
-case-sensitive automaton), diacritics stripped, apostrophes dropped, dashes made spaces, runs of
-space collapsed, the Arabic article dropped at word starts ("al-Nusra" == "Nusra" == "an-Nusra")
-and the English possessive "'s" dropped. A match must start and end on word boundaries; where
-matches overlap the longest wins. Offsets are mapped back to the original text.
+case-sensitive automaton), diacritics stripped (the shared fold of index/text.py), apostrophes
+dropped, dashes made spaces, runs of space collapsed, the Arabic article dropped at word starts
+("al-Nusra" == "Nusra" == "an-Nusra") and the English possessive "'s" dropped. A match must
+start and end on word boundaries; where matches overlap the longest wins. Offsets are mapped back
+to the original text.
 
 A case-sensitive alias of one or two letters, or one marked weak, is ignored inside shouting (an
 all-caps headline: "THIS IS WAR"). An alias that several actors deliberately share ("SNA": the
@@ -35,6 +36,7 @@ import ahocorasick
 import yaml
 
 from index.errors import DataFileError
+from index.text import fold_with_offsets
 
 KINDS = frozenset(
     {
@@ -172,18 +174,14 @@ _SPECIAL = {
 
 
 def _fold_char(char: str) -> str:
-    """One non-ASCII character without its diacritics. Every character of the result has a
-    one-character casefold equal to its lower case, so `casefold` keeps string lengths."""
+    """One non-ASCII character as the shared fold has it (index/text.py: no diacritics, a
+    separator as a space), in its own case, unless it is transliterated (`_SPECIAL`). No
+    character of the result lower-cases to several, so `str.lower` keeps string lengths."""
     if char in _SPECIAL:
         return _SPECIAL[char]
-    out = []
-    for c in unicodedata.normalize("NFKD", char):
-        if unicodedata.combining(c):
-            continue
-        if len(c.casefold()) != 1 or c.casefold() != c.lower():
-            c = c.casefold()
-        out.append(c)
-    return "".join(out)
+    folded = fold_with_offsets(char)[0]
+    upper = folded.upper()
+    return upper if char.isupper() and len(upper) == len(folded) else folded
 
 
 @lru_cache(maxsize=65536)
@@ -311,13 +309,6 @@ def _normalise(text: str) -> _Normalised:
     return norm
 
 
-def _casefold(text: str) -> str:
-    folded = text.casefold()
-    if len(folded) == len(text):
-        return folded
-    return "".join(c if len(c.casefold()) != 1 else c.casefold() for c in text)  # pragma: no cover
-
-
 def normalise(text: str, *, casefold: bool = True) -> tuple[str, list[int]]:
     """The text as the matcher sees it, and for each of its characters the index in `text` of
     the character it came from (plus a last entry, `len(text)`).
@@ -326,13 +317,13 @@ def normalise(text: str, *, casefold: bool = True) -> tuple[str, list[int]]:
     dashes made spaces, runs of space collapsed, the Arabic article dropped at word starts (al-,
     el-, "al ", an-, ad-, ar-, as-, ash-, at-, ath-, az-, adh-) and the possessive "'s" dropped."""
     norm = _normalise(text)
-    out = _casefold(norm.text) if casefold else norm.text
+    out = norm.text.lower() if casefold else norm.text
     return out, norm.offsets()
 
 
 def _alias_key(alias: str, case_sensitive: bool) -> str:
     key = " ".join(_normalise(alias).text.split())
-    return key if case_sensitive else _casefold(key)
+    return key if case_sensitive else key.lower()
 
 
 # ---- matching -----------------------------------------------------------------------------------
@@ -418,7 +409,7 @@ class ActorCatalogue:
         self._cased_keys = {k: [self._refs[r].actor for r in refs] for k, refs in cased.items()}
         self._cased_loose: dict[str, list[int]] = {}
         for key, actor_indexes in self._cased_keys.items():
-            self._cased_loose.setdefault(_casefold(key), []).extend(actor_indexes)
+            self._cased_loose.setdefault(key.lower(), []).extend(actor_indexes)
         self._later: dict[str, list[LineageStep]] = {}
         self._earlier: dict[str, list[LineageStep]] = {}
         for actor in self._actors:
@@ -460,7 +451,7 @@ class ActorCatalogue:
             return []
         norm = _normalise(text)
         cased = norm.text
-        folded = _casefold(cased)
+        folded = cased.lower()
         spans: dict[tuple[int, int], list[int]] = {}
         for start, end, refs in self._folded.iter(folded):
             if _bounded(folded, start, end):
@@ -519,9 +510,9 @@ class ActorCatalogue:
         """The actors a user's term names: an alias or name after normalisation (several when it
         is ambiguous), else a case-sensitive alias in any case ("isis", "aa"), else an id."""
         key = " ".join(_normalise(term).text.split())
-        found = set(self._folded_keys.get(_casefold(key), ())) | set(self._cased_keys.get(key, ()))
+        found = set(self._folded_keys.get(key.lower(), ())) | set(self._cased_keys.get(key, ()))
         if not found:
-            found = set(self._cased_loose.get(_casefold(key), ()))
+            found = set(self._cased_loose.get(key.lower(), ()))
         if not found and term.strip() in self._by_id:
             found = {self._by_id[term.strip()]}
         return [self._actors[i] for i in sorted(found)]
