@@ -39,6 +39,7 @@ from index.passages import split_sentences
 from index.places import Gazetteer, Place
 from index.search import STOPWORDS, Mode, name_query, names_in, retrieve_many
 from index.store import EventMeta, PlaceFilter, Store
+from index.text import words
 from index.timeutil import to_iso
 from index.vectors import VectorIndex
 
@@ -526,12 +527,12 @@ def _asked(
 
 
 _CITE = re.compile(r"\[(\d+)\]")
-_WORDS = re.compile(r"\w+")
 
 
 def _terms(text: str) -> set[str]:
-    """Content words, folded and cut to 5 letters (a crude stem: killed ~ killing)."""
-    return {w[:5] for w in _WORDS.findall(text.casefold()) if w not in STOPWORDS and len(w) > 2}
+    """Content words, folded (index/text.py) and cut to 5 letters (a crude stem: killed ~
+    killing)."""
+    return {w[:5] for w in words(text) if w not in STOPWORDS and len(w) > 2}
 
 
 def _preselect(text: str, terms: set[str], keep: int) -> list[str]:

@@ -160,9 +160,9 @@ _ARTICLE = re.compile(
     rf"\u1e6d\u1e6c\u1e93\u1e92\u1e6f\u1e6e\u1e0f\u1e0e])[{_DASHES}](?=\w))"
 )
 _DOUBLE_SPACE = re.compile(" {2,}")
-# Letters NFKD does not decompose; letters of scholarly Arabic (DIN 31635, ISO 233) and Slavic
-# transliteration that news English spells with two letters (Ǧabhat = Jabhat, aš-Šām = ash-Sham,
-# Žytomyr = Zhytomyr); invisible characters that split words (soft hyphen, tatweel, zero widths).
+# Letters the shared fold keeps (ß, ł, ø); letters of scholarly Arabic (DIN 31635, ISO 233) and
+# Slavic transliteration that news English spells with two letters (Ǧabhat = Jabhat, aš-Šām =
+# ash-Sham, Žytomyr = Zhytomyr); invisible characters inside words (soft hyphen, zero widths).
 _SPECIAL = {
     "ß": "ss", "ẞ": "SS", "ı": "i", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D",
     "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",
