@@ -1,5 +1,5 @@
 """Stage: a user's term -> a Watch (a resolved actor, place, keyword query or topic); the
-watches table. Side effects: reads and writes the `watches` table.
+watch list. Side effects: reads and writes the `watches` table (through index/watchrows.py).
 
 A watch belongs to a channel ("console", "discord:<guild_id>:<channel_id>") and sees only the
 articles of that channel's workspace (the console, or the Discord guild). Terms are resolved
@@ -15,7 +15,6 @@ An ambiguous term is refused with the choices that settle it, never guessed.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -30,9 +29,9 @@ from bot.keywords import KeywordQuery, KeywordSyntaxError
 from index.actors import Actor, ActorCatalogue
 from index.eventtypes import EVENT_TYPES
 from index.places import Gazetteer, Place
-from index.store import Store, where
+from index.store import Store
 from index.text import fold
-from index.timeutil import from_iso, to_iso
+from index.watchrows import SqliteWatchRows, WatchDef, WatchRow, WatchRows
 
 log = logging.getLogger(__name__)
 
@@ -378,7 +377,12 @@ def check_event_types(types: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-# ---- the table ---------------------------------------------------------------------------------
+# ---- the table (index/watchrows.py) -----------------------------------------------------------
+def watch_rows(store: Store) -> WatchRows:
+    """The `watches` table of `store`."""
+    return SqliteWatchRows(store)
+
+
 async def add(
     store: Store,
     *,
@@ -394,33 +398,24 @@ async def add(
     vector_model: str | None = None,
 ) -> Watch:
     """Store a resolved watch; `vector_model`: the model id a topic's vector was made by."""
-    vector = None if resolved.vector is None else resolved.vector.astype(np.float32).tobytes()
-    async with store.transaction():
-        cursor = await store.db.execute(
-            "INSERT INTO watches (workspace_id, channel, kind, term, canonical, spec, "
-            "event_types, min_killed, radius_km, vector, vector_model, since, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                workspace_id,
-                channel,
-                resolved.kind,
-                term,
-                resolved.canonical,
-                json.dumps(resolved.spec, ensure_ascii=False),
-                json.dumps(list(event_types)) if event_types else None,
-                min_killed,
-                radius_km,
-                vector,
-                vector_model if vector is not None else None,
-                to_iso(since),
-                to_iso(now),
-            ),
+    row = await watch_rows(store).add(
+        WatchDef(
+            workspace_id=workspace_id,
+            channel=channel,
+            kind=resolved.kind,
+            term=term,
+            canonical=resolved.canonical,
+            spec=resolved.spec,
+            since=since,
+            created_at=now,
+            event_types=tuple(event_types),
+            min_killed=min_killed,
+            radius_km=radius_km,
+            vector=resolved.vector,
+            vector_model=vector_model if resolved.vector is not None else None,
         )
-        watch_id = cursor.lastrowid
-    assert watch_id is not None
-    found = await get(store, workspace_id, watch_id)
-    assert found is not None
-    return found
+    )
+    return _row_to_watch(row)
 
 
 async def reembed_topics(
@@ -428,90 +423,60 @@ async def reembed_topics(
 ) -> int:
     """Embed again, with the current model, every topic watch's description that another
     model (or backend) embedded; returns how many. Run at start-up, before any matching."""
-    rows = await store.fetch_all(
-        "SELECT watch_id, term, spec FROM watches WHERE kind = 'topic' AND vector IS NOT NULL "
-        "AND (vector_model IS NULL OR vector_model != ?)",
-        (model_id,),
-    )
-    for row in rows:
-        description = json.loads(row["spec"]).get("description") or row["term"]
+    rows = watch_rows(store)
+    stale = await rows.topics_embedded_by_others(model_id)
+    for row in stale:
+        description = row.definition.spec.get("description") or row.definition.term
         vector = await asyncio.to_thread(embed_query, description)
-        async with store.transaction():
-            await store.db.execute(
-                "UPDATE watches SET vector = ?, vector_model = ? WHERE watch_id = ?",
-                (np.asarray(vector, dtype=np.float32).tobytes(), model_id, row["watch_id"]),
-            )
-    if rows:
-        log.info("%d topic watches embedded again with %s", len(rows), model_id)
-    return len(rows)
+        await rows.set_vector(row.watch_id, vector, model_id)
+    if stale:
+        log.info("%d topic watches embedded again with %s", len(stale), model_id)
+    return len(stale)
 
 
 async def get(store: Store, workspace_id: int, watch_id: int) -> Watch | None:
-    rows = await store.fetch_all(
-        "SELECT * FROM watches WHERE watch_id = ? AND workspace_id = ?", (watch_id, workspace_id)
-    )
-    return _row_to_watch(rows[0]) if rows else None
+    row = await watch_rows(store).get(workspace_id, watch_id)
+    return _row_to_watch(row) if row else None
 
 
 async def list_watches(
     store: Store, *, workspace_id: int | None = None, channel: str | None = None
 ) -> list[Watch]:
-    condition, params = where({"workspace_id": workspace_id, "channel": channel})
     found = []
-    sql = f"SELECT * FROM watches WHERE {condition} ORDER BY watch_id"
-    for r in await store.fetch_all(sql, params):
+    for row in await watch_rows(store).find(workspace_id=workspace_id, channel=channel):
         try:
-            found.append(_row_to_watch(r))
+            found.append(_row_to_watch(row))
         except (ValueError, KeyError, TypeError):  # a damaged row must not silence the others
-            log.warning("watch %s cannot be read and is skipped", r["watch_id"], exc_info=True)
+            log.warning("watch %s cannot be read and is skipped", row.watch_id, exc_info=True)
     return found
 
 
 async def remove(store: Store, workspace_id: int, watch_id: int) -> bool:
-    async with store.transaction():
-        cursor = await store.db.execute(
-            "DELETE FROM watches WHERE watch_id = ? AND workspace_id = ?", (watch_id, workspace_id)
-        )
-    return cursor.rowcount > 0
+    return await watch_rows(store).remove(workspace_id, watch_id)
 
 
 async def set_muted(store: Store, workspace_id: int, watch_id: int, until: datetime | None) -> bool:
     """Mute a watch until `until`; None unmutes it and also ends a pause (`pause_channel`)."""
+    rows = watch_rows(store)
     if until is None:
-        sql = "muted_until = NULL, paused_reason = NULL, paused_at = NULL"
-        params: tuple[Any, ...] = (watch_id, workspace_id)
-    else:
-        sql = "muted_until = ?"
-        params = (to_iso(until), watch_id, workspace_id)
-    async with store.transaction():
-        cursor = await store.db.execute(
-            f"UPDATE watches SET {sql} WHERE watch_id = ? AND workspace_id = ?", params
-        )
-    return cursor.rowcount > 0
+        return await rows.unmute(workspace_id, watch_id)
+    return await rows.mute(workspace_id, watch_id, until)
 
 
 async def pause_channel(store: Store, channel: str, reason: str, now: datetime) -> int:
     """Pause every watch of `channel` that is not paused yet (the channel is gone, or the bot
     may no longer post there); returns how many. Unmuting a watch resumes it."""
-    async with store.transaction():
-        cursor = await store.db.execute(
-            "UPDATE watches SET paused_reason = ?, paused_at = ? "
-            "WHERE channel = ? AND paused_reason IS NULL",
-            (reason, to_iso(now), channel),
-        )
-    return cursor.rowcount
+    return await watch_rows(store).pause_channel(channel, reason, now)
 
 
 async def count(store: Store, workspace_id: int) -> int:
-    rows = await store.fetch_all(
-        "SELECT count(*) FROM watches WHERE workspace_id = ?", (workspace_id,)
-    )
-    return int(rows[0][0])
+    return await watch_rows(store).count(workspace_id)
 
 
-def _row_to_watch(r: Any) -> Watch:
-    spec: dict[str, Any] = json.loads(r["spec"])
-    kind = cast(Kind, r["kind"])
+def _row_to_watch(row: WatchRow) -> Watch:
+    r = row.definition
+    spec = r.spec
+    kind = cast(Kind, r.kind)
     place = None
     if kind == "place":
         p = spec["place"]
@@ -527,30 +492,24 @@ def _row_to_watch(r: Any) -> Watch:
         )
     name_query = spec.get("name_query")
     return Watch(
-        watch_id=r["watch_id"],
-        workspace_id=r["workspace_id"],
-        channel=r["channel"],
+        watch_id=row.watch_id,
+        workspace_id=r.workspace_id,
+        channel=r.channel,
         kind=kind,
-        term=r["term"],
-        canonical=r["canonical"],
-        since=_when(r["since"]),
-        created_at=_when(r["created_at"]),
-        muted_until=from_iso(r["muted_until"]),
-        event_types=tuple(json.loads(r["event_types"])) if r["event_types"] else (),
-        min_killed=r["min_killed"],
+        term=r.term,
+        canonical=r.canonical,
+        since=r.since,
+        created_at=r.created_at,
+        muted_until=row.muted_until,
+        event_types=r.event_types,
+        min_killed=r.min_killed,
         actor_keys=dict(spec.get("actor_keys", {})),
         name_query=KeywordQuery.parse(name_query) if name_query else None,
         place=place,
-        radius_km=r["radius_km"],
+        radius_km=r.radius_km,
         query=KeywordQuery.parse(spec["query"]) if kind == "keyword" else None,
-        vector=np.frombuffer(r["vector"], dtype=np.float32) if r["vector"] else None,
+        vector=r.vector,
         threshold=spec.get("threshold"),
-        paused_reason=r["paused_reason"],
-        paused_at=from_iso(r["paused_at"]),
+        paused_reason=row.paused_reason,
+        paused_at=row.paused_at,
     )
-
-
-def _when(value: str) -> datetime:
-    parsed = from_iso(value)
-    assert parsed is not None
-    return parsed

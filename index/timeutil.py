@@ -21,3 +21,11 @@ def from_iso(value: str | None) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def required_iso(value: str | None) -> datetime:
+    """`from_iso` of a time that must be there; ValueError when it is not."""
+    parsed = from_iso(value)
+    if parsed is None:
+        raise ValueError("a required time is missing")
+    return parsed
