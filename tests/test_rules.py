@@ -41,7 +41,6 @@ HOMES: dict[str, frozenset[str]] = {
     "apscheduler": frozenset({"bot/jobs.py"}),
     "prometheus_client": frozenset({"bot/health.py"}),
 }
-INDEX_MAY_NOT_IMPORT = frozenset({"bot", "discord"})
 
 
 # ---- .env.example ----------------------------------------------------------------------------
@@ -135,8 +134,6 @@ def test_imports_stay_home(py_file: Path) -> None:
     tops = top_level_imports(py_file.read_text(encoding="utf-8"), _module_name(rel))
     strays = sorted(t for t in tops if t in HOMES and not _at_home(rel, HOMES[t]))
     assert strays == [], f"{rel} imports {strays}; their homes: {[HOMES[t] for t in strays]}"
-    if rel.startswith("index/"):
-        assert tops & INDEX_MAY_NOT_IMPORT == set(), f"{rel}: index/ must not import the bot"
 
 
 def _at_home(rel: str, homes: frozenset[str]) -> bool:
