@@ -13,7 +13,6 @@ grows) and its message edited, not sent again.
 from __future__ import annotations
 
 import logging
-import random
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from bot.cards import AlertView, MatchedWatch, Source, alert_card, digest_card
 from bot.keywords import KeywordDoc
 from bot.ports import ChatPort, DeliveryError
 from bot.watches import METADATA_KINDS, Watch, place_label
+from index.backoff import backoff
 from index.errors import StoreError
 from index.models import Article
 from index.places import Gazetteer, great_circle_km
@@ -699,8 +699,8 @@ class DeliveryReport:
 
 
 def retry_at(now: datetime, attempts: int, policy: AlertPolicy) -> datetime:
-    delay = min(policy.retry_max_s, policy.retry_base_s * 2 ** max(0, attempts - 1))
-    return now + timedelta(seconds=random.uniform(delay / 2, delay))
+    """When a message that failed `attempts` times in a row is tried again."""
+    return now + timedelta(seconds=backoff(attempts, policy.retry_base_s, policy.retry_max_s))
 
 
 async def deliver(

@@ -25,6 +25,7 @@ import numpy as np
 
 from index import feeds as feeds_stage
 from index import parse as parse_stage
+from index.backoff import backoff
 from index.embed import Embedder
 from index.errors import FeedError, FeedThrottled, StoreError
 from index.extract import EXTRACTOR_VERSION, EventRecord, ExtractInput, Extractor
@@ -72,9 +73,8 @@ class Pipeline:
 
 
 def backoff_delay(failures: int, policy: PollPolicy, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter in [delay/2, delay], capped."""
-    delay = min(policy.backoff_max_s, policy.backoff_base_s * 2 ** max(0, failures - 1))
-    return (rng or random).uniform(delay / 2, delay)
+    """Exponential backoff with jitter in [delay/2, delay], capped."""
+    return backoff(failures, policy.backoff_base_s, policy.backoff_max_s, rng=rng)
 
 
 async def run_cycle(
