@@ -73,13 +73,16 @@ How it reads an article
   police, ...) and the first of armed groups (militants, rebels, fighters, ...) are added ("12
   militants were killed, while three soldiers died" -> 15; "the army lost 9 soldiers" counts
   as 9 killed of one side; "lost 30 houses" is no toll).
+- Civilians: a count is flagged `civilians` where its one victim noun phrase names civilians
+  ("12 civilians", "civilian passengers", "a child", "4 villagers"); a list of several kinds
+  ("5 soldiers and 3 civilians") or "people" is not. A toll told twice keeps the flag.
 - Bounds always hold: 0 <= low <= best <= high (Count checks this).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 LEAD_SENTENCES: Final = 6
@@ -94,11 +97,14 @@ _MAX_TOLL_GAP = 10
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """A casualty figure as a range: low <= best <= high."""
+    """A casualty figure as a range: low <= best <= high. `civilians`: the text says the
+    victims were civilians ("killing 12 civilians", "a child was killed"); not part of the
+    figure, so it takes no part in comparing counts."""
 
     low: int
     best: int
     high: int
+    civilians: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.low <= self.best <= self.high:
@@ -281,6 +287,12 @@ _SIDE_ARMED: Final = _words(
     "militant militants rebel rebels insurgent insurgents fighters jihadists militiamen "
     "combatants extremists terrorists"
 )
+_CIVILIANS: Final = _words(
+    "civilian civilians child children boy boys girl girls woman women villager villagers "
+    "resident residents worshipper worshippers student students pupil pupils passenger "
+    "passengers shopper shoppers farmer farmers journalist journalists refugee refugees "
+    "pilgrim pilgrims tourist tourists bystander bystanders teacher teachers"
+)
 _NO_WORDS: Final = frozenset({"no", "nobody", "none", "no-one"})
 _HEDGES: Final = frozenset({"immediate", "immediately", "yet", "initial", "further", "other"})
 _NEG_KILLED: Final = frozenset({"deaths", "fatalities", "dead", "death", "fatality"})
@@ -354,6 +366,7 @@ class _Mention:
     update: bool = False
     vague: bool = False
     side: str = ""  # "state" or "armed" when the victims are one side's ("12 soldiers")
+    civilians: bool = False  # the victims are said to be civilians ("12 civilians", "a child")
     parts: tuple[int, ...] = ()  # the summed counts' bests ("40 militants and 6 soldiers")
 
 
@@ -424,14 +437,21 @@ def _merge(mentions: list[_Mention]) -> Count | None:
         cur, new = current.count, other.count
         if new.best == cur.best:
             widened = Count(min(cur.low, new.low), cur.best, max(cur.high, new.high))
-            current = _Mention(current.kind, widened, current.start, current.end)
+            current = _Mention(
+                current.kind,
+                widened,
+                current.start,
+                current.end,
+                civilians=current.civilians or other.civilians,  # one toll, told twice
+            )
         elif (
             (current.vague and not other.vague and cur.low <= new.best <= cur.high)
             or (other.update and cur.best < new.best <= UPDATE_MAX_FACTOR * cur.best)
             or (cur.best in other.parts and new.best > cur.best)  # one side's toll, then both
         ):
             current = other
-    return current.count
+    count = current.count
+    return replace(count, civilians=True) if current.civilians else count
 
 
 # ---------------------------------------------------------------------------------------------
@@ -517,7 +537,10 @@ def _object_list(toks: list[str], start: int, j: int, kind: str) -> list[_Mentio
         return None
     count, vague, end, parts = _victim_list(toks, first, active=True)
     side = _side(toks, first.end, end)
-    return [_Mention(kind, count, start, end, vague=vague, side=side, parts=parts)]
+    civilians = _civilians(toks, first.end, end)
+    return [
+        _Mention(kind, count, start, end, vague=vague, side=side, parts=parts, civilians=civilians)
+    ]
 
 
 def _side(toks: list[str], start: int, end: int) -> str:
@@ -526,6 +549,12 @@ def _side(toks: list[str], start: int, end: int) -> str:
         return ""  # a list ("5 soldiers and 3 civilians"), already summed
     head = _np_head(toks, start, end)
     return "state" if head in _SIDE_STATE else "armed" if head in _SIDE_ARMED else ""
+
+
+def _civilians(toks: list[str], start: int, end: int) -> bool:
+    """Whether one victim noun phrase toks[start:end] names civilians ("civilians", "civilian
+    passengers", "children"); a list of several kinds of victims does not."""
+    return _skip_np(toks, start) == end and _np_head(toks, start, end) in _CIVILIANS
 
 
 def _sum_sides(found: list[_Mention]) -> list[_Mention]:
@@ -600,7 +629,8 @@ def _passive(toks: list[str], i: int) -> list[_Mention] | None:
     if not has_aux and not _participle_ok(toks, end):
         return None
     side = _side(toks, quantity.end, np_end) if np_end >= k_list else ""
-    return [_Mention(kind, count, i, end, vague=vague, side=side, parts=parts)]
+    civilians = np_end >= k_list and _civilians(toks, quantity.end, np_end)
+    return [_Mention(kind, count, i, end, vague=vague, side=side, parts=parts, civilians=civilians)]
 
 
 def _singular(toks: list[str], i: int) -> list[_Mention] | None:
@@ -626,7 +656,7 @@ def _singular(toks: list[str], i: int) -> list[_Mention] | None:
             return None  # "the attack was deadly"; "his wife was killed" passes
     elif not person or det not in ("", "a", "an") or not _participle_ok(toks, end):
         return None
-    return [_Mention(kind, Count(1, 1, 1), i, end)]
+    return [_Mention(kind, Count(1, 1, 1), i, end, civilians=head in _CIVILIANS)]
 
 
 def _kill_word(toks: list[str], k: int) -> tuple[str, int] | None:

@@ -594,5 +594,7 @@ def event_doc(event: Event) -> dict[str, Any]:
     }
 
 
-def count_doc(count: Count | None) -> dict[str, int] | None:
-    return None if count is None else {"low": count.low, "best": count.best, "high": count.high}
+def count_doc(count: Count | None) -> dict[str, int | bool] | None:
+    if count is None:
+        return None
+    return {"low": count.low, "best": count.best, "high": count.high, "civilians": count.civilians}

@@ -997,7 +997,7 @@ class Store:
                 )
                 await self.db.executemany(
                     "INSERT INTO article_events VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [_event_row(article_id, seq, e) for seq, e in enumerate(record.events)],
                 )
 
@@ -1307,6 +1307,8 @@ def _event_row(article_id: int, seq: int, event: Event) -> tuple[Any, ...]:
         json.dumps(doc["actors"]),
         json.dumps(doc["sentences"]),
         int(event.main),
+        int(event.killed is not None and event.killed.civilians),
+        int(event.injured is not None and event.injured.civilians),
     )
 
 
@@ -1333,10 +1335,11 @@ def _event_meta(r: aiosqlite.Row) -> EventMeta:
 
 
 def _event_from_row(r: aiosqlite.Row) -> dict[str, Any]:
-    def count(kind: str) -> dict[str, int] | None:
+    def count(kind: str) -> dict[str, int | bool] | None:
         if r[f"{kind}_best"] is None:
             return None
-        return {k: r[f"{kind}_{k}"] for k in ("low", "best", "high")}
+        values: dict[str, int | bool] = {k: r[f"{kind}_{k}"] for k in ("low", "best", "high")}
+        return values | {"civilians": bool(r[f"{kind}_civilians"])}
 
     return {
         "type": r["type"],

@@ -415,3 +415,30 @@ def test_pathological_input_stays_linear(unit: str) -> None:
     text = unit * (100_000 // len(unit)) + "were killed"
     # a regex with catastrophic backtracking would hang here; speed is measured in bench/
     assert extract_casualties(text[:200], text) is not None
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "civilians"),
+    [
+        ("", "An air strike on Raqqa killed 12 civilians, including a woman and a child.", True),
+        ("", "Twelve civilian passengers were killed when the bus hit a mine.", True),
+        ("", "A child was killed in the shelling of the village.", True),
+        ("Shelling kills 4 villagers in Donetsk", "", True),
+        ("", "Five soldiers and three civilians were killed.", False),  # 8 of two kinds
+        ("", "Gunmen killed 4 soldiers at a checkpoint.", False),
+        ("", "Clashes killed nine people on Sunday.", False),  # people: not said
+    ],
+)
+def test_the_dead_are_civilians_only_where_the_text_says_so(
+    title: str, text: str, civilians: bool
+) -> None:
+    killed = extract_casualties(title, text).killed
+    assert killed is not None and killed.civilians is civilians
+
+
+def test_a_toll_told_twice_keeps_the_civilians_it_names() -> None:
+    killed = extract_casualties(
+        "Air strike kills 12 in Raqqa", "The strike killed at least 12 civilians, medics said."
+    ).killed
+    assert killed == Count(12, 12, 18) and killed.civilians
+    assert Count(1, 1, 1, civilians=True) == Count(1, 1, 1)  # not part of the figure

@@ -1,4 +1,4 @@
-"""Events per article in SQLite (migration 0010): written with the article's metadata, read
+"""Events per article in SQLite (migrations 0010, 0011): written with the article's metadata, read
 back as `extract --json` shows them, replaced on re-extraction, deleted with the article."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ async def test_events_are_stored_read_back_and_deleted_with_the_article(
     record = extractor.extract_many([ExtractInput(TITLE, TEXT, NOW)])[0]
     expected = json.loads(json.dumps(record.to_doc()["events"]))
     assert len(expected) == 2 and expected[0]["main"] and expected[0]["killed"]["best"] == 9
+    assert expected[0]["killed"]["civilians"] is False  # "nine people": not said
     async with Store.open(tmp_path / "news.db") as store:
         ws = await store.workspace_id("console", NOW)
         feed_id = await store.subscribe(
@@ -51,5 +52,11 @@ async def test_events_are_stored_read_back_and_deleted_with_the_article(
             (0, "explosions/remote violence", "SY", 9, 14, 1),
             (1, expected[1]["type"], "SY", None, None, 0),
         ]
+        civilian = extractor.extract_many(
+            [ExtractInput("", "An air strike on Idlib killed 12 civilians on Sunday.", NOW)]
+        )[0]
+        await store.save_events([(article_id, civilian)], extractor=EXTRACTOR_VERSION, now=NOW)
+        [stored] = await store.article_events(article_id)
+        assert stored["killed"] == {"low": 12, "best": 12, "high": 12, "civilians": True}
         await store.db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
         assert await store.article_events(article_id) == []

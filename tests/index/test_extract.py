@@ -102,7 +102,7 @@ def test_extract_document_shape(extractor: Extractor) -> None:
     } <= set(doc["places"][0])
     assert doc["casualties"] == {"killed": None, "injured": None}  # the main event's: a pledge
     assert [e["killed"] for e in doc["events"] if e["killed"]] == [
-        {"low": 12, "best": 12, "high": 12}
+        {"low": 12, "best": 12, "high": 12, "civilians": True}  # "killed 12 civilians"
     ]
     assert doc["event_date"] == "2026-11-18"
 
