@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bot.question import Intent, parse_intent
+from bot.question import Intent, TimeRange, parse_intent
 from index.actors import ActorCatalogue
 from index.embed import Embedder
 from index.models import Hit
@@ -223,6 +223,8 @@ class Answerer:
                 self.gazetteer,
                 places=filters.places if "places" in active else (),
                 event_types=filters.intent.event_types if "event_types" in active else (),
+                actors=[key for key, _ in filters.actors] if "actors" in active else (),
+                time=filters.intent.time if "time" in active else None,
             )
         if self.llm is not None and answer.citations:
             answer = await self._generated(answer, ranked, now) or answer
@@ -478,11 +480,15 @@ async def enrich_killed(
     *,
     places: Sequence[Place] = (),
     event_types: Sequence[str] = (),
+    actors: Sequence[str] = (),
+    time: TimeRange | None = None,
 ) -> Answer:
     """Add the stored death tolls of the cited articles' events (for "how many" questions):
-    from each article, its event that matches the question's places (a region covers its
-    towns) and kinds of event, the main one first; an article whose events match none adds
-    nothing, so a report of another event is never counted. Tolls are listed per event
+    from each article, its event that matches what the question asks: its places (a region
+    covers its towns), kinds of event, groups (one of them among the event's actors) and time
+    (the event's date, where its sentence gives one, inside the window), the main one first;
+    an article whose events match none adds nothing, so a report of another event is never
+    counted. Tolls are listed per event
     (its kind and place); where reports of one event differ, each toll is shown with its
     sources: "air strike in Raqqa: 12 killed per A [1]; 15 killed per B [2] (the reports
     differ)"."""
@@ -495,7 +501,7 @@ async def enrich_killed(
         asked = [
             e
             for e in sorted(events, key=lambda e: not e.main)
-            if e.killed and _asked(e, gazetteer, places, event_types)
+            if e.killed and _asked(e, gazetteer, places, event_types, actors, time)
         ]
         if asked:
             event = asked[0]
@@ -515,15 +521,34 @@ async def enrich_killed(
 
 
 def _asked(
-    event: EventMeta, gazetteer: Gazetteer, places: Sequence[Place], event_types: Sequence[str]
+    event: EventMeta,
+    gazetteer: Gazetteer,
+    places: Sequence[Place],
+    event_types: Sequence[str],
+    actors: Sequence[str] = (),
+    time: TimeRange | None = None,
 ) -> bool:
-    """Whether a stored event is of a kind the question asks about, at a place it names."""
+    """Whether a stored event is of a kind the question asks about, by a group it names, at
+    a place it names, in the time it asks about."""
     if event_types and event.type not in event_types:
         return False
+    if actors and not event.actors & set(actors):
+        return False
+    if time is not None and event.date is not None:
+        if time.since is not None and event.date < time.since.date():
+            return False
+        if time.until is not None and event.date >= _day_after(time.until):
+            return False
     if not places:
         return True
     at = event.place
     return at is not None and any(gazetteer.contains(place, at) for place in places)
+
+
+def _day_after(until: datetime) -> date:
+    """The first day wholly outside a window ending (exclusive) at `until`."""
+    day = until.date()
+    return day if until.time() == datetime.min.time() else day + timedelta(days=1)
 
 
 _CITE = re.compile(r"\[(\d+)\]")

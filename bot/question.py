@@ -167,7 +167,7 @@ _LATEST = _words(
     r"last\s+(?:news|updates?|reports?)\s+(?:on|about|from|in|for|regarding)",
 )
 _COUNT_KILLED = _words(
-    r"how\s+many(?:\s+\w+){0,4}?\s+(?:killed|died|dead|deaths|slain|casualties|victims"
+    r"how\s+many(?:\s+\w+){0,4}?\s+(?:killed|kill|kills|died|dead|deaths|slain|casualties|victims"
     r"|fatalities|lives)",
     r"(?:death[\s-]*)?tolls?",
     r"casualt(?:y|ies)",

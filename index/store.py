@@ -129,6 +129,8 @@ class EventMeta:
     killed: int | None  # best estimate
     injured: int | None
     main: bool
+    actors: frozenset[str] = frozenset()  # the keys of the actors in its own words
+    date: date | None = None  # the date its sentence gives
 
     def describe(self) -> str:
         """ "air strike in Raqqa, 12 killed" """
@@ -1331,6 +1333,10 @@ def _event_meta(r: aiosqlite.Row) -> EventMeta:
         killed=r["killed_best"],
         injured=r["injured_best"],
         main=bool(r["main"]),
+        actors=frozenset(
+            a.get("actor_id") or "name:" + fold(a["canonical"]) for a in json.loads(r["actors"])
+        ),
+        date=date.fromisoformat(r["event_date"]) if r["event_date"] else None,
     )
 
 

@@ -152,6 +152,48 @@ async def test_tolls_of_one_event_that_differ_are_shown_as_such(
     assert counts.count("in Mosul: ") == 1 and counts.endswith("(the reports differ).")
 
 
+async def test_counts_come_only_from_events_of_the_group_asked_about(
+    tmp_path: Path, real_embedder: Embedder, extractor: Extractor
+) -> None:
+    stories = {
+        "raqqa-isis": (
+            "Islamic State car bomb kills 9 in Raqqa",
+            "Islamic State militants detonated a car bomb at a checkpoint in Raqqa on Monday, "
+            "killing 9 people, a monitoring group said.",
+        ),
+        "raqqa-strike": (
+            "Air strike kills 14 in Raqqa",
+            "Russian warplanes struck a market in Raqqa on Monday, killing 14 people, "
+            "rescuers said.",
+        ),
+    }
+    paths = []
+    for name, (title, text) in stories.items():
+        path = tmp_path / f"{name}.xml"
+        path.write_text(
+            f"<rss version='2.0'><channel><title>{name}</title><link>https://{name}.example/"
+            f"</link><description>news</description><item><title>{title}</title>"
+            f"<link>https://{name}.example/a</link><description>{text}</description>"
+            "<pubDate>Mon, 03 Mar 2025 10:00:00 GMT</pubDate></item></channel></rss>"
+        )
+        paths.append(path)
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    async with open_app(
+        settings, embedder=real_embedder, extractor=extractor, now=Clock(FEEDS_AT)
+    ) as opened:
+        await commands.ingest_files(opened, paths, workspace="console")
+        by_group = await commands.ask(
+            opened, "How many did Islamic State kill in Raqqa?", workspace="console"
+        )
+        anyone = await commands.ask(opened, "How many were killed in Raqqa?", workspace="console")
+    # both stories are cited, but only the group's event is counted
+    assert {c["title"] for c in by_group["citations"]} >= {t for t, _ in stories.values()}
+    counts = by_group["answer"].split("\n")[0]
+    assert "9 killed per " in counts and "14 killed" not in counts
+    counts = anyone["answer"].split("\n")[0]
+    assert "9 killed per " in counts and "14 killed per " in counts
+
+
 async def test_latest_on_a_group_under_another_name(app: App) -> None:
     doc = await commands.ask(app, "latest on Daesh", workspace="console")
     assert_cited(doc)

@@ -289,6 +289,8 @@ def test_results_are_aware_utc() -> None:
         ("how many died in the blast?", False, True, False),
         ("how many dead in Khartoum", False, True, False),
         ("how many killed in the raid", False, True, False),
+        ("how many did Islamic State kill in Raqqa?", False, True, False),
+        ("how many civilians did the strikes kill", False, True, False),
         ("what is the death toll in Gaza", False, True, False),
         ("casualties from the Mosul offensive", False, True, False),
         ("what happened in Albu Kamal this week?", False, False, True),
