@@ -1,6 +1,6 @@
-"""Stage: new articles x watches -> alerts (one per channel and story) -> the outbox -> a chat.
-Side effects: reads articles and their metadata; writes `alerts`, `alert_matches`,
-`alert_articles` and `deliveries`; posts through a ChatPort.
+"""Stage: new articles x watches -> alerts (one per channel and story) in the outbox.
+Side effects: reads articles and their metadata; writes `alerts`, `alert_matches` and
+`alert_articles` (through index/alertrows.py). bot/delivery.py posts the outbox to a chat.
 
 Matching runs twice per cycle: group, place and keyword watches right after extraction (they
 never wait for the embedding model), topic watches after embedding. An alert is recorded
@@ -22,33 +22,20 @@ from typing import Literal
 import numpy as np
 
 from bot import watches as watch_table
-from bot.cards import AlertView, MatchedWatch, Source, alert_card, digest_card
+from bot.cards import AlertView, MatchedWatch
 from bot.keywords import KeywordDoc
-from bot.ports import ChatPort, DeliveryError
 from bot.watches import METADATA_KINDS, Watch, place_label
-from index.backoff import backoff
-from index.errors import StoreError
+from index.alertrows import AlertMatch, AlertRows, SqliteAlertRows, StoryMatches
 from index.models import Article
 from index.places import Gazetteer, great_circle_km
-from index.store import ArticleMeta, EventMeta, PlaceRow, Store, where
+from index.store import ArticleMeta, EventMeta, PlaceRow, Store
 from index.text import fold
-from index.timeutil import from_iso, to_iso
 
 log = logging.getLogger(__name__)
 
 Phase = Literal["metadata", "topic"]
 SNIPPET_CHARS = 280
 ARRIVAL_GRACE = timedelta(hours=24)
-
-
-@dataclass(frozen=True, slots=True)
-class AlertPolicy:
-    """How alerts reach a channel without flooding it."""
-
-    digest_after: int = 5  # more new alerts than this for a channel at once: one digest
-    rate_per_hour: int = 30  # messages (posts and edits) per channel per hour
-    retry_base_s: float = 30.0
-    retry_max_s: float = 3600.0
 
 
 @dataclass(slots=True)
@@ -197,17 +184,15 @@ class TopicCalibration:
         return out
 
     async def _refresh(self) -> None:
-        rows = await self.store.fetch_all("SELECT count(*) FROM articles")
-        stored = int(rows[0][0])
+        rows = alert_rows(self.store)
+        stored = await rows.article_count()
         if self._vectors is not None and stored < self._drawn_at * 1.5:
             return
         if stored < TOPIC_MIN_BACKGROUND:
             self._vectors = self._starts = None
             return
-        sample = await self.store.fetch_all(
-            "SELECT article_id FROM articles ORDER BY random() LIMIT ?", (TOPIC_BACKGROUND,)
-        )
-        found = await self.store.article_vectors([r[0] for r in sample], self.model_id, self.dim)
+        sample = await rows.sample_articles(TOPIC_BACKGROUND)
+        found = await self.store.article_vectors(sample, self.model_id, self.dim)
         if len(found) < TOPIC_MIN_BACKGROUND:
             return  # not embedded yet: try again next time
         blocks = list(found.values())
@@ -301,6 +286,7 @@ class AlertEngine:
         topic_threshold: float = 0.56,
     ) -> None:
         self.store = store
+        self.rows = alert_rows(store)
         self.gazetteer = gazetteer
         self.model_id = model_id
         self.dim = dim
@@ -378,14 +364,8 @@ class AlertEngine:
     ) -> AlertChange:
         """Alerts for stories the workspace already holds: those published since `since`, or
         the newest `last` stories."""
-        rows = await self.store.fetch_all(
-            "SELECT DISTINCT a.article_id FROM articles a JOIN feed_entries fe "
-            "ON fe.article_id = a.article_id JOIN subscriptions s ON s.feed_id = fe.feed_id "
-            "WHERE s.workspace_id = ? AND a.published_at >= ? "
-            "ORDER BY a.published_at DESC LIMIT 2000",
-            (watch.workspace_id, to_iso(since) if since else ""),
-        )
-        articles = await self.store.articles_by_ids([r[0] for r in rows])
+        ids = await self.rows.workspace_articles(watch.workspace_id, since)
+        articles = await self.store.articles_by_ids(ids)
         visible = await self.store.article_workspaces([a.article_id for a in articles])
         found = await self._match(articles, visible, [watch], arrived=None, now=now)
         if last is not None:
@@ -465,56 +445,16 @@ class AlertEngine:
     async def _record(
         self, found: dict[tuple[str, int], list[tuple[Watch, int, str]]], now: datetime
     ) -> tuple[list[int], list[int]]:
-        created: list[int] = []
-        updated: list[int] = []
-        if not found:
-            return created, updated
-        at = to_iso(now)
-        db = self.store.db
-        async with self.store.transaction():
-            for (channel, story_id), matches in found.items():
-                workspace_id = matches[0][0].workspace_id
-                async with db.execute(
-                    "SELECT alert_id FROM alerts WHERE channel = ? AND story_id = ?",
-                    (channel, story_id),
-                ) as cur:
-                    row = await cur.fetchone()
-                if row is None:
-                    cur2 = await db.execute(
-                        "INSERT INTO alerts (workspace_id, channel, story_id, created_at, "
-                        "updated_at) VALUES (?, ?, ?, ?, ?)",
-                        (workspace_id, channel, story_id, at, at),
-                    )
-                    alert_id = cur2.lastrowid
-                    assert alert_id is not None
-                    created.append(alert_id)
-                    await db.execute(
-                        "INSERT OR IGNORE INTO alert_articles SELECT ?, a.article_id, ? "
-                        "FROM articles a WHERE a.story_id = ? AND EXISTS (SELECT 1 FROM "
-                        "feed_entries fe JOIN subscriptions s ON s.feed_id = fe.feed_id "
-                        "WHERE fe.article_id = a.article_id AND s.workspace_id = ?)",
-                        (alert_id, at, story_id, workspace_id),
-                    )
-                else:
-                    alert_id = int(row[0])
-                    grew = False
-                    for _, article_id, _ in matches:
-                        cur3 = await db.execute(
-                            "INSERT OR IGNORE INTO alert_articles VALUES (?, ?, ?)",
-                            (alert_id, article_id, at),
-                        )
-                        grew |= cur3.rowcount > 0
-                    if grew:
-                        await db.execute(
-                            "UPDATE alerts SET version = version + 1, updated_at = ? "
-                            "WHERE alert_id = ?",
-                            (at, alert_id),
-                        )
-                        updated.append(alert_id)
-                await db.executemany(
-                    "INSERT OR IGNORE INTO alert_matches VALUES (?, ?, ?, ?, ?)",
-                    [(alert_id, w.watch_id, w.term, aid, why) for w, aid, why in matches],
-                )
+        stories = [
+            StoryMatches(
+                workspace_id=matches[0][0].workspace_id,
+                channel=channel,
+                story_id=story_id,
+                matches=tuple(AlertMatch(w.watch_id, w.term, aid, why) for w, aid, why in matches),
+            )
+            for (channel, story_id), matches in found.items()
+        ]
+        created, updated = await self.rows.record(stories, now)
         for alert_id in created:
             log.info("alert recorded", extra={"alert_id": alert_id})
         return created, updated
@@ -524,41 +464,22 @@ class AlertEngine:
     ) -> list[int]:
         """Add each article to the alerts its story already has in the workspaces that see it."""
         stories = sorted({a.story_id for a in articles})
-        rows = []
-        for start in range(0, len(stories), 500):
-            chunk = stories[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows.extend(
-                await self.store.fetch_all(
-                    "SELECT alert_id, workspace_id, story_id FROM alerts "
-                    f"WHERE story_id IN ({marks})",
-                    chunk,
-                )
-            )
-        if not rows:
-            return []
-        grown: list[int] = []
-        at = to_iso(now)
-        async with self.store.transaction():
-            for r in rows:
-                added = 0
-                for a in articles:
-                    if a.story_id == r["story_id"] and r["workspace_id"] in visible.get(
-                        a.article_id, ()
-                    ):
-                        cur = await self.store.db.execute(
-                            "INSERT OR IGNORE INTO alert_articles VALUES (?, ?, ?)",
-                            (r["alert_id"], a.article_id, at),
-                        )
-                        added += cur.rowcount
-                if added:
-                    await self.store.db.execute(
-                        "UPDATE alerts SET version = version + 1, updated_at = ? "
-                        "WHERE alert_id = ?",
-                        (at, r["alert_id"]),
-                    )
-                    grown.append(int(r["alert_id"]))
-        return grown
+        additions = {
+            alert.alert_id: [
+                a.article_id
+                for a in articles
+                if a.story_id == alert.story_id
+                and alert.workspace_id in visible.get(a.article_id, ())
+            ]
+            for alert in await self.rows.story_alerts(stories)
+        }
+        return await self.rows.add_articles(additions, now)
+
+
+# ---- the tables (index/alertrows.py) ----------------------------------------------------------
+def alert_rows(store: Store) -> AlertRows:
+    """The alert tables of `store`."""
+    return SqliteAlertRows(store)
 
 
 # ---- reading -----------------------------------------------------------------------------------
@@ -572,23 +493,15 @@ async def list_alerts(
     gazetteer: Gazetteer | None = None,
 ) -> list[AlertView]:
     """Alerts newest first."""
-    pending = ("delivered_version < version AND failed = 0",) if pending_only else ()
-    condition, params = where({"workspace_id": workspace_id, "channel": channel}, *pending)
-    rows = await store.fetch_all(
-        f"SELECT alert_id FROM alerts WHERE {condition} "
-        "ORDER BY created_at DESC, alert_id DESC LIMIT ?",
-        [*params, limit],
+    ids = await alert_rows(store).find(
+        workspace_id=workspace_id, channel=channel, pending_only=pending_only, limit=limit
     )
-    return await load_views(store, [r[0] for r in rows], gazetteer)
+    return await load_views(store, ids, gazetteer)
 
 
 async def count_alerts(store: Store, workspace_id: int, *, pending_only: bool = False) -> int:
     """The workspace's alerts (`pending_only`: those not delivered yet nor given up)."""
-    pending = " AND delivered_version < version AND failed = 0" if pending_only else ""
-    rows = await store.fetch_all(
-        f"SELECT count(*) FROM alerts WHERE workspace_id = ?{pending}", (workspace_id,)
-    )
-    return int(rows[0][0])
+    return await alert_rows(store).count(workspace_id, pending_only=pending_only)
 
 
 async def load_views(
@@ -597,30 +510,14 @@ async def load_views(
     """Views of these alerts, in the order given."""
     if not alert_ids:
         return []
-    marks = ",".join("?" * len(alert_ids))
     ids = list(alert_ids)
-    alerts = {
-        r["alert_id"]: r
-        for r in await store.fetch_all(f"SELECT * FROM alerts WHERE alert_id IN ({marks})", ids)
+    rows = alert_rows(store)
+    alerts = await rows.get(ids)
+    sources = await rows.sources(ids)
+    matched = {
+        alert_id: [MatchedWatch(m.watch_id, m.term, m.why, m.article_id) for m in found]
+        for alert_id, found in (await rows.matches(ids)).items()
     }
-    sources: dict[int, list[Source]] = defaultdict(list)
-    for r in await store.fetch_all(
-        "SELECT x.alert_id, a.article_id, a.source, a.title, a.url, a.published_at "
-        f"FROM alert_articles x JOIN articles a USING (article_id) WHERE x.alert_id IN ({marks}) "
-        "ORDER BY a.published_at, a.article_id",
-        ids,
-    ):
-        published = from_iso(r["published_at"]) or datetime.min
-        sources[r["alert_id"]].append(
-            Source(r["article_id"], r["source"], r["title"], r["url"], published)
-        )
-    matched: dict[int, list[MatchedWatch]] = defaultdict(list)
-    for r in await store.fetch_all(
-        f"SELECT * FROM alert_matches WHERE alert_id IN ({marks}) ORDER BY watch_id", ids
-    ):
-        matched[r["alert_id"]].append(
-            MatchedWatch(r["watch_id"], r["term"], r["why"], r["article_id"])
-        )
     lead = {aid: (ms[0].article_id if ms else None) for aid, ms in matched.items()}
     metas = await store.article_meta([a for a in lead.values() if a is not None])
     texts = {
@@ -629,30 +526,29 @@ async def load_views(
     }
     views = []
     for alert_id in ids:
-        found = alerts.get(alert_id)
-        if found is None:
+        r = alerts.get(alert_id)
+        if r is None:
             continue
-        r = found
         article_id = lead.get(alert_id)
         meta = metas.get(article_id) if article_id is not None else None
         views.append(
             AlertView(
                 alert_id=alert_id,
-                channel=r["channel"],
-                story_id=r["story_id"],
+                channel=r.channel,
+                story_id=r.story_id,
                 articles=tuple(sources.get(alert_id, ())),
                 matched=tuple(matched.get(alert_id, ())),
-                created_at=from_iso(r["created_at"]) or datetime.min,
-                updated_at=from_iso(r["updated_at"]) or datetime.min,
-                delivered_at=from_iso(r["delivered_at"]),
-                version=r["version"],
-                delivered_version=r["delivered_version"],
-                digest=bool(r["digest"]),
-                attempts=r["attempts"],
-                last_error=r["last_error"],
-                failed=bool(r["failed"]),
-                message_ref=r["message_ref"],
-                send_key=r["send_key"],
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                delivered_at=r.delivered_at,
+                version=r.version,
+                delivered_version=r.delivered_version,
+                digest=r.digest,
+                attempts=r.attempts,
+                last_error=r.last_error,
+                failed=r.failed,
+                message_ref=r.message_ref,
+                send_key=r.send_key,
                 snippet=snippet(texts.get(article_id, "") if article_id else ""),
                 place=_main_place(meta, gazetteer),
                 actors=tuple(dict.fromkeys(name for name, _ in meta.actors.values()))[:6]
@@ -685,236 +581,3 @@ def _main_place(meta: ArticleMeta | None, gazetteer: Gazetteer | None) -> str | 
         return place_label(place)
     kind = {"admin1": "region"}.get(row.precision, row.precision)
     return f"{row.name}, {row.country_code} ({kind})"
-
-
-# ---- delivery ----------------------------------------------------------------------------------
-@dataclass(slots=True)
-class DeliveryReport:
-    sent: int = 0  # messages posted (a digest counts once)
-    alerts: int = 0  # alerts delivered (inside digests too)
-    edited: int = 0
-    digests: int = 0
-    failed: int = 0  # attempts that failed (retried later, or given up when permanent)
-    deferred: int = 0  # alerts held back by the rate limit
-
-
-def retry_at(now: datetime, attempts: int, policy: AlertPolicy) -> datetime:
-    """When a message that failed `attempts` times in a row is tried again."""
-    return now + timedelta(seconds=backoff(attempts, policy.retry_base_s, policy.retry_max_s))
-
-
-async def deliver(
-    store: Store,
-    port: ChatPort,
-    *,
-    policy: AlertPolicy,
-    now: datetime,
-    gazetteer: Gazetteer | None = None,
-) -> DeliveryReport:
-    """Post what the outbox holds for the channels `port` serves. One channel's failure stays
-    with that channel."""
-    report = DeliveryReport()
-    due = (
-        "delivered_version < version AND failed = 0 "
-        "AND (next_attempt_at IS NULL OR next_attempt_at <= :now)"
-    )
-    # A message interrupted earlier goes again whole: its members ride with any one due.
-    rows = await store.fetch_all(
-        f"SELECT alert_id, channel FROM alerts WHERE ({due}) OR (failed = 0 AND "
-        f"delivered_version < version AND send_key IN (SELECT send_key FROM alerts WHERE {due} "
-        "AND send_key IS NOT NULL)) ORDER BY alert_id",
-        {"now": to_iso(now)},
-    )
-    channels: dict[str, list[int]] = defaultdict(list)
-    for r in rows:
-        if port.accepts(r["channel"]):
-            channels[r["channel"]].append(r["alert_id"])
-    for channel, ids in channels.items():
-        try:
-            views = await load_views(store, ids, gazetteer)
-            await _deliver_channel(store, port, channel, views, policy, now, report)
-        except DeliveryError as exc:
-            if exc.channel_gone:
-                await give_up_channel(store, channel, exc.reason, now=now)
-                continue
-            log.warning(
-                "delivery failed%s: %s",
-                "" if exc.permanent else ", will retry",
-                exc.reason,
-                extra={"target": channel},
-            )
-        except StoreError:
-            raise
-        except Exception:  # one channel's broken alert must not hold up the others
-            log.exception("delivery to a channel failed", extra={"target": channel})
-    return report
-
-
-async def _deliver_channel(
-    store: Store,
-    port: ChatPort,
-    channel: str,
-    views: list[AlertView],
-    policy: AlertPolicy,
-    now: datetime,
-    report: DeliveryReport,
-) -> None:
-    since = to_iso(now - timedelta(hours=1))
-    used = await store.fetch_all(
-        "SELECT count(*) FROM deliveries WHERE channel = ? AND sent_at > ?", (channel, since)
-    )
-    budget = policy.rate_per_hour - int(used[0][0])
-    fresh = [v for v in views if v.delivered_version == 0]
-    updates = [v for v in views if v.delivered_version > 0]
-    # Messages: sends interrupted earlier go again under their key, with the same members.
-    messages: list[tuple[str, list[AlertView]]] = []
-    claimed: dict[str, list[AlertView]] = defaultdict(list)
-    for v in fresh:
-        if v.send_key:
-            claimed[v.send_key].append(v)
-    messages.extend(claimed.items())
-    rest = [v for v in fresh if not v.send_key]
-    if rest:  # keys stay short: Discord takes a nonce of 25 characters at most
-        if len(rest) > min(policy.digest_after, max(budget - len(messages), 1)):
-            messages.append((f"d{rest[0].alert_id}n{len(rest)}", rest))
-        else:
-            messages.extend((f"a{v.alert_id}", [v]) for v in rest)
-    for key, members in messages:
-        if budget <= 0:
-            report.deferred += len(members)
-            log.info("rate limit reached: %d alerts wait", len(members), extra={"target": channel})
-            break
-        await _claim(store, key, members)
-        digest = len(members) > 1 or key.startswith("d")
-        card = digest_card(members) if digest else alert_card(members[0])
-        try:
-            ref = await port.send(channel, card, key=key, retry=key in claimed)
-        except DeliveryError as exc:
-            await _failed(store, members, exc, now, policy)
-            report.failed += 1
-            raise
-        except Exception as exc:  # a chat adapter's bug or outage: retry later
-            log.exception("chat failed to post", extra={"target": channel})
-            await _failed(store, members, DeliveryError(type(exc).__name__), now, policy)
-            report.failed += 1
-            return
-        await _delivered(store, channel, members, ref, digest, now)
-        log.info(
-            "%s delivered",
-            "digest" if digest else "alert",
-            extra={"alert_ids": [v.alert_id for v in members], "target": channel},
-        )
-        budget -= 1
-        report.sent += 1
-        report.alerts += len(members)
-        report.digests += digest
-    edits: dict[str, list[AlertView]] = defaultdict(list)  # message -> its updated alerts
-    for v in updates:
-        if v.message_ref:
-            edits[v.message_ref].append(v)
-        else:  # nothing to edit (the chat gave no id): the record is updated, no post
-            await _delivered(store, channel, [v], None, v.digest, now, count=False)
-    for ref, changed in edits.items():
-        if budget <= 0:
-            report.deferred += len(changed)
-            continue
-        digest = any(v.digest for v in changed)
-        if digest:  # the digest is drawn again with every alert it holds
-            rows = await store.fetch_all(
-                "SELECT alert_id FROM alerts WHERE channel = ? AND message_ref = ? "
-                "ORDER BY alert_id",
-                (channel, ref),
-            )
-            card = digest_card(await load_views(store, [r[0] for r in rows]))
-        else:
-            card = alert_card(changed[0], update=True)
-        try:
-            await port.edit(channel, ref, card)
-        except DeliveryError as exc:
-            if exc.channel_gone:  # the whole channel: `deliver` gives it up
-                report.failed += 1
-                raise
-            if exc.permanent:  # the message is gone: keep the record, stop editing it
-                await _delivered(store, channel, changed, None, digest, now, count=False)
-                continue
-            await _failed(store, changed, exc, now, policy)
-            report.failed += 1
-            raise
-        except Exception as exc:
-            log.exception("chat failed to edit", extra={"target": channel})
-            await _failed(store, changed, DeliveryError(type(exc).__name__), now, policy)
-            report.failed += 1
-            return
-        await _delivered(store, channel, changed, ref, digest, now)
-        budget -= 1
-        report.edited += 1
-
-
-async def give_up_channel(store: Store, channel: str, reason: str, *, now: datetime) -> int:
-    """The chat says `channel` is gone or closed to the bot: pause its watches and give up its
-    pending alerts (failed, with the reason), so nothing is matched or retried for it until
-    someone unmutes a watch there. Returns how many watches were paused."""
-    paused = await watch_table.pause_channel(store, channel, reason, now)
-    async with store.transaction():
-        cursor = await store.db.execute(
-            "UPDATE alerts SET failed = 1, last_error = ?, next_attempt_at = NULL "
-            "WHERE channel = ? AND delivered_version < version AND failed = 0",
-            (reason, channel),
-        )
-    log.warning(
-        "channel %s refuses the bot (%s): %d watches paused, %d pending alerts given up",
-        channel,
-        reason,
-        paused,
-        cursor.rowcount,
-        extra={"target": channel},
-    )
-    return paused
-
-
-async def _claim(store: Store, key: str, members: list[AlertView]) -> None:
-    """Write the key before posting: a crash after the post retries with the same key."""
-    async with store.transaction():
-        await store.db.executemany(
-            "UPDATE alerts SET send_key = ? WHERE alert_id = ?",
-            [(key, v.alert_id) for v in members],
-        )
-
-
-async def _delivered(
-    store: Store,
-    channel: str,
-    members: list[AlertView],
-    ref: str | None,
-    digest: bool,
-    now: datetime,
-    *,
-    count: bool = True,
-) -> None:
-    at = to_iso(now)
-    async with store.transaction():
-        await store.db.executemany(
-            "UPDATE alerts SET delivered_version = ?, delivered_at = coalesce(delivered_at, ?), "
-            "message_ref = ?, digest = ?, send_key = NULL, attempts = 0, next_attempt_at = NULL, "
-            "last_error = NULL WHERE alert_id = ?",
-            [(v.version, at, ref, int(digest), v.alert_id) for v in members],
-        )
-        if count:
-            await store.db.execute("INSERT INTO deliveries VALUES (?, ?)", (channel, at))
-            await store.db.execute(
-                "DELETE FROM deliveries WHERE channel = ? AND sent_at < ?",
-                (channel, to_iso(now - timedelta(days=1))),
-            )
-
-
-async def _failed(
-    store: Store, members: list[AlertView], exc: DeliveryError, now: datetime, policy: AlertPolicy
-) -> None:
-    attempts = max(v.attempts for v in members) + 1
-    retry = to_iso(retry_at(now, attempts, policy))  # one time for the whole message
-    async with store.transaction():
-        await store.db.executemany(
-            "UPDATE alerts SET attempts = ?, next_attempt_at = ?, last_error = ?, failed = ? "
-            "WHERE alert_id = ?",
-            [(attempts, retry, exc.reason, int(exc.permanent), v.alert_id) for v in members],
-        )

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Literal
 import httpx
 
 from bot import watches as watch_table
-from bot.alerts import AlertChange, AlertEngine, AlertPolicy
+from bot.alerts import AlertChange, AlertEngine
+from bot.delivery import AlertPolicy
 from bot.settings import Settings
 from index import datadir, feeds
 from index.actors import ActorCatalogue

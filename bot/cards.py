@@ -1,7 +1,8 @@
 """Chat-neutral cards for alerts: what an alert holds (AlertView, read by bot/alerts.py from
 the store) and how it reads as a card, a digest of many, or an update. The console prints
 cards (bot/render.py) and the Discord adapter turns them into embeds; both import this
-module, and so does bot/alerts.py, which delivers them.
+module, and so does bot/delivery.py, which delivers them. An alert's articles are the
+store's `AlertSource` values (index/alertrows.py), here named `Source`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.ports import Card
+from index.alertrows import AlertSource as Source
 from index.timeutil import to_iso
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    article_id: int
-    source: str
-    title: str
-    url: str | None
-    published_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

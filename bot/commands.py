@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import alerts as alerts_stage
+from bot import delivery as delivery_stage
 from bot import watches as watch_table
 from bot.app import App
 from bot.errors import UserError
@@ -362,9 +363,9 @@ async def list_alerts(
     return {"alerts": [v.doc() for v in views]}
 
 
-async def deliver_alerts(app: App, port: ChatPort) -> alerts_stage.DeliveryReport:
+async def deliver_alerts(app: App, port: ChatPort) -> delivery_stage.DeliveryReport:
     """Post what the outbox holds for the channels `port` serves."""
-    return await alerts_stage.deliver(
+    return await delivery_stage.deliver(
         app.store, port, policy=app.alert_policy, now=app.now(), gazetteer=await app.gazetteer()
     )
 
@@ -454,22 +455,18 @@ async def why_alert(
     """Why an alert was sent (each matching watch, with the alias, place or similarity that
     matched): by its id, or by the chat's id of the message that carried it."""
     ws = await app.workspace_id(workspace)
+    rows = alerts_stage.alert_rows(app.store)
     if alert_id is not None:
-        rows = await app.store.fetch_all(
-            "SELECT alert_id FROM alerts WHERE alert_id = ? AND workspace_id = ?", (alert_id, ws)
-        )
+        found = (await rows.get([alert_id])).get(alert_id)
+        ids = [alert_id] if found is not None and found.workspace_id == ws else []
     elif message_ref is not None:
-        rows = await app.store.fetch_all(
-            "SELECT alert_id FROM alerts WHERE message_ref = ? AND workspace_id = ? "
-            "ORDER BY alert_id",
-            (message_ref, ws),
-        )
+        ids = await rows.of_message(message_ref, workspace_id=ws)
     else:
         raise UserError("give an alert id (see the alert list)")
-    if not rows:
+    if not ids:
         what = f"alert {alert_id}" if alert_id is not None else "this message"
         raise UserError(f"{what} is not an alert here (see the alert list)")
-    views = await alerts_stage.load_views(app.store, [r[0] for r in rows], await app.gazetteer())
+    views = await alerts_stage.load_views(app.store, ids, await app.gazetteer())
     return {"alerts": [v.doc() for v in views]}
 
 

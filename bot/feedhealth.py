@@ -18,7 +18,7 @@ import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from bot.alerts import AlertPolicy, give_up_channel, retry_at
+from bot.delivery import AlertPolicy, give_up_channel, retry_at
 from bot.ports import Card, ChatPort, DeliveryError
 from bot.watches import watch_rows
 from index.errors import StoreError

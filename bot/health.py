@@ -36,17 +36,17 @@ from prometheus_client import (
     generate_latest,
 )
 
+from bot.alerts import alert_rows
 from bot.feedhealth import classify_error
 from index.models import IngestReport
 from index.store import Store
-from index.timeutil import from_iso, to_iso
+from index.timeutil import to_iso
 
 log = logging.getLogger(__name__)
 
 READ_TIMEOUT_S = 5.0
 DELAY_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 86400)
 ASK_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
-PENDING = "delivered_version < version AND failed = 0"
 
 
 class _Metrics:
@@ -117,11 +117,11 @@ class Monitor:
     started_at: datetime = field(init=False)
     last_poll_at: datetime | None = None
     metrics: _Metrics = field(default_factory=_Metrics)
-    _delivered_since: str = field(init=False)
+    _delivered_since: datetime = field(init=False)
 
     def __post_init__(self) -> None:
         self.started_at = self.now()
-        self._delivered_since = to_iso(self.started_at)
+        self._delivered_since = self.started_at
 
     def describe_embedding(self, model_id: str) -> None:
         model, _, backend = model_id.partition("+")
@@ -154,17 +154,12 @@ class Monitor:
         m.failed.inc(failed)
         if not alerts:
             return
-        rows = await self.store.fetch_all(
-            "SELECT created_at, delivered_at FROM alerts WHERE delivered_at > ? "
-            "ORDER BY delivered_at",
-            (self._delivered_since,),
-        )
-        for created, delivered in rows:
-            start, end = from_iso(created), from_iso(delivered)
-            if start is not None and end is not None:
+        rows = await alert_rows(self.store).delivered_after(self._delivered_since)
+        for start, end in rows:
+            if start is not None:
                 m.delay.observe(max((end - start).total_seconds(), 0.0))
         if rows:
-            self._delivered_since = str(rows[-1][1])
+            self._delivered_since = rows[-1][1]
 
     def observe_ask(self, seconds: float) -> None:
         self.metrics.ask.observe(seconds)
@@ -187,10 +182,7 @@ class Monitor:
             discord = self.discord_connected()
             if not discord:
                 reasons.append("not connected to Discord")
-        row = await self.store.fetch_one(
-            f"SELECT count(*), min(created_at) FROM alerts WHERE {PENDING}"
-        )
-        backlog, oldest = (int(row[0]), from_iso(row[1])) if row is not None else (0, None)
+        backlog, oldest = await alert_rows(self.store).backlog()
         m = self.metrics
         m.poll_age.set(age)
         m.outbox.set(backlog)

@@ -18,7 +18,7 @@ from index.embed import DEFAULT_MODEL, BackendChoice
 from index.models import FetchPolicy, PollPolicy
 
 if TYPE_CHECKING:
-    from bot.alerts import AlertPolicy
+    from bot.delivery import AlertPolicy
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 USER_AGENT = "Wirewatch/0.1 (news monitoring feed reader; +https://github.com/wirewatch)"
@@ -237,7 +237,7 @@ class Settings(BaseSettings):
         )
 
     def alert_policy(self) -> AlertPolicy:
-        from bot.alerts import AlertPolicy
+        from bot.delivery import AlertPolicy
 
         return AlertPolicy(
             digest_after=self.alert_digest_after,

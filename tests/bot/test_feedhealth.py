@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from bot import watches as watch_table
-from bot.alerts import AlertPolicy
+from bot.delivery import AlertPolicy
 from bot.feedhealth import (
     check_feed_health,
     classify_error,
