@@ -3,7 +3,8 @@
 
 `NoticeRows` is all the feed notices (bot/feedhealth.py) ask of a database, as typed values;
 when a notice is due and what it says stay with the bot. `SqliteNoticeRows` implements it on
-the `Store`'s connection; another engine implements the same protocol.
+the `Store`'s connection; `index/pg/noticerows.py` on PostgreSQL. Both read rows into values
+with `failing_feed_of`, `noticed_feed_of` and `notice_of`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from index.store import Store, where
-from index.timeutil import from_iso, required_iso, to_iso
+from index.timeutil import TimeReader, from_iso, required, to_iso
 
 NoticeKind = Literal["feed_failing", "feed_recovered"]
 
@@ -168,21 +169,7 @@ class SqliteNoticeRows:
             "ORDER BY s.workspace_id, s.feed_id",
             (to_iso(failing_before),),
         )
-        return [
-            FailingFeed(
-                workspace_id=r["workspace_id"],
-                workspace=r["workspace"],
-                feed_id=r["feed_id"],
-                channel=r["channel"],
-                name=r["name"],
-                url=r["url"],
-                failing_since=required_iso(r["failing_since"]),
-                last_error=r["last_error"],
-                error_count=r["error_count"],
-                enabled=bool(r["enabled"]),
-            )
-            for r in rows
-        ]
+        return [failing_feed_of(r) for r in rows]
 
     async def noticed_and_over(self) -> list[NoticedFeed]:
         rows = await self.store.fetch_all(
@@ -195,19 +182,7 @@ class SqliteNoticeRows:
             "OR f.failing_since != n.failing_since "
             "ORDER BY n.workspace_id, n.feed_id"
         )
-        return [
-            NoticedFeed(
-                workspace_id=r["workspace_id"],
-                feed_id=r["feed_id"],
-                failing_since=required_iso(r["failing_since"]),
-                reason=r["reason"],
-                channels=tuple(json.loads(r["channels"])),
-                name=r["name"],
-                url=r["url"],
-                subscribed=bool(r["subscribed"]),
-            )
-            for r in rows
-        ]
+        return [noticed_feed_of(r) for r in rows]
 
     async def record_failing(
         self, feed: FailingFeed, text: NoticeText, channels: Sequence[str], now: datetime
@@ -287,7 +262,7 @@ class SqliteNoticeRows:
             f"SELECT * FROM feed_notices WHERE {condition} ORDER BY notice_id DESC LIMIT ?",
             [*params, limit],
         )
-        return [_row_to_notice(r) for r in rows]
+        return [notice_of(r) for r in rows]
 
     async def due(self, now: datetime) -> list[Notice]:
         rows = await self.store.fetch_all(
@@ -295,7 +270,7 @@ class SqliteNoticeRows:
             "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY notice_id",
             (to_iso(now),),
         )
-        return [_row_to_notice(r) for r in rows]
+        return [notice_of(r) for r in rows]
 
     async def claim(self, notice_ids: Sequence[int], send_key: str) -> None:
         await self._update(notice_ids, "send_key = ?", (send_key,))
@@ -342,7 +317,38 @@ class SqliteNoticeRows:
             )
 
 
-def _row_to_notice(r: Any) -> Notice:
+def failing_feed_of(r: Any, read_time: TimeReader = from_iso) -> FailingFeed:
+    """A row of `failing_unnoticed`'s query as a value."""
+    return FailingFeed(
+        workspace_id=r["workspace_id"],
+        workspace=r["workspace"],
+        feed_id=r["feed_id"],
+        channel=r["channel"],
+        name=r["name"],
+        url=r["url"],
+        failing_since=required(read_time(r["failing_since"])),
+        last_error=r["last_error"],
+        error_count=r["error_count"],
+        enabled=bool(r["enabled"]),
+    )
+
+
+def noticed_feed_of(r: Any, read_time: TimeReader = from_iso) -> NoticedFeed:
+    """A row of `noticed_and_over`'s query (`channels` as JSON text) as a value."""
+    return NoticedFeed(
+        workspace_id=r["workspace_id"],
+        feed_id=r["feed_id"],
+        failing_since=required(read_time(r["failing_since"])),
+        reason=r["reason"],
+        channels=tuple(json.loads(r["channels"])),
+        name=r["name"],
+        url=r["url"],
+        subscribed=bool(r["subscribed"]),
+    )
+
+
+def notice_of(r: Any, read_time: TimeReader = from_iso) -> Notice:
+    """A `feed_notices` row as a value."""
     return Notice(
         notice_id=r["notice_id"],
         workspace_id=r["workspace_id"],
@@ -352,14 +358,14 @@ def _row_to_notice(r: Any) -> Notice:
         feed_url=r["feed_url"],
         feed_name=r["feed_name"],
         reason=r["reason"],
-        failing_since=from_iso(r["failing_since"]) or datetime.min,
+        failing_since=read_time(r["failing_since"]) or datetime.min,
         title=r["title"],
         body=r["body"],
-        created_at=from_iso(r["created_at"]) or datetime.min,
-        delivered_at=from_iso(r["delivered_at"]),
+        created_at=read_time(r["created_at"]) or datetime.min,
+        delivered_at=read_time(r["delivered_at"]),
         send_key=r["send_key"],
         attempts=r["attempts"],
-        next_attempt_at=from_iso(r["next_attempt_at"]),
+        next_attempt_at=read_time(r["next_attempt_at"]),
         failed=bool(r["failed"]),
         last_error=r["last_error"],
     )

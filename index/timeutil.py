@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
+
+# How a database driver hands back a time column (SQLite's ISO text, PostgreSQL's TIMESTAMPTZ)
+# as an aware UTC datetime, or None for NULL: each engine's reader.
+TimeReader = Callable[[Any], datetime | None]
 
 
 def utcnow() -> datetime:
@@ -25,7 +31,11 @@ def from_iso(value: str | None) -> datetime | None:
 
 def required_iso(value: str | None) -> datetime:
     """`from_iso` of a time that must be there; ValueError when it is not."""
-    parsed = from_iso(value)
-    if parsed is None:
+    return required(from_iso(value))
+
+
+def required(value: datetime | None) -> datetime:
+    """A time that must be there; ValueError when it is not."""
+    if value is None:
         raise ValueError("a required time is missing")
-    return parsed
+    return value

@@ -2,14 +2,15 @@
 
 `WatchRows` is all the watch list (bot/watches.py) asks of a database: rows in, rows out, as
 typed values; what a watch means (its kind's spec, matching) stays with the bot.
-`SqliteWatchRows` implements it on the `Store`'s connection; another engine implements the
-same protocol.
+`SqliteWatchRows` implements it on the `Store`'s connection; `index/pg/watchrows.py` on
+PostgreSQL. Both read rows into values with `watch_of`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,9 +18,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from index.store import Store, where
-from index.timeutil import from_iso, required_iso, to_iso
+from index.timeutil import TimeReader, from_iso, required, to_iso
 
 log = logging.getLogger(__name__)
+
+# How an engine's driver hands back a vector column (SQLite's float32 BLOB, a pgvector value)
+# as a float32 array, or None for NULL.
+VectorReader = Callable[[Any], np.ndarray | None]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -132,14 +137,14 @@ class SqliteWatchRows:
             "SELECT * FROM watches WHERE watch_id = ? AND workspace_id = ?",
             (watch_id, workspace_id),
         )
-        return _row_to_watch(row) if row else None
+        return watch_of(row) if row else None
 
     async def find(
         self, *, workspace_id: int | None = None, channel: str | None = None
     ) -> list[WatchRow]:
         condition, params = where({"workspace_id": workspace_id, "channel": channel})
         sql = f"SELECT * FROM watches WHERE {condition} ORDER BY watch_id"
-        return _readable(await self.store.fetch_all(sql, params))
+        return readable_watches(await self.store.fetch_all(sql, params))
 
     async def remove(self, workspace_id: int, watch_id: int) -> bool:
         return bool(
@@ -194,7 +199,7 @@ class SqliteWatchRows:
             "AND (vector_model IS NULL OR vector_model != ?) ORDER BY watch_id",
             (model_id,),
         )
-        return _readable(rows)
+        return readable_watches(rows)
 
     async def set_vector(self, watch_id: int, vector: np.ndarray, model_id: str) -> None:
         await self._write(
@@ -213,17 +218,27 @@ def _vector_bytes(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
-def _readable(rows: list[Any]) -> list[WatchRow]:
+def _vector_of_blob(value: bytes | None) -> np.ndarray | None:
+    return np.frombuffer(value, dtype=np.float32) if value else None
+
+
+def readable_watches(
+    rows: list[Any], read_time: TimeReader = from_iso, read_vector: VectorReader = _vector_of_blob
+) -> list[WatchRow]:
+    """`watch_of` each row; a row that cannot be read is logged and skipped."""
     found = []
     for r in rows:
         try:
-            found.append(_row_to_watch(r))
+            found.append(watch_of(r, read_time, read_vector))
         except (ValueError, KeyError, TypeError):  # a damaged row must not silence the others
             log.warning("watch %s cannot be read and is skipped", r["watch_id"], exc_info=True)
     return found
 
 
-def _row_to_watch(r: Any) -> WatchRow:
+def watch_of(
+    r: Any, read_time: TimeReader = from_iso, read_vector: VectorReader = _vector_of_blob
+) -> WatchRow:
+    """A `watches` row (by column name; `spec` and `event_types` as JSON text) as a value."""
     definition = WatchDef(
         workspace_id=r["workspace_id"],
         channel=r["channel"],
@@ -231,18 +246,18 @@ def _row_to_watch(r: Any) -> WatchRow:
         term=r["term"],
         canonical=r["canonical"],
         spec=dict(json.loads(r["spec"])),
-        since=required_iso(r["since"]),
-        created_at=required_iso(r["created_at"]),
+        since=required(read_time(r["since"])),
+        created_at=required(read_time(r["created_at"])),
         event_types=tuple(json.loads(r["event_types"])) if r["event_types"] else (),
         min_killed=r["min_killed"],
         radius_km=r["radius_km"],
-        vector=np.frombuffer(r["vector"], dtype=np.float32) if r["vector"] else None,
+        vector=read_vector(r["vector"]),
         vector_model=r["vector_model"],
     )
     return WatchRow(
         watch_id=r["watch_id"],
         definition=definition,
-        muted_until=from_iso(r["muted_until"]),
+        muted_until=read_time(r["muted_until"]),
         paused_reason=r["paused_reason"],
-        paused_at=from_iso(r["paused_at"]),
+        paused_at=read_time(r["paused_at"]),
     )

@@ -1,4 +1,5 @@
-"""Shared fixtures: the shared data folder, the real embedding model (once per session)."""
+"""Shared fixtures: the shared data folder, the real embedding model (once per session), a
+PostgreSQL database (tests/pg.py) and the `engine` that runs a test on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
+
+# PostgreSQL for the tests, and the fixture that runs a test on each engine.
+from tests.engines import engine  # noqa: F401
+from tests.pg import pg_server_url, pg_url  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -26,6 +26,8 @@ HOMES: dict[str, frozenset[str]] = {
     "aiohttp": frozenset({"bot/adapters/discord/"}),
     "faiss": frozenset({"index/vectors.py"}),
     "aiosqlite": frozenset({"index/store.py"}),
+    "asyncpg": frozenset({"index/pg/connect.py"}),  # the PostgreSQL engine's pool
+    "pgvector": frozenset({"index/pg/connect.py"}),
     "feedparser": frozenset({"index/parse.py"}),
     "trafilatura": frozenset({"index/parse.py"}),
     "sentence_transformers": frozenset({"index/embed.py"}),

@@ -1,0 +1,51 @@
+"""Stage: a database URL -> an asyncpg pool on a migrated database. Side effects: connects to
+PostgreSQL, applies pending migrations (migrate.py), registers pgvector's codec on every
+connection of the pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from index.errors import StoreError
+from index.pg.migrate import migrate
+
+INSTALL_HINT = "the PostgreSQL engine needs asyncpg and pgvector: install 'wirewatch[postgres]'"
+
+
+def require_asyncpg() -> Any:
+    """The asyncpg module; StoreError naming the extra to install when it (or pgvector) is
+    missing."""
+    try:
+        import asyncpg
+        import pgvector.asyncpg  # noqa: F401
+    except ImportError as exc:
+        raise StoreError(INSTALL_HINT) from exc
+    return asyncpg
+
+
+async def _register_vector(conn: Any) -> None:
+    from pgvector.asyncpg import register_vector
+
+    await register_vector(conn)
+
+
+@asynccontextmanager
+async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> AsyncIterator[Any]:
+    """An asyncpg pool on the database at `url` (postgresql://...), its schema migrated first;
+    its connections read and write `vector` columns as float32 numpy arrays."""
+    asyncpg = require_asyncpg()
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    pool = await asyncpg.create_pool(
+        url, min_size=min_size, max_size=max_size, init=_register_vector
+    )
+    try:
+        yield pool
+    finally:
+        await pool.close()

@@ -1,0 +1,168 @@
+"""One test body, both engines: the `engine` fixture runs a test on SQLite and on PostgreSQL.
+
+An `Engine` hands out the row interfaces of one fresh database, and seeds what those
+interfaces only read (workspaces, feeds, subscriptions) with plain SQL of its engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+
+from index.noticerows import NoticeRows, SqliteNoticeRows
+from index.store import Store
+from index.timeutil import to_iso
+from index.watchrows import SqliteWatchRows, WatchRows
+from tests.pg import fresh_database
+
+ENGINES = ["sqlite", "postgres"]
+
+
+class Engine(Protocol):
+    name: str
+    watches: WatchRows
+    notices: NoticeRows
+
+    async def workspace(self, name: str, now: datetime) -> int: ...
+
+    async def follow(
+        self, workspace_id: int, url: str, now: datetime, *, channel: str | None, name: str | None
+    ) -> int:
+        """Subscribe the workspace to the feed at `url` (created if new); its feed_id."""
+        ...
+
+    async def unfollow(self, workspace_id: int, feed_id: int) -> None: ...
+
+    async def set_failing(self, feed_id: int, since: datetime | None, error: str = "") -> None:
+        """The feed fails since `since` (None: it works again)."""
+        ...
+
+    async def damage_watch(self, watch_id: int) -> None:
+        """Store a `spec` the engine's reader cannot take."""
+        ...
+
+
+class SqliteEngine:
+    name = "sqlite"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.watches: WatchRows = SqliteWatchRows(store)
+        self.notices: NoticeRows = SqliteNoticeRows(store)
+
+    async def workspace(self, name: str, now: datetime) -> int:
+        return await self.store.workspace_id(name, now)
+
+    async def follow(
+        self, workspace_id: int, url: str, now: datetime, *, channel: str | None, name: str | None
+    ) -> int:
+        return await self.store.subscribe(
+            workspace_id, url, interval_s=300, name=name, now=now, channel=channel
+        )
+
+    async def unfollow(self, workspace_id: int, feed_id: int) -> None:
+        await self._run(
+            "DELETE FROM subscriptions WHERE workspace_id = ? AND feed_id = ?",
+            workspace_id,
+            feed_id,
+        )
+
+    async def set_failing(self, feed_id: int, since: datetime | None, error: str = "") -> None:
+        await self._run(
+            "UPDATE feeds SET failing_since = ?, error_count = ?, last_error = ? WHERE feed_id = ?",
+            None if since is None else to_iso(since),
+            0 if since is None else 3,
+            error or None,
+            feed_id,
+        )
+
+    async def damage_watch(self, watch_id: int) -> None:
+        await self._run("UPDATE watches SET spec = '{not json' WHERE watch_id = ?", watch_id)
+
+    async def _run(self, sql: str, *params: Any) -> None:
+        async with self.store.transaction():
+            await self.store.db.execute(sql, params)
+
+
+class PgEngine:
+    name = "postgres"
+
+    def __init__(self, pool: Any) -> None:
+        from index.pg.noticerows import PgNoticeRows
+        from index.pg.watchrows import PgWatchRows
+
+        self.pool = pool
+        self.watches: WatchRows = PgWatchRows(pool)
+        self.notices: NoticeRows = PgNoticeRows(pool)
+
+    async def workspace(self, name: str, now: datetime) -> int:
+        return int(
+            await self.pool.fetchval(
+                "INSERT INTO workspaces (name, created_at) VALUES ($1, $2) "
+                "ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING workspace_id",
+                name,
+                now,
+            )
+        )
+
+    async def follow(
+        self, workspace_id: int, url: str, now: datetime, *, channel: str | None, name: str | None
+    ) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            feed_id = await conn.fetchval(
+                "INSERT INTO feeds (url, next_check_at, created_at) VALUES ($1, $2, $2) "
+                "ON CONFLICT (url) DO UPDATE SET url = excluded.url RETURNING feed_id",
+                url,
+                now,
+            )
+            await conn.execute(
+                "INSERT INTO subscriptions (workspace_id, feed_id, name, interval_s, created_at, "
+                "channel) VALUES ($1, $2, $3, 300, $4, $5)",
+                workspace_id,
+                feed_id,
+                name,
+                now,
+                channel,
+            )
+        return int(feed_id)
+
+    async def unfollow(self, workspace_id: int, feed_id: int) -> None:
+        await self.pool.execute(
+            "DELETE FROM subscriptions WHERE workspace_id = $1 AND feed_id = $2",
+            workspace_id,
+            feed_id,
+        )
+
+    async def set_failing(self, feed_id: int, since: datetime | None, error: str = "") -> None:
+        await self.pool.execute(
+            "UPDATE feeds SET failing_since = $1, error_count = $2, last_error = $3 "
+            "WHERE feed_id = $4",
+            since,
+            0 if since is None else 3,
+            error or None,
+            feed_id,
+        )
+
+    async def damage_watch(self, watch_id: int) -> None:
+        # JSONB holds only valid JSON: the damage is a document that is not an object.
+        await self.pool.execute(
+            "UPDATE watches SET spec = '\"not an object\"' WHERE watch_id = $1", watch_id
+        )
+
+
+@pytest.fixture(params=ENGINES)
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
+    """The row interfaces of a fresh database, on each engine in turn."""
+    if request.param == "sqlite":
+        async with Store.open(tmp_path / "wirewatch.db") as store:
+            yield SqliteEngine(store)
+        return
+    from index.pg.connect import open_pool
+
+    server_url = request.getfixturevalue("pg_server_url")
+    async with fresh_database(server_url) as url, open_pool(url, max_size=4) as pool:
+        yield PgEngine(pool)
