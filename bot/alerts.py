@@ -80,8 +80,15 @@ def _match_event(
     watch: Watch, events: Sequence[EventMeta], gazetteer: Gazetteer | None, why: str
 ) -> str | None:
     """A watch's place, types and minimum killed must hold for one and the same event (the
-    main event first); `why` then names that event ("air strike in Raqqa, 12 killed")."""
-    for event in sorted(events, key=lambda e: not e.main):
+    main event first); `why` then names that event ("air strike in Raqqa, 12 killed"). A group
+    watch's filters hold for the events the group acts in (its sentence's subject), else
+    those naming it, else any event of the story: another event's toll is not the group's."""
+    ordered = sorted(events, key=lambda e: not e.main)
+    if watch.kind == "group":
+        keys = watch.actor_keys.keys()
+        acting = [e for e in ordered if e.acting & keys]
+        ordered = acting or [e for e in ordered if e.actors & keys] or ordered
+    for event in ordered:
         said = why
         if watch.kind == "place":
             at = _place_why(watch, [event.place] if event.place else [], gazetteer)

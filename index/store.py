@@ -130,6 +130,7 @@ class EventMeta:
     injured: int | None
     main: bool
     actors: frozenset[str] = frozenset()  # the keys of the actors in its own words
+    acting: frozenset[str] = frozenset()  # those of them the sentence makes its subject
     date: date | None = None  # the date its sentence gives
 
     def describe(self) -> str:
@@ -1314,8 +1315,14 @@ def _event_row(article_id: int, seq: int, event: Event) -> tuple[Any, ...]:
     )
 
 
+def _actor_key(actor: dict[str, Any]) -> str:
+    """An event actor's key, as ActorRef.key makes it."""
+    return str(actor.get("actor_id") or "name:" + fold(actor["canonical"]))
+
+
 def _event_meta(r: aiosqlite.Row) -> EventMeta:
     place = json.loads(r["place"]) if r["place"] else None
+    actors = json.loads(r["actors"])
     return EventMeta(
         type=r["type"],
         sub_type=r["sub_type"],
@@ -1333,9 +1340,8 @@ def _event_meta(r: aiosqlite.Row) -> EventMeta:
         killed=r["killed_best"],
         injured=r["injured_best"],
         main=bool(r["main"]),
-        actors=frozenset(
-            a.get("actor_id") or "name:" + fold(a["canonical"]) for a in json.loads(r["actors"])
-        ),
+        actors=frozenset(_actor_key(a) for a in actors),
+        acting=frozenset(_actor_key(a) for a in actors if a.get("role") == "actor"),
         date=date.fromisoformat(r["event_date"]) if r["event_date"] else None,
     )
 

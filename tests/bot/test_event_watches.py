@@ -51,6 +51,23 @@ async def test_place_type_and_toll_must_hold_for_the_same_event(
     assert fields["Other events"] == "pledge in Abu Kamal"
 
 
+async def test_a_group_watch_filters_the_events_the_group_acts_in(
+    app: App,  # noqa: F811
+    clock: Clock,  # noqa: F811
+    httpserver_ipv4: HTTPServer,
+) -> None:
+    # the Nusra unit pledged and killed no one; the 12 dead are the air strike's
+    await commands.watch_add(app, "Nusra Front", kind="group", min_killed=5, channel="console")
+    await commands.watch_add(
+        app, "Nusra Front", kind="group", event_types=["strategic"], channel="console"
+    )
+    await publish(app, clock, httpserver_ipv4, [entry("r1", TITLE, STORY, LATER)])
+    [alert] = await alerts(app)
+    whys = [str(m["why"]) for m in alert["matched"]]  # type: ignore[attr-defined]
+    [why] = whys
+    assert "event: pledge in Abu Kamal" in why and "type strategic developments" in why
+
+
 def test_extract_prints_each_event(
     extractor: Extractor, capsys: pytest.CaptureFixture[str]
 ) -> None:
