@@ -4,20 +4,21 @@ four.
 
 `AlertRows` is all the alerts (bot/alerts.py) and their delivery (bot/delivery.py) ask of a
 database, as typed values; what matches, and what is posted when, stay with the bot.
-`SqliteAlertRows` implements it on the `Store`'s connection; another engine implements the
-same protocol.
+`SqliteAlertRows` implements it on the `Store`'s connection; `index/pg/alertrows.py` on
+PostgreSQL. Both read rows into values with `alert_of`, `sources_of`, `matches_of` and
+`delivery_times`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from index.store import Store, where
-from index.timeutil import from_iso, to_iso
+from index.timeutil import TimeReader, from_iso, to_iso
 
 PENDING = "delivered_version < version AND failed = 0"  # not delivered yet nor given up
 CHUNK = 500  # ids per IN (...) list
@@ -340,31 +341,24 @@ class SqliteAlertRows:
 
     async def get(self, alert_ids: Sequence[int]) -> dict[int, AlertRow]:
         rows = await self._in("SELECT * FROM alerts WHERE alert_id IN ({})", alert_ids)
-        return {r["alert_id"]: _row_to_alert(r) for r in rows}
+        return {r["alert_id"]: alert_of(r) for r in rows}
 
     async def sources(self, alert_ids: Sequence[int]) -> dict[int, list[AlertSource]]:
-        found: dict[int, list[AlertSource]] = defaultdict(list)
-        for r in await self._in(
-            "SELECT x.alert_id, a.article_id, a.source, a.title, a.url, a.published_at "
-            "FROM alert_articles x JOIN articles a USING (article_id) WHERE x.alert_id IN ({}) "
-            "ORDER BY a.published_at, a.article_id",
-            alert_ids,
-        ):
-            published = from_iso(r["published_at"]) or datetime.min
-            found[r["alert_id"]].append(
-                AlertSource(r["article_id"], r["source"], r["title"], r["url"], published)
+        return sources_of(
+            await self._in(
+                "SELECT x.alert_id, a.article_id, a.source, a.title, a.url, a.published_at "
+                "FROM alert_articles x JOIN articles a USING (article_id) "
+                "WHERE x.alert_id IN ({}) ORDER BY a.published_at, a.article_id",
+                alert_ids,
             )
-        return dict(found)
+        )
 
     async def matches(self, alert_ids: Sequence[int]) -> dict[int, list[AlertMatch]]:
-        found: dict[int, list[AlertMatch]] = defaultdict(list)
-        for r in await self._in(
-            "SELECT * FROM alert_matches WHERE alert_id IN ({}) ORDER BY watch_id", alert_ids
-        ):
-            found[r["alert_id"]].append(
-                AlertMatch(r["watch_id"], r["term"], r["article_id"], r["why"])
+        return matches_of(
+            await self._in(
+                "SELECT * FROM alert_matches WHERE alert_id IN ({}) ORDER BY watch_id", alert_ids
             )
-        return dict(found)
+        )
 
     async def _in(self, sql: str, ids: Sequence[int]) -> list[Any]:
         """Run `sql` (a constant of this class) with its `IN ({})` filled with these ids."""
@@ -395,12 +389,7 @@ class SqliteAlertRows:
             "ORDER BY delivered_at",
             (to_iso(after),),
         )
-        out = []
-        for created, delivered in rows:
-            at = from_iso(delivered)
-            assert at is not None  # compared greater than a time: not NULL
-            out.append((from_iso(created), at))
-        return out
+        return delivery_times(rows)
 
     # ---- the outbox
     async def due(self, now: datetime) -> list[tuple[int, str]]:
@@ -483,22 +472,57 @@ class SqliteAlertRows:
         return cursor.rowcount
 
 
-def _row_to_alert(r: Any) -> AlertRow:
+def alert_of(r: Any, read_time: TimeReader = from_iso) -> AlertRow:
+    """An `alerts` row (by column name) as a value."""
     return AlertRow(
         alert_id=r["alert_id"],
         workspace_id=r["workspace_id"],
         channel=r["channel"],
         story_id=r["story_id"],
-        created_at=from_iso(r["created_at"]) or datetime.min,
-        updated_at=from_iso(r["updated_at"]) or datetime.min,
+        created_at=read_time(r["created_at"]) or datetime.min,
+        updated_at=read_time(r["updated_at"]) or datetime.min,
         version=r["version"],
         delivered_version=r["delivered_version"],
-        delivered_at=from_iso(r["delivered_at"]),
+        delivered_at=read_time(r["delivered_at"]),
         message_ref=r["message_ref"],
         send_key=r["send_key"],
         digest=bool(r["digest"]),
         attempts=r["attempts"],
-        next_attempt_at=from_iso(r["next_attempt_at"]),
+        next_attempt_at=read_time(r["next_attempt_at"]),
         last_error=r["last_error"],
         failed=bool(r["failed"]),
     )
+
+
+def sources_of(
+    rows: Iterable[Any], read_time: TimeReader = from_iso
+) -> dict[int, list[AlertSource]]:
+    """Rows of (alert_id, article_id, source, title, url, published_at), in the order read, as
+    each alert's sources."""
+    found: dict[int, list[AlertSource]] = defaultdict(list)
+    for r in rows:
+        published = read_time(r["published_at"]) or datetime.min
+        found[r["alert_id"]].append(
+            AlertSource(r["article_id"], r["source"], r["title"], r["url"], published)
+        )
+    return dict(found)
+
+
+def matches_of(rows: Iterable[Any]) -> dict[int, list[AlertMatch]]:
+    """`alert_matches` rows, in the order read, as each alert's matches."""
+    found: dict[int, list[AlertMatch]] = defaultdict(list)
+    for r in rows:
+        found[r["alert_id"]].append(AlertMatch(r["watch_id"], r["term"], r["article_id"], r["why"]))
+    return dict(found)
+
+
+def delivery_times(
+    rows: Iterable[Any], read_time: TimeReader = from_iso
+) -> list[tuple[datetime | None, datetime]]:
+    """Rows of (created_at, delivered_at), delivered_at not NULL, as times."""
+    out = []
+    for created, delivered in rows:
+        at = read_time(delivered)
+        assert at is not None  # compared greater than a time: not NULL
+        out.append((read_time(created), at))
+    return out

@@ -53,6 +53,13 @@ async def test_migrating_twice_is_a_no_op(conns: list[Any]) -> None:
         "watches",
         "feed_notice_state",
         "feed_notices",
+        "stories",
+        "articles",
+        "feed_entries",
+        "alerts",
+        "alert_matches",
+        "alert_articles",
+        "deliveries",
     }
 
 
