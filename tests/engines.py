@@ -1,7 +1,8 @@
 """One test body, both engines: the `engine` fixture runs a test on SQLite and on PostgreSQL.
 
 An `Engine` hands out the row interfaces of one fresh database, and seeds what those
-interfaces only read (workspaces, feeds, subscriptions) with plain SQL of its engine.
+interfaces only read (workspaces, feeds, subscriptions, stories, articles, feed entries) with
+plain SQL of its engine.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from index.alertrows import AlertRows, SqliteAlertRows
 from index.noticerows import NoticeRows, SqliteNoticeRows
 from index.store import Store
 from index.timeutil import to_iso
@@ -26,6 +28,7 @@ class Engine(Protocol):
     name: str
     watches: WatchRows
     notices: NoticeRows
+    alerts: AlertRows
 
     async def workspace(self, name: str, now: datetime) -> int: ...
 
@@ -45,6 +48,13 @@ class Engine(Protocol):
         """Store a `spec` the engine's reader cannot take."""
         ...
 
+    async def article(
+        self, feed_id: int, n: int, published_at: datetime, *, story_id: int | None = None
+    ) -> tuple[int, int]:
+        """A new article "Title n" the feed carried, in the story `story_id` (a new story when
+        None): (article_id, story_id)."""
+        ...
+
 
 class SqliteEngine:
     name = "sqlite"
@@ -53,6 +63,7 @@ class SqliteEngine:
         self.store = store
         self.watches: WatchRows = SqliteWatchRows(store)
         self.notices: NoticeRows = SqliteNoticeRows(store)
+        self.alerts: AlertRows = SqliteAlertRows(store)
 
     async def workspace(self, name: str, now: datetime) -> int:
         return await self.store.workspace_id(name, now)
@@ -83,6 +94,41 @@ class SqliteEngine:
     async def damage_watch(self, watch_id: int) -> None:
         await self._run("UPDATE watches SET spec = '{not json' WHERE watch_id = ?", watch_id)
 
+    async def article(
+        self, feed_id: int, n: int, published_at: datetime, *, story_id: int | None = None
+    ) -> tuple[int, int]:
+        at = to_iso(published_at)
+        db = self.store.db
+        async with self.store.transaction():
+            if story_id is None:
+                cursor = await db.execute(
+                    "INSERT INTO stories (title, first_seen_at, last_seen_at) VALUES (?, ?, ?)",
+                    (f"Title {n}", at, at),
+                )
+                story_id = cursor.lastrowid
+            cursor = await db.execute(
+                "INSERT INTO articles (story_id, url, title, text, source, published_at, "
+                "first_seen_at, content_hash, minhash) VALUES (?, ?, ?, ?, 'Outlet', ?, ?, ?, ?)",
+                (
+                    story_id,
+                    f"https://outlet.example/{n}",
+                    f"Title {n}",
+                    f"Text {n}.",
+                    at,
+                    at,
+                    f"hash{n}",
+                    b"",
+                ),
+            )
+            article_id = cursor.lastrowid
+            await db.execute(
+                "INSERT INTO feed_entries (feed_id, entry_key, article_id, content_hash, "
+                "first_seen_at) VALUES (?, ?, ?, ?, ?)",
+                (feed_id, f"g{n}", article_id, f"hash{n}", at),
+            )
+        assert article_id is not None and story_id is not None
+        return article_id, story_id
+
     async def _run(self, sql: str, *params: Any) -> None:
         async with self.store.transaction():
             await self.store.db.execute(sql, params)
@@ -92,12 +138,14 @@ class PgEngine:
     name = "postgres"
 
     def __init__(self, pool: Any) -> None:
+        from index.pg.alertrows import PgAlertRows
         from index.pg.noticerows import PgNoticeRows
         from index.pg.watchrows import PgWatchRows
 
         self.pool = pool
         self.watches: WatchRows = PgWatchRows(pool)
         self.notices: NoticeRows = PgNoticeRows(pool)
+        self.alerts: AlertRows = PgAlertRows(pool)
 
     async def workspace(self, name: str, now: datetime) -> int:
         return int(
@@ -152,6 +200,40 @@ class PgEngine:
         await self.pool.execute(
             "UPDATE watches SET spec = '\"not an object\"' WHERE watch_id = $1", watch_id
         )
+
+    async def article(
+        self, feed_id: int, n: int, published_at: datetime, *, story_id: int | None = None
+    ) -> tuple[int, int]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            if story_id is None:
+                story_id = await conn.fetchval(
+                    "INSERT INTO stories (title, first_seen_at, last_seen_at) "
+                    "VALUES ($1, $2, $2) RETURNING story_id",
+                    f"Title {n}",
+                    published_at,
+                )
+            article_id = await conn.fetchval(
+                "INSERT INTO articles (story_id, url, title, text, source, published_at, "
+                "first_seen_at, content_hash, minhash) VALUES ($1, $2, $3, $4, 'Outlet', $5, $5, "
+                "$6, $7) RETURNING article_id",
+                story_id,
+                f"https://outlet.example/{n}",
+                f"Title {n}",
+                f"Text {n}.",
+                published_at,
+                f"hash{n}",
+                b"",
+            )
+            await conn.execute(
+                "INSERT INTO feed_entries (feed_id, entry_key, article_id, content_hash, "
+                "first_seen_at) VALUES ($1, $2, $3, $4, $5)",
+                feed_id,
+                f"g{n}",
+                article_id,
+                f"hash{n}",
+                published_at,
+            )
+        return int(article_id), int(story_id)
 
 
 @pytest.fixture(params=ENGINES)
