@@ -156,7 +156,15 @@ def print_event(doc: dict[str, Any]) -> None:
     for e in doc.get("events", []):
         killed, injured = (e[k]["best"] if e[k] else None for k in ("killed", "injured"))
         place = e["place"]["text"] if e["place"] else None
-        what = describe(e["type"], e["sub_type"], place, killed, injured)
+        what = describe(
+            e["type"],
+            e["sub_type"],
+            place,
+            killed,
+            injured,
+            civilians_killed=bool(e["killed"] and e["killed"].get("civilians")),
+            civilians_injured=bool(e["injured"] and e["injured"].get("civilians")),
+        )
         out.print(
             f"event: {what}, {e['date'] or 'date not stated'}" + ("  <- main" if e["main"] else ""),
             markup=False,

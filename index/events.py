@@ -544,16 +544,24 @@ def _absorb(into: _Found, other: _Found) -> None:
 
 
 def describe(
-    type_: str, sub_type: str | None, place: str | None, killed: int | None, injured: int | None
+    type_: str,
+    sub_type: str | None,
+    place: str | None,
+    killed: int | None,
+    injured: int | None,
+    *,
+    civilians_killed: bool = False,
+    civilians_injured: bool = False,
 ) -> str:
-    """An event in words: "air strike in Raqqa, 12 killed"."""
+    """An event in words: "air strike in Raqqa, 12 killed" ("12 civilians killed" where the
+    text says the dead were civilians)."""
     text = "explosive device" if sub_type == "ied" else (sub_type or type_).replace("_", " ")
     if place:
         text += f" in {place}"
     if killed:
-        text += f", {killed} killed"
+        text += f", {killed} {'civilians ' if civilians_killed else ''}killed"
     if injured:
-        text += f", {injured} injured"
+        text += f", {injured} {'civilians ' if civilians_injured else ''}injured"
     return text
 
 

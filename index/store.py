@@ -132,11 +132,21 @@ class EventMeta:
     actors: frozenset[str] = frozenset()  # the keys of the actors in its own words
     acting: frozenset[str] = frozenset()  # those of them the sentence makes its subject
     date: date | None = None  # the date its sentence gives
+    civilians_killed: bool = False  # the text says the dead were civilians
+    civilians_injured: bool = False
 
     def describe(self) -> str:
-        """ "air strike in Raqqa, 12 killed" """
+        """ "air strike in Raqqa, 12 civilians killed" """
         place = self.place.mention if self.place is not None else None
-        return describe(self.type, self.sub_type, place, self.killed, self.injured)
+        return describe(
+            self.type,
+            self.sub_type,
+            place,
+            self.killed,
+            self.injured,
+            civilians_killed=self.civilians_killed,
+            civilians_injured=self.civilians_injured,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -1343,6 +1353,8 @@ def _event_meta(r: aiosqlite.Row) -> EventMeta:
         actors=frozenset(_actor_key(a) for a in actors),
         acting=frozenset(_actor_key(a) for a in actors if a.get("role") == "actor"),
         date=date.fromisoformat(r["event_date"]) if r["event_date"] else None,
+        civilians_killed=bool(r["killed_civilians"]),
+        civilians_injured=bool(r["injured_civilians"]),
     )
 
 

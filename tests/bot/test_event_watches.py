@@ -41,13 +41,13 @@ async def test_place_type_and_toll_must_hold_for_the_same_event(
     assert len(whys) == 2, whys  # the pledge in Abu Kamal killed no one: no toll watch fires
     pledge, strike = whys
     assert "event: pledge in Abu Kamal" in pledge and "killed" not in pledge
-    assert "event: air strike in Raqqa, 12 killed" in strike
+    assert "event: air strike in Raqqa, 12 civilians killed" in strike
     assert "type explosions/remote violence" in strike
     chat = FakeChat()
     assert (await commands.deliver_alerts(app, chat)).sent == 1
     [(_, card)] = chat.drain()
     fields = dict(card.fields)
-    assert fields["Main event"] == "air strike in Raqqa, 12 killed"
+    assert fields["Main event"] == "air strike in Raqqa, 12 civilians killed"
     assert fields["Other events"] == "pledge in Abu Kamal"
 
 
@@ -74,5 +74,5 @@ def test_extract_prints_each_event(
     record = extractor.extract_many([ExtractInput(TITLE, STORY, LATER)])[0]
     print_event(record.to_doc())
     lines = capsys.readouterr().out.splitlines()
-    assert "event: air strike in Raqqa, 12 killed, 2026-11-23  <- main" in lines, lines
+    assert "event: air strike in Raqqa, 12 civilians killed, 2026-11-23  <- main" in lines, lines
     assert "event: pledge in Abu Kamal, date not stated" in lines, lines
