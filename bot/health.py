@@ -6,7 +6,9 @@ WIREWATCH_METRICS_HOST (127.0.0.1 by default) on that port.
 finished within WIREWATCH_HEALTH_MAX_POLL_AGE_S (counted from the start until the first one)
 and, with a Discord token, the gateway is connected; otherwise 503 with the reasons. The
 outbox backlog (alerts waiting, the oldest one's age) is reported, not judged: a chat outage
-shows as Discord disconnected, and a rate limit holding alerts back is normal.
+shows as Discord disconnected, and a rate limit holding alerts back is normal. So is a pause of
+Discord delivery for too many invalid requests (401/403/429 in the last 10 minutes): reported
+under `discord_delivery`, and as two gauges.
 `/metrics` is the Prometheus text format from prometheus-client, every name `wirewatch_...`.
 
 The server is a few lines over asyncio streams on the bot's own loop (one request per
@@ -24,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -91,6 +93,16 @@ class _Metrics:
         self.discord = Gauge(
             "wirewatch_discord_connected", "1 when the Discord gateway is connected.", registry=r
         )
+        self.discord_invalid = Gauge(
+            "wirewatch_discord_invalid_requests",
+            "401, 403 and 429 answers from Discord to deliveries in the last 10 minutes.",
+            registry=r,
+        )
+        self.discord_paused = Gauge(
+            "wirewatch_discord_delivery_paused",
+            "1 while delivery to Discord is paused for too many invalid requests.",
+            registry=r,
+        )
         self.healthy = Gauge("wirewatch_healthy", "1 when /healthz answers 200.", registry=r)
         self.vectors = Gauge("wirewatch_index_vectors", "Vectors in the index.", registry=r)
         self.index_bytes = Gauge(
@@ -100,6 +112,16 @@ class _Metrics:
             "wirewatch_database_bytes", "Size of the database and its WAL.", registry=r
         )
         self.embedding = Info("wirewatch_embedding", "The embedding model and backend.", registry=r)
+
+
+class InvalidRequests(Protocol):
+    """What the Discord chat tells of the invalid requests it counts (its guard)."""
+
+    @property
+    def invalid_requests(self) -> int: ...
+
+    @property
+    def paused(self) -> bool: ...
 
 
 @dataclass
@@ -113,6 +135,7 @@ class Monitor:
     index_path: Path
     scheduler_running: Callable[[], bool] = lambda: False
     discord_connected: Callable[[], bool] | None = None  # None: no Discord configured
+    discord_requests: InvalidRequests | None = None  # None: no Discord configured
     vectors: Callable[[], int] = lambda: 0
     started_at: datetime = field(init=False)
     last_poll_at: datetime | None = None
@@ -183,10 +206,15 @@ class Monitor:
             if not discord:
                 reasons.append("not connected to Discord")
         backlog, oldest = await alert_rows(self.store).backlog()
+        requests = self.discord_requests
+        invalid = requests.invalid_requests if requests is not None else 0
+        paused = requests.paused if requests is not None else False
         m = self.metrics
         m.poll_age.set(age)
         m.outbox.set(backlog)
         m.discord.set(1 if discord else 0)
+        m.discord_invalid.set(invalid)
+        m.discord_paused.set(1 if paused else 0)
         m.healthy.set(0 if reasons else 1)
         doc = {
             "status": "unhealthy" if reasons else "ok",
@@ -195,6 +223,9 @@ class Monitor:
             "last_poll_at": to_iso(self.last_poll_at) if self.last_poll_at else None,
             "last_poll_age_s": round(age, 1),
             "discord": None if discord is None else ("connected" if discord else "disconnected"),
+            "discord_delivery": None
+            if requests is None
+            else {"paused": paused, "invalid_requests": invalid},
             "outbox": {
                 "alerts": backlog,
                 "oldest_age_s": round((now - oldest).total_seconds(), 1) if oldest else None,

@@ -166,6 +166,7 @@ async def serve(settings: Settings, *, chat: bool = False) -> None:
             service.task.add_done_callback(lambda _: stop.set())  # the gateway gave up
             if app.monitor is not None:
                 app.monitor.discord_connected = service.connected
+                app.monitor.discord_requests = service.chat.guard
         busy = asyncio.Lock()
         scheduler = start_jobs(app, busy)
         if app.monitor is not None:

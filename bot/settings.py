@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     discord_api_base: str | None = None  # REST base URL (a rate-limit proxy, a test server)
     discord_gateway_url: str | None = None  # gateway websocket URL
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    discord_max_rps: int = Field(40, ge=1, le=49)  # REST calls a second for all deliveries
+    # 401/403/429 answers in 10 minutes that pause delivery (Discord bans at 10,000)
+    discord_invalid_pause: int = Field(1000, ge=1, le=9999)
     # event metadata
     cache_dir: Path | None = None
     actor_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)

@@ -22,7 +22,7 @@ from pytest_httpserver import HTTPServer
 
 from bot import commands, feedhealth
 from bot.app import App, open_app
-from bot.ports import Card, ChatPort
+from bot.ports import Card, ChatPort, DeliveryError
 from bot.settings import Settings
 from index.embed import Embedder
 from index.extract import Extractor
@@ -37,6 +37,7 @@ from tests.bot.test_alerts import (
     entry,
     serve,
 )
+from tests.bot.test_discord_ratelimit import Ticks
 from tests.fakediscord import FakeDiscord, FakeGuild, point_discord_at
 from tests.index.test_ingest import Clock, rss
 
@@ -45,6 +46,7 @@ with warnings.catch_warnings():
     import discord  # noqa: F401
 
 from bot.adapters.discord.chat import DiscordChat  # noqa: E402
+from bot.adapters.discord.ratelimit import InvalidRequestGuard  # noqa: E402
 from bot.adapters.discord.service import DiscordService  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,6 +127,15 @@ async def subscribe(
     app: App, httpserver: HTTPServer, path: str, items: list[dict[str, str]], name: str, ws: str
 ) -> None:
     await commands.add_feed(app, serve(httpserver, path, items, name), workspace=ws)
+
+
+async def mosul_alert(app: App, clock: Clock, httpserver: HTTPServer, channel: str) -> None:
+    """Watch Mosul in `channel` (of Alpha) and poll a feed with a Mosul car bomb an hour later."""
+    await commands.watch_add(app, "Mosul", channel=channel)
+    story = [entry("m1", "Car bomb in Mosul", MOSUL, LATER)]
+    await subscribe(app, httpserver, "/a.xml", story, "A", ALPHA_WS)
+    clock.advance(hours=1)
+    await commands.poll_once(app, workspace=ALPHA_WS)
 
 
 async def alerts_of(app: App, channel: str) -> list[dict[str, Any]]:
@@ -313,6 +324,47 @@ async def test_a_403_channel_pauses_its_watches_and_unmute_resumes_them(
     assert (await commands.status(app, workspace=ALPHA_WS))["paused_watches"] == []
 
 
+# ---- 4b: past the invalid-request threshold the chat stops calling Discord ----------------------
+async def test_too_many_403s_pause_delivery_until_they_leave_the_window(
+    app: App,
+    clock: Clock,
+    httpserver_ipv4: HTTPServer,
+    fake: FakeDiscord,
+    service: DiscordService,
+) -> None:
+    await mosul_alert(app, clock, httpserver_ipv4, OPS_CH)
+    assert len(await alerts_of(app, OPS_CH)) == 1
+
+    ticks = Ticks()
+    chat = DiscordChat(service.bot, guard=InvalidRequestGuard(3, clock=ticks))
+    fake.fail_channel(NEWS, 403)
+    for n in range(3):
+        with pytest.raises(DeliveryError) as refused:
+            await chat.send(NEWS_CH, Card("Probe", None, ""), key=f"p{n}")
+        assert refused.value.channel_gone
+    assert [r.status for r in fake.requests_to("POST", MESSAGES)] == [403] * 3
+    assert (chat.guard.paused, chat.guard.invalid_requests) == (True, 3)
+
+    seen = len(fake.requests)
+    report = await commands.deliver_alerts(app, chat)
+    assert (report.sent, report.failed) == (0, 1)
+    ticks.advance(599)  # the 403s are still in the window
+    clock.advance(hours=1)
+    assert (await commands.deliver_alerts(app, chat)).sent == 0
+    assert len(fake.requests) == seen and fake.messages(OPS) == []
+    [waiting] = await alerts_of(app, OPS_CH)
+    assert waiting["pending"] and not waiting["failed"] and waiting["attempts"] == 2
+
+    ticks.advance(1)  # ten minutes since the 403s: the window is empty
+    clock.advance(hours=1)
+    report = await commands.deliver_alerts(app, chat)
+    assert (report.sent, report.failed) == (1, 0)
+    [message] = await fake.wait_for_messages(OPS, 1)
+    assert embed_of(message)["title"] == "Car bomb in Mosul"
+    assert not (await alerts_of(app, OPS_CH))[0]["pending"]
+    assert not chat.guard.paused
+
+
 # ---- 5: a 429 is discord.py's to honour ---------------------------------------------------------
 async def test_a_429_is_retried_once_by_discord_py_itself(
     app: App,
@@ -321,11 +373,7 @@ async def test_a_429_is_retried_once_by_discord_py_itself(
     fake: FakeDiscord,
     service: DiscordService,
 ) -> None:
-    await commands.watch_add(app, "Mosul", channel=NEWS_CH)
-    story = [entry("m1", "Car bomb in Mosul", MOSUL, LATER)]
-    await subscribe(app, httpserver_ipv4, "/a.xml", story, "A", ALPHA_WS)
-    clock.advance(hours=1)
-    await commands.poll_once(app, workspace=ALPHA_WS)
+    await mosul_alert(app, clock, httpserver_ipv4, NEWS_CH)
 
     fake.rate_limit("POST", MESSAGES, retry_after=0.2)
     report = await commands.deliver_alerts(app, DiscordChat(service.bot))

@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from bot import commands
+from bot.adapters.discord.ratelimit import InvalidRequestGuard
 from bot.app import App, open_app
 from bot.health import Monitor, bound_port, start_server
 from bot.jobs import serve_monitor, start_jobs
@@ -169,3 +170,29 @@ def test_metrics_count_feed_failures_by_reason(app: App) -> None:
     assert registry.get_sample_value("wirewatch_feeds_failed_total", {"reason": "HTTP 503"}) == 1
     assert registry.get_sample_value("wirewatch_feeds_failed_total", {"reason": "timed out"}) == 1
     assert registry.get_sample_value("wirewatch_feeds_polled_total") == 3
+
+
+async def test_healthz_and_metrics_show_a_paused_discord_delivery(app: App) -> None:
+    seconds = [0.0]  # the guard's monotonic clock
+    guard = InvalidRequestGuard(2, clock=lambda: seconds[0])
+    paths = (app.settings.db_path, app.settings.index_path)
+    _, plain = await Monitor(app.store, app.now, MAX_AGE_S, *paths).check()
+    assert plain["discord_delivery"] is None  # no Discord configured
+    monitor = Monitor(app.store, app.now, MAX_AGE_S, *paths, discord_requests=guard)
+    registry = monitor.metrics.registry
+
+    async def shown() -> tuple[object, float | None, float | None]:
+        _, doc = await monitor.check()
+        return (
+            doc["discord_delivery"],
+            registry.get_sample_value("wirewatch_discord_invalid_requests"),
+            registry.get_sample_value("wirewatch_discord_delivery_paused"),
+        )
+
+    guard.record(403)
+    assert await shown() == ({"paused": False, "invalid_requests": 1}, 1, 0)
+    guard.record(429)
+    assert await shown() == ({"paused": True, "invalid_requests": 2}, 2, 1)
+    assert b"wirewatch_discord_delivery_paused 1.0" in await monitor.exposition()
+    seconds[0] += 600
+    assert await shown() == ({"paused": False, "invalid_requests": 0}, 0, 0)

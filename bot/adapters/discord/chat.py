@@ -2,6 +2,11 @@
 Side effects: REST calls to Discord through discord.py (its rate limiter honours 429s; nothing
 here retries on top of it: the outbox retries later, with backoff).
 
+Every call waits for the process-wide `RateLimiter` first (WIREWATCH_DISCORD_MAX_RPS), and
+none is made while the `InvalidRequestGuard` counts too many 401/403/429 answers in the last
+10 minutes (WIREWATCH_DISCORD_INVALID_PAUSE): `send` and `edit` then fail at once with a
+retryable DeliveryError, so the outbox keeps the alerts until the pause ends.
+
 Exactly once, as far as Discord allows: every post carries the outbox's key as the message
 `nonce` with `enforce_nonce`, so Discord itself drops a repeat of the same post within its
 nonce window (a few minutes). A post the process made but could not mark before it stopped is
@@ -16,6 +21,7 @@ import logging
 import discord
 
 from bot.adapters.discord.embeds import card_embed, ref_of
+from bot.adapters.discord.ratelimit import InvalidRequestGuard, RateLimiter
 from bot.ports import Card, DeliveryError
 
 log = logging.getLogger(__name__)
@@ -25,6 +31,9 @@ HISTORY_LIMIT = 100  # messages read back when reconciling a post that may have 
 # Discord error codes that mean the channel is gone or closed to the bot.
 CHANNEL_GONE_CODES = frozenset({10003, 50001, 50013})  # unknown channel, missing access/permissions
 UNKNOWN_MESSAGE = 10008
+MAX_RPS = 40  # REST calls a second for all deliveries, below Discord's global 50
+INVALID_PAUSE = 1000  # invalid answers in 10 minutes that pause delivery (Discord bans at 10,000)
+PAUSED = "paused: too many invalid requests to Discord"
 
 
 def parse_channel(channel: str) -> tuple[int, int]:
@@ -46,8 +55,16 @@ def workspace_name(guild_id: int) -> str:
 class DiscordChat:
     """Delivers cards to Discord channels through a logged-in client."""
 
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        limiter: RateLimiter | None = None,
+        guard: InvalidRequestGuard | None = None,
+    ) -> None:
         self.client = client
+        self.limiter = limiter or RateLimiter(MAX_RPS)
+        self.guard = guard or InvalidRequestGuard(INVALID_PAUSE)
 
     def accepts(self, channel: str) -> bool:
         return channel.startswith(PREFIX) and channel.count(":") == 2
@@ -67,23 +84,39 @@ class DiscordChat:
                     extra={"target": channel},
                 )
                 if [e.to_dict() for e in found.embeds] != [embed.to_dict()]:
+                    await self._call()
                     await found.edit(embed=embed)  # the alert changed since (another source)
                 return str(found.id)
+            await self._call()
             message = await target.send(embed=embed, nonce=key)
         except discord.HTTPException as exc:
-            raise _delivery_error(exc) from exc
+            raise self._failed(exc) from exc
         return str(message.id)
 
     async def edit(self, channel: str, message_ref: str, card: Card) -> None:
         target = self._target(channel)
         try:
+            await self._call()
             await target.get_partial_message(int(message_ref)).edit(embed=card_embed(card))
         except discord.HTTPException as exc:
-            raise _delivery_error(exc) from exc
+            raise self._failed(exc) from exc
+
+    async def _call(self) -> None:
+        """Before each REST call: refuse while paused, else wait for the rate cap."""
+        if self.guard.paused:
+            raise DeliveryError(PAUSED)
+        await self.limiter.acquire()
+        if self.guard.paused:  # a call that waited behind others that paused delivery
+            raise DeliveryError(PAUSED)
+
+    def _failed(self, exc: discord.HTTPException) -> DeliveryError:
+        self.guard.record(exc.status)
+        return _delivery_error(exc)
 
     async def _posted(self, target: discord.PartialMessageable, ref: str) -> discord.Message | None:
         """Our own recent message carrying `ref`, if any."""
         me = self.client.user
+        await self._call()  # one page: HISTORY_LIMIT is within what one request returns
         async for message in target.history(limit=HISTORY_LIMIT):
             if me is not None and message.author.id == me.id and ref_of(message.embeds) == ref:
                 return message

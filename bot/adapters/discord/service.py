@@ -18,6 +18,7 @@ import yarl
 
 from bot.adapters.discord.chat import DiscordChat
 from bot.adapters.discord.client import WirewatchBot
+from bot.adapters.discord.ratelimit import InvalidRequestGuard, RateLimiter
 from bot.app import App
 from bot.errors import UserError
 from bot.settings import Settings
@@ -53,7 +54,11 @@ class DiscordService:
             guild_ids=settings.discord_guild_ids,
             state_path=settings.data_dir / "discord_commands.json",
         )
-        self.chat = DiscordChat(self.bot)
+        self.chat = DiscordChat(
+            self.bot,
+            limiter=RateLimiter(settings.discord_max_rps),
+            guard=InvalidRequestGuard(settings.discord_invalid_pause),
+        )
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
