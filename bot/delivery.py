@@ -54,6 +54,17 @@ def retry_at(now: datetime, attempts: int, policy: AlertPolicy) -> datetime:
     return now + timedelta(seconds=backoff(attempts, policy.retry_base_s, policy.retry_max_s))
 
 
+def next_try(
+    attempts: int, exc: DeliveryError, now: datetime, policy: AlertPolicy
+) -> tuple[int, datetime]:
+    """(attempts, when to try again) after a message that had failed `attempts` times failed
+    with `exc`. A chat holding deliveries back (`retry_after_s`) is not the message's failure:
+    the try is not counted, and the retry comes when the chat said."""
+    if exc.retry_after_s is not None:
+        return attempts, now + timedelta(seconds=exc.retry_after_s)
+    return attempts + 1, retry_at(now, attempts + 1, policy)
+
+
 async def deliver(
     store: Store,
     port: ChatPort,
@@ -223,11 +234,11 @@ async def _failed(
     now: datetime,
     policy: AlertPolicy,
 ) -> None:
-    attempts = max(v.attempts for v in members) + 1
+    attempts, when = next_try(max(v.attempts for v in members), exc, now, policy)
     await rows.failed(
         [v.alert_id for v in members],
         attempts=attempts,
-        retry_at=retry_at(now, attempts, policy),  # one time for the whole message
+        retry_at=when,  # one time for the whole message
         error=exc.reason,
         permanent=exc.permanent,
     )

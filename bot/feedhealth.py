@@ -18,7 +18,7 @@ import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from bot.delivery import AlertPolicy, give_up_channel, retry_at
+from bot.delivery import AlertPolicy, give_up_channel, next_try
 from bot.ports import Card, ChatPort, DeliveryError
 from bot.watches import watch_rows
 from index.errors import StoreError
@@ -316,11 +316,11 @@ async def _deliver_channel(
 async def _failed(
     rows: NoticeRows, members: list[Notice], exc: DeliveryError, now: datetime, policy: AlertPolicy
 ) -> None:
-    attempts = max(n.attempts for n in members) + 1
+    attempts, when = next_try(max(n.attempts for n in members), exc, now, policy)
     await rows.failed(
         [n.notice_id for n in members],
         attempts=attempts,
-        retry_at=retry_at(now, attempts, policy),
+        retry_at=when,
         error=exc.reason,
         permanent=exc.permanent,
     )

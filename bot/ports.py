@@ -48,13 +48,23 @@ class DeliveryError(Exception):
     """The chat did not take a message. `permanent`: retrying this message cannot help (the
     chat refused it for good); otherwise the outbox retries with backoff. `channel_gone`
     (implies permanent): the channel was deleted or the bot may no longer post there, so
-    nothing more is sent there until someone resumes its watches."""
+    nothing more is sent there until someone resumes its watches. `retry_after_s`: the chat
+    itself is holding deliveries back for this long, through no fault of the message, so the
+    try is not counted against it and the outbox retries then."""
 
-    def __init__(self, reason: str, *, permanent: bool = False, channel_gone: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        channel_gone: bool = False,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent or channel_gone
         self.channel_gone = channel_gone
+        self.retry_after_s = retry_after_s
 
 
 class ChatPort(Protocol):

@@ -148,3 +148,16 @@ def test_the_settings_keep_the_cap_below_discords_limits(tmp_path: Path) -> None
     for bad in ({"discord_max_rps": 50}, {"discord_max_rps": 0}, {"discord_invalid_pause": 10_000}):
         with pytest.raises(ValidationError):
             Settings(_env_file=None, data_dir=tmp_path, **bad)  # type: ignore[call-arg, arg-type]
+
+
+def test_a_pause_says_when_it_ends() -> None:
+    ticks = Ticks()
+    guard = InvalidRequestGuard(2, 600, clock=ticks)
+    assert guard.resume_in() == 0.0
+    guard.record(403)
+    ticks.advance(100)
+    guard.record(429)
+    guard.record(401)  # three in the window, threshold two: below it once two have left
+    assert guard.paused and guard.resume_in() == 600.0
+    ticks.advance(600)
+    assert not guard.paused and guard.resume_in() == 0.0

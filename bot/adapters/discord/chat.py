@@ -102,12 +102,13 @@ class DiscordChat:
             raise self._failed(exc) from exc
 
     async def _call(self) -> None:
-        """Before each REST call: refuse while paused, else wait for the rate cap."""
+        """Before each REST call: refuse while paused (the outbox retries when the pause
+        ends, not counting the try), else wait for the rate cap."""
         if self.guard.paused:
-            raise DeliveryError(PAUSED)
+            raise DeliveryError(PAUSED, retry_after_s=self.guard.resume_in())
         await self.limiter.acquire()
         if self.guard.paused:  # a call that waited behind others that paused delivery
-            raise DeliveryError(PAUSED)
+            raise DeliveryError(PAUSED, retry_after_s=self.guard.resume_in())
 
     def _failed(self, exc: discord.HTTPException) -> DeliveryError:
         self.guard.record(exc.status)

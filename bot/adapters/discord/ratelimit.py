@@ -105,6 +105,15 @@ class InvalidRequestGuard:
         self._update()
         return self._paused
 
+    def resume_in(self) -> float:
+        """Seconds until the count falls below the threshold (0 when not paused)."""
+        self._update()
+        if not self._paused:
+            return 0.0
+        # the oldest responses leave first: below the threshold once this one has left
+        leaving = self._seen[len(self._seen) - self.threshold]
+        return max(0.0, leaving + self.window_s - self._clock())
+
     def _update(self) -> None:
         start = self._clock() - self.window_s
         while self._seen and self._seen[0] <= start:
