@@ -385,6 +385,8 @@ async def test_a_429_is_retried_once_by_discord_py_itself(
     assert len(fake.messages(NEWS)) == 1
     [alert] = await alerts_of(app, NEWS_CH)
     assert not alert["pending"] and alert["attempts"] == 0
+    # the bot's own guard saw the 429 that discord.py waited out, as Discord counts it
+    assert service.chat.guard.invalid_requests == 1
 
 
 # ---- 6: killed between the post and the mark ----------------------------------------------------

@@ -161,3 +161,18 @@ def test_a_pause_says_when_it_ends() -> None:
     assert guard.paused and guard.resume_in() == 600.0
     ticks.advance(600)
     assert not guard.paused and guard.resume_in() == 0.0
+
+
+async def test_the_trace_counts_what_discord_counts() -> None:
+    from types import SimpleNamespace
+
+    from bot.adapters.discord.ratelimit import trace
+
+    guard = InvalidRequestGuard(10, clock=Ticks())
+    [answered] = trace(guard).on_request_end
+    assert guard.traced
+    for status, scope in ((200, None), (403, None), (429, "user"), (429, "shared"), (404, None)):
+        headers = {"X-RateLimit-Scope": scope} if scope else {}
+        response = SimpleNamespace(status=status, headers=headers)
+        await answered(None, SimpleNamespace(), SimpleNamespace(response=response))
+    assert guard.invalid_requests == 2  # the 403 and the bot's own 429

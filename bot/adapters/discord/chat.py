@@ -111,7 +111,8 @@ class DiscordChat:
             raise DeliveryError(PAUSED, retry_after_s=self.guard.resume_in())
 
     def _failed(self, exc: discord.HTTPException) -> DeliveryError:
-        self.guard.record(exc.status)
+        if not self.guard.traced:  # else the client's trace has counted it
+            self.guard.record(exc.status)
         return _delivery_error(exc)
 
     async def _posted(self, target: discord.PartialMessageable, ref: str) -> discord.Message | None:

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -41,6 +42,7 @@ class WirewatchBot(discord.Client):
         guild_ids: Sequence[int] = (),
         state_path: Path | None = None,
         guild_ready_timeout: float = 2.0,
+        http_trace: aiohttp.TraceConfig | None = None,
     ) -> None:
         intents = discord.Intents.default()  # no privileged intent: no members, presences
         intents.message_content = False  # mentions of the bot carry their text anyway
@@ -48,6 +50,8 @@ class WirewatchBot(discord.Client):
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             guild_ready_timeout=guild_ready_timeout,  # seconds to wait for the guilds at READY
+            # sees every HTTP answer (the invalid-request guard); discord.py takes None as unset
+            http_trace=http_trace,  # type: ignore[arg-type]
         )
         self.app = app
         self.guild_ids = list(guild_ids)

@@ -9,8 +9,12 @@ a whole. `RateLimiter` does, for every post and edit the chat makes: a token buc
 order; a waiting caller sleeps until its token is due.
 
 Discord bans an IP for a while after 10,000 invalid requests (401, 403, 429) in 10 minutes.
-`InvalidRequestGuard` counts the chat's in a sliding window and says `paused` from `threshold`
-on, until enough of them have left the window; the chat then refuses to call Discord at all.
+`InvalidRequestGuard` counts them in a sliding window and says `paused` from `threshold` on,
+until enough of them have left the window; the chat then refuses to call Discord at all. Fed
+by `trace(guard)` on the client's HTTP session, it counts every answer the process gets,
+those discord.py retries by itself and those of slash commands included (a 429 of a shared
+rate limit, which Discord does not count, excepted); without it, the chat counts the errors
+that reach it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +95,7 @@ class InvalidRequestGuard:
         self._clock = clock
         self._seen: deque[float] = deque()  # when each invalid response came, oldest first
         self._paused = False
+        self.traced = False  # fed by trace(): every HTTP answer is seen there
 
     def record(self, status: int | None) -> None:
         """A response from Discord with HTTP `status` (None: no response)."""
@@ -135,3 +144,19 @@ class InvalidRequestGuard:
                 len(self._seen),
                 self.window_s,
             )
+
+
+def trace(guard: InvalidRequestGuard) -> aiohttp.TraceConfig:
+    """An aiohttp trace that feeds every HTTP answer of a session to `guard` (give it to the
+    client as `http_trace`)."""
+
+    async def answered(session: Any, context: SimpleNamespace, params: Any) -> None:
+        response = params.response
+        if response.status == 429 and response.headers.get("X-RateLimit-Scope") == "shared":
+            return  # a shared resource's limit: Discord does not hold it against the bot
+        guard.record(response.status)
+
+    config = aiohttp.TraceConfig()
+    config.on_request_end.append(answered)
+    guard.traced = True
+    return config

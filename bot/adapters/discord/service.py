@@ -18,7 +18,7 @@ import yarl
 
 from bot.adapters.discord.chat import DiscordChat
 from bot.adapters.discord.client import WirewatchBot
-from bot.adapters.discord.ratelimit import InvalidRequestGuard, RateLimiter
+from bot.adapters.discord.ratelimit import InvalidRequestGuard, RateLimiter, trace
 from bot.app import App
 from bot.errors import UserError
 from bot.settings import Settings
@@ -49,15 +49,15 @@ class DiscordService:
             raise UserError("WIREWATCH_DISCORD_TOKEN is not set")
         point_at(settings)
         self._token = settings.discord_token
+        guard = InvalidRequestGuard(settings.discord_invalid_pause)
         self.bot = WirewatchBot(
             app,
             guild_ids=settings.discord_guild_ids,
             state_path=settings.data_dir / "discord_commands.json",
+            http_trace=trace(guard),
         )
         self.chat = DiscordChat(
-            self.bot,
-            limiter=RateLimiter(settings.discord_max_rps),
-            guard=InvalidRequestGuard(settings.discord_invalid_pause),
+            self.bot, limiter=RateLimiter(settings.discord_max_rps), guard=guard
         )
         self.task: asyncio.Task[None] | None = None
 
