@@ -26,7 +26,7 @@ import numpy as np
 
 from bot.errors import UserError
 from bot.keywords import KeywordQuery, KeywordSyntaxError
-from index.actors import Actor, ActorCatalogue
+from index.actors import Actor, ActorCatalogue, actor_key
 from index.eventtypes import EVENT_TYPES
 from index.places import Gazetteer, Place
 from index.store import Store
@@ -235,7 +235,7 @@ class Resolver:
         if len(actors) > 1:
             raise Ambiguous(term, [Choice(a.id, "group", _actor_label(a)) for a in actors])
         if not actors:  # not in the catalogue: the name itself, as NER or the text has it
-            key = "name:" + fold(term)
+            key = actor_key(None, term)
             query = _phrase_query(term)
             return Resolved(
                 "group",

@@ -36,7 +36,7 @@ import ahocorasick
 import yaml
 
 from index.errors import DataFileError
-from index.text import fold_with_offsets
+from index.text import fold, fold_with_offsets
 
 KINDS = frozenset(
     {
@@ -65,6 +65,12 @@ _LINEAGE_KEYS = frozenset({"to", "date", "relation"})
 
 class CatalogueError(DataFileError):
     """An actor catalogue file is unreadable or has an invalid entry."""
+
+
+def actor_key(actor_id: str | None, name: str) -> str:
+    """An actor's stable identity wherever it is stored or matched: its catalogue id, else its
+    folded name ("name:free euphrates movement")."""
+    return actor_id or "name:" + fold(name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from index.actors import ActorCatalogue, ActorMention
+from index.actors import ActorCatalogue, ActorMention, actor_key
 from index.casualties import Casualties, extract_casualties
 from index.embed import Embedder
 from index.eventdate import resolve_event_date
@@ -53,7 +53,7 @@ class ActorRef:
     @property
     def key(self) -> str:
         """Stable identity: the catalogue id, else the folded name."""
-        return self.actor_id or "name:" + fold(self.canonical)
+        return actor_key(self.actor_id, self.canonical)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ import aiosqlite
 import numpy as np
 
 from index import stories
+from index.actors import actor_key
 from index.errors import StoreError
 from index.events import Event, describe, event_doc
 from index.models import Article, FeedSource, Hit, Passage, RawEntry
@@ -1325,11 +1326,6 @@ def _event_row(article_id: int, seq: int, event: Event) -> tuple[Any, ...]:
     )
 
 
-def _actor_key(actor: dict[str, Any]) -> str:
-    """An event actor's key, as ActorRef.key makes it."""
-    return str(actor.get("actor_id") or "name:" + fold(actor["canonical"]))
-
-
 def _event_meta(r: aiosqlite.Row) -> EventMeta:
     place = json.loads(r["place"]) if r["place"] else None
     actors = json.loads(r["actors"])
@@ -1350,8 +1346,10 @@ def _event_meta(r: aiosqlite.Row) -> EventMeta:
         killed=r["killed_best"],
         injured=r["injured_best"],
         main=bool(r["main"]),
-        actors=frozenset(_actor_key(a) for a in actors),
-        acting=frozenset(_actor_key(a) for a in actors if a.get("role") == "actor"),
+        actors=frozenset(actor_key(a.get("actor_id"), a["canonical"]) for a in actors),
+        acting=frozenset(
+            actor_key(a.get("actor_id"), a["canonical"]) for a in actors if a.get("role") == "actor"
+        ),
         date=date.fromisoformat(r["event_date"]) if r["event_date"] else None,
         civilians_killed=bool(r["killed_civilians"]),
         civilians_injured=bool(r["injured_civilians"]),
