@@ -25,7 +25,7 @@ from bot import watches as watch_table
 from bot.cards import AlertView, MatchedWatch
 from bot.keywords import KeywordDoc
 from bot.watches import METADATA_KINDS, Watch, place_label
-from index.alertrows import AlertMatch, AlertRows, SqliteAlertRows, StoryMatches
+from index.alertrows import AlertMatch, AlertRows, StoryMatches
 from index.models import Article
 from index.places import Gazetteer, great_circle_km
 from index.store import ArticleMeta, EventMeta, PlaceRow, Store
@@ -486,7 +486,7 @@ class AlertEngine:
 # ---- the tables (index/alertrows.py) ----------------------------------------------------------
 def alert_rows(store: Store) -> AlertRows:
     """The alert tables of `store`."""
-    return SqliteAlertRows(store)
+    return store.alert_rows()
 
 
 # ---- reading -----------------------------------------------------------------------------------

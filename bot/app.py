@@ -164,6 +164,39 @@ class App:
         return await self.store.workspace_id(name, self.now())
 
 
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """The engine the settings name: PostgreSQL at `WIREWATCH_DATABASE_URL`, else the SQLite
+    database in the data dir."""
+    if settings.database_url is None:
+        async with Store.open(settings.db_path) as store:
+            yield store
+        return
+    from index.pg.store import PgStore
+
+    url = settings.database_url.get_secret_value()
+    async with PgStore.open(url, max_size=settings.database_pool_size) as pg:
+        yield pg  # type: ignore[misc]  # the same methods as Store (tests/test_engines_parity.py)
+
+
+async def open_vectors(settings: Settings, store: Store, embedder: Embedder) -> VectorIndex:
+    """The vector index of the store's engine: pgvector's HNSW on PostgreSQL, else the FAISS
+    file in the data dir (blocking reads, in a thread)."""
+    if settings.database_url is not None:
+        from index.pg.vectors import PgVectorIndex
+
+        pool = store.pool  # type: ignore[attr-defined]
+        return await PgVectorIndex.open(pool, embedder.dim, embedder.model_id)  # type: ignore[return-value]
+    return await asyncio.to_thread(
+        VectorIndex.load,
+        settings.index_path,
+        embedder.dim,
+        embedder.model_id,
+        compress_above=settings.index_compress_above,
+        min_recall=settings.index_min_recall,
+    )
+
+
 def embedder_for(settings: Settings) -> Embedder:
     """The embedding model on the backend the settings ask for (blocking: seconds)."""
     return load_embedder(
@@ -195,7 +228,7 @@ async def open_app(
         with_extractor = embedder is None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with datadir.using(settings.data_dir):  # while held, `wirewatch restore` refuses it
-        async with Store.open(settings.db_path) as store:
+        async with open_store(settings) as store:
             if not with_model:
                 yield App(settings, store, None, now)
                 return
@@ -203,14 +236,7 @@ async def open_app(
             async with feeds.make_client(policy) as http:
                 if embedder is None:  # loading takes seconds: keep the event loop free meanwhile
                     embedder = await asyncio.to_thread(embedder_for, settings)
-                vectors = await asyncio.to_thread(
-                    VectorIndex.load,
-                    settings.index_path,
-                    embedder.dim,
-                    embedder.model_id,
-                    compress_above=settings.index_compress_above,
-                    min_recall=settings.index_min_recall,
-                )
+                vectors = await open_vectors(settings, store, embedder)
                 if extractor is None and with_extractor:
                     extractor = await asyncio.to_thread(
                         Extractor.load,

@@ -26,7 +26,6 @@ from index.noticerows import (
     Notice,
     NoticeRows,
     NoticeText,
-    SqliteNoticeRows,
 )
 from index.store import Store
 from index.timeutil import from_iso, to_iso
@@ -79,7 +78,7 @@ def classify_error(error: str | None) -> str:
 # ---- recording ---------------------------------------------------------------------------------
 def notice_rows(store: Store) -> NoticeRows:
     """The notice tables of `store`."""
-    return SqliteNoticeRows(store)
+    return store.notice_rows()
 
 
 async def check_feed_health(store: Store, *, now: datetime, grace: timedelta) -> int:

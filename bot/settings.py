@@ -10,6 +10,7 @@ import ipaddress
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -62,6 +63,10 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(32, ge=1)
     embed_backend: BackendChoice = "auto"
     model_cache_dir: Path | None = None  # exported models; default <data_dir>/models
+
+    # engine: unset, SQLite + FTS5 + FAISS in data_dir; postgresql://...: PostgreSQL + pgvector
+    database_url: SecretStr | None = None  # may carry a password
+    database_pool_size: int = Field(10, ge=2, le=100)
 
     # vector index
     index_compress_above: int = Field(500_000, ge=0)  # IVF+SQ8 from this many vectors; 0: never
@@ -165,6 +170,18 @@ class Settings(BaseSettings):
     def _empty_token_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _check_database_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip() or None
+        if isinstance(value, str) and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "the database URL must start with postgresql:// (unset: the embedded SQLite "
+                "database in the data dir)"
+            )
+        return value
+
     @field_validator("discord_api_base", "discord_gateway_url", mode="before")
     @classmethod
     def _check_discord_url(cls, value: object) -> object:
@@ -200,7 +217,11 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """The secrets' values, for the log formatter to redact; never for display."""
         secrets = (self.discord_token, self.llm_api_key)
-        return [s.get_secret_value() for s in secrets if s is not None]
+        found = [s.get_secret_value() for s in secrets if s is not None]
+        if self.database_url is not None:  # the password inside the URL
+            password = urlsplit(self.database_url.get_secret_value()).password
+            found += [password] if password else []
+        return found
 
     @property
     def cache_path(self) -> Path:

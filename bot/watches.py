@@ -31,7 +31,7 @@ from index.eventtypes import EVENT_TYPES
 from index.places import Gazetteer, Place
 from index.store import Store
 from index.text import fold
-from index.watchrows import SqliteWatchRows, WatchDef, WatchRow, WatchRows
+from index.watchrows import WatchDef, WatchRow, WatchRows
 
 log = logging.getLogger(__name__)
 
@@ -380,7 +380,7 @@ def check_event_types(types: Sequence[str]) -> tuple[str, ...]:
 # ---- the table (index/watchrows.py) -----------------------------------------------------------
 def watch_rows(store: Store) -> WatchRows:
     """The `watches` table of `store`."""
-    return SqliteWatchRows(store)
+    return store.watch_rows()
 
 
 async def add(

@@ -48,13 +48,13 @@ async def search(
     vector = await asyncio.to_thread(embedder.embed_query, query)
     # Most often the workspace's passages are among the nearest few: ask for a few times k.
     want = max(k * 4, 32) * (4 if per_story else 1)
-    scored = await asyncio.to_thread(vectors.search, vector, want)
+    scored = await vectors.nearest(vector, want)
     hits = _limit_per_story(await store.hits(scored, workspace_id), per_story)
     if len(hits) >= k or len(scored) < want:
         return hits[:k]
     # Otherwise search only the workspace's own passages.
     allowed = await store.workspace_passage_ids(workspace_id)
-    scored = await asyncio.to_thread(vectors.search, vector, want * 4, allowed)
+    scored = await vectors.nearest(vector, want * 4, allowed)
     return _limit_per_story(await store.hits(scored, workspace_id), per_story)[:k]
 
 
@@ -243,14 +243,14 @@ async def _dense(
     searched again restricted to its passage ids (which must be looked up first)."""
     await vectors.refresh()
     want = depth * (16 if any(ids is not None for ids in sets) else 2)
-    scored = await asyncio.to_thread(vectors.search, vector, want)
+    scored = await vectors.nearest(vector, want)
 
     async def again(ids: Sequence[int] | None) -> list[tuple[int, float]]:
         if ids is not None:
             allowed = await store.article_passage_ids(ids)
         else:
             allowed = await store.workspace_passage_ids(workspace_id)
-        return await asyncio.to_thread(vectors.search, vector, depth, allowed)
+        return await vectors.nearest(vector, depth, allowed)
 
     return await _per_set(store, scored, len(scored) < want, workspace_id, depth, sets, again)
 

@@ -35,8 +35,11 @@ from index.text import fold
 from index.timeutil import from_iso, to_iso
 
 if TYPE_CHECKING:
+    from index.alertrows import AlertRows
     from index.casualties import Count
     from index.extract import EventRecord
+    from index.noticerows import NoticeRows
+    from index.watchrows import WatchRows
 
 EntryStatus = Literal["new", "updated", "duplicate", "unchanged"]
 
@@ -289,6 +292,22 @@ class Store:
     # Reads for the layers above (watches and alerts keep their own tables in this database).
     fetch_one = _one
     fetch_all = _all
+
+    # ---- the row interfaces of the layers above (each engine hands out its own) -------------
+    def watch_rows(self) -> WatchRows:
+        from index.watchrows import SqliteWatchRows
+
+        return SqliteWatchRows(self)
+
+    def notice_rows(self) -> NoticeRows:
+        from index.noticerows import SqliteNoticeRows
+
+        return SqliteNoticeRows(self)
+
+    def alert_rows(self) -> AlertRows:
+        from index.alertrows import SqliteAlertRows
+
+        return SqliteAlertRows(self)
 
     # ---- workspaces and feeds ------------------------------------------------------------------
     async def workspace_id(self, name: str, now: datetime) -> int:

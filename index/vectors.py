@@ -315,6 +315,12 @@ class VectorIndex:
                     parts.append(faiss.rev_swig_ptr(invlists.get_ids(cell), size).copy())
             return np.concatenate(parts).astype(np.int64)
 
+    async def nearest(
+        self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """`search` off the event loop (the call both engines' vector indexes answer)."""
+        return await asyncio.to_thread(self.search, vector, k, allowed)
+
     def search(
         self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None
     ) -> list[tuple[int, float]]:
