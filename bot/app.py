@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -70,6 +72,8 @@ class App:
     alerted: Signal = field(default_factory=Signal)
     llm_http: httpx.AsyncClient | None = None  # the LLM server's client, when configured
     monitor: Monitor | None = None  # `wirewatch run` with WIREWATCH_METRICS_PORT: health, metrics
+    # This process among those sharing the database (the claims on feeds name it).
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     _catalogue: ActorCatalogue | None = None
     _gazetteer: Gazetteer | None = None
     _embedder: Embedder | None = None
@@ -197,6 +201,18 @@ async def open_vectors(settings: Settings, store: Store, embedder: Embedder) -> 
     )
 
 
+def host_limiter(settings: Settings, store: Store) -> feeds.HostLimiter:
+    """The per-host fetch limit: shared through the database by every worker on PostgreSQL
+    (a slot outlives a killed worker by the fetch timeout at most), else this process's."""
+    if settings.database_url is None:
+        return feeds.HostLimiter(settings.max_per_host)
+    from index.pg.hosts import PgHostLimiter
+
+    pool = store.pool  # type: ignore[attr-defined]
+    hold_s = settings.fetch_timeout_s + 30
+    return PgHostLimiter(pool, settings.max_per_host, hold_s=hold_s)  # type: ignore[return-value]
+
+
 def embedder_for(settings: Settings) -> Embedder:
     """The embedding model on the backend the settings ask for (blocking: seconds)."""
     return load_embedder(
@@ -253,7 +269,7 @@ async def open_app(
                     vectors=vectors,
                     fetch_policy=policy,
                     poll_policy=settings.poll_policy(),
-                    hosts=feeds.HostLimiter(settings.max_per_host),
+                    hosts=host_limiter(settings, store),
                     progress=progress,
                 )
                 if repair_mode != "none":

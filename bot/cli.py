@@ -56,6 +56,10 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         _fail(f"{type(exc).__name__}: {exc}", 1)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except Exception as exc:  # PostgreSQL's errors, without importing its driver here
+        if type(exc).__module__.startswith("asyncpg"):
+            _fail(f"database error: {type(exc).__name__}: {exc}", 1)
+        raise
 
 
 def _emit(doc: dict[str, Any]) -> None:
@@ -858,8 +862,9 @@ def demo(ctx: click.Context, no_chat: bool, port: int) -> None:
     _run(run_demo(settings, chat=chat, port=port))
 
 
-# backup, restore and prune live in their own module; importing it registers them on `cli`
-from bot import opscli  # noqa: E402, F401
+# backup, restore and prune, and the worker, live in their own modules; importing them
+# registers them on `cli`
+from bot import opscli, scalecli  # noqa: E402, F401
 
 
 def main(argv: Sequence[str] | None = None) -> None:

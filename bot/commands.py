@@ -126,10 +126,25 @@ async def poll_once(app: App, *, workspace: str) -> dict[str, Any]:
     return report_doc(report)
 
 
-async def poll_due(app: App) -> IngestReport:
-    """One scheduler tick: every due feed of every workspace."""
-    feeds = await app.store.due_feeds(app.now())
-    return await ingest_stage.run_cycle(app.require_pipeline(), feeds, app.now)
+async def poll_due(app: App, *, batch: int | None = None) -> IngestReport:
+    """One scheduler tick: the due feeds of every workspace. On PostgreSQL they are claimed
+    `batch` at a time (default 4 x max_parallel_feeds), each batch a cycle, until none is due:
+    no other process sharing the database polls a claimed feed, and a claim never has to
+    outlast more than one batch's fetches (a process killed mid-batch frees them soon)."""
+    settings = app.settings
+    if batch is None:
+        batch = 1_000_000 if settings.database_url is None else 4 * settings.max_parallel_feeds
+    waves = 1 + min(batch, 10_000) // settings.max_parallel_feeds
+    lease_s = settings.fetch_timeout_s * waves + 60
+    pipeline = app.require_pipeline()
+    report = IngestReport()
+    while True:
+        feeds = await app.store.claim_due_feeds(
+            app.worker_id, app.now(), limit=batch, lease_s=lease_s
+        )
+        report.absorb(await ingest_stage.run_cycle(pipeline, feeds, app.now))
+        if len(feeds) < batch:
+            return report
 
 
 async def ingest_files(app: App, paths: list[Path], *, workspace: str) -> dict[str, Any]:

@@ -618,7 +618,8 @@ class _Gate:
     users: int = 0
 
 
-def _host_key(url: str) -> str:
+def host_key(url: str) -> str:
+    """The name a host limit counts by: the URL's host name (the URL itself when it has none)."""
     try:
         host = urlsplit(url).hostname
     except ValueError:
@@ -640,7 +641,7 @@ class HostLimiter:
 
     @asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:
-        key = _host_key(url)
+        key = host_key(url)
         gate = self._gates.get(key)
         if gate is None:
             gate = self._gates[key] = _Gate(asyncio.Semaphore(self._per_host))

@@ -77,6 +77,17 @@ def backoff_delay(failures: int, policy: PollPolicy, rng: random.Random | None =
     return backoff(failures, policy.backoff_base_s, policy.backoff_max_s, rng=rng)
 
 
+def next_poll_at(feed: FeedSource, now: datetime) -> datetime:
+    """When a feed polled well at `now` is next due: about one interval later, on the feed's own
+    phase within the interval (a hash of its id), so feeds added together spread over the
+    interval instead of all falling due at once, and each feed keeps exactly its interval once
+    on its phase. Always between half an interval and one and a half from `now`."""
+    interval = max(1, feed.interval_s)
+    phase = (feed.feed_id * 2654435761) % interval  # Knuth's multiplicative hash
+    earliest = now.timestamp() + interval / 2
+    return now + timedelta(seconds=interval / 2 + (phase - earliest) % interval)
+
+
 async def run_cycle(
     p: Pipeline, feeds: Sequence[FeedSource], now: Callable[[], datetime]
 ) -> IngestReport:
@@ -172,7 +183,7 @@ async def _poll_feed(
                 last_modified=fetched.last_modified,
                 title=None,
                 now=now(),
-                next_check_at=now() + timedelta(seconds=feed.interval_s),
+                next_check_at=next_poll_at(feed, now()),
             )
             log.info("feed not modified", extra={"feed_id": feed.feed_id, "feed_url": feed.url})
             return
@@ -186,7 +197,7 @@ async def _poll_feed(
             last_modified=fetched.last_modified,
             title=parsed.title,
             now=now(),
-            next_check_at=now() + timedelta(seconds=feed.interval_s),
+            next_check_at=next_poll_at(feed, now()),
         )
         log.info(
             "feed polled: %d entries, %d new articles",

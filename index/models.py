@@ -155,3 +155,15 @@ class IngestReport:
     alerts: int = 0  # alerts created by the watches' hooks
     errors: list[str] = field(default_factory=list)
     times: StageTimes = field(default_factory=StageTimes)
+
+    def absorb(self, other: IngestReport) -> None:
+        """Add another cycle's report to this one (a tick that ran several batches)."""
+        for name in ("feeds_polled", "new_articles", "updated_articles", "duplicates"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("failed_feeds", "passages", "embedded", "extracted", "alerts"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.new_article_ids += other.new_article_ids
+        self.updated_article_ids += other.updated_article_ids
+        self.errors += other.errors
+        for stage, seconds in other.times.seconds.items():
+            self.times.add(stage, seconds)

@@ -439,6 +439,21 @@ class Store:
         )
         return [self._feed_source(r) for r in rows]
 
+    async def claim_due_feeds(
+        self, worker: str, now: datetime, *, limit: int, lease_s: float
+    ) -> list[FeedSource]:
+        """Up to `limit` due feeds. One process polls the embedded engine (its data dir admits
+        one), so there is nothing to claim; on PostgreSQL workers claim (index/pg/store.py)."""
+        return (await self.due_feeds(now))[:limit]
+
+    async def next_due_at(self) -> datetime | None:
+        """When the next subscribed feed falls due; None: no feed."""
+        row = await self._one(
+            "SELECT min(next_check_at) FROM feeds f WHERE kind = 'http' AND enabled = 1 "
+            "AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.feed_id)"
+        )
+        return from_iso(row[0]) if row is not None else None
+
     async def workspace_feeds(self, workspace_id: int) -> list[FeedSource]:
         """Every enabled http feed the workspace subscribes to, due or not (`poll --once`)."""
         rows = await self._all(
