@@ -736,14 +736,14 @@ def alerts(
         render.print_alerts(doc["alerts"])
 
 
-def _serve(ctx: click.Context, *, chat: bool = False) -> None:
+def _serve(ctx: click.Context, *, chat: bool = False, poll: bool = True) -> None:
     from bot.jobs import serve
 
     settings = _settings(ctx)
     _prepare_data_dir(settings)
     obj: Ctx = ctx.obj
     _setup_logging("DEBUG" if obj.verbose > 1 else settings.log_level, settings)
-    _run(serve(settings, chat=chat))
+    _run(serve(settings, chat=chat, poll=poll))
 
 
 @cli.command()
@@ -802,15 +802,24 @@ def extract(
 
 # ---- running --------------------------------------------------------------------------------
 @cli.command()
+@click.option(
+    "--no-poll",
+    is_flag=True,
+    help="Serve commands and deliver alerts only; `wirewatch worker` processes poll.",
+)
 @click.pass_context
-def run(ctx: click.Context) -> None:
+def run(ctx: click.Context, no_poll: bool) -> None:
     """Poll feeds on their schedule and deliver alerts until interrupted (logs to stderr).
 
     With WIREWATCH_DISCORD_TOKEN set, the Discord bot serves slash commands and posts alerts
     to Discord channels; on a terminal the console chat runs beside it. With
     WIREWATCH_METRICS_PORT set, serves /healthz and /metrics (on 127.0.0.1 unless
-    WIREWATCH_METRICS_HOST says otherwise). Stops cleanly on SIGINT/SIGTERM."""
-    _serve(ctx, chat=sys.stdin is not None and sys.stdin.isatty())
+    WIREWATCH_METRICS_HOST says otherwise). Stops cleanly on SIGINT/SIGTERM.
+
+    On PostgreSQL (WIREWATCH_DATABASE_URL) any number of `run` processes may share the
+    database: polls are claimed feed by feed, and exactly one process (the holder of the sender
+    lease) delivers the outbox."""
+    _serve(ctx, chat=sys.stdin is not None and sys.stdin.isatty(), poll=not no_poll)
 
 
 @cli.command()

@@ -137,6 +137,7 @@ class Monitor:
     discord_connected: Callable[[], bool] | None = None  # None: no Discord configured
     discord_requests: InvalidRequests | None = None  # None: no Discord configured
     vectors: Callable[[], int] = lambda: 0
+    polls: bool = True  # False: `run --no-poll` (workers poll): no poll age to check
     started_at: datetime = field(init=False)
     last_poll_at: datetime | None = None
     metrics: _Metrics = field(default_factory=_Metrics)
@@ -197,7 +198,7 @@ class Monitor:
             reasons.append("the scheduler is not running")
         since = self.last_poll_at or self.started_at
         age = max((now - since).total_seconds(), 0.0)
-        if age > self.max_poll_age_s:
+        if self.polls and age > self.max_poll_age_s:
             what = "no poll cycle has finished" if self.last_poll_at else "no poll cycle yet"
             reasons.append(f"{what} for {age:.0f} s (limit {self.max_poll_age_s:.0f} s)")
         discord = None

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -36,9 +36,9 @@ async def poll_tick(app: App, busy: asyncio.Lock) -> None:
     try:
         async with busy:
             report = await commands.poll_due(app)
-            notices = await feedhealth.check_feed_health(
-                app.store, now=app.now(), grace=timedelta(seconds=app.settings.feed_notice_after_s)
-            )
+            notices = 0
+            if app.settings.database_url is None:  # on PostgreSQL the sender checks
+                notices = await check_feeds(app)
     except asyncio.CancelledError:
         raise
     except Exception:
@@ -106,20 +106,70 @@ async def delivery_loop(
         await deliver_tick(app, port)
 
 
-def start_jobs(app: App, busy: asyncio.Lock) -> AsyncIOScheduler:
+async def check_feeds(app: App) -> int:
+    """Record a notice for each feed failing longer than WIREWATCH_FEED_NOTICE_AFTER_S (and
+    for each that recovered); how many were recorded."""
+    grace = timedelta(seconds=app.settings.feed_notice_after_s)
+    return await feedhealth.check_feed_health(app.store, now=app.now(), grace=grace)
+
+
+async def _check_feeds_loop(app: App) -> None:
+    """The sender's share of the polling on PostgreSQL: workers poll, the sender alone records
+    the feed notices, each tick, so no two processes record one notice."""
+    while True:
+        try:
+            if await check_feeds(app):
+                app.alerted.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("feed health check failed; the next tick retries")
+        await asyncio.sleep(app.settings.scheduler_tick_s)
+
+
+async def deliver_as_sender(
+    app: App, chats: Sequence[tuple[ChatPort, Callable[[], Awaitable[None]] | None]]
+) -> None:
+    """Run the delivery loop of each chat. On PostgreSQL only while this process holds the
+    sender lease (index/pg/lease.py): of every `wirewatch run` sharing the database exactly one
+    delivers the outbox, and another takes over within SENDER_RETRY_S when it dies."""
+
+    url = app.settings.database_url
+
+    async def deliver() -> None:
+        async with asyncio.TaskGroup() as group:
+            for port, ready in chats:
+                group.create_task(delivery_loop(app, port, ready=ready))
+            if url is not None:
+                group.create_task(_check_feeds_loop(app))
+
+    if url is None:
+        await deliver()
+        return
+    from index.lease import run_while_leader
+    from index.pg.lease import SENDER, PgLease
+
+    await run_while_leader(PgLease(url.get_secret_value(), SENDER), deliver, retry_s=SENDER_RETRY_S)
+
+
+SENDER_RETRY_S = 5.0  # how often a `run` tries for the sender lease, and checks it still holds it
+
+
+def start_jobs(app: App, busy: asyncio.Lock, *, poll: bool = True) -> AsyncIOScheduler:
     """Start the scheduler on the running loop; `busy` is held while a cycle runs (or, with
-    WIREWATCH_RETENTION_DAYS, a prune)."""
+    WIREWATCH_RETENTION_DAYS, a prune). `poll` False: no poll job (workers poll)."""
     scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_job(
-        poll_tick,
-        "interval",
-        seconds=app.settings.scheduler_tick_s,
-        args=[app, busy],
-        id="poll",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
+    if poll:
+        scheduler.add_job(
+            poll_tick,
+            "interval",
+            seconds=app.settings.scheduler_tick_s,
+            args=[app, busy],
+            id="poll",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
     if app.settings.retention_days is not None:
         from bot.maintenance import PRUNE_EVERY_S, PRUNE_FIRST_AFTER_S, prune_tick
 
@@ -137,7 +187,7 @@ def start_jobs(app: App, busy: asyncio.Lock) -> AsyncIOScheduler:
     return scheduler
 
 
-async def serve(settings: Settings, *, chat: bool = False) -> None:
+async def serve(settings: Settings, *, chat: bool = False, poll: bool = True) -> None:
     """Poll on schedule and deliver alerts until SIGINT or SIGTERM (or, with `chat`, until the
     console chat is left). With WIREWATCH_DISCORD_TOKEN set, the Discord bot runs on the same
     event loop and delivers to Discord channels; the console's alerts print beside it.
@@ -168,18 +218,18 @@ async def serve(settings: Settings, *, chat: bool = False) -> None:
                 app.monitor.discord_connected = service.connected
                 app.monitor.discord_requests = service.chat.guard
         busy = asyncio.Lock()
-        scheduler = start_jobs(app, busy)
+        scheduler = start_jobs(app, busy, poll=poll)
         if app.monitor is not None:
             app.monitor.scheduler_running = lambda: scheduler.state == STATE_RUNNING
-        loops = [asyncio.create_task(delivery_loop(app, ConsoleChat()))]
+            app.monitor.polls = poll
+        chats: list[tuple[ChatPort, Callable[[], Awaitable[None]] | None]] = [(ConsoleChat(), None)]
         if service is not None:
-            loops.append(
-                asyncio.create_task(delivery_loop(app, service.chat, ready=service.wait_ready))
-            )
+            chats.append((service.chat, service.wait_ready))
+        loops = [asyncio.create_task(deliver_as_sender(app, chats))]
         log.info(
-            "polling every due feed each %d s; data in %s%s",
-            settings.scheduler_tick_s,
-            settings.data_dir,
+            "%s; data in %s%s",
+            f"polling every due feed each {settings.scheduler_tick_s} s" if poll else "not polling",
+            "PostgreSQL" if settings.database_url else settings.data_dir,
             "; serving Discord" if service else "",
         )
         chat_task = None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.embed import DEFAULT_MODEL, BackendChoice
@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     discord_max_rps: int = Field(40, ge=1, le=49)  # REST calls a second for all deliveries
     # 401/403/429 answers in 10 minutes that pause delivery (Discord bans at 10,000)
     discord_invalid_pause: int = Field(1000, ge=1, le=9999)
+    # Sharded gateways (AutoShardedClient): this process's shard ids of shard_count shards
+    shard_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    shard_count: int | None = Field(None, ge=1)
     # event metadata
     cache_dir: Path | None = None
     actor_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
@@ -206,6 +209,33 @@ class Settings(BaseSettings):
                 )
             return [int(part) for part in parts]
         return value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _split_shard_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            bad = [part for part in parts if not part.isdigit()]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a shard id (0, 1, ...: e.g. 0,1)")
+            return [int(part) for part in parts]
+        return value
+
+    @field_validator("shard_count", mode="before")
+    @classmethod
+    def _empty_count_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _check_shards(self) -> Settings:
+        if self.shard_ids and self.shard_count is None:
+            raise ValueError("WIREWATCH_SHARD_IDS needs WIREWATCH_SHARD_COUNT (all shards)")
+        too_big = [i for i in self.shard_ids if self.shard_count and i >= self.shard_count]
+        if too_big:
+            raise ValueError(
+                f"shard id {too_big[0]} is not below WIREWATCH_SHARD_COUNT={self.shard_count}"
+            )
+        return self
 
     @field_validator("actor_files", "place_files", mode="before")
     @classmethod

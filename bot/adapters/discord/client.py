@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import discord
@@ -43,6 +44,7 @@ class WirewatchBot(discord.Client):
         state_path: Path | None = None,
         guild_ready_timeout: float = 2.0,
         http_trace: aiohttp.TraceConfig | None = None,
+        **options: Any,
     ) -> None:
         intents = discord.Intents.default()  # no privileged intent: no members, presences
         intents.message_content = False  # mentions of the bot carry their text anyway
@@ -52,6 +54,7 @@ class WirewatchBot(discord.Client):
             guild_ready_timeout=guild_ready_timeout,  # seconds to wait for the guilds at READY
             # sees every HTTP answer (the invalid-request guard); discord.py takes None as unset
             http_trace=http_trace,  # type: ignore[arg-type]
+            **options,  # ShardedWirewatchBot: shard_ids, shard_count
         )
         self.app = app
         self.guild_ids = list(guild_ids)
@@ -188,3 +191,9 @@ async def _reply_safely(message: discord.Message, text: str) -> None:
         await message.reply(embeds.clip(text, embeds.CONTENT), mention_author=False)
     except discord.HTTPException as exc:
         log.warning("could not reply: %s", exc)
+
+
+class ShardedWirewatchBot(WirewatchBot, discord.AutoShardedClient):
+    """The bot on some shards of a sharded deployment (WIREWATCH_SHARD_IDS of
+    WIREWATCH_SHARD_COUNT): each gateway process serves the guilds of its shards; discord.py
+    routes each guild to its shard (guild_id >> 22) % shard_count."""

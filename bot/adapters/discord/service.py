@@ -17,7 +17,7 @@ import discord
 import yarl
 
 from bot.adapters.discord.chat import DiscordChat
-from bot.adapters.discord.client import WirewatchBot
+from bot.adapters.discord.client import ShardedWirewatchBot, WirewatchBot
 from bot.adapters.discord.ratelimit import InvalidRequestGuard, RateLimiter, trace
 from bot.app import App
 from bot.errors import UserError
@@ -50,11 +50,12 @@ class DiscordService:
         point_at(settings)
         self._token = settings.discord_token
         guard = InvalidRequestGuard(settings.discord_invalid_pause)
-        self.bot = WirewatchBot(
+        self.bot = bot_for(settings)(
             app,
             guild_ids=settings.discord_guild_ids,
             state_path=settings.data_dir / "discord_commands.json",
             http_trace=trace(guard),
+            **shard_options(settings),
         )
         self.chat = DiscordChat(
             self.bot, limiter=RateLimiter(settings.discord_max_rps), guard=guard
@@ -81,10 +82,14 @@ class DiscordService:
         await self.bot.wait_until_ready()
 
     def connected(self) -> bool:
-        """Logged in, READY, and the gateway websocket open now (for /healthz)."""
+        """Logged in, READY, and the gateway websocket open now, of every shard this process
+        runs (for /healthz)."""
         bot = self.bot
-        ws = bot.ws if bot.is_ready() and not bot.is_closed() else None
-        return ws is not None and bool(ws.open)
+        if not bot.is_ready() or bot.is_closed():
+            return False
+        if isinstance(bot, ShardedWirewatchBot):
+            return bool(bot.shards) and all(not shard.is_closed() for shard in bot.shards.values())
+        return bot.ws is not None and bool(bot.ws.open)
 
     def stop_taking_commands(self) -> None:
         self.bot.stopping = True
@@ -96,6 +101,19 @@ class DiscordService:
         if self.task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self.task, timeout=10)
+
+
+def bot_for(settings: Settings) -> type[WirewatchBot]:
+    """The client class: sharded when WIREWATCH_SHARD_COUNT is set."""
+    return ShardedWirewatchBot if settings.shard_count is not None else WirewatchBot
+
+
+def shard_options(settings: Settings) -> dict[str, object]:
+    """discord.py's sharding arguments: this process's shard ids (all when none are named)."""
+    if settings.shard_count is None:
+        return {}
+    ids = settings.shard_ids or list(range(settings.shard_count))
+    return {"shard_ids": ids, "shard_count": settings.shard_count}
 
 
 def application_id_from_token(token: str) -> int:
