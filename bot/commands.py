@@ -16,6 +16,7 @@ from bot import watches as watch_table
 from bot.app import App
 from bot.errors import UserError
 from bot.ports import ChatPort
+from bot.settings import Settings
 from bot.watches import Kind, Resolver, Watch
 from index import feeds as feeds_stage
 from index import ingest as ingest_stage
@@ -126,6 +127,15 @@ async def poll_once(app: App, *, workspace: str) -> dict[str, Any]:
     return report_doc(report)
 
 
+def claim_lease_s(settings: Settings, batch: int) -> float:
+    """How long a claim on a batch of feeds holds: every fetch of the batch in the worst case
+    (all on one host, WIREWATCH_MAX_PER_HOST at a time, each taking the whole
+    WIREWATCH_FETCH_TIMEOUT_S), and one more. A killed worker's feeds wait that long."""
+    at_once = max(1, min(settings.max_parallel_feeds, settings.max_per_host))
+    waves = -(-min(batch, 10_000) // at_once)
+    return settings.fetch_timeout_s * (waves + 1)
+
+
 async def poll_due(app: App, *, batch: int | None = None) -> IngestReport:
     """One scheduler tick: the due feeds of every workspace. On PostgreSQL they are claimed
     `batch` at a time (default 4 x max_parallel_feeds), each batch a cycle, until none is due:
@@ -134,8 +144,7 @@ async def poll_due(app: App, *, batch: int | None = None) -> IngestReport:
     settings = app.settings
     if batch is None:
         batch = 1_000_000 if settings.database_url is None else 4 * settings.max_parallel_feeds
-    waves = 1 + min(batch, 10_000) // settings.max_parallel_feeds
-    lease_s = settings.fetch_timeout_s * waves + 60
+    lease_s = claim_lease_s(settings, batch)
     pipeline = app.require_pipeline()
     report = IngestReport()
     while True:
