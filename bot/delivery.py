@@ -23,8 +23,8 @@ from bot.ports import ChatPort, DeliveryError
 from index.alertrows import AlertRows
 from index.backoff import backoff
 from index.errors import StoreError
+from index.interfaces import Storage
 from index.places import Gazetteer
-from index.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def next_try(
 
 
 async def deliver(
-    store: Store,
+    store: Storage,
     port: ChatPort,
     *,
     policy: AlertPolicy,
@@ -104,7 +104,7 @@ async def deliver(
 
 
 async def _deliver_channel(
-    store: Store,
+    store: Storage,
     rows: AlertRows,
     port: ChatPort,
     channel: str,
@@ -196,7 +196,7 @@ async def _deliver_channel(
         report.edited += 1
 
 
-async def give_up_channel(store: Store, channel: str, reason: str, *, now: datetime) -> int:
+async def give_up_channel(store: Storage, channel: str, reason: str, *, now: datetime) -> int:
     """The chat says `channel` is gone or closed to the bot: pause its watches and give up its
     pending alerts (failed, with the reason), so nothing is matched or retried for it until
     someone unmutes a watch there. Returns how many watches were paused."""

@@ -22,12 +22,12 @@ from bot.delivery import AlertPolicy, give_up_channel, next_try
 from bot.ports import Card, ChatPort, DeliveryError
 from bot.watches import watch_rows
 from index.errors import StoreError
+from index.interfaces import Storage
 from index.noticerows import (
     Notice,
     NoticeRows,
     NoticeText,
 )
-from index.store import Store
 from index.timeutil import from_iso, to_iso
 
 log = logging.getLogger(__name__)
@@ -76,12 +76,12 @@ def classify_error(error: str | None) -> str:
 
 
 # ---- recording ---------------------------------------------------------------------------------
-def notice_rows(store: Store) -> NoticeRows:
+def notice_rows(store: Storage) -> NoticeRows:
     """The notice tables of `store`."""
     return store.notice_rows()
 
 
-async def check_feed_health(store: Store, *, now: datetime, grace: timedelta) -> int:
+async def check_feed_health(store: Storage, *, now: datetime, grace: timedelta) -> int:
     """Record the notices due after a poll: a feed failing since `grace` ago or longer, that a
     workspace following it has not been told of, gives one notice per channel of that
     subscription; a feed the workspace was told of that works again gives one notice to the
@@ -129,7 +129,7 @@ async def _recoveries(rows: NoticeRows, now: datetime) -> int:
 
 
 async def _channels(
-    store: Store, workspace_id: int, workspace: str, channel: str | None
+    store: Storage, workspace_id: int, workspace: str, channel: str | None
 ) -> list[str]:
     """Where a subscription's notices go: the channel it was added in; else every channel of
     the workspace with a watch that is not paused; else, for the console, the console."""
@@ -201,7 +201,7 @@ def notice_card(notice: Notice) -> Card:
 
 
 async def list_notices(
-    store: Store,
+    store: Storage,
     *,
     workspace_id: int | None = None,
     channel: str | None = None,
@@ -243,7 +243,7 @@ def digest_card(notices: list[Notice]) -> Card:
 
 # ---- delivery ----------------------------------------------------------------------------------
 async def deliver_notices(
-    store: Store, port: ChatPort, *, now: datetime, policy: AlertPolicy
+    store: Storage, port: ChatPort, *, now: datetime, policy: AlertPolicy
 ) -> int:
     """Post the due notices of the channels `port` serves; returns how many notices were posted
     (a digest counts each notice it holds). A transient failure is retried with backoff; a
@@ -265,7 +265,7 @@ async def deliver_notices(
 
 
 async def _deliver_channel(
-    store: Store,
+    store: Storage,
     rows: NoticeRows,
     port: ChatPort,
     channel: str,

@@ -40,8 +40,8 @@ from prometheus_client import (
 
 from bot.alerts import alert_rows
 from bot.feedhealth import classify_error
+from index.interfaces import Storage
 from index.models import IngestReport
-from index.store import Store
 from index.timeutil import to_iso
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class InvalidRequests(Protocol):
 class Monitor:
     """What the jobs tell about a running bot, and the checks /healthz makes of it."""
 
-    store: Store
+    store: Storage
     now: Callable[[], datetime]
     max_poll_age_s: float
     db_path: Path

@@ -14,6 +14,7 @@ from bot.app import App
 from bot.errors import UserError
 from index import retention
 from index.retention import PruneReport
+from index.store import Store
 from index.vectors import VectorIndex, saved_model
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,13 @@ async def prune(
         )
     if days <= 0:
         raise UserError("--days takes a number of days above 0")
+    if not isinstance(app.store, Store):
+        raise UserError(
+            "pruning runs on the embedded engine only; on PostgreSQL delete old rows with SQL "
+            "(articles cascade to their passages, events and vectors)"
+        )
     if app.pipeline is not None:
+        assert isinstance(app.pipeline.vectors, VectorIndex)
         vectors: VectorIndex | None = app.pipeline.vectors
     else:
         vectors = await asyncio.to_thread(_saved_index, app)

@@ -28,8 +28,8 @@ from bot.errors import UserError
 from bot.keywords import KeywordQuery, KeywordSyntaxError
 from index.actors import Actor, ActorCatalogue, actor_key
 from index.eventtypes import EVENT_TYPES
+from index.interfaces import Storage
 from index.places import Gazetteer, Place
-from index.store import Store
 from index.text import fold
 from index.watchrows import WatchDef, WatchRow, WatchRows
 
@@ -378,13 +378,13 @@ def check_event_types(types: Sequence[str]) -> tuple[str, ...]:
 
 
 # ---- the table (index/watchrows.py) -----------------------------------------------------------
-def watch_rows(store: Store) -> WatchRows:
+def watch_rows(store: Storage) -> WatchRows:
     """The `watches` table of `store`."""
     return store.watch_rows()
 
 
 async def add(
-    store: Store,
+    store: Storage,
     *,
     workspace_id: int,
     channel: str,
@@ -397,7 +397,7 @@ async def add(
     min_killed: int | None = None,
     vector_model: str | None = None,
 ) -> Watch:
-    """Store a resolved watch; `vector_model`: the model id a topic's vector was made by."""
+    """Storage a resolved watch; `vector_model`: the model id a topic's vector was made by."""
     row = await watch_rows(store).add(
         WatchDef(
             workspace_id=workspace_id,
@@ -419,7 +419,7 @@ async def add(
 
 
 async def reembed_topics(
-    store: Store, embed_query: Callable[[str], np.ndarray], model_id: str
+    store: Storage, embed_query: Callable[[str], np.ndarray], model_id: str
 ) -> int:
     """Embed again, with the current model, every topic watch's description that another
     model (or backend) embedded; returns how many. Run at start-up, before any matching."""
@@ -434,13 +434,13 @@ async def reembed_topics(
     return len(stale)
 
 
-async def get(store: Store, workspace_id: int, watch_id: int) -> Watch | None:
+async def get(store: Storage, workspace_id: int, watch_id: int) -> Watch | None:
     row = await watch_rows(store).get(workspace_id, watch_id)
     return _row_to_watch(row) if row else None
 
 
 async def list_watches(
-    store: Store, *, workspace_id: int | None = None, channel: str | None = None
+    store: Storage, *, workspace_id: int | None = None, channel: str | None = None
 ) -> list[Watch]:
     found = []
     for row in await watch_rows(store).find(workspace_id=workspace_id, channel=channel):
@@ -451,11 +451,13 @@ async def list_watches(
     return found
 
 
-async def remove(store: Store, workspace_id: int, watch_id: int) -> bool:
+async def remove(store: Storage, workspace_id: int, watch_id: int) -> bool:
     return await watch_rows(store).remove(workspace_id, watch_id)
 
 
-async def set_muted(store: Store, workspace_id: int, watch_id: int, until: datetime | None) -> bool:
+async def set_muted(
+    store: Storage, workspace_id: int, watch_id: int, until: datetime | None
+) -> bool:
     """Mute a watch until `until`; None unmutes it and also ends a pause (`pause_channel`)."""
     rows = watch_rows(store)
     if until is None:
@@ -463,13 +465,13 @@ async def set_muted(store: Store, workspace_id: int, watch_id: int, until: datet
     return await rows.mute(workspace_id, watch_id, until)
 
 
-async def pause_channel(store: Store, channel: str, reason: str, now: datetime) -> int:
+async def pause_channel(store: Storage, channel: str, reason: str, now: datetime) -> int:
     """Pause every watch of `channel` that is not paused yet (the channel is gone, or the bot
     may no longer post there); returns how many. Unmuting a watch resumes it."""
     return await watch_rows(store).pause_channel(channel, reason, now)
 
 
-async def count(store: Store, workspace_id: int) -> int:
+async def count(store: Storage, workspace_id: int) -> int:
     return await watch_rows(store).count(workspace_id)
 
 

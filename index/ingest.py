@@ -29,10 +29,11 @@ from index.backoff import backoff
 from index.embed import Embedder
 from index.errors import FeedError, FeedThrottled, StoreError
 from index.extract import EXTRACTOR_VERSION, EventRecord, ExtractInput, Extractor
+from index.interfaces import HostSlots, Storage, Vectors
 from index.models import Article, FeedSource, FetchPolicy, IngestReport, ParsedFeed, PollPolicy
 from index.passages import chunk_article
-from index.store import Store, entry_key
-from index.vectors import SyncReport, VectorIndex
+from index.store import entry_key
+from index.vectors import SyncReport
 
 if TYPE_CHECKING:
     import httpx
@@ -51,13 +52,13 @@ Hook = Callable[[Sequence[int], IngestReport], Awaitable[None]]
 class Pipeline:
     """Everything one ingest cycle needs, opened once by the composition root."""
 
-    store: Store
+    store: Storage
     http: httpx.AsyncClient
     embedder: Embedder
-    vectors: VectorIndex
+    vectors: Vectors
     fetch_policy: FetchPolicy
     poll_policy: PollPolicy
-    hosts: feeds_stage.HostLimiter
+    hosts: HostSlots
     progress: Progress | None = None
     extractor: Extractor | None = None  # event metadata; None: articles are stored without
     after_extract: Hook | None = None
@@ -281,7 +282,7 @@ async def _store_entries(
     now: Callable[[], datetime],
     report: IngestReport,
 ) -> int:
-    """Store the feed's entries; returns how many were new articles."""
+    """Storage the feed's entries; returns how many were new articles."""
     policy = p.poll_policy
     seen: set[str] = set()
     new = 0

@@ -22,15 +22,14 @@ from typing import Literal
 import numpy as np
 
 from index.embed import Embedder
+from index.interfaces import Storage, Vectors
 from index.models import Hit
-from index.store import Store
 from index.text import words as folded_words
-from index.vectors import VectorIndex
 
 
 async def search(
-    store: Store,
-    vectors: VectorIndex,
+    store: Storage,
+    vectors: Vectors,
     embedder: Embedder,
     workspace_id: int,
     query: str,
@@ -116,8 +115,8 @@ def _name_prefixes(name: str) -> tuple[str, ...]:
 
 
 async def retrieve(
-    store: Store,
-    vectors: VectorIndex,
+    store: Storage,
+    vectors: Vectors,
     embedder: Embedder,
     workspace_id: int,
     query: str,
@@ -145,8 +144,8 @@ async def retrieve(
 
 
 async def retrieve_many(
-    store: Store,
-    vectors: VectorIndex,
+    store: Storage,
+    vectors: Vectors,
     embedder: Embedder,
     workspace_id: int,
     query: str,
@@ -211,7 +210,7 @@ def _keep(
 
 
 async def _bm25(
-    store: Store,
+    store: Storage,
     expression: str,
     workspace_id: int,
     depth: int,
@@ -231,8 +230,8 @@ async def _bm25(
 
 
 async def _dense(
-    store: Store,
-    vectors: VectorIndex,
+    store: Storage,
+    vectors: Vectors,
     vector: np.ndarray,
     workspace_id: int,
     depth: int,
@@ -256,7 +255,7 @@ async def _dense(
 
 
 async def _per_set(
-    store: Store,
+    store: Storage,
     ranked: list[tuple[int, float]],
     complete: bool,
     workspace_id: int,

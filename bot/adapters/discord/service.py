@@ -11,6 +11,7 @@ import base64
 import binascii
 import contextlib
 import logging
+from typing import Any
 from urllib.parse import urlencode
 
 import discord
@@ -108,7 +109,7 @@ def bot_for(settings: Settings) -> type[WirewatchBot]:
     return ShardedWirewatchBot if settings.shard_count is not None else WirewatchBot
 
 
-def shard_options(settings: Settings) -> dict[str, object]:
+def shard_options(settings: Settings) -> dict[str, Any]:
     """discord.py's sharding arguments: this process's shard ids (all when none are named)."""
     if settings.shard_count is None:
         return {}
