@@ -169,6 +169,23 @@ def test_compose_runs_the_image_with_a_volume_and_an_env_file() -> None:
     assert service["restart"] == "unless-stopped" and service["read_only"] is True
 
 
+def test_the_postgres_profile_runs_workers_and_a_gateway_on_pgvector() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert "profiles" not in services["wirewatch"]  # `up` alone: the embedded engine
+    for name in ("postgres", "worker", "gateway"):
+        assert services[name]["profiles"] == ["postgres"]
+    assert services["postgres"]["image"].startswith("pgvector/pgvector:0.8")
+    assert services["worker"]["command"] == ["wirewatch", "worker"]
+    assert services["gateway"]["command"] == ["wirewatch", "run", "--no-poll"]
+    for name in ("worker", "gateway"):
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert services[name]["read_only"] is True
+    assert all(port.startswith("127.0.0.1:") for port in services["gateway"]["ports"])
+    # the commands the containers run exist
+    assert {("worker",), ("run",)} <= {tuple(p) for p in COMMANDS}
+
+
 def test_the_deploy_readme_names_only_real_commands() -> None:
     text = (DEPLOY / "README.md").read_text(encoding="utf-8")
     known = {" ".join(p) for p in COMMANDS if p}
