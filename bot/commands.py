@@ -177,6 +177,16 @@ async def stats(app: App, *, workspace: str) -> dict[str, Any]:
         "embedded_passages": counts.embedded,
         "watches": await watch_table.count(app.store, ws),
         "alerts": await alerts_stage.count_alerts(app.store, ws),
+        **_engine_doc(app),
+    }
+
+
+def _engine_doc(app: App) -> dict[str, Any]:
+    """The engine, and the sizes of its files on the embedded one."""
+    if app.settings.database_url is not None:
+        return {"engine": "postgresql", "index_kind": "hnsw"}
+    return {
+        "engine": "sqlite",
         "database_bytes": _size(app.settings.db_path),
         "index_bytes": _size(app.settings.index_path),
         "index_kind": vectors_stage.file_kind(app.settings.index_path),  # flat, ivf-sq8, None
