@@ -812,7 +812,7 @@ class Store:
                 (expression, limit),
             )
         except sqlite3.OperationalError as exc:  # a query FTS5 cannot read: no text hits
-            if "fts5" in str(exc) or "syntax" in str(exc):
+            if _unreadable_query(exc):
                 return []
             raise
         return [(int(r[0]), float(r[1])) for r in rows]
@@ -847,7 +847,7 @@ class Store:
                 [*params, limit],
             )
         except sqlite3.OperationalError as exc:  # a query FTS5 cannot read: no text hits
-            if "fts5" in str(exc) or "syntax" in str(exc):
+            if _unreadable_query(exc):
                 return []
             raise
         return [(int(r[0]), float(r[1])) for r in rows]
@@ -865,7 +865,7 @@ class Store:
                 (expression, workspace_id),
             )
         except sqlite3.OperationalError as exc:  # a query FTS5 cannot read: no match
-            if "fts5" in str(exc) or "syntax" in str(exc):
+            if _unreadable_query(exc):
                 return False
             raise
         return row is not None
@@ -1127,16 +1127,18 @@ class Store:
         if event is None:
             return None
         actors = await self._all(
-            "SELECT actor_key, name, kind, mention FROM article_actors WHERE article_id = ?",
+            "SELECT actor_key, name, kind, mention FROM article_actors WHERE article_id = ? "
+            "ORDER BY actor_key",
             (article_id,),
         )
         places = await self._all(
             "SELECT geonameid, name, country_code, admin1_code, precision, main, mention "
-            "FROM article_places WHERE article_id = ?",
+            "FROM article_places WHERE article_id = ? ORDER BY geonameid",
             (article_id,),
         )
         types = await self._all(
-            "SELECT event_type FROM article_event_types WHERE article_id = ?", (article_id,)
+            "SELECT event_type FROM article_event_types WHERE article_id = ? ORDER BY event_type",
+            (article_id,),
         )
         return {
             "event": dict(event),
@@ -1154,12 +1156,16 @@ class Store:
             events = await self._all(f"SELECT * FROM events WHERE article_id IN ({marks})", chunk)
             actors: dict[int, dict[str, tuple[str, str]]] = {}
             for r in await self._all(
-                f"SELECT * FROM article_actors WHERE article_id IN ({marks})", chunk
+                f"SELECT * FROM article_actors WHERE article_id IN ({marks}) "
+                "ORDER BY article_id, actor_key",
+                chunk,
             ):
                 actors.setdefault(r["article_id"], {})[r["actor_key"]] = (r["name"], r["mention"])
             places: dict[int, list[PlaceRow]] = {}
             for r in await self._all(
-                f"SELECT * FROM article_places WHERE article_id IN ({marks})", chunk
+                f"SELECT * FROM article_places WHERE article_id IN ({marks}) "
+                "ORDER BY article_id, geonameid",
+                chunk,
             ):
                 places.setdefault(r["article_id"], []).append(
                     PlaceRow(
@@ -1422,6 +1428,24 @@ def _row_to_article(r: aiosqlite.Row) -> Article:
         first_seen_at=from_iso(r["first_seen_at"]) or datetime.min,
         content_hash=r["content_hash"],
     )
+
+
+# What FTS5 says of a query it cannot parse (fts5_expr.c): a string left open, a bare "*", a
+# column filter naming no column, a NEAR distance that is not a number, a syntax error.
+_UNREADABLE_QUERY = (
+    "fts5",
+    "syntax",
+    "unterminated string",
+    "unknown special query",
+    "no such column",
+    "expected integer",
+)
+
+
+def _unreadable_query(exc: sqlite3.OperationalError) -> bool:
+    """Whether FTS5 refused the MATCH expression itself (the query finds nothing), not the
+    database."""
+    return any(words in str(exc) for words in _UNREADABLE_QUERY)
 
 
 def _split_sql(sql: str) -> list[str]:

@@ -3,8 +3,9 @@ Side effects: reads and writes `events`, `article_actors`, `article_places`,
 `article_event_types`, `article_events`; settles `subscriptions.alert_newest`.
 
 The methods of `index.store.Store` for event metadata, with the same meaning. Rows are read
-back through the SQLite engine's own readers (dates as ISO text, flags as 0/1), so both engines
-hand the layers above the same values.
+back through the SQLite engine's own readers (dates as ISO text, flags as 0/1), in the order
+SQLite's keys give them (places by geonameid, actors by key), so both engines hand the layers
+above the same values.
 """
 
 from __future__ import annotations
@@ -40,9 +41,16 @@ class EventRows:
     async def save_events(
         self, rows: Sequence[tuple[int, EventRecord]], *, extractor: str, now: datetime
     ) -> None:
-        """Store (replace) the event metadata of articles, in one transaction."""
+        """Store (replace) the event metadata of articles, in one transaction. The articles'
+        rows are locked first, in id order: two processes extracting the same articles at once
+        (each catching up at start-up) take turns instead of failing on each other's rows."""
         at = timestamp(now)
         async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT 1 FROM articles WHERE article_id = ANY($1) ORDER BY article_id "
+                "FOR NO KEY UPDATE",
+                sorted({article_id for article_id, _ in rows}),
+            )
             for article_id, record in rows:
                 for table in _TABLES:
                     await conn.execute(f"DELETE FROM {table} WHERE article_id = $1", article_id)
@@ -117,6 +125,8 @@ class EventRows:
         until: date | None = None,
         limit: int = 100,
     ) -> list[Article]:
+        """As `Store.find_articles`, newest first; of articles published at the same time, the
+        one stored last first."""
         from index.pg.store import article_of
 
         where, params = _article_filters(
@@ -124,7 +134,8 @@ class EventRows:
         )
         rows = await self.pool.fetch(
             "SELECT a.* FROM articles a LEFT JOIN events e ON e.article_id = a.article_id "
-            f"WHERE {where} ORDER BY a.published_at DESC LIMIT ${len(params) + 1}",
+            f"WHERE {where} ORDER BY a.published_at DESC, a.article_id DESC "
+            f"LIMIT ${len(params) + 1}",
             *params,
             limit,
         )
@@ -146,7 +157,8 @@ class EventRows:
         )
         rows = await self.pool.fetch(
             "SELECT a.article_id FROM articles a LEFT JOIN events e ON e.article_id = a.article_id "
-            f"WHERE {where} ORDER BY a.published_at DESC LIMIT ${len(params) + 1}",
+            f"WHERE {where} ORDER BY a.published_at DESC, a.article_id DESC "
+            f"LIMIT ${len(params) + 1}",
             *params,
             limit,
         )
@@ -157,16 +169,18 @@ class EventRows:
         if event is None:
             return None
         actors = await self.pool.fetch(
-            "SELECT actor_key, name, kind, mention FROM article_actors WHERE article_id = $1",
+            "SELECT actor_key, name, kind, mention FROM article_actors WHERE article_id = $1 "
+            "ORDER BY actor_key",
             article_id,
         )
         places = await self.pool.fetch(
             "SELECT geonameid, name, country_code, admin1_code, precision, main::int AS main, "
-            "mention FROM article_places WHERE article_id = $1",
+            "mention FROM article_places WHERE article_id = $1 ORDER BY geonameid",
             article_id,
         )
         types = await self.pool.fetch(
-            "SELECT event_type FROM article_event_types WHERE article_id = $1", article_id
+            "SELECT event_type FROM article_event_types WHERE article_id = $1 ORDER BY event_type",
+            article_id,
         )
         shown = dict(event)
         shown["event_date"] = _iso_date(shown["event_date"])
@@ -183,12 +197,16 @@ class EventRows:
         events = await self.pool.fetch("SELECT * FROM events WHERE article_id = ANY($1)", ids)
         actors: dict[int, dict[str, tuple[str, str]]] = {}
         for r in await self.pool.fetch(
-            "SELECT * FROM article_actors WHERE article_id = ANY($1)", ids
+            "SELECT * FROM article_actors WHERE article_id = ANY($1) "
+            "ORDER BY article_id, actor_key",
+            ids,
         ):
             actors.setdefault(r["article_id"], {})[r["actor_key"]] = (r["name"], r["mention"])
         places: dict[int, list[PlaceRow]] = {}
         for r in await self.pool.fetch(
-            "SELECT * FROM article_places WHERE article_id = ANY($1)", ids
+            "SELECT * FROM article_places WHERE article_id = ANY($1) "
+            "ORDER BY article_id, geonameid",
+            ids,
         ):
             places.setdefault(r["article_id"], []).append(
                 PlaceRow(
@@ -290,8 +308,9 @@ def _pg_event_row(article_id: int, seq: int, event: Any) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def _as_sqlite(r: Any) -> dict[str, Any]:
-    """An `article_events` row as the SQLite engine reads it (the shared readers take that)."""
+def _as_sqlite(r: Any) -> Any:
+    """An `article_events` row as the SQLite engine reads it (the shared readers take that: a
+    dict read as they read an aiosqlite.Row)."""
     row = dict(r)
     row["event_date"] = _iso_date(row["event_date"])
     for flag in ("main", "killed_civilians", "injured_civilians"):

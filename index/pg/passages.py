@@ -27,6 +27,12 @@ _VISIBLE = (
 )
 
 
+def _array(value: Any) -> np.ndarray:
+    """A `vector` column as read -> float32 array (pgvector's codec hands back a `Vector`;
+    older releases of it, a numpy array)."""
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, np.float32)
+
+
 def visible(article: str, workspace: str) -> str:
     """The SQL condition: workspace `workspace` (a parameter) can see article `article`."""
     return _VISIBLE.format(article=article, workspace=workspace)
@@ -216,7 +222,7 @@ class PassageRows:
             if not rows:
                 continue
             out_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            yield out_ids, np.vstack([r[1] for r in rows]).astype(np.float32).reshape(-1, dim)
+            yield out_ids, np.vstack([_array(r[1]) for r in rows]).reshape(-1, dim)
 
     async def hits(self, scored: Iterable[tuple[int, float]], workspace_id: int) -> list[Hit]:
         scored = list(scored)
@@ -257,7 +263,7 @@ class PassageRows:
         )
         found: dict[int, list[np.ndarray]] = {}
         for r in rows:
-            found.setdefault(int(r[0]), []).append(np.asarray(r[1], dtype=np.float32))
+            found.setdefault(int(r[0]), []).append(_array(r[1]))
         return {aid: np.vstack(vs).reshape(-1, dim) for aid, vs in found.items()}
 
     async def article_passage_ids(self, article_ids: Sequence[int]) -> np.ndarray:

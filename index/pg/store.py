@@ -5,10 +5,13 @@ change feed, and the feed claims workers share. Side effects: reads and writes t
 `PgStore` has the methods of `index.store.Store` with the same meaning, so every layer above
 runs on either engine; passages, text search and vectors are in passages.py, event metadata in
 events.py. Each write is one transaction on a connection of the pool. Where SQLite's single
-writer made an order safe, a transaction-scoped advisory lock keeps it here:
-- storing an entry locks its canonical link (or content hash), so two workers storing the same
-  article from two feeds store it once;
-- appending to the change feed locks the feed's tail until commit, so changes commit in `seq`
+writer made an order safe, a lock held until commit keeps it here:
+- storing an entry takes advisory locks on the feed's entry key, then on its canonical link (or
+  content hash), so two workers storing the same article from two feeds store it once, and one
+  feed's entry stored twice at once is stored once (the second finds the first);
+- subscribing and unsubscribing lock the feed's row, so its interval (the shortest of its
+  subscriptions) is computed from every committed subscription;
+- appending to the change feed takes an advisory lock on its tail, so changes commit in `seq`
   order and a reader that moves its cursor past a change has seen every change before it.
 """
 
@@ -30,10 +33,12 @@ from index.pg.passages import PassageRows
 from index.pg.values import read_timestamp, timestamp
 from index.store import EntryOutcome, FeedRow, Story, entry_key
 
-# Transaction-scoped advisory locks: the change feed's tail (a constant bigint), and the
-# per-article locks of `save_entry` (this 32-bit namespace, the hash of the link).
+# Transaction-scoped advisory locks: the change feed's tail (a constant bigint), and the locks
+# of `save_entry` (two 32-bit namespaces: the hash of a feed's entry key, of a link). Every
+# transaction takes the key's lock before the link's, so no two deadlock on them.
 CHANGES_LOCK = 0x77776368616E6765
 _ENTRY_LOCKS = 0x77776500
+_KEY_LOCKS = 0x77776501
 
 
 class PgStore(PassageRows, EventRows):
@@ -106,7 +111,12 @@ class PgStore(PassageRows, EventRows):
                 interval_s,
                 at,
             )
-            feed_id = int(await conn.fetchval("SELECT feed_id FROM feeds WHERE url = $1", url))
+            # the feed's row lock: another subscriber's interval is committed before `min` reads
+            feed_id = int(
+                await conn.fetchval(
+                    "SELECT feed_id FROM feeds WHERE url = $1 FOR NO KEY UPDATE", url
+                )
+            )
             await conn.execute(
                 "INSERT INTO subscriptions (workspace_id, feed_id, name, interval_s, created_at, "
                 "channel, alert_from, alert_newest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
@@ -134,7 +144,9 @@ class PgStore(PassageRows, EventRows):
         return feed_id
 
     async def unsubscribe(self, workspace_id: int, feed_id: int) -> bool:
+        """As `Store.unsubscribe`: the feed's interval becomes the shortest one left."""
         async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1 FROM feeds WHERE feed_id = $1 FOR NO KEY UPDATE", feed_id)
             status = await conn.execute(
                 "DELETE FROM subscriptions WHERE workspace_id = $1 AND feed_id = $2",
                 workspace_id,
@@ -286,7 +298,10 @@ class PgStore(PassageRows, EventRows):
         key = entry_key(entry)
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                "SELECT pg_advisory_xact_lock($1, hashtext($2)), "
+                "pg_advisory_xact_lock($3, hashtext($4))",
+                _KEY_LOCKS,
+                f"{feed_id} {key}",
                 _ENTRY_LOCKS,
                 entry.url or chash,
             )
@@ -345,8 +360,8 @@ class PgStore(PassageRows, EventRows):
                 return EntryOutcome("duplicate", article_id, story_id)
 
             sig = stories.signature(entry.title, entry.text)
-            story_id = await _matching_story(conn, sig, published, story_window, story_threshold)
-            if story_id is None:
+            matched = await _matching_story(conn, sig, published, story_window, story_threshold)
+            if matched is None:
                 story_id = int(
                     await conn.fetchval(
                         "INSERT INTO stories (title, first_seen_at, last_seen_at) "
@@ -356,6 +371,7 @@ class PgStore(PassageRows, EventRows):
                     )
                 )
             else:
+                story_id = matched
                 await conn.execute(
                     "UPDATE stories SET last_seen_at = $1 WHERE story_id = $2", at, story_id
                 )
