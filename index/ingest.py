@@ -394,8 +394,8 @@ async def embed_pending(p: Pipeline, report: IngestReport | None = None) -> int:
 
 
 async def _embed_group(p: Pipeline, report: IngestReport | None, limit: int) -> int:
-    """Embed up to `limit` pending passages (the store hands them over sorted by length, so a
-    batch pads little); a text that occurs twice is embedded once. Returns how many."""
+    """Embed up to `limit` pending passages, oldest first (the embedder orders each batch by
+    length, so it pads little); a text that occurs twice is embedded once. Returns how many."""
     batch = await p.store.pending_passages(limit)
     if not batch:
         return 0

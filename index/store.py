@@ -1094,7 +1094,7 @@ class Store:
         )
         rows = await self._all(
             "SELECT a.* FROM articles a LEFT JOIN events e ON e.article_id = a.article_id "
-            f"WHERE {where} ORDER BY a.published_at DESC LIMIT ?",
+            f"WHERE {where} ORDER BY a.published_at DESC, a.article_id DESC LIMIT ?",
             (*params, limit),
         )
         return [_row_to_article(r) for r in rows]
@@ -1116,7 +1116,7 @@ class Store:
         )
         rows = await self._all(
             "SELECT a.article_id FROM articles a LEFT JOIN events e ON e.article_id = a.article_id "
-            f"WHERE {where} ORDER BY a.published_at DESC LIMIT ?",
+            f"WHERE {where} ORDER BY a.published_at DESC, a.article_id DESC LIMIT ?",
             (*params, limit),
         )
         return [int(r[0]) for r in rows]

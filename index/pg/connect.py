@@ -35,7 +35,8 @@ async def _register_vector(conn: Any) -> None:
 @asynccontextmanager
 async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> AsyncIterator[Any]:
     """An asyncpg pool on the database at `url` (postgresql://...), its schema migrated first;
-    its connections read and write `vector` columns as float32 numpy arrays."""
+    its connections write `vector` columns from numpy arrays and read them as pgvector's
+    `Vector` (index/pg/passages.py turns them into float32 arrays)."""
     asyncpg = require_asyncpg()
     conn = await asyncpg.connect(url)
     try:
