@@ -18,6 +18,12 @@ acknowledge an interaction, a first followup after a defer replacing the "thinki
 `nonce` in history, message content withheld from the gateway without the MESSAGE_CONTENT intent
 unless the bot is mentioned. Gateway frames go out as plain JSON text (discord.py only
 decompresses binary frames, whatever `compress` it asked for).
+
+Sharded clients (discord.AutoShardedClient, or several processes each with some shard ids) get
+a session per shard, as from Discord: IDENTIFY carries `shard: [shard_id, shard_count]`, a
+second IDENTIFY for a shard replaces its session, and a guild's events (its GUILD_CREATE at
+READY, interactions, messages) go only to the session of shard `(guild_id >> 22) % shard_count`;
+events without a guild go to shard 0. An IDENTIFY without `shard` is shard 0 of 1: every guild.
 """
 
 from __future__ import annotations
@@ -32,15 +38,19 @@ import re
 import secrets
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
+if TYPE_CHECKING:
+    import discord
+
 JSON = dict[str, Any]
 T = TypeVar("T")
+ClientT = TypeVar("ClientT", bound="discord.Client")
 
 API_PREFIX = "/api/v10"
 DISCORD_EPOCH_MS = 1_420_070_400_000
@@ -112,6 +122,8 @@ _MENTION = re.compile(r"<@!?(\d+)>")
 _CHANNEL_PATH = re.compile(r"/channels/(\d+)(?:/|$)")
 _TOKEN_ROUTES = re.compile(r"/(?:webhooks/\d+/[^/]+|interactions/\d+/[^/]+/callback)(?:/|$)")
 _COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
+# Events whose own "id" is the guild's (the others name it in "guild_id").
+_GUILD_OBJECT_EVENTS = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})
 
 
 # ---- public records -------------------------------------------------------------------------
@@ -165,6 +177,7 @@ class InteractionRecord:
     payload: JSON = field(repr=False)
     channel_id: int
     guild_id: int | None
+    shard_id: int | None = None  # the shard whose session got it (None: no session serves it)
     sent_at: float = 0.0
     responses: list[JSON] = field(default_factory=list)
     response_times: list[float] = field(default_factory=list)
@@ -248,6 +261,11 @@ class InteractionRecord:
         return str(data.get("name") or data.get("custom_id") or self.type)
 
 
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard a guild belongs to, as Discord assigns it."""
+    return (guild_id >> 22) % shard_count
+
+
 def is_ephemeral(message: Mapping[str, Any]) -> bool:
     """Whether a message dict is ephemeral (flags 64)."""
     return bool(int(message.get("flags") or 0) & EPHEMERAL)
@@ -313,9 +331,19 @@ _BODY = web.RequestKey("body", _Body)
 @dataclass
 class _GatewaySession:
     session_id: str
+    shard_id: int = 0
+    shard_count: int = 1
+    intents: int = 0
     seq: int = 0
     frames: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=10_000))
     ws: web.WebSocketResponse | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.ws is not None and not self.ws.closed
+
+    def serves(self, guild_id: int) -> bool:
+        return shard_of(guild_id, self.shard_count) == self.shard_id
 
 
 def _json_response(
@@ -378,7 +406,9 @@ class FakeDiscord:
         self.sync_counts: Counter[int | None] = Counter()
         self.edits: list[MessageEdit] = []
         self.interactions: list[InteractionRecord] = []
-        self.identify_payload: JSON | None = None
+        self.identify_payload: JSON | None = None  # the latest IDENTIFY, of any shard
+        self.identifies: list[tuple[int, int, float]] = []  # (shard id, count, monotonic time)
+        self.unrouted: list[tuple[str, int | None]] = []  # (event, guild id) no session served
         self.heartbeats = 0
         self.ready = asyncio.Event()
         self.attachments: dict[int, bytes] = {}
@@ -387,6 +417,8 @@ class FakeDiscord:
         # Knobs.
         self.nonce_window_s = 300.0
         self.interaction_window_s: float | None = 3.0  # None: no 3-second rule
+        self.recommended_shards = 1  # GET /gateway/bot "shards" (a client with no shard count)
+        self.max_concurrency = 1  # GET /gateway/bot: IDENTIFYs allowed per 5 s (not enforced)
 
         self._channel_guild: dict[int, int] = {}
         self._channel_names: dict[int, str] = {}
@@ -405,7 +437,7 @@ class FakeDiscord:
         self._increment = itertools.count()
         self._changed = asyncio.Condition()
         self._send_lock = asyncio.Lock()
-        self._session: _GatewaySession | None = None
+        self._sessions: dict[int, _GatewaySession] = {}  # by shard id
         self._sockets: set[web.WebSocketResponse] = set()
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -450,9 +482,13 @@ class FakeDiscord:
 
     @property
     def connected(self) -> bool:
-        """Whether a client is identified on an open gateway socket."""
-        session = self._session
-        return session is not None and session.ws is not None and not session.ws.closed
+        """Whether a client is identified on an open gateway socket (of any shard)."""
+        return any(session.open for session in self._sessions.values())
+
+    @property
+    def connected_shards(self) -> dict[int, int]:
+        """Shard id -> shard count of each session on an open socket ({0: 1} unsharded)."""
+        return {s.shard_id: s.shard_count for s in self._sessions.values() if s.open}
 
     # ---- reading what the bot did ---------------------------------------------------------
     def messages(self, channel_id: int, *, include_ephemeral: bool = True) -> list[JSON]:
@@ -583,12 +619,31 @@ class FakeDiscord:
         self._rules.append(rule)
 
     # ---- gateway: events out --------------------------------------------------------------
-    async def dispatch(self, event: str, data: JSON) -> int:
-        """Sends a DISPATCH (op 0) event; returns its sequence number. Events sent while the
-        client is reconnecting are replayed when it resumes."""
-        session = self._session
-        if session is None:
+    async def dispatch(self, event: str, data: JSON, *, shard_id: int | None = None) -> int:
+        """Sends a DISPATCH (op 0) event to the session of its guild's shard (shard 0 for an
+        event without a guild), or of `shard_id`; returns its sequence number there. Events
+        sent while the client is reconnecting are replayed when it resumes. With no session
+        for that shard the event is dropped, as Discord drops it, and listed in `unrouted`."""
+        if not self._sessions:
             raise RuntimeError("no client has identified on the gateway")
+        if shard_id is None:
+            sessions = self._sessions_for(event, data)
+        else:
+            sessions = [s for s in self._sessions.values() if s.shard_id == shard_id]
+        if not sessions:
+            self.unrouted.append((event, _event_guild(event, data)))
+        seq = 0
+        for session in sessions:
+            seq = await self._send_event(session, event, data)
+        return seq
+
+    def _sessions_for(self, event: str, data: Mapping[str, Any]) -> list[_GatewaySession]:
+        guild_id = _event_guild(event, data)
+        if guild_id is None:
+            return [s for s in self._sessions.values() if s.shard_id == 0]
+        return [s for s in self._sessions.values() if s.serves(guild_id)]
+
+    async def _send_event(self, session: _GatewaySession, event: str, data: JSON) -> int:
         async with self._send_lock:
             session.seq += 1
             frame = json.dumps({"op": OP_DISPATCH, "t": event, "s": session.seq, "d": data})
@@ -598,11 +653,11 @@ class FakeDiscord:
                     await session.ws.send_str(frame)
             return session.seq
 
-    async def send_reconnect(self) -> None:
-        """Asks the client to reconnect (op 7); discord.py comes back with RESUME."""
-        session = self._session
+    async def send_reconnect(self, shard_id: int = 0) -> None:
+        """Asks the client to reconnect the shard (op 7); discord.py comes back with RESUME."""
+        session = self._sessions.get(shard_id)
         if session is None or session.ws is None:
-            raise RuntimeError("no client is connected")
+            raise RuntimeError(f"no client is connected on shard {shard_id}")
         await self._send_op(session.ws, OP_RECONNECT, None)
 
     # ---- users' actions -------------------------------------------------------------------
@@ -1076,30 +1131,26 @@ class FakeDiscord:
     async def _announce(self, event: str, message: JSON, *, message_event: bool = True) -> None:
         """Sends a MESSAGE_* event if a client is identified with the GUILD_MESSAGES intent.
         Without MESSAGE_CONTENT, others' messages come without content unless they mention
-        the bot (as Discord does)."""
-        if (
-            self._session is None
-            or not self._intents() & INTENT_GUILD_MESSAGES
-            or (message_event and is_ephemeral(message))  # only the user sees those
-        ):
+        the bot (as Discord does). Each shard's session gets its own guilds' messages."""
+        if message_event and is_ephemeral(message):  # only the user sees those
             return
-        data = copy.deepcopy(message)
-        if message_event:
-            data.pop("deleted", None)
-            author_id = int(data["author"]["id"])
-            mentioned = any(int(u["id"]) == self.bot_user_id for u in data.get("mentions", []))
-            if (
-                author_id != self.bot_user_id
-                and not mentioned
-                and not self._intents() & INTENT_MESSAGE_CONTENT
-            ):
-                data.update(content="", embeds=[], attachments=[], components=[])
-            if "guild_id" in data:
-                data["member"] = self._member(author_id, with_user=False)
-        await self.dispatch(event, data)
-
-    def _intents(self) -> int:
-        return int((self.identify_payload or {}).get("intents") or 0)
+        for session in self._sessions_for(event, message):
+            if not session.intents & INTENT_GUILD_MESSAGES:
+                continue
+            data = copy.deepcopy(message)
+            if message_event:
+                data.pop("deleted", None)
+                author_id = int(data["author"]["id"])
+                mentioned = any(int(u["id"]) == self.bot_user_id for u in data.get("mentions", []))
+                if (
+                    author_id != self.bot_user_id
+                    and not mentioned
+                    and not session.intents & INTENT_MESSAGE_CONTENT
+                ):
+                    data.update(content="", embeds=[], attachments=[], components=[])
+                if "guild_id" in data:
+                    data["member"] = self._member(author_id, with_user=False)
+            await self._send_event(session, event, data)
 
     # ---- internals: commands --------------------------------------------------------------
     def _find_command(
@@ -1297,6 +1348,8 @@ class FakeDiscord:
         self.interactions.append(record)
         self._interactions_by_id[interaction_id] = record
         self._interactions_by_token[token] = record
+        served = self._sessions_for("INTERACTION_CREATE", payload)
+        record.shard_id = served[0].shard_id if served else None
         record.sent_at = time.monotonic()
         await self.dispatch("INTERACTION_CREATE", payload)
         return record
@@ -1430,12 +1483,12 @@ class FakeDiscord:
         return _json_response(
             {
                 "url": self.gateway_url,
-                "shards": 1,
+                "shards": self.recommended_shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,
                     "reset_after": 86_400_000,
-                    "max_concurrency": 1,
+                    "max_concurrency": self.max_concurrency,
                 },
             }
         )
@@ -1702,8 +1755,9 @@ class FakeDiscord:
                     break
         finally:
             self._sockets.discard(ws)
-            if self._session is not None and self._session.ws is ws:
-                self._session.ws = None
+            for session in self._sessions.values():
+                if session.ws is ws:
+                    session.ws = None
             await self._notify()
         return ws
 
@@ -1727,19 +1781,42 @@ class FakeDiscord:
         if data.get("token") != self.token:
             await ws.close(code=4004, message=b"Authentication failed.")
             return
+        shard = data.get("shard", [0, 1])
+        if not (
+            isinstance(shard, list)
+            and len(shard) == 2
+            and all(isinstance(n, int) for n in shard)
+            and 0 <= shard[0] < shard[1]
+        ):
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return
+        shard_id, shard_count = shard
         self.ready.clear()
         self.identify_payload = copy.deepcopy(data)
-        self._session = _GatewaySession(session_id=secrets.token_hex(16), ws=ws)
-        await self.dispatch(
+        self.identifies.append((shard_id, shard_count, time.monotonic()))
+        for stale in [s for s in self._sessions.values() if s.shard_count != shard_count]:
+            if not stale.open:  # a deployment with another shard count, gone
+                del self._sessions[stale.shard_id]
+        session = _GatewaySession(
+            session_id=secrets.token_hex(16),
+            shard_id=shard_id,
+            shard_count=shard_count,
+            intents=int(data.get("intents") or 0),
+            ws=ws,
+        )
+        self._sessions[shard_id] = session  # a shard's older session gets nothing more
+        guilds = [g for g in self.guilds.values() if session.serves(g.guild_id)]
+        await self._send_event(
+            session,
             "READY",
             {
                 "v": 10,
                 "user": self.bot_user,
-                "session_id": self._session.session_id,
+                "session_id": session.session_id,
                 "resume_gateway_url": self.gateway_url,
-                "shard": [0, 1],
+                "shard": [shard_id, shard_count],
                 "application": {"id": str(self.application_id), "flags": APPLICATION_FLAGS},
-                "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+                "guilds": [{"id": str(g.guild_id), "unavailable": True} for g in guilds],
                 "private_channels": [],
                 "relationships": [],
                 "presences": [],
@@ -1748,18 +1825,16 @@ class FakeDiscord:
                 "user_settings": {},
             },
         )
-        for guild in self.guilds.values():
-            await self.dispatch("GUILD_CREATE", self._guild_create(guild))
+        for guild in guilds:
+            await self._send_event(session, "GUILD_CREATE", self._guild_create(guild))
         self.ready.set()
         await self._notify()
 
     async def _resume(self, ws: web.WebSocketResponse, data: JSON) -> None:
-        session = self._session
-        if (
-            session is None
-            or data.get("token") != self.token
-            or data.get("session_id") != session.session_id
-        ):
+        session = next(
+            (s for s in self._sessions.values() if s.session_id == data.get("session_id")), None
+        )
+        if session is None or data.get("token") != self.token:
             await self._send_op(ws, OP_INVALID_SESSION, False)
             return
         session.ws = ws
@@ -1768,7 +1843,7 @@ class FakeDiscord:
             for seq, frame in list(session.frames):
                 if seq > last_seen:
                     await ws.send_str(frame)
-        await self.dispatch("RESUMED", {})
+        await self._send_event(session, "RESUMED", {})
         await self._notify()
 
 
@@ -1789,6 +1864,24 @@ def point_discord_at(fake: FakeDiscord) -> Iterator[None]:
     finally:
         discord.http.Route.BASE = old_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
+
+
+@contextlib.asynccontextmanager
+async def logged_in(
+    fake: FakeDiscord,
+    client: ClientT,
+    timeout: float = 10.0,  # noqa: ASYNC109
+) -> AsyncIterator[ClientT]:
+    """Logs a discord.py client in to the fake and connects it (no reconnecting); yields it
+    once READY (every shard's), and closes it on the way out."""
+    await client.login(fake.token)
+    task = asyncio.create_task(client.connect(reconnect=False))
+    try:
+        await asyncio.wait_for(client.wait_until_ready(), timeout)
+        yield client
+    finally:
+        await client.close()
+        await asyncio.wait_for(task, timeout)
 
 
 async def _read_body(request: web.Request) -> tuple[Any, list[_Upload]]:
@@ -1814,6 +1907,14 @@ async def _read_body(request: web.Request) -> tuple[Any, list[_Upload]]:
         return json.loads(raw), []
     except ValueError:
         raise DiscordError(400, "400: Bad Request", 50109) from None
+
+
+def _event_guild(event: str, data: Mapping[str, Any]) -> int | None:
+    """The guild a gateway event belongs to, if any."""
+    guild_id = data.get("guild_id")
+    if guild_id is None and event in _GUILD_OBJECT_EVENTS:
+        guild_id = data.get("id")
+    return None if guild_id is None else int(guild_id)
 
 
 def _strip_nonce(message: JSON) -> JSON:
