@@ -16,7 +16,7 @@ import numpy as np
 
 from index.models import Hit, Passage
 from index.passages import embed_text
-from index.pg.textsearch import FTS_VECTOR, RANK, fts_values, tsquery
+from index.pg.textsearch import FTS_VECTOR, TermStats, fts_values, rank_sql, terms, tsquery
 from index.pg.values import read_timestamp
 from index.store import Counts, PassageChange
 
@@ -40,6 +40,7 @@ def visible(article: str, workspace: str) -> str:
 
 class PassageRows:
     pool: Any
+    term_stats: TermStats
 
     async def replace_passages(
         self, article_id: int, passages: Sequence[Passage], model_id: str
@@ -101,18 +102,9 @@ class PassageRows:
         return PassageChange(added=added, removed=removed, pending=pending)
 
     async def text_rank(self, expression: str, limit: int) -> list[tuple[int, float]]:
-        """As `Store.text_rank`: the `limit` best (passage_id, score) of every workspace."""
-        query = tsquery(expression)
-        if not query:
-            return []
-        rows = await self.pool.fetch(
-            f"SELECT passage_id, {RANK.format(fts='fts', query='q')} AS score "
-            "FROM passages, to_tsquery('simple', $1) AS q WHERE fts @@ q "
-            "ORDER BY score DESC, passage_id LIMIT $2",
-            query,
-            limit,
-        )
-        return [(int(r[0]), float(r[1])) for r in rows]
+        """As `Store.text_rank`: the `limit` best (passage_id, score) of every workspace, by
+        BM25 (index/pg/textsearch.py)."""
+        return await self._bm25(expression, limit, "TRUE", [])
 
     async def text_search(
         self,
@@ -123,19 +115,33 @@ class PassageRows:
         article_ids: Sequence[int] | None = None,
     ) -> list[tuple[int, float]]:
         """As `Store.text_search`: among the workspace's articles (and `article_ids`)."""
-        query = tsquery(expression)
-        if not query or (article_ids is not None and not article_ids):
+        if article_ids is not None and not article_ids:
             return []
-        where = visible("p.article_id", "$2")
-        params: list[Any] = [query, workspace_id, limit]
+        where = visible("p.article_id", "$3")
+        params: list[Any] = [workspace_id]
         if article_ids is not None:
             where += " AND p.article_id = ANY($4)"
             params.append(list(article_ids))
+        return await self._bm25(expression, limit, where, params)
+
+    async def _bm25(
+        self, expression: str, limit: int, where: str, params: list[Any]
+    ) -> list[tuple[int, float]]:
+        """The `limit` passages matching `expression` and `where` (its parameters numbered
+        from $3), best first by BM25."""
+        wanted = terms(expression)
+        if not wanted:
+            return []
+        idfs = await self.term_stats.idfs(self.pool, wanted)
+        first = 3 + len(params)
         rows = await self.pool.fetch(
-            f"SELECT p.passage_id, {RANK.format(fts='p.fts', query='q')} AS score "
-            "FROM passages p, to_tsquery('simple', $1) AS q "
-            f"WHERE p.fts @@ q AND {where} ORDER BY score DESC, p.passage_id LIMIT $3",
+            f"SELECT p.passage_id, {rank_sql('p.fts', first, len(wanted))} AS score "
+            "FROM passages p WHERE p.fts @@ to_tsquery('simple', $1) "
+            f"AND {where} ORDER BY score DESC, p.passage_id LIMIT $2",
+            " | ".join(wanted),
+            limit,
             *params,
+            *[value for pair in zip(wanted, idfs, strict=True) for value in pair],
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 

@@ -30,6 +30,7 @@ from index.passages import content_hash
 from index.pg.connect import open_pool
 from index.pg.events import EventRows
 from index.pg.passages import PassageRows
+from index.pg.textsearch import TermStats
 from index.pg.values import read_timestamp, timestamp
 from index.store import EntryOutcome, FeedRow, Story, entry_key
 
@@ -46,6 +47,7 @@ class PgStore(PassageRows, EventRows):
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool
+        self.term_stats = TermStats()
 
     @classmethod
     @asynccontextmanager
