@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from index.errors import StoreError
 from index.pg.migrate import migrate
@@ -26,6 +27,14 @@ def require_asyncpg() -> Any:
     return asyncpg
 
 
+def where(url: str) -> str:
+    """The server and database a URL names, without its user or password (for messages)."""
+    parts = urlsplit(url)
+    host = parts.hostname or dict(parse_qsl(parts.query)).get("host") or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{parts.path or '/'}"
+
+
 async def _register_vector(conn: Any) -> None:
     from pgvector.asyncpg import register_vector
 
@@ -38,7 +47,10 @@ async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> Async
     its connections write `vector` columns from numpy arrays and read them as pgvector's
     `Vector` (index/pg/passages.py turns them into float32 arrays)."""
     asyncpg = require_asyncpg()
-    conn = await asyncpg.connect(url)
+    try:
+        conn = await asyncpg.connect(url)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise StoreError(f"cannot connect to PostgreSQL at {where(url)}: {exc}") from exc
     try:
         await migrate(conn)
     finally:

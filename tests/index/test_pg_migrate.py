@@ -4,6 +4,7 @@ database: each file applied once, in order, even when two processes start at onc
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -122,3 +123,16 @@ def test_without_asyncpg_the_error_names_the_extra(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "asyncpg", None)
     with pytest.raises(StoreError, match=r"wirewatch\[postgres\]"):
         require_asyncpg()
+
+
+async def test_a_server_that_cannot_be_reached_is_named_without_its_password() -> None:
+    pytest.importorskip("asyncpg")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://wirewatch:s3cret@127.0.0.1:{port}/news"
+    with pytest.raises(StoreError) as caught:
+        async with open_pool(url):
+            pass
+    assert f"cannot connect to PostgreSQL at 127.0.0.1:{port}/news" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
