@@ -1,4 +1,4 @@
-"""Operations commands of the `wirewatch` command line: backup, restore, prune.
+"""Operations commands of the `wirewatch` command line: backup, restore, prune, migrate-to.
 
 Registered on the `cli` group by bot/cli.py; same conventions (exit codes 0/1/2, `--json`
 prints one document on stdout, progress on stderr when it is a terminal).
@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from bot.cli import _emit, _fail, _prepare_data_dir, _settings, _with_app, cli
+from bot.cli import _emit, _fail, _prepare_data_dir, _run, _settings, _with_app, cli
+from bot.errors import UserError
 
 _VACUUM = {"none": "no vacuum", "incremental": "incremental vacuum", "full": "full VACUUM"}
 
@@ -134,3 +135,67 @@ def prune(ctx: click.Context, dry_run: bool, days: float | None, as_json: bool) 
             f" ({_VACUUM[doc['vacuum']]}); vector index {_mib(doc['index_bytes_before'])} -> "
             f"{_mib(doc['index_bytes_after'])}"
         )
+
+
+@cli.command("migrate-to")
+@click.argument("url")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="Rows per transaction.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def migrate_to(ctx: click.Context, url: str, batch_size: int, as_json: bool) -> None:
+    """Copy the embedded instance (the data dir's SQLite database) into the PostgreSQL
+    database at URL (postgresql://user:password@host/db): every table with its ids, the
+    passages' vectors and text-search words, the alerts and the change cursors. Stop the bot
+    first: a run copies the database as it was when it began. Run it again after an
+    interruption to go on where it stopped. Refuses a database that holds rows of another
+    instance. Checks every table's row count at the end."""
+    from bot.render import progress_reporter
+    from index import datadir
+    from index.pg import copy as copy_stage
+
+    if not copy_stage.is_postgres_url(url):
+        _fail("URL must be a PostgreSQL URL: postgresql://user:password@host:5432/database")
+    settings = _settings(ctx)
+    shown = copy_stage.masked_url(url)
+
+    async def go() -> tuple[copy_stage.CopyReport, str | None]:
+        with progress_reporter() as progress:
+            try:
+                report = await copy_stage.copy_instance(
+                    settings.db_path, url, batch_size=batch_size, progress=progress
+                )
+            except copy_stage.CopyRefused as exc:
+                raise UserError(str(exc)) from exc
+            except copy_stage.CopyMismatch as exc:
+                return exc.report, str(exc)
+        return report, None
+
+    if not settings.db_path.is_file():
+        _fail(f"no database at {settings.db_path}: point --data-dir at the instance to copy")
+    try:
+        with datadir.using(settings.data_dir):
+            report, mismatch = _run(go())
+    except datadir.DataDirBusy as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        _emit(report.doc())
+    elif mismatch is None:
+        counts = {t.table: t.target for t in report.tables}
+        copied = sum(t.copied for t in report.tables)
+        how = (
+            "already copied, nothing to do"
+            if report.already_finished
+            else f"{copied} rows copied" + (" (resumed)" if report.resumed else "")
+        )
+        click.echo(
+            f"{report.source} -> {shown}: {_counts_line(counts)}; {how}; counts checked in "
+            f"{len(report.tables)} tables, in {report.seconds:.1f} s"
+        )
+    if mismatch is not None:
+        _fail(mismatch, 1)
