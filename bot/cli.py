@@ -871,8 +871,8 @@ def demo(ctx: click.Context, no_chat: bool, port: int) -> None:
     _run(run_demo(settings, chat=chat, port=port))
 
 
-# backup, restore and prune, and the worker, live in their own modules; importing them
-# registers them on `cli`
+# the operations (backup, restore, prune, migrate-to) and the worker live in their own modules;
+# importing them registers them on `cli`
 from bot import opscli, scalecli  # noqa: E402, F401
 
 

@@ -13,6 +13,7 @@ import click
 
 from bot.cli import _emit, _fail, _prepare_data_dir, _run, _settings, _with_app, cli
 from bot.errors import UserError
+from bot.settings import Settings
 
 _VACUUM = {"none": "no vacuum", "incremental": "incremental vacuum", "full": "full VACUUM"}
 
@@ -24,6 +25,18 @@ def _mib(n: int) -> str:
 def _counts_line(counts: dict[str, int]) -> str:
     keys = ("articles", "passages", "events", "stories", "feeds", "watches", "alerts")
     return ", ".join(f"{counts[k]} {k}" for k in keys if k in counts)
+
+
+def _embedded_only(ctx: click.Context, command: str) -> Settings:
+    """The settings, for a command of the embedded engine; a clear refusal on PostgreSQL."""
+    settings = _settings(ctx)
+    if settings.database_url is not None:
+        _fail(
+            f"`wirewatch {command}` works on the embedded engine's data dir; on PostgreSQL "
+            "(WIREWATCH_DATABASE_URL) use pg_dump and pg_restore",
+            2,
+        )
+    return settings
 
 
 @cli.command()
@@ -38,7 +51,7 @@ def backup(ctx: click.Context, path: Path, as_json: bool) -> None:
     from index import backup as backup_stage
     from index.errors import NewsIndexError
 
-    settings = _settings(ctx)
+    settings = _embedded_only(ctx, "backup")
     try:
         with progress_reporter() as progress:
             report = backup_stage.backup(
@@ -70,7 +83,7 @@ def restore(ctx: click.Context, path: Path, force: bool, as_json: bool) -> None:
     from index.datadir import DataDirBusy
     from index.errors import NewsIndexError
 
-    settings = _settings(ctx)
+    settings = _embedded_only(ctx, "restore")
     _prepare_data_dir(settings)
     try:
         report = backup_stage.restore(
@@ -138,7 +151,7 @@ def prune(ctx: click.Context, dry_run: bool, days: float | None, as_json: bool) 
 
 
 @cli.command("migrate-to")
-@click.argument("url")
+@click.argument("url", required=False)
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -148,20 +161,27 @@ def prune(ctx: click.Context, dry_run: bool, days: float | None, as_json: bool) 
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def migrate_to(ctx: click.Context, url: str, batch_size: int, as_json: bool) -> None:
+def migrate_to(ctx: click.Context, url: str | None, batch_size: int, as_json: bool) -> None:
     """Copy the embedded instance (the data dir's SQLite database) into the PostgreSQL
     database at URL (postgresql://user:password@host/db): every table with its ids, the
     passages' vectors and text-search words, the alerts and the change cursors. Stop the bot
     first: a run copies the database as it was when it began. Run it again after an
     interruption to go on where it stopped. Refuses a database that holds rows of another
-    instance. Checks every table's row count at the end."""
+    instance. Checks every table's row count at the end. Without URL, WIREWATCH_DATABASE_URL
+    (so the password need not appear in the process list)."""
     from bot.render import progress_reporter
     from index import datadir
     from index.pg import copy as copy_stage
 
+    if url is None:
+        given = _settings(ctx).database_url
+        if given is None:
+            _fail("give the PostgreSQL URL, or set WIREWATCH_DATABASE_URL")
+        url = given.get_secret_value()
     if not copy_stage.is_postgres_url(url):
         _fail("URL must be a PostgreSQL URL: postgresql://user:password@host:5432/database")
-    settings = _settings(ctx)
+    # the embedded instance, wherever WIREWATCH_DATABASE_URL points
+    settings = _settings(ctx).model_copy(update={"database_url": None})
     shown = copy_stage.masked_url(url)
 
     async def go() -> tuple[copy_stage.CopyReport, str | None]:
