@@ -386,7 +386,7 @@ def test_a_server_that_cannot_be_reached_is_named_without_its_password(tmp_path:
     url = f"postgresql://wirewatch:{PASSWORD}@127.0.0.1:1/wirewatch?password={PASSWORD}"
     code, out, err = _wirewatch("--data-dir", str(data_dir), "migrate-to", url)
     assert code == 1 and PASSWORD not in out + err
-    assert "postgresql://wirewatch:***@127.0.0.1:1/wirewatch?password=***" in err
+    assert "cannot connect to PostgreSQL at 127.0.0.1:1/wirewatch" in err
 
 
 def test_migrate_to_refuses_what_it_cannot_copy(tmp_path: Path) -> None:
