@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from index.models import Article
 from index.pg.values import read_timestamp, timestamp
-from index.store import (
+from index.rows import (
     ArticleMeta,
     EventMeta,
     PlaceFilter,
     PlaceRow,
-    _count_values,
-    _event_from_row,
-    _event_meta,
-    _event_row,
+    count_values,
+    event_from_row,
+    event_meta,
+    event_row,
 )
 from index.timeutil import to_iso
 
@@ -59,8 +59,8 @@ class EventRows:
                     "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                     article_id,
                     record.event_date,
-                    *_count_values(record.casualties.killed),
-                    *_count_values(record.casualties.injured),
+                    *count_values(record.casualties.killed),
+                    *count_values(record.casualties.injured),
                     main.place.geonameid if main else None,
                     extractor,
                     at,
@@ -101,7 +101,7 @@ class EventRows:
         rows = await self.pool.fetch(
             "SELECT * FROM article_events WHERE article_id = $1 ORDER BY seq", article_id
         )
-        return [_event_from_row(_as_sqlite(r)) for r in rows]
+        return [event_from_row(_as_sqlite(r)) for r in rows]
 
     async def articles_to_extract(self, extractor: str, limit: int) -> list[Article]:
         from index.pg.store import article_of
@@ -229,7 +229,7 @@ class EventRows:
             "SELECT * FROM article_events WHERE article_id = ANY($1) ORDER BY article_id, seq",
             ids,
         ):
-            each.setdefault(r["article_id"], []).append(_event_meta(_as_sqlite(r)))
+            each.setdefault(r["article_id"], []).append(event_meta(_as_sqlite(r)))
         out: dict[int, ArticleMeta] = {}
         for e in events:
             aid = e["article_id"]
@@ -301,8 +301,8 @@ def _iso_date(value: date | None) -> str | None:
 
 
 def _pg_event_row(article_id: int, seq: int, event: Any) -> tuple[Any, ...]:
-    """`index.store._event_row` in this engine's types: DATE, JSONB as text, BOOLEAN."""
-    row = list(_event_row(article_id, seq, event))
+    """`index.rows.event_row` in this engine's types: DATE, JSONB as text, BOOLEAN."""
+    row = list(event_row(article_id, seq, event))
     row[9] = date.fromisoformat(row[9]) if row[9] else None
     row[18], row[19], row[20] = bool(row[18]), bool(row[19]), bool(row[20])
     return tuple(row)
@@ -330,7 +330,7 @@ def _article_filters(
     until: date | None,
 ) -> tuple[str, list[Any]]:
     """The WHERE clause (over `articles a LEFT JOIN events e`) and parameters of
-    `find_articles`, as `index.store._article_filters` on SQLite."""
+    `find_articles`, as `index.sqlite.events._article_filters` on SQLite."""
     from index.pg.passages import visible
 
     params: list[Any] = [workspace_id]

@@ -18,7 +18,7 @@ from index.models import Hit, Passage
 from index.passages import embed_text
 from index.pg.textsearch import FTS_VECTOR, TermStats, fts_values, rank_sql, terms, tsquery
 from index.pg.values import read_timestamp
-from index.store import Counts, PassageChange
+from index.rows import Counts, PassageChange
 
 # The workspace can see the article `a_id` (an SQL expression): a feed it subscribes to carries it.
 _VISIBLE = (

@@ -32,7 +32,7 @@ from index.pg.events import EventRows
 from index.pg.passages import PassageRows
 from index.pg.textsearch import TermStats
 from index.pg.values import read_timestamp, timestamp
-from index.store import EntryOutcome, FeedRow, Story, entry_key
+from index.rows import EntryOutcome, FeedRow, Story, entry_key
 
 # Transaction-scoped advisory locks: the change feed's tail (a constant bigint), and the locks
 # of `save_entry` (two 32-bit namespaces: the hash of a feed's entry key, of a link). Every
