@@ -22,6 +22,7 @@ from bot import commands, feedhealth
 from bot.app import App, open_app
 from bot.ports import ChatPort
 from bot.settings import Settings
+from bot.worker import extract_abandoned
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ async def poll_tick(app: App, busy: asyncio.Lock) -> None:
             notices = 0
             if app.settings.database_url is None:  # on PostgreSQL the sender checks
                 notices = await check_feeds(app)
+            else:  # pollers beside this one may have died mid-cycle
+                await extract_abandoned(app)
     except asyncio.CancelledError:
         raise
     except Exception:

@@ -6,8 +6,9 @@ Each round claims up to `batch` due feeds (`FOR UPDATE SKIP LOCKED`: no two work
 same feed), polls them with the fetch slots of their hosts shared through the database, then
 extracts, embeds and matches the watches as `wirewatch run` does; alerts go to the outbox,
 which one sender delivers (`wirewatch run`, holding the sender lease). A worker killed mid-poll
-leaves its claims to expire; another worker retakes them then. Between rounds a worker sleeps
-until the next feed falls due, a tick at most.
+leaves its claims to expire; another worker retakes them then, and extracts what the dead one
+stored but never extracted (`extract_abandoned`). Between rounds a worker sleeps until the next
+feed falls due, a tick at most.
 """
 
 from __future__ import annotations
@@ -17,14 +18,19 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot import commands
 from bot.app import App, open_app
 from bot.errors import UserError
 from bot.settings import Settings
+from index import ingest as ingest_stage
 from index.models import IngestReport
 
 log = logging.getLogger(__name__)
+
+METADATA_CURSOR = "alerts:metadata"  # AlertEngine.drain's consumer for the metadata watches
+ABANDONED_SCAN = 256  # changes looked at, from the head of that consumer's change feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +84,47 @@ async def work(
 async def _round(app: App, batch: int | None) -> IngestReport:
     """One round; a failed round is logged and the next one retries (the claims expire)."""
     try:
-        return await commands.poll_due(app, batch=batch)
+        report = await commands.poll_due(app, batch=batch)
+        await extract_abandoned(app, batch=batch)
+        return report
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("poll round failed; the next round retries")
         return IngestReport()
+
+
+async def extract_abandoned(app: App, *, batch: int | None = None) -> int:
+    """Extract the articles a killed poller stored but never extracted, and match the watches
+    on them; how many. The watches on metadata follow the change feed in order and wait at the
+    first article not extracted yet, so until one is extracted no process records such alerts
+    (a restart's repair would). A poller extracts its batch once the batch's fetches are done,
+    within the lease of its claim on `batch` feeds: one waiting longer has no poller left.
+    Extracting one twice (a very slow poller) only repeats work: the metadata is replaced."""
+    pipeline = app.require_pipeline()
+    if pipeline.extractor is None:
+        return 0
+    changes = await app.store.changes_after(METADATA_CURSOR, ABANDONED_SCAN)
+    ids = list(dict.fromkeys(article_id for _, article_id, _, _ in changes))
+    if not ids:
+        return 0
+    waiting = set(ids) - await app.store.extracted(ids)
+    settings = app.settings  # 4 x max_parallel_feeds: poll_due's batch on PostgreSQL
+    lease_s = commands.claim_lease_s(settings, batch or 4 * settings.max_parallel_feeds)
+    cutoff = app.now() - timedelta(seconds=lease_s)
+    stale = list(dict.fromkeys(a for _, a, _, at in changes if a in waiting and at < cutoff))
+    if not stale:
+        return 0
+    log.warning(
+        "extracting %d articles a stopped process stored and never extracted",
+        len(stale),
+        extra={"worker": app.worker_id},
+    )
+    report = IngestReport()
+    await ingest_stage.extract_events(pipeline, stale, report)
+    if pipeline.after_extract is not None:  # the watches catch up now, not at the next cycle
+        await pipeline.after_extract(stale, report)
+    return len(stale)
 
 
 async def _sleep_until_due(app: App, stop: asyncio.Event) -> None:
