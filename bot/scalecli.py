@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import _emit, _prepare_data_dir, _run, _settings, cli
+from bot.cli import Ctx, _emit, _prepare_data_dir, _run, _settings, _setup_logging, cli
 
 
 @cli.command()
@@ -35,6 +35,8 @@ def worker(
 
     settings = _settings(ctx)
     _prepare_data_dir(settings)
+    obj: Ctx = ctx.obj
+    _setup_logging("DEBUG" if obj.verbose > 1 else settings.log_level, settings)
     done = _run(work(settings, once=once, batch=batch, name=name))
     if as_json:
         _emit({"worker": done.worker_id, "rounds": done.rounds, **report_doc(done.report)})
