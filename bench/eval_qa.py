@@ -94,9 +94,7 @@ from xml.sax.saxutils import escape
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `bot`
 
-import qa_baselines  # noqa: E402
-
-from bench import pgserver  # noqa: E402
+from bench import pgserver, qa_baselines  # noqa: E402
 from bench.load import busy_cpu_s, finite  # noqa: E402
 from bot.answer import NOTHING, UNMENTIONED  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
