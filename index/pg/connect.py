@@ -13,6 +13,9 @@ from urllib.parse import parse_qsl, urlsplit
 from index.errors import StoreError
 from index.pg.migrate import migrate
 
+# Every connection's: pgvector's HNSW search keeps this many candidates and, when a filter
+# drops rows, scans on until it has k (0.8's iterative scans) instead of returning fewer.
+SESSION_SETTINGS = {"hnsw.ef_search": "100", "hnsw.iterative_scan": "relaxed_order"}
 INSTALL_HINT = "the PostgreSQL engine needs asyncpg and pgvector: install 'wirewatch[postgres]'"
 
 
@@ -56,7 +59,11 @@ async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> Async
     finally:
         await conn.close()
     pool = await asyncpg.create_pool(
-        url, min_size=min_size, max_size=max_size, init=_register_vector
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        init=_register_vector,
+        server_settings=SESSION_SETTINGS,
     )
     try:
         yield pool

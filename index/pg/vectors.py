@@ -24,7 +24,8 @@ from index.vectors import SyncReport
 
 log = logging.getLogger(__name__)
 
-EF_SEARCH = 100  # candidates HNSW keeps per query (pgvector's default is 40)
+EF_SEARCH = 100  # candidates HNSW keeps per query (pgvector's default is 40): connect.py sets it
+BUILD_MEMORY = "1GB"  # maintenance_work_mem for the index build (the server's, if larger)
 _INDEX_LOCK = 0x7777686E7377  # advisory lock key: one process creates the index at a time
 
 
@@ -60,6 +61,13 @@ class PgVectorIndex:
             if exists:
                 return
             log.info("creating the vector index of %s (%d dimensions)", self.model_id, self.dim)
+            # the build is several times faster with room for the graph (only what it needs
+            # is taken); the server's maintenance_work_mem if that is larger
+            await conn.execute(
+                "SELECT set_config('maintenance_work_mem', greatest("
+                "pg_size_bytes(current_setting('maintenance_work_mem')), "
+                f"pg_size_bytes('{BUILD_MEMORY}')) / 1024 || 'kB', true)"
+            )
             await conn.execute(
                 f"CREATE INDEX {name} ON passages USING hnsw (({self._column}) "
                 f"vector_cosine_ops) WHERE embed_model = '{model}'"
@@ -92,14 +100,16 @@ class PgVectorIndex:
         if allowed is not None:
             where += " AND passage_id = ANY($4)"
             params.append([int(i) for i in allowed])
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, min(k, 1000))}")
-            await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            rows = await conn.fetch(
-                f"SELECT passage_id, 1 - ({self._column} <=> $1) AS score FROM passages "
-                f"WHERE {where} ORDER BY {self._column} <=> $1 LIMIT $3",
-                *params,
-            )
+        sql = (
+            f"SELECT passage_id, 1 - ({self._column} <=> $1) AS score FROM passages "
+            f"WHERE {where} ORDER BY {self._column} <=> $1 LIMIT $3"
+        )
+        if k <= EF_SEARCH:  # the connection's own settings serve (index/pg/connect.py): one trip
+            rows = await self.pool.fetch(sql, *params)
+        else:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.execute(f"SET LOCAL hnsw.ef_search = {min(k, 1000)}")
+                rows = await conn.fetch(sql, *params)
         scored = [(int(r[0]), float(r[1])) for r in rows]
         return sorted(scored, key=lambda s: (-s[1], s[0]))
 
