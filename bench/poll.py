@@ -900,8 +900,9 @@ def median_of(rounds: Sequence[Round]) -> dict[str, float]:
     return out
 
 
-def _n(value: float, digits: int = 0) -> str:
-    return "n/a" if value != value else f"{value:,.{digits}f}"  # NaN check
+def _n(value: float | None, digits: int = 0) -> str:
+    """A figure, or n/a for NaN (None in the JSON document)."""
+    return "n/a" if value is None or value != value else f"{value:,.{digits}f}"
 
 
 def print_report(doc: dict[str, Any]) -> None:
