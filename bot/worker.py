@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot import commands
+from bot.alerts import cursor_of
 from bot.app import App, open_app
 from bot.errors import UserError
 from bot.settings import Settings
@@ -29,7 +30,6 @@ from index.models import IngestReport
 
 log = logging.getLogger(__name__)
 
-METADATA_CURSOR = "alerts:metadata"  # AlertEngine.drain's consumer for the metadata watches
 ABANDONED_SCAN = 256  # changes looked at, from the head of that consumer's change feed
 
 
@@ -104,7 +104,7 @@ async def extract_abandoned(app: App, *, batch: int | None = None) -> int:
     pipeline = app.require_pipeline()
     if pipeline.extractor is None:
         return 0
-    changes = await app.store.changes_after(METADATA_CURSOR, ABANDONED_SCAN)
+    changes = await app.store.changes_after(cursor_of("metadata"), ABANDONED_SCAN)
     ids = list(dict.fromkeys(article_id for _, article_id, _, _ in changes))
     if not ids:
         return 0
