@@ -16,6 +16,9 @@ Side effects: reads the store and the vector index; may call a chat-completions 
    line naming the newest article used. When nothing relevant is found, it says so. With an
    LLM configured, the same passages go to it; an answer citing anything it was not given,
    or a timeout, falls back to the extractive one.
+
+The answer's values and its last touches (citations renumbered, names no report has) are in
+bot/citation.py, the death tolls in bot/toll.py, the filters' values in bot/answerfilter.py.
 """
 
 from __future__ import annotations
@@ -25,23 +28,24 @@ import logging
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.question import Intent, TimeRange, parse_intent
+from bot.answerfilter import _Filters, _last_day, _region, _relaxed_sentence
+from bot.citation import UNCITED, UNMENTIONED, Answer, Citation, _with_names, renumber
+from bot.question import Intent, parse_intent
+from bot.toll import enrich_killed
 from index.actors import ActorCatalogue
 from index.embed import Embedder
 from index.interfaces import Storage, Vectors
 from index.models import Hit
 from index.passages import split_sentences
-from index.places import Gazetteer, Place
-from index.search import STOPWORDS, Mode, name_query, names_in, retrieve_many
-from index.store import EventMeta, PlaceFilter
+from index.places import Gazetteer
+from index.search import STOPWORDS, Mode, name_query, retrieve_many
 from index.text import words
-from index.timeutil import to_iso
 
 if TYPE_CHECKING:
     import httpx
@@ -49,6 +53,23 @@ if TYPE_CHECKING:
     from bot.llm import LlmConfig
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "CANDIDATES",
+    "MAX_SENTENCES",
+    "MIN_WORDS",
+    "NOTHING",
+    "RELEVANT",
+    "RERANKED",
+    "SENTENCES_EACH",
+    "UNCITED",
+    "UNMENTIONED",
+    "Answer",
+    "Answerer",
+    "Citation",
+    "enrich_killed",
+    "renumber",
+]
 
 CANDIDATES = 30  # passages retrieved
 RERANKED = 6  # of which re-scored sentence by sentence
@@ -62,97 +83,6 @@ _NAVIGATION = re.compile(
     re.IGNORECASE,
 )
 NOTHING = "I found nothing in this workspace's feeds that answers that."
-UNMENTIONED = "No stored report mentions {names}."
-UNCITED = "None of the passages cited mentions {names}."
-
-
-@dataclass(frozen=True, slots=True)
-class Citation:
-    n: int
-    article_id: int
-    title: str
-    url: str | None
-    source: str
-    published_at: datetime
-    passage: str
-
-    def doc(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "article_id": self.article_id,
-            "title": self.title,
-            "url": self.url,
-            "source": self.source,
-            "published_at": to_iso(self.published_at),
-            "passage": self.passage,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    question: str
-    text: str
-    filters: dict[str, Any]
-    citations: tuple[Citation, ...]
-    relaxed: tuple[str, ...] = ()
-    as_of: datetime | None = None
-    generated: bool = False  # written by the configured LLM
-    passages: tuple[Hit, ...] = field(default=(), repr=False)  # what was retrieved, ranked
-    unmentioned: tuple[str, ...] = ()  # the question's names no stored report has
-    not_cited: tuple[str, ...] = ()  # the question's other names the citations lack
-
-    def doc(self) -> dict[str, Any]:
-        """The `ask --json` document of the command-line contract."""
-        return {
-            "question": self.question,
-            "answer": self.text,
-            "filters": self.filters,
-            "citations": [c.doc() for c in self.citations],
-            "relaxed": list(self.relaxed),
-            "as_of": to_iso(self.as_of) if self.as_of else None,
-            "generated": self.generated,
-            "unmentioned": list(self.unmentioned),
-            "not_cited": list(self.not_cited),
-            "retrieved": [
-                {"passage_id": h.passage_id, "article_id": h.article_id, "score": round(h.score, 4)}
-                for h in self.passages
-            ],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class _Filters:
-    places: tuple[Place, ...]
-    actors: tuple[tuple[str, str], ...]  # (actor key, name)
-    intent: Intent
-
-    def doc(self, active: set[str]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if "places" in active and self.places:
-            out["places"] = [
-                {
-                    "name": p.name,
-                    "precision": p.precision,
-                    "country_code": p.country_code,
-                    "admin1": p.admin1,
-                    "geonameid": p.geonameid,
-                }
-                for p in self.places
-            ]
-        if "actors" in active and self.actors:
-            out["actors"] = [{"key": key, "name": name} for key, name in self.actors]
-        if "event_types" in active and self.intent.event_types:
-            out["event_types"] = list(self.intent.event_types)
-        time = self.intent.time
-        if "time" in active and time is not None:
-            out["time"] = {
-                "text": time.text,
-                "since": to_iso(time.since) if time.since else None,
-                "until": to_iso(time.until) if time.until else None,
-            }
-        if self.intent.latest:
-            out["latest"] = True
-        return out
 
 
 class Answerer:
@@ -473,87 +403,6 @@ class Answerer:
         return replace(answer, text=_with_relaxed(text + as_of, answer.relaxed), generated=True)
 
 
-async def enrich_killed(
-    store: Storage,
-    answer: Answer,
-    gazetteer: Gazetteer,
-    *,
-    places: Sequence[Place] = (),
-    event_types: Sequence[str] = (),
-    actors: Sequence[str] = (),
-    time: TimeRange | None = None,
-) -> Answer:
-    """Add the stored death tolls of the cited articles' events (for "how many" questions):
-    from each article, its event that matches what the question asks: its places (a region
-    covers its towns), kinds of event, groups (one of them among the event's actors) and time
-    (the event's date, where its sentence gives one, inside the window), the main one first;
-    an article whose events match none adds nothing, so a report of another event is never
-    counted. Tolls are listed per event
-    (its kind and place); where reports of one event differ, each toll is shown with its
-    sources: "air strike in Raqqa: 12 killed per A [1]; 15 killed per B [2] (the reports
-    differ)"."""
-    metas = await store.article_meta([c.article_id for c in answer.citations])
-    # event (kind and place) -> toll -> the citations reporting it
-    tolls: dict[str, dict[int, list[Citation]]] = {}
-    for c in answer.citations:
-        meta = metas.get(c.article_id)
-        events = meta.events if meta is not None else ()
-        asked = [
-            e
-            for e in sorted(events, key=lambda e: not e.main)
-            if e.killed and _asked(e, gazetteer, places, event_types, actors, time)
-        ]
-        if asked:
-            event = asked[0]
-            label = replace(event, killed=None, injured=None).describe()
-            tolls.setdefault(label, {}).setdefault(event.killed or 0, []).append(c)
-    if not tolls:
-        return answer
-    parts = []
-    for label, counts in tolls.items():
-        told = "; ".join(
-            f"{killed} killed per " + ", ".join(f"{c.source} [{c.n}]" for c in cited)
-            for killed, cited in counts.items()
-        )
-        parts.append(f"{label}: {told}" + (" (the reports differ)" if len(counts) > 1 else ""))
-    line = "Counts in the reports: " + "; ".join(parts) + "."
-    return replace(answer, text=f"{line}\n{answer.text}")
-
-
-def _asked(
-    event: EventMeta,
-    gazetteer: Gazetteer,
-    places: Sequence[Place],
-    event_types: Sequence[str],
-    actors: Sequence[str] = (),
-    time: TimeRange | None = None,
-) -> bool:
-    """Whether a stored event is of a kind the question asks about, by a group it names, at
-    a place it names, in the time it asks about."""
-    if event_types and event.type not in event_types:
-        return False
-    if actors and not event.actors & set(actors):
-        return False
-    if time is not None and event.date is not None:
-        if time.since is not None and event.date < time.since.date():
-            return False
-        if time.until is not None and event.date >= _day_after(time.until):
-            return False
-    if not places:
-        return True
-    at = event.place
-    return at is not None and any(gazetteer.contains(place, at) for place in places)
-
-
-def _day_after(until: datetime) -> date:
-    """The first day wholly outside a window ending (exclusive) at `until`."""
-    day = until.date()
-    return day if until.time() == datetime.min.time() else day + timedelta(days=1)
-
-
-_CITE = re.compile(r"\[(\d+)\]")
-
-
 def _terms(text: str) -> set[str]:
     """Content words, folded (index/text.py) and cut to 5 letters (a crude stem: killed ~
     killing)."""
@@ -571,49 +420,6 @@ def _preselect(text: str, terms: set[str], keep: int) -> list[str]:
         key=lambda i: (-len(_terms(candidates[i]) & terms), i),
     )
     return [candidates[i] for i in sorted(ranked[:keep])]
-
-
-def renumber(answer: Answer) -> Answer:
-    """Citations numbered 1, 2, ... in the order the text first uses them; uncited ones
-    dropped. Only [n] naming a citation is rewritten."""
-    by_n = {c.n: c for c in answer.citations}
-    order: dict[int, int] = {}
-    for found in _CITE.finditer(answer.text):
-        n = int(found[1])
-        if n in by_n and n not in order:
-            order[n] = len(order) + 1
-
-    def swap(found: re.Match[str]) -> str:
-        n = int(found[1])
-        return f"[{order[n]}]" if n in order else found[0]
-
-    citations = tuple(replace(by_n[old], n=new) for old, new in order.items())
-    return replace(answer, text=_CITE.sub(swap, answer.text), citations=citations)
-
-
-def _with_names(answer: Answer, names: Sequence[str], unmentioned: Sequence[str]) -> Answer:
-    """The answer, led by a line for the question's names that no stored report has and one
-    for those that none of its citations has: an answer about a town from reports that never
-    name it is likely about something else, and the reader should know."""
-    passages = [f"{c.title} {c.passage}" for c in answer.citations]
-    not_cited = [n for n in names if n not in unmentioned and not names_in(n, passages)]
-    lines = []
-    if unmentioned:
-        lines.append(UNMENTIONED.format(names=_listed(unmentioned)))
-    if not_cited and answer.citations:
-        lines.append(UNCITED.format(names=_listed(not_cited)))
-    if not lines:
-        return answer
-    return replace(
-        answer,
-        text="\n".join([*lines, answer.text]),
-        unmentioned=tuple(unmentioned),
-        not_cited=tuple(not_cited) if answer.citations else (),
-    )
-
-
-def _listed(names: Sequence[str]) -> str:
-    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
 
 
 def _report(hit: Hit, cite: Callable[[Hit], int]) -> str:
@@ -644,28 +450,3 @@ def _with_score(hit: Hit, score: float) -> Hit:
 
 def _with_relaxed(text: str, relaxed: Sequence[str]) -> str:
     return "\n".join([*relaxed, text]) if relaxed else text
-
-
-def _relaxed_sentence(name: str, filters: _Filters) -> str:
-    if name == "time" and filters.intent.time is not None:
-        what = f"the time ({filters.intent.time.text})"
-    elif name == "places":
-        what = "the place (" + ", ".join(p.name for p in filters.places) + ")"
-    elif name == "actors":
-        what = "the group (" + ", ".join(n for _, n in filters.actors) + ")"
-    else:
-        what = "the kind of event (" + ", ".join(filters.intent.event_types) + ")"
-    return f"Nothing matched {what}, so I looked without it."
-
-
-def _region(place: Place) -> PlaceFilter:
-    if place.precision == "country":
-        return PlaceFilter(place.country_code)
-    if place.precision == "admin1":
-        return PlaceFilter(place.country_code, place.admin1_code)
-    return PlaceFilter(place.country_code, geonameid=place.geonameid)
-
-
-def _last_day(until: datetime) -> date:
-    """`until` is exclusive; find_articles takes the last day included."""
-    return (until - timedelta(microseconds=1)).date()
