@@ -12,7 +12,8 @@ TLS still uses the original hostname for SNI and certificate checks (httpcore pa
 host to `start_tls`, not the address we connected to).
 
 Every network or HTTP problem surfaces as a `FeedError` subclass; `asyncio.CancelledError` is never
-caught.
+caught. The address rules are in index/address.py, the bounded body reading in
+index/feedbody.py and the per-host limit in index/hostlimit.py (all importable from here).
 """
 
 from __future__ import annotations
@@ -22,10 +23,7 @@ import ipaddress
 import math
 import re
 import socket
-import zlib
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -33,16 +31,21 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from index.address import IPAddress, address_kind, embedded_ipv4, parse_networks
 from index.errors import FeedRefused, FeedThrottled, FeedUnavailable
+from index.feedbody import ACCEPT_ENCODING, read_body
+from index.hostlimit import HostLimiter, host_key
 from index.models import FeedFetch, FeedSource, FetchPolicy
 
 __all__ = [
+    "ACCEPT_ENCODING",
     "FEED_ACCEPT",
     "MAX_RETRY_AFTER_S",
     "AddressBlocked",
     "GuardedBackend",
     "HostLimiter",
     "fetch_feed",
+    "host_key",
     "make_client",
     "parse_retry_after",
     "validate_feed_url",
@@ -52,8 +55,6 @@ FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
 )
-# We decompress ourselves (bounded), so we only ask for what we can decode.
-ACCEPT_ENCODING = "gzip, deflate"
 MAX_URL_LENGTH = 2048
 MAX_RETRY_AFTER_S = 24 * 3600.0
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -61,9 +62,6 @@ _THROTTLE_STATUSES = frozenset({429, 503})
 _MAX_CONNECTIONS = 50
 _MAX_KEEPALIVE = 10
 _KEEPALIVE_EXPIRY_S = 30.0
-
-_IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-_IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 # --- URLs ------------------------------------------------------------------------------------
@@ -135,49 +133,6 @@ class AddressBlocked(httpx.ConnectError):
         self.kind = kind
 
 
-def _embedded_ipv4(ip: _IPAddress) -> list[ipaddress.IPv4Address]:
-    """IPv4 addresses an IPv6 address carries (IPv4-mapped, 6to4, Teredo)."""
-    if not isinstance(ip, ipaddress.IPv6Address):
-        return []
-    found = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
-    return [v4 for v4 in found if v4 is not None]
-
-
-def _address_kind(ip: _IPAddress) -> str | None:
-    """The kind of non-public address `ip` is ("loopback", "private", ...), or None if public."""
-    for candidate in (*_embedded_ipv4(ip), ip):
-        if candidate.is_unspecified:
-            return "unspecified"
-        if candidate.is_loopback:
-            return "loopback"
-        if candidate.is_link_local:
-            return "link-local"
-        if candidate.is_multicast:
-            return "multicast"
-        if candidate.is_reserved:
-            return "reserved"
-        if candidate.is_private or (
-            isinstance(candidate, ipaddress.IPv6Address) and candidate.is_site_local
-        ):
-            return "private"
-        if not candidate.is_global:
-            return "non-public"
-    return None
-
-
-def _parse_networks(cidrs: Iterable[str]) -> tuple[_IPNetwork, ...]:
-    networks = []
-    for cidr in cidrs:
-        try:
-            networks.append(ipaddress.ip_network(cidr.strip(), strict=False))
-        except ValueError as exc:
-            raise ValueError(
-                f"allowed_networks: {cidr!r} is not a network in CIDR form "
-                f"(e.g. 10.1.2.0/24 or fd00::/8): {exc}"
-            ) from exc
-    return tuple(networks)
-
-
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """An httpcore network backend that resolves, vets, then connects to the vetted address.
 
@@ -189,21 +144,21 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self, policy: FetchPolicy, inner: httpcore.AsyncNetworkBackend | None = None
     ) -> None:
         self._allow_private = policy.allow_private
-        self._allowed = _parse_networks(policy.allowed_networks)
+        self._allowed = parse_networks(policy.allowed_networks)
         self._inner: httpcore.AsyncNetworkBackend = inner or httpcore.AnyIOBackend()
 
-    def refusal(self, ip: _IPAddress) -> str | None:
+    def refusal(self, ip: IPAddress) -> str | None:
         """The kind of address that makes `ip` refused under this policy, or None if allowed."""
         if self._allow_private:
             return None
         if any(ip in net for net in self._allowed if net.version == ip.version):
             return None
-        mapped = _embedded_ipv4(ip)
+        mapped = embedded_ipv4(ip)
         if mapped and all(any(v4 in net for net in self._allowed) for v4 in mapped):
             return None
-        return _address_kind(ip)
+        return address_kind(ip)
 
-    async def _resolve(self, host: str, port: int, limit_s: float | None) -> list[_IPAddress]:
+    async def _resolve(self, host: str, port: int, limit_s: float | None) -> list[IPAddress]:
         try:
             return [ipaddress.ip_address(host)]
         except ValueError:
@@ -218,7 +173,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"timed out resolving {host}") from exc
         except (OSError, UnicodeError) as exc:
             raise httpcore.ConnectError(f"could not resolve {host}: {exc}") from exc
-        addresses: list[_IPAddress] = []
+        addresses: list[IPAddress] = []
         for _family, _type, _proto, _canon, sockaddr in infos:
             ip = ipaddress.ip_address(sockaddr[0])
             if ip not in addresses:
@@ -380,101 +335,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-# --- Bounded body reading ----------------------------------------------------------------------
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-class _Inflater:
-    """Decompresses gzip or deflate without ever producing more than `limit` + 1 bytes."""
-
-    def __init__(self, encoding: str) -> None:
-        self._gzip = encoding == "gzip"
-        self._first = True
-        self._z = self._new(zlib.MAX_WBITS | 16 if self._gzip else zlib.MAX_WBITS)
-
-    @staticmethod
-    def _new(wbits: int) -> zlib._Decompress:
-        return zlib.decompressobj(wbits)
-
-    def feed(self, data: bytes, sink: bytearray, limit: int) -> None:
-        while data:
-            if self._z.eof:
-                # Another gzip member may follow; anything else after the end is ignored.
-                if not (self._gzip and data.startswith(b"\x1f\x8b")):
-                    return
-                self._z = self._new(zlib.MAX_WBITS | 16)
-            try:
-                piece = self._z.decompress(data, limit - len(sink) + 1)
-            except zlib.error:
-                if self._gzip or not self._first:
-                    raise
-                # Some servers send raw deflate (no zlib header) as "deflate".
-                self._first = False
-                self._z = self._new(-zlib.MAX_WBITS)
-                piece = self._z.decompress(data, limit - len(sink) + 1)
-            self._first = False
-            sink += piece
-            if len(sink) > limit:
-                raise _BodyTooLarge
-            data = self._z.unconsumed_tail or (self._z.unused_data if self._z.eof else b"")
-
-    def finish(self, sink: bytearray, limit: int) -> None:
-        if not self._z.eof:
-            sink += self._z.flush(limit - len(sink) + 1)
-            if len(sink) > limit:
-                raise _BodyTooLarge
-
-
-def _inflater_for(url: str, content_encoding: str | None) -> _Inflater | None:
-    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
-    codings = [c for c in codings if c != "identity"]
-    if not codings:
-        return None
-    if codings in (["gzip"], ["x-gzip"]):
-        return _Inflater("gzip")
-    if codings == ["deflate"]:
-        return _Inflater("deflate")
-    raise FeedUnavailable(
-        url,
-        f"the server sent Content-Encoding {content_encoding!r}, which we did not ask for "
-        f"(we accept {ACCEPT_ENCODING})",
-    )
-
-
-def _too_large(url: str, limit: int, what: str) -> FeedUnavailable:
-    return FeedUnavailable(
-        url, f"body too large: {what} is over the {limit}-byte limit (max_body_bytes)"
-    )
-
-
-async def _read_body(url: str, response: httpx.Response, limit: int) -> bytes:
-    declared = response.headers.get("content-length", "").strip()
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(url, limit, f"the declared Content-Length of {int(declared)} bytes")
-    inflater = _inflater_for(url, response.headers.get("content-encoding"))
-    body = bytearray()
-    raw_bytes = 0
-    try:
-        async for chunk in response.aiter_raw():
-            raw_bytes += len(chunk)
-            if raw_bytes > limit:
-                raise _too_large(url, limit, "the body as sent")
-            if inflater is None:
-                body += chunk
-            else:
-                inflater.feed(chunk, body, limit)
-        if inflater is not None:
-            inflater.finish(body, limit)
-    except _BodyTooLarge:
-        raise _too_large(url, limit, "the decompressed body") from None
-    except zlib.error as exc:
-        raise FeedUnavailable(url, f"the compressed body is corrupt: {exc}") from exc
-    return bytes(body)
-
-
 # --- Fetching ----------------------------------------------------------------------------------
 
 
@@ -564,7 +424,7 @@ async def _fetch(
                     raise FeedUnavailable(feed.url, f"HTTP {status}")
                 if not 200 <= status < 300:
                     raise FeedUnavailable(feed.url, f"HTTP {status} (unexpected status)")
-                body = await _read_body(feed.url, response, policy.max_body_bytes)
+                body = await read_body(feed.url, response, policy.max_body_bytes)
                 return FeedFetch(
                     body=body,
                     etag=response.headers.get("etag"),
@@ -607,49 +467,3 @@ async def fetch_feed(
             feed.url,
             f"timed out: the fetch took longer than {policy.total_timeout_s:g} s (total_timeout_s)",
         ) from exc
-
-
-# --- Per-host politeness -----------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Gate:
-    semaphore: asyncio.Semaphore
-    users: int = 0
-
-
-def host_key(url: str) -> str:
-    """The name a host limit counts by: the URL's host name (the URL itself when it has none)."""
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        host = None
-    return host or url
-
-
-class HostLimiter:
-    """At most `per_host` concurrent fetches per host name: `async with limiter.slot(url): ...`.
-
-    Idle hosts are forgotten, so the table only holds hosts with a fetch running or waiting.
-    """
-
-    def __init__(self, per_host: int) -> None:
-        if per_host < 1:
-            raise ValueError(f"per_host must be at least 1, got {per_host}")
-        self._per_host = per_host
-        self._gates: dict[str, _Gate] = {}
-
-    @asynccontextmanager
-    async def slot(self, url: str) -> AsyncIterator[None]:
-        key = host_key(url)
-        gate = self._gates.get(key)
-        if gate is None:
-            gate = self._gates[key] = _Gate(asyncio.Semaphore(self._per_host))
-        gate.users += 1
-        try:
-            async with gate.semaphore:
-                yield
-        finally:
-            gate.users -= 1
-            if gate.users == 0:
-                del self._gates[key]

@@ -23,78 +23,82 @@ An index that holds `compress_above` vectors or more (0: never) is compressed wh
 saved, trained on its own vectors. A compressed index that shrinks below half of that goes back
 to flat at the next `sync`, which re-reads the exact vectors from the database.
 
-File layout: one JSON header line (format, kind, model, dim, count, generation; for ivf-sq8 also
-nlist, nprobe and the recall measured at build time), then FAISS's own serialisation. A header
-without "kind" (files written before compression existed) is flat.
+File layout: one JSON header line, then FAISS's own serialisation (index/vectorfile.py, which
+also writes the file). How nprobe is chosen, and the sizes compression works with, are in
+index/compression.py; `sync` and `refresh` in index/vectorsync.py. The FAISS calls are all here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import faiss
 import numpy as np
 from filelock import FileLock
 
+from index.compression import (
+    ADD_CHUNK,
+    MIN_COMPRESSED,
+    NLIST_MAX,
+    NLIST_MIN,
+    RECALL_K,
+    RECALL_QUERIES,
+    RECALL_SEED,
+    TRAIN_MIN,
+    TRAIN_PER_LIST,
+    BuildReport,
+    Rows,
+    choose_nprobe,
+    compression_plan,
+    nlist_for,
+)
+from index.vectorfile import (
+    FLAT,
+    FORMAT,
+    IVF_SQ8,
+    MAGIC,
+    Kind,
+    file_kind,
+    parse_header,
+    saved_model,
+    write_index_file,
+)
+from index.vectorsync import EmbeddedIds, EmbeddingBatches, SyncReport, VectorSync
+
+__all__ = [
+    "ADD_CHUNK",
+    "FLAT",
+    "FORMAT",
+    "IVF_SQ8",
+    "MAGIC",
+    "MIN_COMPRESSED",
+    "NLIST_MAX",
+    "NLIST_MIN",
+    "RECALL_K",
+    "RECALL_QUERIES",
+    "RECALL_SEED",
+    "TRAIN_MIN",
+    "TRAIN_PER_LIST",
+    "BuildReport",
+    "EmbeddedIds",
+    "EmbeddingBatches",
+    "Kind",
+    "SyncReport",
+    "VectorIndex",
+    "file_kind",
+    "nlist_for",
+    "saved_model",
+]
+
 log = logging.getLogger(__name__)
-
-FORMAT = 1
-MAGIC = b"WIREWATCH-FAISS"
-
-Kind = Literal["flat", "ivf-sq8"]
-FLAT: Kind = "flat"
-IVF_SQ8: Kind = "ivf-sq8"
-
-MIN_COMPRESSED = 1000  # fewer vectors than this are never compressed, whatever compress_above
-NLIST_MIN, NLIST_MAX = 64, 16384
-TRAIN_MIN = 50_000  # k-means sample: this many vectors (all when fewer) ...
-TRAIN_PER_LIST = 8  # ... or this many per cell when more (a larger sample trains 3x slower at
-# 1M for a smaller nprobe at the same recall, and scanning cells costs far less than training)
-RECALL_K = 10  # nprobe is chosen by recall@10 against exact search
-RECALL_QUERIES = 256  # stored vectors held out of training: with their pairs' midpoints, queries
-RECALL_SEED = 20260101
-ADD_CHUNK = 65_536  # vectors copied from the flat index at a time while compressing
-
-# What `sync` needs from the store, without importing it (kept small for testing).
-EmbeddedIds = Callable[[], Awaitable[np.ndarray]]
-EmbeddingBatches = Callable[[np.ndarray], AsyncIterator[tuple[np.ndarray, np.ndarray]]]
-
-
-@dataclass(frozen=True, slots=True)
-class SyncReport:
-    added: int
-    removed: int
-    rebuilt: bool
-
-
-@dataclass(frozen=True, slots=True)
-class BuildReport:
-    """How a compressed index was built: its cells, the nprobe chosen and the recall@10 it
-    reached on `queries` (held-out stored vectors and midpoints of pairs of them; the lower
-    of the two recalls), each nprobe tried, and the seconds spent."""
-
-    vectors: int
-    nlist: int
-    nprobe: int
-    recall: float
-    min_recall: float
-    trained_on: int
-    queries: int
-    ladder: tuple[tuple[int, float], ...]  # (nprobe, recall@10) in the order tried
-    train_s: float
-    add_s: float
-    tune_s: float
 
 
 class _Changed(Exception):
@@ -112,39 +116,10 @@ def _ivf_params(nprobe: int) -> Any:
     return params
 
 
-def file_kind(path: Path) -> Kind | None:
-    """The kind of the index saved at `path`, from its header alone; None when there is no
-    file or it is not a readable Wirewatch index."""
-    try:
-        with path.open("rb") as fh:
-            line = fh.readline(1 << 16)
-        kind = json.loads(line[len(MAGIC) :]).get("kind", FLAT) if line.startswith(MAGIC) else None
-    except (OSError, ValueError, AttributeError):
-        return None
-    return kind if kind in (FLAT, IVF_SQ8) else None
-
-
-def saved_model(path: Path) -> tuple[str, int] | None:
-    """(model id, dimension) the index saved at `path` was built for, from its header alone;
-    None when there is no file or it is not a readable Wirewatch index."""
-    try:
-        with path.open("rb") as fh:
-            line = fh.readline(1 << 16)
-        header = json.loads(line[len(MAGIC) :]) if line.startswith(MAGIC) else {}
-        return str(header["model"]), int(header["dim"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-
-
-def nlist_for(n: int) -> int:
-    """Cells for n vectors: about 4 * sqrt(n), a power of two, within [64, 16384]."""
-    wanted = 4.0 * math.sqrt(max(n, 1))
-    return int(min(NLIST_MAX, max(NLIST_MIN, 2 ** round(math.log2(wanted)))))
-
-
-class VectorIndex:
+class VectorIndex(VectorSync):
     """A FAISS inner-product index over unit vectors, keyed by passage_id: flat (exact), or
-    compressed (IVF + 8-bit scalar quantizer) from `compress_above` vectors on (0: never)."""
+    compressed (IVF + 8-bit scalar quantizer) from `compress_above` vectors on (0: never).
+    `sync` and `refresh` are in index/vectorsync.py."""
 
     def __init__(
         self,
@@ -219,9 +194,7 @@ class VectorIndex:
         header_line = fh.readline(1 << 16)
         mtime_ns = os.fstat(fh.fileno()).st_mtime_ns
         try:
-            if not header_line.startswith(MAGIC):
-                raise ValueError("not a Wirewatch vector index")
-            header = dict(json.loads(header_line[len(MAGIC) :]))
+            header = parse_header(header_line)
         except ValueError as exc:
             log.warning(
                 "vector index file %s is unreadable (%s): it will be rebuilt", self.path, exc
@@ -282,22 +255,6 @@ class VectorIndex:
             self._generation = str(header.get("generation", ""))
             self._mtime_ns = int(header["_mtime_ns"])
             self.stale_on_disk = False
-
-    async def refresh(self) -> bool:
-        """Reload if another process saved a newer file; True when reloaded. Waits for a sync
-        of this process to finish, so a reload never drops vectors it is adding."""
-        async with self._syncing:
-            return await asyncio.to_thread(self._refresh)
-
-    def _refresh(self) -> bool:
-        try:
-            mtime = self.path.stat().st_mtime_ns
-        except FileNotFoundError:
-            return False
-        if mtime == self._mtime_ns:
-            return False
-        self._load_from_disk()
-        return True
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -440,14 +397,8 @@ class VectorIndex:
             }
             if self.kind == IVF_SQ8:
                 header.update(nlist=self.nlist, nprobe=self._nprobe, recall=self._recall)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            fh.write(MAGIC + json.dumps(header).encode() + b"\n")
-            fh.write(payload.data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        write_index_file(self.path, header, payload.data)
         del payload
-        os.replace(tmp, self.path)
         self._generation = generation
         self._mtime_ns = self.path.stat().st_mtime_ns
         self.stale_on_disk = False
@@ -459,13 +410,6 @@ class VectorIndex:
             self.kind == FLAT
             and self.compress_above > 0
             and n >= max(self.compress_above, MIN_COMPRESSED)
-        )
-
-    def _wants_flat(self) -> bool:
-        """A compressed index goes back to flat below half the threshold (or when compression
-        is turned off), so one that hovers around the threshold is not rebuilt every sync."""
-        return self.kind == IVF_SQ8 and (
-            self.compress_above == 0 or len(self) < self.compress_above // 2
         )
 
     def _compress(self) -> None:
@@ -486,13 +430,7 @@ class VectorIndex:
                 xb = faiss.rev_swig_ptr(flat.get_xb(), n * self.dim).reshape(n, self.dim)
                 return np.array(xb[which], dtype=np.float32)
 
-        nlist = nlist_for(n)
-        rng = np.random.default_rng(RECALL_SEED)
-        order = rng.permutation(n)
-        held_out = np.sort(order[: min(RECALL_QUERIES, n // 10)])
-        sample = np.sort(
-            order[len(held_out) : len(held_out) + max(TRAIN_MIN, TRAIN_PER_LIST * nlist)]
-        )
+        nlist, held_out, sample = compression_plan(n)
         try:
             started = time.perf_counter()
             index = faiss.IndexIVFScalarQuantizer(
@@ -556,155 +494,21 @@ class VectorIndex:
         source: Any,
         ids: np.ndarray,
         held_out: np.ndarray,
-        rows: Callable[[np.ndarray], np.ndarray],
+        rows: Rows,
     ) -> tuple[int, float, list[tuple[int, float]]]:
-        """The smallest nprobe in 1, 2, 4 ... nlist whose recall@10 against exact search
-        reaches min_recall (else the best one), with the recall of each tried.
+        """The smallest nprobe in 1, 2, 4 ... nlist of the new compressed `index` whose
+        recall@10 against exact search on the flat `source` reaches min_recall (else the best
+        one), with the recall of each tried (compression.choose_nprobe)."""
 
-        Two sets of queries, and the lower recall counts: the held-out stored vectors, each
-        left out of its own results, and the normalised midpoints of pairs of them. A question
-        lies between passages more than on one (at 1M, nprobe chosen on stored vectors alone
-        found 0.93 of the exact 10 for real questions, against a target of 0.95; midpoints are
-        a little harder than real questions). A result counts when its exact score is at
-        least the exact 10th's, so ties (duplicate passages) count."""
-        stored = rows(held_out)
-        between = stored + np.roll(stored, 1, axis=0)
-        between /= np.maximum(np.linalg.norm(between, axis=1, keepdims=True), 1e-9)
-        queries = np.ascontiguousarray(np.vstack([stored, between]), dtype=np.float32)
-        own = np.concatenate([ids[held_out], np.full(len(held_out), -2, dtype=np.int64)])
-        kinds = np.repeat([0, 1], len(held_out))
-        with self._guard:
-            _, exact = source.search(queries, RECALL_K + 1)
-        exact_top = [
-            [int(i) for i in row if i != q and i != -1][:RECALL_K]
-            for row, q in zip(exact, own, strict=True)
-        ]
-        sorter = np.argsort(ids)
+        def exact_search(queries: np.ndarray, k: int) -> np.ndarray:
+            with self._guard:
+                _, exact = source.search(queries, k)
+            return np.asarray(exact)
 
-        def exact_scores(per_query: list[list[int]]) -> list[np.ndarray]:
-            flat_ids = np.array([i for got in per_query for i in got], dtype=np.int64)
-            found = rows(sorter[np.searchsorted(ids, flat_ids, sorter=sorter)])
-            out, at = [], 0
-            for q, got in enumerate(per_query):
-                out.append(found[at : at + len(got)] @ queries[q])
-                at += len(got)
-            return out
+        def probe_search(queries: np.ndarray, k: int, nprobe: int) -> np.ndarray:
+            _, found = index.search(queries, k, params=_ivf_params(nprobe))
+            return np.asarray(found)
 
-        kth = [s.min() if len(s) else -np.inf for s in exact_scores(exact_top)]
-        wanted = np.array([len(e) for e in exact_top])
-        ladder: list[tuple[int, float]] = []
-        nprobe, nlist = 1, int(index.nlist)
-        while True:
-            _, found = index.search(queries, RECALL_K + 1, params=_ivf_params(nprobe))
-            approx = [
-                [int(i) for i in row if i != q and i != -1][:RECALL_K]
-                for row, q in zip(found, own, strict=True)
-            ]
-            good = np.array(
-                [int((s >= t - 1e-5).sum()) for s, t in zip(exact_scores(approx), kth, strict=True)]
-            )
-            recall = min(
-                float(good[kinds == kind].sum() / max(wanted[kinds == kind].sum(), 1))
-                for kind in (0, 1)
-            )
-            ladder.append((nprobe, recall))
-            if recall >= self.min_recall or nprobe >= nlist:
-                break
-            nprobe *= 2
-        if ladder[-1][1] < self.min_recall:  # not reached: the best one (ties: the smallest)
-            nprobe, recall = max(ladder, key=lambda t: (t[1], -t[0]))
-        return nprobe, recall, ladder
-
-    async def _decompress(self, batches: EmbeddingBatches) -> None:
-        """Rebuild a compressed index as flat from the database's exact vectors."""
-        ids = await asyncio.to_thread(self.ids)
-        flat = self._empty()
-        async for part_ids, vectors in batches(ids):
-            await asyncio.to_thread(
-                flat.add_with_ids,
-                np.ascontiguousarray(vectors, dtype=np.float32),
-                np.ascontiguousarray(part_ids, dtype=np.int64),
-            )
-        with self._guard:
-            self._index, self._nprobe, self._recall = flat, 0, None
-            self._mutations += 1
-        log.info(
-            "vector index back to flat: %d vectors (compressed from %d on)",
-            len(self),
-            self.compress_above,
+        return choose_nprobe(
+            exact_search, probe_search, int(index.nlist), ids, held_out, rows, self.min_recall
         )
-
-    # ---- reconciling with the database ---------------------------------------------------------
-    def _disk_generation(self) -> str | None:
-        try:
-            with self.path.open("rb") as fh:
-                return str(self._read_header(fh).get("generation", ""))
-        except FileNotFoundError:
-            return None
-
-    async def sync(
-        self,
-        embedded_ids: EmbeddedIds,
-        batches: EmbeddingBatches,
-        *,
-        changed: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> SyncReport:
-        """Make the index hold exactly the stored embeddings of this model, then save (which
-        compresses an index that reached `compress_above`; one that shrank below half of it
-        is rebuilt flat from `batches` first).
-
-        With `changed` = (ids added, ids removed) and an unchanged file on disk, only those are
-        applied (the fast path after an ingest). Otherwise the whole id set is compared with
-        the database's.
-        """
-        async with self._syncing:
-            return await self._sync_locked(embedded_ids, batches, changed)
-
-    async def _sync_locked(
-        self,
-        embedded_ids: EmbeddedIds,
-        batches: EmbeddingBatches,
-        changed: tuple[np.ndarray, np.ndarray] | None,
-    ) -> SyncReport:
-        await asyncio.to_thread(self._file_lock.acquire)
-        try:
-            disk_generation = await asyncio.to_thread(self._disk_generation)
-            rebuilt = self.stale_on_disk
-            if disk_generation not in (None, self._generation):
-                await asyncio.to_thread(self._load_from_disk)  # another writer saved meanwhile
-                changed = None
-            if rebuilt:
-                self.reset()
-                changed = None
-            if changed is not None:
-                wanted = np.asarray(changed[0], dtype=np.int64)
-                removed = await asyncio.to_thread(
-                    self.remove, np.asarray(changed[1], dtype=np.int64)
-                )
-            else:
-                stored = await embedded_ids()
-                indexed = await asyncio.to_thread(self.ids)
-                wanted = np.setdiff1d(stored, indexed, assume_unique=True)
-                extra = np.setdiff1d(indexed, stored, assume_unique=True)
-                removed = await asyncio.to_thread(self.remove, extra)
-            added = 0
-            async for ids, vectors in batches(wanted):
-                await asyncio.to_thread(self.add, ids, vectors)
-                added += len(ids)
-            refit = self._wants_flat()
-            if refit:
-                await self._decompress(batches)
-            refit = refit or self._wants_compression()  # the save compresses
-            dirty = bool(added or removed or rebuilt or refit or disk_generation is None)
-            if dirty:
-                await asyncio.to_thread(self._save_locked)
-            if added or removed or rebuilt:
-                log.info(
-                    "vector index synced: %d added, %d removed%s",
-                    added,
-                    removed,
-                    " (rebuilt)" if rebuilt else "",
-                )
-            return SyncReport(added=added, removed=removed, rebuilt=rebuilt)
-        finally:
-            self._file_lock.release()
