@@ -26,7 +26,6 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import ExitStack, asynccontextmanager
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +33,11 @@ import numpy as np
 
 from bench import pgserver
 from index.embed import Embedder
+from index.pg.copyrows import CONVERTERS, to_vector
 from index.pg.store import PgStore
 from index.pg.textsearch import FTS_VECTOR
 from index.pg.vectors import PgVectorIndex
 from index.text import fold
-from index.timeutil import from_iso
 
 ROWS = ("workspaces", "feeds", "subscriptions", "stories", "articles", "feed_entries")
 EVENTS = ("events", "article_actors", "article_places", "article_event_types", "article_events")
@@ -117,26 +116,6 @@ def each_size(
     return results
 
 
-def _time(value: str) -> datetime | None:
-    parsed = from_iso(value)
-    return None if parsed is None else parsed.astimezone(UTC)
-
-
-def _vector(value: bytes) -> np.ndarray:
-    return np.frombuffer(bytes(value), dtype=np.float32)
-
-
-# PostgreSQL type (format_type) -> SQLite value -> its value; other types pass as they are.
-_CONVERT: dict[str, Callable[[Any], Any]] = {
-    "timestamp with time zone": _time,
-    "date": date.fromisoformat,
-    "boolean": lambda v: bool(int(v)),
-    "vector": _vector,
-    "bytea": bytes,
-    "double precision": float,
-}
-
-
 async def _pg_columns(conn: Any, table: str) -> list[tuple[str, str, bool]]:
     """(name, type, identity) of the table's columns, in order."""
     rows = await conn.fetch(
@@ -158,7 +137,7 @@ async def _copy_table(conn: Any, db: sqlite3.Connection, table: str) -> int:
     own = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
     columns = [(name, kind) for name, kind, _ in await _pg_columns(conn, table) if name in own]
     names = [name for name, _ in columns]
-    convert = [_CONVERT.get(kind) for _, kind in columns]
+    convert = [CONVERTERS.get(kind) for _, kind in columns]  # migrate-to's conversions
     copied = 0
     for rows in _batches(db, f"SELECT {', '.join(names)} FROM {table}"):
         records = [
@@ -197,7 +176,7 @@ async def _copy_passages(
             given = vectors_of(np.fromiter((r[0] for r in rows), np.int64, len(rows)))
         records = []
         for n, (pid, aid, seq, text, chash, blob, model) in enumerate(rows):
-            vector, embedded_by = (_vector(blob), model) if blob is not None else (None, None)
+            vector, embedded_by = (to_vector(blob), model) if blob is not None else (None, None)
             if vector is None and given is not None:
                 vector, embedded_by = given[n], model_id
             records.append((pid, aid, seq, text, chash, vector, embedded_by, fold(text)))

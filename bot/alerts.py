@@ -1,6 +1,6 @@
 """Stage: new articles x watches -> alerts (one per channel and story) in the outbox.
 Side effects: reads articles and their metadata; writes `alerts`, `alert_matches` and
-`alert_articles` (through index/alertrows.py). bot/delivery.py posts the outbox to a chat.
+`alert_articles` (through bot/store/alertrows.py). bot/delivery.py posts the outbox to a chat.
 
 Matching runs twice per cycle: group, place and keyword watches right after extraction (they
 never wait for the embedding model), topic watches after embedding. An alert is recorded
@@ -24,8 +24,9 @@ import numpy as np
 from bot import watches as watch_table
 from bot.cards import AlertView, MatchedWatch
 from bot.keywords import KeywordDoc
+from bot.store import alert_rows as store_alert_rows
+from bot.store.alertrows import AlertMatch, AlertRows, StoryMatches
 from bot.watches import METADATA_KINDS, Watch, place_label
-from index.alertrows import AlertMatch, AlertRows, StoryMatches
 from index.interfaces import Storage
 from index.models import Article
 from index.places import Gazetteer, great_circle_km
@@ -489,10 +490,10 @@ def cursor_of(phase: Phase) -> str:
     return f"alerts:{phase}"
 
 
-# ---- the tables (index/alertrows.py) ----------------------------------------------------------
+# ---- the tables (bot/store/alertrows.py) ------------------------------------------------------
 def alert_rows(store: Storage) -> AlertRows:
     """The alert tables of `store`."""
-    return store.alert_rows()
+    return store_alert_rows(store)
 
 
 # ---- reading -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 import httpx
 
+from bot import store as chat_store
 from bot import watches as watch_table
 from bot.alerts import AlertChange, AlertEngine
 from bot.delivery import AlertPolicy
@@ -172,15 +173,17 @@ class App:
 @asynccontextmanager
 async def open_store(settings: Settings) -> AsyncIterator[Storage]:
     """The engine the settings name: PostgreSQL at `WIREWATCH_DATABASE_URL`, else the SQLite
-    database in the data dir."""
+    database in the data dir; with the chat layer's tables migrated too (bot/store/)."""
     if settings.database_url is None:
         async with Store.open(settings.db_path) as store:
+            await chat_store.migrate(store)
             yield store
         return
     from index.pg.store import PgStore
 
     url = settings.database_url.get_secret_value()
     async with PgStore.open(url, max_size=settings.database_pool_size) as pg:
+        await chat_store.migrate(pg)
         yield pg
 
 

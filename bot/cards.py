@@ -2,7 +2,7 @@
 the store) and how it reads as a card, a digest of many, or an update. The console prints
 cards (bot/render.py) and the Discord adapter turns them into embeds; both import this
 module, and so does bot/delivery.py, which delivers them. An alert's articles are the
-store's `AlertSource` values (index/alertrows.py), here named `Source`.
+store's `AlertSource` values (bot/store/alertrows.py), here named `Source`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.ports import Card
-from index.alertrows import AlertSource as Source
+from bot.store.alertrows import AlertSource as Source
 from index.timeutil import to_iso
 
 

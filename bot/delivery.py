@@ -1,5 +1,5 @@
 """Stage: the outbox of alerts -> a chat. Side effects: reads and writes `alerts` and
-`deliveries` (through index/alertrows.py); pauses the watches of a channel that is gone; posts
+`deliveries` (through bot/store/alertrows.py); pauses the watches of a channel that is gone; posts
 through a ChatPort.
 
 An alert is recorded (committed, bot/alerts.py) before anything is posted, and marked delivered
@@ -20,7 +20,7 @@ from bot import watches as watch_table
 from bot.alerts import alert_rows, load_views
 from bot.cards import AlertView, alert_card, digest_card
 from bot.ports import ChatPort, DeliveryError
-from index.alertrows import AlertRows
+from bot.store.alertrows import AlertRows
 from index.backoff import backoff
 from index.errors import StoreError
 from index.interfaces import Storage

@@ -1,6 +1,6 @@
 """Stage: feeds failing without a break (feeds.failing_since) -> notices to the channels that
 follow them -> a chat. Side effects: reads feeds, subscriptions and watches; writes
-`feed_notice_state` and `feed_notices` (through index/noticerows.py); posts through a ChatPort.
+`feed_notice_state` and `feed_notices` (through bot/store/noticerows.py); posts through a ChatPort.
 
 A feed that has failed for longer than a grace period gets one notice in each channel that
 follows it, naming the reason, and one more there when it works again; never one per failed
@@ -20,14 +20,15 @@ from datetime import datetime, timedelta
 
 from bot.delivery import AlertPolicy, give_up_channel, next_try
 from bot.ports import Card, ChatPort, DeliveryError
-from bot.watches import watch_rows
-from index.errors import StoreError
-from index.interfaces import Storage
-from index.noticerows import (
+from bot.store import notice_rows as store_notice_rows
+from bot.store.noticerows import (
     Notice,
     NoticeRows,
     NoticeText,
 )
+from bot.watches import watch_rows
+from index.errors import StoreError
+from index.interfaces import Storage
 from index.timeutil import from_iso, to_iso
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def classify_error(error: str | None) -> str:
 # ---- recording ---------------------------------------------------------------------------------
 def notice_rows(store: Storage) -> NoticeRows:
     """The notice tables of `store`."""
-    return store.notice_rows()
+    return store_notice_rows(store)
 
 
 async def check_feed_health(store: Storage, *, now: datetime, grace: timedelta) -> int:

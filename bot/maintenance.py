@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from bot.app import App
 from bot.errors import UserError
+from bot.store.retention import CHAT_DEPENDENTS
 from index import retention
 from index.retention import PruneReport
 from index.store import Store
@@ -74,6 +75,7 @@ async def prune(
         dry_run=dry_run,
         allow_full_vacuum=allow_full_vacuum,
         progress=progress,
+        dependents=CHAT_DEPENDENTS,
     )
 
 

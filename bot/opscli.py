@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from bot import store as chat_store
 from bot.cli import _emit, _fail, _prepare_data_dir, _run, _settings, _with_app, cli
 from bot.errors import UserError
 from bot.settings import Settings
@@ -55,7 +56,11 @@ def backup(ctx: click.Context, path: Path, as_json: bool) -> None:
     try:
         with progress_reporter() as progress:
             report = backup_stage.backup(
-                settings.data_dir, path, model_cache=settings.model_cache_path, progress=progress
+                settings.data_dir,
+                path,
+                model_cache=settings.model_cache_path,
+                progress=progress,
+                also_count=chat_store.COUNTS,
             )
     except NewsIndexError as exc:
         _fail(str(exc), 1)
@@ -87,7 +92,11 @@ def restore(ctx: click.Context, path: Path, force: bool, as_json: bool) -> None:
     _prepare_data_dir(settings)
     try:
         report = backup_stage.restore(
-            path, settings.data_dir, force=force, model_cache=settings.model_cache_path
+            path,
+            settings.data_dir,
+            force=force,
+            model_cache=settings.model_cache_path,
+            also_count=chat_store.COUNTS,
         )
     except DataDirBusy as exc:
         _fail(str(exc), 2)
@@ -188,7 +197,11 @@ def migrate_to(ctx: click.Context, url: str | None, batch_size: int, as_json: bo
         with progress_reporter() as progress:
             try:
                 report = await copy_stage.copy_instance(
-                    settings.db_path, url, batch_size=batch_size, progress=progress
+                    settings.db_path,
+                    url,
+                    batch_size=batch_size,
+                    progress=progress,
+                    layers=(chat_store.copy_layer(),),
                 )
             except copy_stage.CopyRefused as exc:
                 raise UserError(str(exc)) from exc

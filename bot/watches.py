@@ -1,5 +1,5 @@
 """Stage: a user's term -> a Watch (a resolved actor, place, keyword query or topic); the
-watch list. Side effects: reads and writes the `watches` table (through index/watchrows.py).
+watch list. Side effects: reads and writes the `watches` table (through bot/store/watchrows.py).
 
 A watch belongs to a channel ("console", "discord:<guild_id>:<channel_id>") and sees only the
 articles of that channel's workspace (the console, or the Discord guild). Terms are resolved
@@ -26,12 +26,13 @@ import numpy as np
 
 from bot.errors import UserError
 from bot.keywords import KeywordQuery, KeywordSyntaxError
+from bot.store import watch_rows as store_watch_rows
+from bot.store.watchrows import WatchDef, WatchRow, WatchRows
 from index.actors import Actor, ActorCatalogue, actor_key
 from index.eventtypes import EVENT_TYPES
 from index.interfaces import Storage
 from index.places import Gazetteer, Place
 from index.text import fold
-from index.watchrows import WatchDef, WatchRow, WatchRows
 
 log = logging.getLogger(__name__)
 
@@ -377,10 +378,10 @@ def check_event_types(types: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-# ---- the table (index/watchrows.py) -----------------------------------------------------------
+# ---- the table (bot/store/watchrows.py) -------------------------------------------------------
 def watch_rows(store: Storage) -> WatchRows:
     """The `watches` table of `store`."""
-    return store.watch_rows()
+    return store_watch_rows(store)
 
 
 async def add(

@@ -23,10 +23,11 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from index import datadir
@@ -41,7 +42,8 @@ OPTIONAL = ("discord_commands.json",)  # small state files copied when present
 PAGES_PER_STEP = 1024  # 4 MiB at 4 KiB pages between progress reports
 CHUNK = 1 << 20
 
-# name -> the query counting it, as restore reports and checks them
+# name -> the query counting it, as restore reports and checks them; the layers above that keep
+# tables in the database add theirs (`also_count`: the chat layer's watches and alerts)
 COUNTS = {
     "feeds": "SELECT count(*) FROM feeds",
     "articles": "SELECT count(*) FROM articles",
@@ -50,9 +52,8 @@ COUNTS = {
     "embedded_passages": "SELECT count(*) FROM passages WHERE embedding IS NOT NULL",
     "fts_rows": "SELECT count(*) FROM passages_fts",
     "events": "SELECT count(*) FROM events",
-    "watches": "SELECT count(*) FROM watches",
-    "alerts": "SELECT count(*) FROM alerts",
 }
+NONE: Mapping[str, str] = MappingProxyType({})
 
 Progress = Callable[[str, int, int], None]
 
@@ -125,8 +126,9 @@ def _copy(src: Path, dst: Path) -> None:
         os.fsync(fout.fileno())
 
 
-def counts(conn: sqlite3.Connection) -> dict[str, int]:
-    return {name: int(conn.execute(sql).fetchone()[0]) for name, sql in COUNTS.items()}
+def counts(conn: sqlite3.Connection, also: Mapping[str, str] = NONE) -> dict[str, int]:
+    queries = {**COUNTS, **also}
+    return {name: int(conn.execute(sql).fetchone()[0]) for name, sql in queries.items()}
 
 
 def _integrity(conn: sqlite3.Connection) -> str:
@@ -145,6 +147,7 @@ def backup(
     *,
     model_cache: Path | None = None,
     progress: Progress | None = None,
+    also_count: Mapping[str, str] = NONE,
 ) -> BackupReport:
     """Copy the data dir's database (online), vector index and small state files into `dest`
     (a new or empty folder), with a manifest of checksums and counts. Blocking."""
@@ -163,7 +166,7 @@ def backup(
             copied.append(name)
     conn = _read_only(dest / DB_NAME)
     try:
-        found = counts(conn)
+        found = counts(conn, also_count)
     finally:
         conn.close()
     files: dict[str, dict[str, Any]] = {}
@@ -219,7 +222,7 @@ def _copy_database(src_path: Path, dst_path: Path, progress: Progress | None) ->
 
 
 # ---- restore -------------------------------------------------------------------------------
-def check(src: Path) -> dict[str, Any]:
+def check(src: Path, also_count: Mapping[str, str] = NONE) -> dict[str, Any]:
     """The backup's manifest, once every file's checksum, the database's integrity and its
     counts agree with it; BackupError saying what does not."""
     try:
@@ -239,7 +242,7 @@ def check(src: Path) -> dict[str, Any]:
     conn = _read_only(src / DB_NAME)
     try:
         integrity = _integrity(conn)
-        found = counts(conn)
+        found = counts(conn, also_count)
     except sqlite3.Error as exc:
         raise BackupError(f"{src / DB_NAME} is not a readable database: {exc}") from exc
     finally:
@@ -257,9 +260,10 @@ def restore(
     *,
     force: bool = False,
     model_cache: Path | None = None,
+    also_count: Mapping[str, str] = NONE,
 ) -> RestoreReport:
     """Check the backup at `src`, then put it in `data_dir` (see the module doc). Blocking."""
-    manifest = check(src)
+    manifest = check(src, also_count)
     with datadir.exclusive(data_dir):
         target_db = data_dir / DB_NAME
         if target_db.exists() and not force:
@@ -279,7 +283,7 @@ def restore(
         conn = sqlite3.connect(target_db)
         try:
             integrity = _integrity(conn)
-            found = counts(conn)
+            found = counts(conn, also_count)
         finally:
             conn.close()
     if integrity != "ok" or found != manifest["counts"]:

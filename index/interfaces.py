@@ -3,8 +3,9 @@ implements them all: `index.store.Store` (SQLite + FTS5, one process per data di
 `index.pg.store.PgStore` (PostgreSQL, any number of processes). The layers above (ingest,
 search, watches, alerts, questions, the chat adapters) take a `Storage` and never write SQL; the
 vector search is the `Vectors` Protocol (FAISS in index/vectors.py, pgvector in
-index/pg/vectors.py). The row interfaces of the watches, notices and alerts are in
-index/watchrows.py, noticerows.py and alertrows.py; each engine hands them out.
+index/pg/vectors.py). The chat layer keeps its tables (watches, alerts and their outbox, feed
+notices) in the same database under its own migrations (`Schema`), behind its own row
+interfaces in bot/store/.
 
 Every method means the same on both engines; tests/index/test_store_contract.py runs one body on
 each, and mypy checks that both engines have every method with the same signature.
@@ -23,9 +24,7 @@ import numpy as np
 from index.models import Article, FeedSource, Hit, Passage, RawEntry
 
 if TYPE_CHECKING:
-    from index.alertrows import AlertRows
     from index.extract import EventRecord
-    from index.noticerows import NoticeRows
     from index.store import (
         ArticleMeta,
         Counts,
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
         Story,
     )
     from index.vectors import SyncReport
-    from index.watchrows import WatchRows
 
 
 class Feeds(Protocol):
@@ -335,14 +333,18 @@ class Events(Protocol):
         ...
 
 
-class Storage(Feeds, FeedQueue, Articles, Passages, TextSearch, Events, Protocol):
-    """Everything an engine stores, and the row interfaces of the layers above."""
+class Schema(Protocol):
+    """The tables of a layer above that keeps its own in the engine's database (the chat
+    layer's watches, alerts and notices: bot/store/), under migrations of its own."""
 
-    def watch_rows(self) -> WatchRows: ...
+    async def apply_migrations(self, folder: Path, ledger: str) -> list[str]:
+        """Apply the `NNNN_name.sql` files of `folder` (this engine's dialect) not yet recorded
+        in table `ledger`, in order; returns the names applied."""
+        ...
 
-    def notice_rows(self) -> NoticeRows: ...
 
-    def alert_rows(self) -> AlertRows: ...
+class Storage(Feeds, FeedQueue, Articles, Passages, TextSearch, Events, Schema, Protocol):
+    """Everything an engine stores."""
 
 
 class HostSlots(Protocol):

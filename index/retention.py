@@ -3,11 +3,13 @@ database file and the vector index shrunk. Side effects: deletes rows of `<data_
 and vectors of `<data_dir>/passages.faiss`.
 
 An article goes when both its publication and the moment it was first stored are older than
-the cutoff, unless an alert that lists it is still waiting to be delivered. With it go its
-passages (and their full-text rows and vectors), its event metadata, its LSH bands, its feed
-entries and its change-feed rows (ON DELETE CASCADE; the full-text rows explicitly), then the
-delivered (or given-up) alerts left with no article, the stories left with no article and no
-alert, change-feed rows every consumer has passed, and old delivery and notice records.
+the cutoff, unless a layer above holds it (`Dependents`: the chat layer holds the articles of
+alerts still waiting to be delivered). With it go its passages (and their full-text rows and
+vectors), its event metadata, its LSH bands, its feed entries and its change-feed rows (ON
+DELETE CASCADE; the full-text rows explicitly), then what the layers above drop with it (the
+chat layer: delivered or given-up alerts left with no article, old delivery and notice
+records), the stories left with no article that no layer above holds, and change-feed rows
+every consumer has passed.
 
 Each batch of articles is its own short transaction, so a bot sharing the database waits
 milliseconds, not the whole prune. The file then shrinks by incremental vacuum in small steps
@@ -21,8 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -39,12 +41,26 @@ Vacuum = Literal["none", "incremental", "full"]
 BATCH = 100  # articles per transaction: about 0.1 s of write lock on 2 busy cores
 VACUUM_STEP_PAGES = 2048  # pages freed per incremental_vacuum statement (8 MiB at 4 KiB)
 
-_PRUNED = "SELECT article_id FROM temp.prune_articles"
-# Alerts that go: delivered (or given up) and left with no article once the pruned ones are gone.
-_ALERT_GOES = (
-    "(al.delivered_version >= al.version OR al.failed = 1) AND NOT EXISTS (SELECT 1 FROM "
-    f"alert_articles aa WHERE aa.alert_id = al.alert_id AND aa.article_id NOT IN ({_PRUNED}))"
-)
+PRUNED = "SELECT article_id FROM temp.prune_articles"  # the articles that go
+
+
+@dataclass(frozen=True, slots=True)
+class Dependents:
+    """The rows of a layer above, kept in the same database, that refer to articles and stories
+    (the chat layer's alerts: bot/store/retention.py), as SQL for this engine. Each statement
+    may read `temp.prune_articles(article_id)` (`PRUNED`: the articles that go) and `:cutoff`.
+
+    - `holds_article`: a condition on `a.article_id`: that article stays;
+    - `holds_story`: a condition on `s.story_id`: that story stays, even with no article left
+      (read after `delete` ran; for the dry run's count, `holds_story_before` is read instead);
+    - `counts`: the report's name -> a `SELECT count(*)` of the rows that go;
+    - `delete`: run once the articles are gone, before the stories, in one transaction."""
+
+    holds_article: str = "0"
+    holds_story: str = "0"
+    holds_story_before: str = "0"
+    counts: Mapping[str, str] = field(default_factory=dict)
+    delete: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +74,6 @@ class PruneReport:
     fts_rows: int
     vectors: int
     events: int
-    alerts: int
     stories: int
     changes: int
     database_bytes_before: int
@@ -66,6 +81,7 @@ class PruneReport:
     index_bytes_before: int
     index_bytes_after: int
     vacuum: Vacuum
+    dependents: Mapping[str, int] = field(default_factory=dict)  # `Dependents.counts`
 
     def doc(self) -> dict[str, object]:
         return {
@@ -76,7 +92,7 @@ class PruneReport:
             "fts_rows": self.fts_rows,
             "vectors": self.vectors,
             "events": self.events,
-            "alerts": self.alerts,
+            **self.dependents,
             "stories": self.stories,
             "changes": self.changes,
             "database_bytes_before": self.database_bytes_before,
@@ -100,7 +116,7 @@ async def _count(store: Store, sql: str, params: dict[str, object]) -> int:
     return int(row[0]) if row is not None else 0
 
 
-async def _select_articles(store: Store, cutoff: str) -> int:
+async def _select_articles(store: Store, cutoff: str, holds: str) -> int:
     """Fill temp.prune_articles (this connection only) with the articles to prune. In a
     transaction of its own: the connection is shared with the bot's other writers."""
     async with store.transaction():
@@ -110,10 +126,7 @@ async def _select_articles(store: Store, cutoff: str) -> int:
         await store.db.execute("DELETE FROM temp.prune_articles")
         await store.db.execute(
             "INSERT INTO temp.prune_articles SELECT a.article_id FROM articles a "
-            "WHERE a.published_at < :cutoff AND a.first_seen_at < :cutoff AND NOT EXISTS ("
-            "SELECT 1 FROM alert_articles aa JOIN alerts al ON al.alert_id = aa.alert_id "
-            "WHERE aa.article_id = a.article_id AND al.delivered_version < al.version "
-            "AND al.failed = 0)",
+            f"WHERE a.published_at < :cutoff AND a.first_seen_at < :cutoff AND NOT ({holds})",
             {"cutoff": cutoff},
         )
     return await _count(store, "SELECT count(*) FROM temp.prune_articles", {})
@@ -128,6 +141,7 @@ async def prune(
     dry_run: bool = False,
     allow_full_vacuum: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    dependents: Dependents = Dependents(),
 ) -> PruneReport:
     """Delete what is older than `cutoff` (see the module doc); `progress(done, total)` is
     called after each batch of articles."""
@@ -136,9 +150,9 @@ async def prune(
     index_path = vectors.path if vectors is not None else None
     db_before = _size(*files)
     index_before = _size(index_path) if index_path is not None else 0
-    total = await _select_articles(store, at)
+    total = await _select_articles(store, at, dependents.holds_article)
     params: dict[str, object] = {"cutoff": at}
-    in_pruned = f"article_id IN ({_PRUNED})"
+    in_pruned = f"article_id IN ({PRUNED})"
     passages = await _count(store, f"SELECT count(*) FROM passages WHERE {in_pruned}", params)
     fts_rows = await _count(
         store,
@@ -147,17 +161,17 @@ async def prune(
         params,
     )
     events = await _count(store, f"SELECT count(*) FROM events WHERE {in_pruned}", params)
-    alerts = await _count(store, f"SELECT count(*) FROM alerts al WHERE {_ALERT_GOES}", params)
+    dependent = {name: await _count(store, sql, params) for name, sql in dependents.counts.items()}
     stories = await _count(
         store,
         "SELECT count(*) FROM stories s WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE "
-        f"a.story_id = s.story_id AND a.article_id NOT IN ({_PRUNED})) AND NOT EXISTS ("
-        f"SELECT 1 FROM alerts al WHERE al.story_id = s.story_id AND NOT ({_ALERT_GOES}))",
+        f"a.story_id = s.story_id AND a.article_id NOT IN ({PRUNED})) "
+        f"AND NOT ({dependents.holds_story_before})",
         params,
     )
     changes_sql = (
         "FROM article_changes WHERE at < :cutoff AND article_id NOT IN "
-        f"({_PRUNED}) AND seq <= (SELECT coalesce(min(seq), 0) FROM change_cursors)"
+        f"({PRUNED}) AND seq <= (SELECT coalesce(min(seq), 0) FROM change_cursors)"
     )
     changes = await _count(store, f"SELECT count(*) {changes_sql}", params)
     vector_count = 0
@@ -172,19 +186,13 @@ async def prune(
     if not dry_run:
         removed = await _delete_articles(store, total, progress)
         async with store.transaction():
-            await store.db.execute(f"DELETE FROM alerts AS al WHERE {_ALERT_GOES}")
+            for statement in dependents.delete:
+                await store.db.execute(statement, params)
             await store.db.execute(
-                "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE "
-                "a.story_id = stories.story_id) AND NOT EXISTS (SELECT 1 FROM alerts al WHERE "
-                "al.story_id = stories.story_id)"
+                "DELETE FROM stories AS s WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE "
+                f"a.story_id = s.story_id) AND NOT ({dependents.holds_story})"
             )
             await store.db.execute(f"DELETE {changes_sql}", params)
-            await store.db.execute("DELETE FROM deliveries WHERE sent_at < :cutoff", params)
-            await store.db.execute(
-                "DELETE FROM feed_notices WHERE created_at < :cutoff AND "
-                "(delivered_at IS NOT NULL OR failed = 1)",
-                params,
-            )
         if vectors is not None:
             vector_count = await _drop_vectors(store, vectors, removed)
         vacuum = await shrink(store, allow_full=allow_full_vacuum)
@@ -198,7 +206,6 @@ async def prune(
         fts_rows=fts_rows,
         vectors=vector_count,
         events=events,
-        alerts=alerts,
         stories=stories,
         changes=changes,
         database_bytes_before=db_before,
@@ -206,18 +213,19 @@ async def prune(
         index_bytes_before=index_before,
         index_bytes_after=_size(index_path) if index_path is not None else 0,
         vacuum=vacuum,
+        dependents=dependent,
     )
     if not dry_run and total:
         log.info(
-            "pruned %d articles before %s: %d passages, %d vectors, %d events, %d alerts, "
-            "%d stories; database %d -> %d bytes (%s vacuum)",
+            "pruned %d articles before %s: %d passages, %d vectors, %d events, %d stories%s; "
+            "database %d -> %d bytes (%s vacuum)",
             total,
             at,
             passages,
             vector_count,
             events,
-            alerts,
             stories,
+            "".join(f", {n} {name}" for name, n in dependent.items()),
             db_before,
             report.database_bytes_after,
             vacuum,

@@ -4,7 +4,10 @@ passages and their embeddings. Side effects: reads and writes `<data_dir>/wirewa
 One `Store` holds one connection. Writes go through `transaction()`, which serialises them with
 an asyncio lock (so concurrent feed tasks never interleave statements inside one transaction) and
 takes SQLite's write lock up front (`BEGIN IMMEDIATE`), so two processes sharing a data dir
-queue instead of failing. Migrations are numbered `.sql` files applied in order, once each.
+queue instead of failing. Migrations are numbered `.sql` files applied in order, once each,
+never edited once merged but for one split: the files that first made the chat layer's tables
+(watches, alerts, notices) no longer do; the chat layer's own migrations (bot/store/) make them
+where they are missing, so databases made before and after end with the same schema.
 
 This module has the connection, feeds and subscriptions, entries and stories, and the change
 feed; passages, text search and embeddings are in index/sqlite/passages.py, event metadata in
@@ -22,8 +25,9 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiosqlite
 import numpy as np
@@ -48,14 +52,11 @@ from index.sqlite.events import EventRows
 from index.sqlite.passages import PassageRows
 from index.timeutil import from_iso, to_iso
 
-if TYPE_CHECKING:
-    from index.alertrows import AlertRows
-    from index.noticerows import NoticeRows
-    from index.watchrows import WatchRows
+MIGRATIONS = resources.files("index") / "migrations"
+_LEDGER = re.compile(r"^[a-z_]+$")
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    folder = resources.files("index") / "migrations"
+def _migrations(folder: Traversable) -> list[tuple[int, str, str]]:
     found = []
     for item in folder.iterdir():
         name = item.name
@@ -101,21 +102,33 @@ class Store(PassageRows, EventRows):
             await db.close()
 
     async def _migrate(self) -> None:
+        await self.apply_migrations(MIGRATIONS, "schema_migrations")
+
+    async def apply_migrations(self, folder: Traversable, ledger: str) -> list[str]:
+        """Apply the `NNNN_name.sql` files of `folder` not yet recorded in table `ledger`, in
+        order, in one transaction; returns the names applied. The engine's own files are
+        recorded in `schema_migrations`; a layer above that keeps tables in this database
+        (the chat layer, bot/store/) has its files and its ledger."""
+        if not _LEDGER.match(ledger):
+            raise ValueError(f"not a ledger table name: {ledger!r}")
+        done = []
         async with self.transaction():
             await self.db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                f"CREATE TABLE IF NOT EXISTS {ledger} "
                 "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
-            rows = await self.db.execute_fetchall("SELECT version FROM schema_migrations")
+            rows = await self.db.execute_fetchall(f"SELECT version FROM {ledger}")
             applied = {int(r[0]) for r in rows}
-            for version, name, sql in _migrations():
+            for version, name, sql in _migrations(folder):
                 if version in applied:
                     continue
                 for statement in _split_sql(sql):
                     await self.db.execute(statement)
                 await self.db.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))", (version, name)
+                    f"INSERT INTO {ledger} VALUES (?, ?, datetime('now'))", (version, name)
                 )
+                done.append(name)
+        return done
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -171,22 +184,6 @@ class Store(PassageRows, EventRows):
     # Reads for the layers above (watches and alerts keep their own tables in this database).
     fetch_one = _one
     fetch_all = _all
-
-    # ---- the row interfaces of the layers above (each engine hands out its own) -------------
-    def watch_rows(self) -> WatchRows:
-        from index.watchrows import SqliteWatchRows
-
-        return SqliteWatchRows(self)
-
-    def notice_rows(self) -> NoticeRows:
-        from index.noticerows import SqliteNoticeRows
-
-        return SqliteNoticeRows(self)
-
-    def alert_rows(self) -> AlertRows:
-        from index.alertrows import SqliteAlertRows
-
-        return SqliteAlertRows(self)
 
     # ---- workspaces and feeds ------------------------------------------------------------------
     async def workspace_id(self, name: str, now: datetime) -> int:

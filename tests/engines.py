@@ -14,11 +14,12 @@ from typing import Any, Protocol
 
 import pytest
 
-from index.alertrows import AlertRows, SqliteAlertRows
-from index.noticerows import NoticeRows, SqliteNoticeRows
+from bot import store as chat_store
+from bot.store.alertrows import AlertRows, SqliteAlertRows
+from bot.store.noticerows import NoticeRows, SqliteNoticeRows
+from bot.store.watchrows import SqliteWatchRows, WatchRows
 from index.store import Store
 from index.timeutil import to_iso
-from index.watchrows import SqliteWatchRows, WatchRows
 from tests.pg import fresh_database
 
 ENGINES = ["sqlite", "postgres"]
@@ -138,9 +139,9 @@ class PgEngine:
     name = "postgres"
 
     def __init__(self, pool: Any) -> None:
-        from index.pg.alertrows import PgAlertRows
-        from index.pg.noticerows import PgNoticeRows
-        from index.pg.watchrows import PgWatchRows
+        from bot.store.pg.alertrows import PgAlertRows
+        from bot.store.pg.noticerows import PgNoticeRows
+        from bot.store.pg.watchrows import PgWatchRows
 
         self.pool = pool
         self.watches: WatchRows = PgWatchRows(pool)
@@ -241,10 +242,12 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     """The row interfaces of a fresh database, on each engine in turn."""
     if request.param == "sqlite":
         async with Store.open(tmp_path / "wirewatch.db") as store:
+            await chat_store.migrate(store)
             yield SqliteEngine(store)
         return
-    from index.pg.connect import open_pool
+    from index.pg.store import PgStore
 
     server_url = request.getfixturevalue("pg_server_url")
-    async with fresh_database(server_url) as url, open_pool(url, max_size=4) as pool:
-        yield PgEngine(pool)
+    async with fresh_database(server_url) as url, PgStore.open(url, max_size=4) as pg:
+        await chat_store.migrate(pg)
+        yield PgEngine(pg.pool)

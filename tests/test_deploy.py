@@ -123,6 +123,7 @@ def _healthcheck_command() -> list[str]:
 
 async def test_the_image_healthcheck_command_reads_healthz(tmp_path: Path) -> None:
     """The HEALTHCHECK's own command, run as Docker would, against a real /healthz."""
+    from bot import store as chat_store
     from bot.health import Monitor, bound_port, start_server
     from index.store import Store
     from index.timeutil import utcnow
@@ -130,6 +131,7 @@ async def test_the_image_healthcheck_command_reads_healthz(tmp_path: Path) -> No
     command = _healthcheck_command()
     assert command[0] == "python"
     async with Store.open(tmp_path / "wirewatch.db") as store:
+        await chat_store.migrate(store)
         running = {"yes": True}
         monitor = Monitor(
             store,

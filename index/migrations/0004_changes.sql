@@ -13,6 +13,5 @@ CREATE TABLE change_cursors (
     seq      INTEGER NOT NULL
 );
 
--- The outbox's due alerts, and a workspace's alerts.
-CREATE INDEX alerts_due ON alerts(next_attempt_at) WHERE delivered_version < version AND failed = 0;
-CREATE INDEX alerts_workspace ON alerts(workspace_id);
+-- (The outbox's indexes made here at first are now the chat layer's:
+-- bot/store/migrations/sqlite/0001_chat.sql.)

@@ -1,4 +1,2 @@
--- The model (with its embedding backend) a topic watch's description was embedded with, so a
--- change of model or backend re-embeds the description instead of comparing vectors of two
--- models. NULL: embedded before this was recorded (re-embedded at the next start).
-ALTER TABLE watches ADD COLUMN vector_model TEXT;
+-- Version 6 added `watches.vector_model`; the chat layer's tables are now created by
+-- bot/store/migrations/sqlite/0001_chat.sql, with that column.

@@ -2,4 +2,4 @@
 -- ON DELETE CASCADE, which looks them up by article_id: without these indexes each deleted
 -- article would scan the whole table.
 CREATE INDEX article_changes_article ON article_changes(article_id);
-CREATE INDEX alert_articles_article ON alert_articles(article_id);
+-- (alert_articles' index is the chat layer's: bot/store/migrations/sqlite/0001_chat.sql.)

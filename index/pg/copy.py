@@ -3,22 +3,24 @@
 PostgreSQL database and writes the rows, the identity sequences and the copy's bookkeeping
 (`copy_source`, `copy_progress`: migrations/0004_copy.sql).
 
-Copied: every table the two schemas share, parents first (COPY_ORDER), with their ids, each
-value as its PostgreSQL column's type wants it: ISO-8601 text -> TIMESTAMPTZ, 'YYYY-MM-DD' ->
-DATE, 0/1 -> BOOLEAN, JSON text -> JSONB (text that is not JSON, as a damaged watch may hold,
-goes in as a JSON string of itself, as unreadable to the engine as before), float32 BLOB ->
-`vector`, BLOB -> BYTEA. `passages.fts`, which SQLite has no column for, is computed from the
-article's folded title and the passage's folded text (index/pg/textsearch.py), the words FTS5
-holds. `feeds.claimed_by`/`claimed_until` stay NULL. Each identity sequence is set past the
-largest id copied, and past the largest SQLite ever gave where it keeps one (`sqlite_sequence`:
-article_changes, whose seqs are never reused, so no consumer's cursor sees a seq twice).
-Not copied (NOT_COPIED says why): schema_migrations, the FTS5 table passages_fts and its shadow
-tables, sqlite_sequence, the planner's statistics. A source table with no rule in either list
-stops the copy: a new table cannot be left behind unnoticed.
+Copied: every table the two schemas share, parents first (COPY_ORDER, then the tables of the
+layers above that keep theirs in the database: `Layer`, the chat layer's), with their ids, each
+value as its PostgreSQL column's type wants it (copyrows.py): ISO-8601 text -> TIMESTAMPTZ,
+'YYYY-MM-DD' -> DATE, 0/1 -> BOOLEAN, JSON text -> JSONB (text that is not JSON, as a damaged
+watch may hold, goes in as a JSON string of itself, as unreadable to the engine as before),
+float32 BLOB -> `vector`, BLOB -> BYTEA. `passages.fts`, which SQLite has no column for, is
+computed from the article's folded title and the passage's folded text (index/pg/textsearch.py),
+the words FTS5 holds. `feeds.claimed_by`/`claimed_until` stay NULL. Each identity sequence is
+set past the largest id copied, and past the largest SQLite ever gave where it keeps one
+(`sqlite_sequence`: article_changes, whose seqs are never reused, so no consumer's cursor sees a
+seq twice). Not copied (NOT_COPIED says why): schema_migrations (and each layer's own ledger),
+the FTS5 table passages_fts and its shadow tables, sqlite_sequence, the planner's statistics. A
+source table with no rule in either list stops the copy: a new table cannot be left behind
+unnoticed.
 
-Consistency: a run reads the source in one read transaction, so it copies the database as it
-was when the run began, even while a bot writes to it (WAL: the writer is not held up; the WAL
-file grows until the run ends).
+Consistency: a run reads the source (copysource.py) in one read transaction, so it copies the
+database as it was when the run began, even while a bot writes to it (WAL: the writer is not
+held up; the WAL file grows until the run ends).
 
 Resumable: each table is copied in its primary key's order (SQLite's order) in batches, each
 batch one PostgreSQL transaction that also records the key of its last row (`copy_progress`).
@@ -42,75 +44,38 @@ passages; CopyMismatch (with the report) names the tables that differ.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from importlib import resources
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import numpy as np
-
-from index.errors import StoreError
 from index.pg.connect import open_pool, require_asyncpg
-from index.pg.textsearch import FTS_VECTOR, fts_values
+from index.pg.copyrows import CopyError as CopyError
+from index.pg.copyrows import Plan, plan_table
+from index.pg.copysource import COPY_ORDER as COPY_ORDER
+from index.pg.copysource import NOT_COPIED as NOT_COPIED
+from index.pg.copysource import Layer as Layer
+from index.pg.copysource import Snapshot, Source
+from index.pg.migrate import migrate
+from index.pg.textsearch import FTS_VECTOR
 from index.pg.values import json_text
-from index.timeutil import from_iso, utcnow
+from index.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 Progress = Callable[[str, int, int], None]  # (table, rows copied, rows in the source)
 
-# Parents before children: every foreign key points to a table earlier in the list.
-COPY_ORDER = (
-    "workspaces",
-    "feeds",
-    "subscriptions",
-    "stories",
-    "articles",
-    "minhash_bands",
-    "feed_entries",
-    "passages",
-    "events",
-    "article_actors",
-    "article_places",
-    "article_event_types",
-    "article_events",
-    "article_changes",
-    "change_cursors",
-    "watches",
-    "alerts",
-    "alert_matches",
-    "alert_articles",
-    "deliveries",
-    "feed_notice_state",
-    "feed_notices",
-)
-NOT_COPIED = {
-    "schema_migrations": "each engine records its own migrations",
-    "passages_fts": "PostgreSQL keeps the same folded words in passages.fts, computed in the copy",
-    "sqlite_sequence": "read for the identity sequences, which take its place",
-}
-# FTS5's shadow tables of passages_fts, and the planner statistics of `PRAGMA optimize`.
-_NOT_COPIED_PREFIXES = ("passages_fts_", "sqlite_stat")
 BATCH = 5000
 LOCK_KEY = 0x77772D636F7079  # the advisory lock of a copy in progress ("ww-copy")
 _SCHEMES = ("postgresql", "postgres")
 _PASSWORD_PARAM = re.compile(r"((?:^|&)password=)([^&]*)")
-
-
-class CopyError(StoreError):
-    """The copy cannot be made, or stopped before the end."""
 
 
 class CopyRefused(CopyError):
@@ -195,196 +160,6 @@ def _hide_password(text: str, url: str) -> str:
     return text
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """How one table is read from SQLite and written to PostgreSQL."""
-
-    table: str
-    columns: tuple[str, ...]  # copied, in PostgreSQL's order
-    types: tuple[str, ...]  # their PostgreSQL types
-    converters: tuple[Callable[[Any], Any] | None, ...]
-    key: tuple[str, ...]  # SQLite's primary key; () for a table without one (copied whole)
-    identity: str | None  # PostgreSQL's identity column
-    with_fts: bool  # passages: `fts` is computed from the article's title and the text
-
-    def select(self, after: Sequence[Any] | None, limit: int) -> tuple[str, list[Any]]:
-        """The SQLite query of the next batch after the key `after` (None: the first); the
-        key's values end each row, behind the copied columns and, for passages, the title."""
-        prefix = "p." if self.with_fts else ""
-        key = [prefix + k for k in self.key] or ["rowid"]
-        picked = [prefix + c for c in self.columns] + (["a.title"] if self.with_fts else [])
-        source = self.table
-        if self.with_fts:
-            source = "passages p JOIN articles a ON a.article_id = p.article_id"
-        where = ""
-        if after is not None:
-            where = f" WHERE ({', '.join(key)}) > ({', '.join('?' * len(key))})"
-        sql = (
-            f"SELECT {', '.join(picked + key)} FROM {source}{where} "
-            f"ORDER BY {', '.join(key)} LIMIT ?"
-        )
-        return sql, [*(after or ()), limit]
-
-    def records(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        """SQLite rows -> PostgreSQL records (for passages, the folded title and text last)."""
-        text_at = self.columns.index("text") if self.with_fts else 0
-        out = []
-        for row in rows:
-            values = [
-                value if convert is None or value is None else self._convert(name, convert, value)
-                for name, convert, value in zip(self.columns, self.converters, row, strict=False)
-            ]
-            if self.with_fts:
-                values.extend(fts_values(row[len(self.columns)] or "", row[text_at]))
-            out.append(tuple(values))
-        return out
-
-    def _convert(self, column: str, convert: Callable[[Any], Any], value: Any) -> Any:
-        try:
-            return convert(value)
-        except (ValueError, TypeError) as exc:
-            raise CopyError(f"{self.table}.{column}: cannot convert {value!r:.80}: {exc}") from exc
-
-    def last_key(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
-        return list(rows[-1][-(len(self.key) or 1) :])
-
-
-def _time(value: str) -> datetime | None:
-    parsed = from_iso(value)
-    return None if parsed is None else parsed.astimezone(UTC)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _json(value: str | bytes) -> str:
-    text = value if isinstance(value, str) else bytes(value).decode("utf-8")
-    try:
-        json.loads(text, parse_constant=_no_constant)
-    except ValueError:
-        log.warning("not JSON: copied as a JSON string", extra={"value": text[:80]})
-        return json_text(text)
-    return text
-
-
-def _vector(value: bytes) -> np.ndarray:
-    blob = bytes(value)
-    if not blob or len(blob) % 4:
-        raise ValueError(f"{len(blob)} bytes is not a float32 vector")
-    return np.frombuffer(blob, dtype=np.float32)
-
-
-# PostgreSQL type (format_type) -> SQLite value -> its value; None: passed as it is.
-_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "timestamp with time zone": _time,
-    "date": date.fromisoformat,
-    "boolean": lambda v: bool(int(v)),
-    "jsonb": _json,
-    "vector": _vector,
-    "bytea": bytes,
-    "double precision": float,
-}
-
-
-def _sqlite_version() -> int:
-    """The schema version this code's SQLite engine migrates to."""
-    names = [p.name for p in (resources.files("index") / "migrations").iterdir()]
-    return max(int(n[:4]) for n in names if n.endswith(".sql") and n[:4].isdigit())
-
-
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    """What the copy needs of the source, read at the start of its read transaction."""
-
-    created: str  # when the database was created (its first migration)
-    columns: dict[str, list[str]]  # table -> columns
-    keys: dict[str, list[str]]  # table -> primary key columns, in key order
-    counts: dict[str, int]
-    embedded: int
-    sequences: dict[str, int]  # sqlite_sequence: table -> the largest id it ever gave
-
-
-class _Source:
-    """The SQLite file, read-only, in one read transaction, on a thread of its own."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path.resolve()
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="migrate-to")
-        self._db: sqlite3.Connection | None = None
-
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
-        except sqlite3.Error as exc:
-            raise CopyError(f"cannot read {self.path}: {exc}") from exc
-
-    async def open(self) -> _Snapshot:
-        return await self._call(self._open)
-
-    async def rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return await self._call(self._rows, sql, params)
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._call(self._db.close)
-        self._thread.shutdown(wait=False)
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        assert self._db is not None
-        return list(self._db.execute(sql, params).fetchall())
-
-    def _open(self) -> _Snapshot:
-        if not self.path.is_file():
-            raise CopyError(f"no database at {self.path}: nothing to copy")
-        self._db = sqlite3.connect(
-            self.path.as_uri() + "?mode=ro",
-            uri=True,
-            isolation_level=None,
-            timeout=30.0,
-            check_same_thread=False,
-        )
-        self._db.execute("BEGIN")  # the snapshot is taken by the first read, and kept
-        try:
-            migrations = self._rows("SELECT version, applied_at FROM schema_migrations")
-        except sqlite3.DatabaseError as exc:
-            raise CopyError(f"{self.path} is not a Wirewatch database ({exc})") from exc
-        if not migrations:
-            raise CopyError(f"{self.path} is not a Wirewatch database (no schema version)")
-        version, expected = max(v for v, _ in migrations), _sqlite_version()
-        if version != expected:  # older: any command of this wirewatch migrates it
-            raise CopyError(
-                f"{self.path} is at schema version {version}, this wirewatch's is {expected}: "
-                "copy it with the wirewatch that last opened it"
-            )
-        tables = {r[0] for r in self._rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        strays = sorted(
-            t
-            for t in tables - set(COPY_ORDER) - set(NOT_COPIED)
-            if not t.startswith(_NOT_COPIED_PREFIXES)
-        )
-        if strays:
-            raise CopyError(f"no copy rule for the SQLite tables {', '.join(strays)}")
-        columns: dict[str, list[str]] = {}
-        keys: dict[str, list[str]] = {}
-        for table in COPY_ORDER:
-            info = self._rows(f"PRAGMA table_info({table})")  # cid, name, type, notnull, dflt, pk
-            columns[table] = [r[1] for r in info]
-            keys[table] = [r[1] for r in sorted(info, key=lambda r: r[5]) if r[5]]
-        given = "sqlite_sequence" in tables
-        sequences = self._rows("SELECT name, seq FROM sqlite_sequence") if given else []
-        return _Snapshot(
-            created=str(min(migrations)[1]),
-            columns=columns,
-            keys=keys,
-            counts={t: int(self._rows(f"SELECT count(*) FROM {t}")[0][0]) for t in COPY_ORDER},
-            embedded=int(
-                self._rows("SELECT count(*) FROM passages WHERE embedding IS NOT NULL")[0][0]
-            ),
-            sequences={name: int(seq) for name, seq in sequences},
-        )
-
-
 async def copy_instance(
     db_path: Path,
     url: str,
@@ -392,6 +167,7 @@ async def copy_instance(
     batch_size: int = BATCH,
     progress: Progress | None = None,
     now: Callable[[], datetime] = utcnow,
+    layers: Sequence[Layer] = (),
 ) -> CopyReport:
     """Copy the embedded instance whose database is `db_path` into the PostgreSQL database at
     `url` (see the module's docs), or go on with a copy an earlier run began; check the counts.
@@ -406,11 +182,13 @@ async def copy_instance(
         ValueError,
     )
     started, shown = time.monotonic(), masked_url(url)
-    source = _Source(db_path)
+    source = Source(db_path, layers)
     try:
         snapshot = await source.open()
         try:
             async with open_pool(url, min_size=1, max_size=1) as pool, pool.acquire() as conn:
+                for layer in layers:
+                    await migrate(conn, layer.postgres_migrations, ledger=layer.ledger)
                 return await _copy(
                     conn, source, snapshot, shown, batch_size, progress, now, started
                 )
@@ -425,8 +203,8 @@ async def copy_instance(
 
 async def _copy(
     conn: Any,
-    source: _Source,
-    snapshot: _Snapshot,
+    source: Source,
+    snapshot: Snapshot,
     shown: str,
     batch_size: int,
     progress: Progress | None,
@@ -436,9 +214,13 @@ async def _copy(
     # Held until the connection closes (the pool's reset frees it too).
     if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
         raise CopyRefused(f"another migrate-to is copying into {shown}: let it finish")
-    resumed, finished = await _claim(conn, source.path, snapshot, shown, now)
-    plans = [await _plan(conn, table, snapshot) for table in COPY_ORDER]
-    copied = dict.fromkeys(COPY_ORDER, 0)
+    order = source.order
+    resumed, finished = await _claim(conn, source.path, snapshot, shown, now, order)
+    plans = [
+        await plan_table(conn, table, snapshot.columns[table], snapshot.keys[table])
+        for table in order
+    ]
+    copied = dict.fromkeys(order, 0)
     if not finished:
         for plan in plans:
             copied[plan.table] = await _copy_table(
@@ -446,12 +228,12 @@ async def _copy(
             )
             if plan.identity is not None:
                 await _set_identity(conn, plan, snapshot.sequences.get(plan.table, 0))
-    target = {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}")) for t in COPY_ORDER}
+    target = {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}")) for t in order}
     embedded = await conn.fetchval("SELECT count(*) FROM passages WHERE embedding IS NOT NULL")
     report = CopyReport(
         source=source.path,
         target=shown,
-        tables=tuple(TableCount(t, snapshot.counts[t], target[t], copied[t]) for t in COPY_ORDER),
+        tables=tuple(TableCount(t, snapshot.counts[t], target[t], copied[t]) for t in order),
         embedded_passages=(snapshot.embedded, int(embedded)),
         resumed=resumed,
         already_finished=finished,
@@ -465,7 +247,12 @@ async def _copy(
 
 
 async def _claim(
-    conn: Any, path: Path, snapshot: _Snapshot, shown: str, now: Callable[[], datetime]
+    conn: Any,
+    path: Path,
+    snapshot: Snapshot,
+    shown: str,
+    now: Callable[[], datetime],
+    order: Sequence[str],
 ) -> tuple[bool, bool]:
     """Make the database this source's copy, or find it is: (resumed, finished already).
     CopyRefused when it holds rows of another source."""
@@ -480,7 +267,7 @@ async def _claim(
                     f"{mark['source_created']}): copy {path} into an empty database"
                 )
             return True, mark["finished_at"] is not None
-        held = [t for t in COPY_ORDER if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {t})")]
+        held = [t for t in order if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {t})")]
         if held:
             raise CopyRefused(
                 f"{shown} already holds Wirewatch rows ({', '.join(held)}) that were not copied "
@@ -495,47 +282,10 @@ async def _claim(
     return False, False
 
 
-async def _plan(conn: Any, table: str, snapshot: _Snapshot) -> _Plan:
-    """How to copy `table`, from the columns of both sides. CopyError when a SQLite column has
-    no PostgreSQL column, or a required PostgreSQL column no value."""
-    found = await conn.fetch(
-        "SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, "
-        "a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AS required, "
-        "a.attidentity <> '' AS identity FROM pg_attribute a "
-        "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
-        "ORDER BY a.attnum",
-        table,
-    )
-    if not found:
-        raise CopyError(f"PostgreSQL has no table {table}")
-    mine = snapshot.columns[table]
-    theirs = {r["name"] for r in found}
-    if lost := [c for c in mine if c not in theirs]:
-        raise CopyError(f"{table}: PostgreSQL has no column for {', '.join(lost)}")
-    with_fts = table == "passages"
-    unfilled = [
-        r["name"]
-        for r in found
-        if r["required"] and r["name"] not in mine and not (with_fts and r["name"] == "fts")
-    ]
-    if unfilled:
-        raise CopyError(f"{table}: nothing in SQLite fills {', '.join(unfilled)}")
-    copied = [r for r in found if r["name"] in mine]
-    return _Plan(
-        table=table,
-        columns=tuple(r["name"] for r in copied),
-        types=tuple(r["type"] for r in copied),
-        converters=tuple(_CONVERTERS.get(r["type"]) for r in copied),
-        key=tuple(snapshot.keys[table]),
-        identity=next((r["name"] for r in found if r["identity"]), None),
-        with_fts=with_fts,
-    )
-
-
 async def _copy_table(
     conn: Any,
-    source: _Source,
-    plan: _Plan,
+    source: Source,
+    plan: Plan,
     total: int,
     batch_size: int,
     progress: Progress | None,
@@ -579,7 +329,7 @@ async def _copy_table(
     return wrote
 
 
-async def _passage_staging(conn: Any, plan: _Plan) -> None:
+async def _passage_staging(conn: Any, plan: Plan) -> None:
     """A temporary table for this session that takes a batch of passages with the folded
     title and text beside them; emptied by each commit."""
     columns = ", ".join(f"{c} {t}" for c, t in zip(plan.columns, plan.types, strict=True))
@@ -589,7 +339,7 @@ async def _passage_staging(conn: Any, plan: _Plan) -> None:
     )
 
 
-async def _write(conn: Any, plan: _Plan, records: list[tuple[Any, ...]]) -> None:
+async def _write(conn: Any, plan: Plan, records: list[tuple[Any, ...]]) -> None:
     """Insert the records with their ids (COPY takes values for identity columns)."""
     if not plan.with_fts:
         await conn.copy_records_to_table(plan.table, records=records, columns=list(plan.columns))
@@ -603,7 +353,7 @@ async def _write(conn: Any, plan: _Plan, records: list[tuple[Any, ...]]) -> None
     )
 
 
-async def _set_identity(conn: Any, plan: _Plan, floor: int) -> None:
+async def _set_identity(conn: Any, plan: Plan, floor: int) -> None:
     """The next id of the table's identity column: past the largest copied, and past `floor`
     (the largest SQLite ever gave, where it keeps one)."""
     assert plan.identity is not None

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The advisory lock every migration transaction takes (any constant bigint: "wirewatch").
 LOCK_KEY = 0x7769726577617463
+_LEDGER = re.compile(r"^[a-z_]+$")
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -45,26 +46,32 @@ def migrations(folder: Path = MIGRATIONS) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-async def migrate(conn: Any, folder: Path = MIGRATIONS) -> list[str]:
-    """Apply the migrations of `folder` not applied yet, in order, on the asyncpg connection
-    `conn`; returns the names of those this call applied."""
+async def migrate(
+    conn: Any, folder: Path = MIGRATIONS, *, ledger: str = "schema_migrations"
+) -> list[str]:
+    """Apply the migrations of `folder` not recorded yet in table `ledger`, in order, on the
+    asyncpg connection `conn`; returns the names of those this call applied. The engine's own
+    files are recorded in `schema_migrations`; a layer above that keeps tables in this
+    database (the chat layer, bot/store/) has its files and its ledger."""
+    if not _LEDGER.match(ledger):
+        raise ValueError(f"not a ledger table name: {ledger!r}")
     applied = []
     for migration in migrations(folder):
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
             await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                f"CREATE TABLE IF NOT EXISTS {ledger} ("
                 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                 "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
             )
             done = await conn.fetchval(
-                "SELECT 1 FROM schema_migrations WHERE version = $1", migration.version
+                f"SELECT 1 FROM {ledger} WHERE version = $1", migration.version
             )
             if done:
                 continue
             await conn.execute(migration.path.read_text(encoding="utf-8"))
             await conn.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                f"INSERT INTO {ledger} (version, name) VALUES ($1, $2)",
                 migration.version,
                 migration.name,
             )

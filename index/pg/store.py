@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from index.models import Article, FeedSource, RawEntry
 from index.passages import content_hash
 from index.pg.connect import open_pool
 from index.pg.events import EventRows
+from index.pg.migrate import migrate
 from index.pg.passages import PassageRows
 from index.pg.textsearch import TermStats
 from index.pg.values import read_timestamp, timestamp
@@ -55,21 +57,11 @@ class PgStore(PassageRows, EventRows):
         async with open_pool(url, max_size=max_size) as pool:
             yield cls(pool)
 
-    # ---- the row interfaces of the layers above --------------------------------------------
-    def watch_rows(self) -> Any:
-        from index.pg.watchrows import PgWatchRows
-
-        return PgWatchRows(self.pool)
-
-    def notice_rows(self) -> Any:
-        from index.pg.noticerows import PgNoticeRows
-
-        return PgNoticeRows(self.pool)
-
-    def alert_rows(self) -> Any:
-        from index.pg.alertrows import PgAlertRows
-
-        return PgAlertRows(self.pool)
+    async def apply_migrations(self, folder: Path, ledger: str) -> list[str]:
+        """Apply the `NNNN_name.sql` files of `folder` not yet recorded in table `ledger`
+        (the migrations of a layer above, which keeps its own tables in this database)."""
+        async with self.pool.acquire() as conn:
+            return await migrate(conn, folder, ledger=ledger)
 
     # ---- workspaces and feeds ------------------------------------------------------------------
     async def workspace_id(self, name: str, now: datetime) -> int:

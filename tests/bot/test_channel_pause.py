@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import store as chat_store
 from bot import watches as watch_table
 from bot.alerts import AlertEngine, list_alerts
 from bot.delivery import AlertPolicy, deliver
@@ -66,6 +67,7 @@ class GoneChat(FakeChat):
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     async with Store.open(tmp_path / "wirewatch.db") as opened:
+        await chat_store.migrate(opened)
         yield opened
 
 

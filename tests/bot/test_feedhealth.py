@@ -12,6 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from bot import store as chat_store
 from bot import watches as watch_table
 from bot.delivery import AlertPolicy
 from bot.feedhealth import (
@@ -50,6 +51,7 @@ class Clock:
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     async with Store.open(tmp_path / "wirewatch.db") as opened:
+        await chat_store.migrate(opened)
         yield opened
 
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
 from bot import commands
+from bot import store as chat_store
 from bot.app import open_app
 from bot.cli import cli
 from bot.settings import Settings
@@ -63,7 +64,11 @@ async def test_a_backup_taken_while_an_ingest_writes_restores_to_the_same_instan
             while (await commands.stats(app, workspace="console"))["articles"] <= 2:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
         taken = await asyncio.to_thread(
-            backup.backup, settings.data_dir, dest, model_cache=settings.model_cache_path
+            backup.backup,
+            settings.data_dir,
+            dest,
+            model_cache=settings.model_cache_path,
+            also_count=chat_store.COUNTS,
         )
         await ingest
         source = {q: await _search(app, q) for q in QUERIES}
@@ -74,7 +79,11 @@ async def test_a_backup_taken_while_an_ingest_writes_restores_to_the_same_instan
 
     restored = settings.model_copy(update={"data_dir": tmp_path / "restored"})
     done = await asyncio.to_thread(
-        backup.restore, dest, restored.data_dir, model_cache=settings.model_cache_path
+        backup.restore,
+        dest,
+        restored.data_dir,
+        model_cache=settings.model_cache_path,
+        also_count=chat_store.COUNTS,
     )
     assert done.counts == snap and done.integrity == "ok"
     async with open_app(restored, embedder=real_embedder, extractor=extractor) as again:
@@ -95,7 +104,7 @@ def _counts(db_path: Path) -> dict[str, int]:
 
     conn = sqlite3.connect(db_path)
     try:
-        return backup.counts(conn)
+        return backup.counts(conn, chat_store.COUNTS)
     finally:
         conn.close()
 

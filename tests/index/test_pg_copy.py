@@ -22,31 +22,39 @@ from click.testing import CliRunner
 from pydantic import SecretStr
 
 from bot import commands
+from bot import store as chat_store
 from bot.app import open_app
 from bot.cli import cli
 from bot.settings import Settings
+from bot.store.noticerows import FailingFeed, NoticeText
 from index.embed import HashEmbedder
 from index.extract import Extractor
-from index.noticerows import FailingFeed, NoticeText
 from index.pg.connect import INSTALL_HINT, open_pool
 from index.pg.copy import (
     COPY_ORDER,
     CopyError,
     CopyRefused,
-    copy_instance,
+    CopyReport,
     masked_url,
 )
+from index.pg.copy import copy_instance as copy_engine
 from index.store import Store
 from index.timeutil import from_iso
 from tests.fakes import FakeChat
 from tests.index.test_ingest import HARVEST, MOSUL, RAQQA, item, rss
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+ORDER = COPY_ORDER + chat_store.TABLES  # the engine's tables, then the chat layer's
 HOMS = (
     "Islamic State militants attacked an army checkpoint outside Homs on Monday, killing four "
     "soldiers, a war monitor said. The group claimed the attack in a statement."
 )
 PASSWORD = "s3cret-Pw"
+
+
+async def copy_instance(db_path: Path, url: str, **kwargs: Any) -> CopyReport:
+    """What `wirewatch migrate-to` copies: the engine's tables and the chat layer's."""
+    return await copy_engine(db_path, url, layers=(chat_store.copy_layer(),), **kwargs)
 
 
 class Interrupted(Exception):
@@ -91,7 +99,9 @@ async def _fill(settings: Settings, feed: Path, extractor: Extractor) -> None:
             enabled=True,
         )
         text = NoticeText(reason="HTTP 503", title="Feed failing", body="It answers 503.")
-        assert await app.store.notice_rows().record_failing(failing, text, ["console"], NOW)
+        assert await chat_store.notice_rows(app.store).record_failing(
+            failing, text, ["console"], NOW
+        )
 
 
 @pytest.fixture(scope="module")
@@ -187,12 +197,12 @@ async def test_a_copy_holds_every_row_with_its_ids_times_vectors_and_words(
     )
     counts = {t.table: (t.source, t.target) for t in report.tables}
     assert not report.mismatched() and not report.resumed and not report.already_finished
-    assert [t.table for t in report.tables] == list(COPY_ORDER)
+    assert [t.table for t in report.tables] == list(ORDER)
     assert all(source_n == target_n for source_n, target_n in counts.values())
     assert {t for t, (n, _) in counts.items() if n == 0} == {"article_changes"}
     assert report.embedded_passages == (counts["passages"][0], counts["passages"][0])
     assert _last_progress(calls) == {t: (n, n) for t, (n, _) in counts.items()}
-    for table in COPY_ORDER:
+    for table in ORDER:
         await _same_rows(source, pool, table)
     assert await pool.fetchval("SELECT count(*) FROM feeds WHERE claimed_by IS NOT NULL") == 0
 
@@ -314,14 +324,14 @@ async def test_an_interrupted_copy_resumes_without_duplicates(
     if how == "kill":
         assert "run migrate-to again" in str(caught.value)
     assert await pool.fetchval(f"SELECT count(*) FROM {table}") == 4
-    before = COPY_ORDER[: COPY_ORDER.index(table)]
+    before = ORDER[: ORDER.index(table)]
 
     report = await copy_instance(source, pg_url, batch_size=5)
     copied = {t.table: t.copied for t in report.tables}
     assert report.resumed and not report.mismatched()
     assert all(copied[t] == 0 for t in before if t != "deliveries")
-    assert copied[table] == report.tables[COPY_ORDER.index(table)].source - 4
-    for name in COPY_ORDER:
+    assert copied[table] == report.tables[ORDER.index(table)].source - 4
+    for name in ORDER:
         await _same_rows(source, pool, name)
 
 
@@ -338,6 +348,7 @@ async def test_a_database_with_rows_of_another_instance_is_refused(
     await copy_instance(source, pg_url)
     other = tmp_path / "other.db"
     async with Store.open(other) as store:
+        await chat_store.migrate(store)
         await store.workspace_id("console", NOW)
     with pytest.raises(CopyRefused, match="copy of another instance"):
         await copy_instance(other, pg_url)
@@ -374,7 +385,7 @@ async def test_migrate_to_prints_the_counts_and_never_the_password(
     assert doc["verified"] and not doc["resumed"]
     articles = _sqlite(source, "SELECT count(*) FROM articles")[0][0]
     assert doc["tables"]["articles"] == {"source": articles, "target": articles, "copied": articles}
-    assert set(doc["tables"]) == set(COPY_ORDER)
+    assert set(doc["tables"]) == set(ORDER)
 
     code, out, err = await asyncio.to_thread(_wirewatch, *args[:-1])
     assert code == 0 and "already copied" in out and PASSWORD not in out + err
@@ -407,6 +418,7 @@ def test_without_asyncpg_migrate_to_says_what_to_install(
 
 async def _empty_instance(path: Path) -> None:
     async with Store.open(path) as store:
+        await chat_store.migrate(store)
         await store.workspace_id("console", NOW)
 
 

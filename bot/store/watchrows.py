@@ -2,7 +2,7 @@
 
 `WatchRows` is all the watch list (bot/watches.py) asks of a database: rows in, rows out, as
 typed values; what a watch means (its kind's spec, matching) stays with the bot.
-`SqliteWatchRows` implements it on the `Store`'s connection; `index/pg/watchrows.py` on
+`SqliteWatchRows` implements it on the `Store`'s connection; `bot/store/pg/watchrows.py` on
 PostgreSQL. Both read rows into values with `watch_of`.
 """
 

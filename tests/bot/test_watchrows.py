@@ -1,4 +1,4 @@
-"""The `watches` table behind its interface (index/watchrows.py), on each engine: a real SQLite
+"""The `watches` table behind its interface (bot/store/watchrows.py), on each engine: a real SQLite
 file and a real PostgreSQL database run the same test bodies."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from index.watchrows import WatchDef
+from bot.store.watchrows import WatchDef
 from tests.engines import Engine
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

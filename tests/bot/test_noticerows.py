@@ -1,11 +1,11 @@
-"""The feed notices behind their interface (index/noticerows.py), on each engine: a real SQLite
+"""The feed notices behind their interface (bot/store/noticerows.py), on each engine: a real SQLite
 file and a real PostgreSQL database run the same test bodies."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from index.noticerows import NoticedFeed, NoticeText
+from bot.store.noticerows import NoticedFeed, NoticeText
 from tests.engines import Engine
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

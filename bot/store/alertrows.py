@@ -4,7 +4,7 @@ four.
 
 `AlertRows` is all the alerts (bot/alerts.py) and their delivery (bot/delivery.py) ask of a
 database, as typed values; what matches, and what is posted when, stay with the bot.
-`SqliteAlertRows` implements it on the `Store`'s connection; `index/pg/alertrows.py` on
+`SqliteAlertRows` implements it on the `Store`'s connection; `bot/store/pg/alertrows.py` on
 PostgreSQL. Both read rows into values with `alert_of`, `sources_of`, `matches_of` and
 `delivery_times`.
 """

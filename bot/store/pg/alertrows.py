@@ -2,7 +2,7 @@
 `deliveries` tables, on PostgreSQL. Side effects: reads articles, feed entries and
 subscriptions; writes those four.
 
-`PgAlertRows` implements `index.alertrows.AlertRows` with the semantics of `SqliteAlertRows`:
+`PgAlertRows` implements `bot.store.alertrows.AlertRows` with the semantics of `SqliteAlertRows`:
 recording and delivery run in one transaction each, recording twice changes nothing
 (ON CONFLICT DO NOTHING), and a message interrupted earlier goes again whole. Id lists travel
 as one array parameter (`= ANY($n)`), so no list is cut into chunks.
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from index.alertrows import (
+from bot.store.alertrows import (
     AlertMatch,
     AlertRow,
     AlertSource,

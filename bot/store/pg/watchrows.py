@@ -1,7 +1,7 @@
 """Stage: watch definitions <-> the `watches` table, on PostgreSQL. Side effects: reads and
 writes that table.
 
-`PgWatchRows` implements `index.watchrows.WatchRows` with the semantics of `SqliteWatchRows`:
+`PgWatchRows` implements `bot.store.watchrows.WatchRows` with the semantics of `SqliteWatchRows`:
 each method is one statement, so its own transaction; `spec` and `event_types` are JSONB and
 a topic's embedding a pgvector `vector` (any dimension).
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from bot.store.watchrows import WatchDef, WatchRow, readable_watches, watch_of
 from index.pg.values import json_text, read_timestamp, timestamp, where
-from index.watchrows import WatchDef, WatchRow, readable_watches, watch_of
 
 
 class PgWatchRows:

@@ -2,7 +2,7 @@
 `feed_notices` tables, on PostgreSQL. Side effects: reads feeds, subscriptions and workspaces;
 writes those two.
 
-`PgNoticeRows` implements `index.noticerows.NoticeRows` with the semantics of
+`PgNoticeRows` implements `bot.store.noticerows.NoticeRows` with the semantics of
 `SqliteNoticeRows`: each method is one transaction (a statement, or a block where the SQLite
 one has a transaction).
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from index.noticerows import (
+from bot.store.noticerows import (
     FailingFeed,
     Notice,
     NoticedFeed,

@@ -1,5 +1,5 @@
-"""The alert tables and their outbox behind their interface (index/alertrows.py), on each engine:
-a real SQLite file and a real PostgreSQL database run the same test bodies."""
+"""The alert tables and their outbox behind their interface (bot/store/alertrows.py), on each
+engine: a real SQLite file and a real PostgreSQL database run the same test bodies."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from index.alertrows import AlertMatch, AlertRows, StoryMatches
+from bot.store.alertrows import AlertMatch, AlertRows, StoryMatches
 from tests.engines import Engine
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -3,7 +3,7 @@
 
 `NoticeRows` is all the feed notices (bot/feedhealth.py) ask of a database, as typed values;
 when a notice is due and what it says stay with the bot. `SqliteNoticeRows` implements it on
-the `Store`'s connection; `index/pg/noticerows.py` on PostgreSQL. Both read rows into values
+the `Store`'s connection; `bot/store/pg/noticerows.py` on PostgreSQL. Both read rows into values
 with `failing_feed_of`, `noticed_feed_of` and `notice_of`.
 """
 
