@@ -65,18 +65,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project r
 
 from bench.ingest import find_shared_data  # noqa: E402
 from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
-from bot import commands  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
+from bot.core import commands  # noqa: E402
+from bot.core.errors import UserError  # noqa: E402
+from bot.core.watches import Kind  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
-from bot.errors import UserError  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.watches import Kind  # noqa: E402
-from index.embed import DEFAULT_MODEL, Embedder, load_embedder  # noqa: E402
 from index.errors import FeedMalformed  # noqa: E402
-from index.extract import Extractor  # noqa: E402
+from index.extract.extractor import Extractor  # noqa: E402
+from index.fetch.parse import parse_feed  # noqa: E402
 from index.ingest import Hook  # noqa: E402
 from index.models import IngestReport, RawEntry  # noqa: E402
-from index.parse import parse_feed  # noqa: E402
+from index.retrieve.embed import DEFAULT_MODEL, Embedder, load_embedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 2.0

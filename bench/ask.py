@@ -5,21 +5,21 @@ Target (issue): p95 at most 200 ms for `ask` at 100k passages on 2 cores in a wa
 
 What is measured, and how:
 
-* The timed call is `await commands.ask(app, question, k=5, workspace=...)` (what `wirewatch
-  ask` and the chat adapters run): the question's filters (bot/question.py, the actor catalogue, the
-  gazetteer, then `Store.find_articles`), the query embedding, BM25 over `passages_fts` and
-  dense FAISS retrieval fused by `index.search.retrieve_many`, sentence re-ranking of the top
+* The timed call is `await commands.ask(app, question, k=5, workspace=...)` (what `wirewatch ask`
+  and the chat adapters run): the question's filters (bot/core/question.py, the actor catalogue, the
+  gazetteer, then `Store.find_articles`), the query embedding, BM25 over `passages_fts` and dense
+  FAISS retrieval fused by `index.retrieve.search.retrieve_many`, sentence re-ranking of the top
   passages with the real model, and the extractive composition with its citations.
 * The app is opened as a reader opens it: `open_app(settings, embedder=..., repair_mode="index")`
   on a prepared data dir, with no extractor. The catalogue and gazetteer are loaded before
   timing, and every question is asked once untimed (`--warmup`) before the timed asks.
 * The split: the benchmark wraps, in this process only and without changing product code,
-  `Answerer._filters` (intent, catalogue, gazetteer), `Answerer._articles` (the SQL article
-  lookup with its relaxations), the embedder's `embed_query` and `embed_passages` (the latter
-  is the re-ranking's sentence embedding), `bot.answer.retrieve_many`, `index.search._bm25`
-  (BM25), `index.search._dense`, `VectorIndex.search`, the passage-id lookups of restricted FAISS
-  searches, `Answerer._rerank`, `Answerer._compose`, `bot.answer.enrich_killed` and
-  `bot.answer.renumber`. "other" is what is left of the end-to-end time (`app.answerer()`, the
+  `Answerer._filters` (intent, catalogue, gazetteer), `Answerer._articles` (the SQL article lookup
+  with its relaxations), the embedder's `embed_query` and `embed_passages` (the latter is the
+  re-ranking's sentence embedding), `bot.core.answer.retrieve_many`, `index.retrieve.search._bm25`
+  (BM25), `index.retrieve.search._dense`, `VectorIndex.search`, the passage-id lookups of restricted
+  FAISS searches, `Answerer._rerank`, `Answerer._compose`, `bot.core.answer.enrich_killed` and
+  `bot.core.answer.renumber`. "other" is what is left of the end-to-end time (`app.answerer()`, the
   workspace lookup, `Answer.doc()`, thread hops).
 * Data (per size, in a fresh data dir, through the store's own APIs as bench/search.py does):
   - Base text: the entries of the real feed captures (`news_feeds/` of the shared data
@@ -85,25 +85,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project r
 
 import numpy as np  # noqa: E402
 
-import bot.answer as answer_stage  # noqa: E402
-import index.search as search_stage  # noqa: E402
+import bot.core.answer as answer_stage  # noqa: E402
+import index.retrieve.search as search_stage  # noqa: E402
 from bench import pgload  # noqa: E402
 from bench.ingest import find_shared_data  # noqa: E402
 from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
 from bench.search import percentiles  # noqa: E402
-from bot import commands  # noqa: E402
-from bot.answer import Answerer  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
+from bot.core import commands  # noqa: E402
+from bot.core.answer import Answerer  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index import ingest as ingest_stage  # noqa: E402
-from index.embed import DEFAULT_MODEL, Embedder, load_embedder  # noqa: E402
 from index.errors import FeedMalformed  # noqa: E402
-from index.extract import EXTRACTOR_VERSION, EventRecord, ExtractInput, Extractor  # noqa: E402
+from index.extract.extractor import EXTRACTOR_VERSION, EventRecord, ExtractInput, Extractor  # noqa: E402
+from index.fetch.parse import parse_feed  # noqa: E402
 from index.models import RawEntry  # noqa: E402
-from index.parse import parse_feed  # noqa: E402
-from index.passages import chunk_article, embed_text, split_sentences  # noqa: E402
-from index.pg.store import PgStore  # noqa: E402
-from index.vectors import VectorIndex  # noqa: E402
+from index.retrieve.embed import DEFAULT_MODEL, Embedder, load_embedder  # noqa: E402
+from index.retrieve.passages import chunk_article, embed_text, split_sentences  # noqa: E402
+from index.retrieve.vectors import VectorIndex  # noqa: E402
+from index.store.pg.store import PgStore  # noqa: E402
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # the app's clock: "this week" is relative to it
 SPAN_DAYS = 60  # articles are published within this many days before NOW
@@ -170,7 +170,7 @@ PARTS: tuple[tuple[str, str, int], ...] = (
     ("filters.parse", "parse: intent, catalogue, gazetteer", 1),
     ("filters.articles", "article lookup (SQL, relaxations)", 1),
     ("embed_query", "question embedding (model)", 0),
-    ("retrieval", "retrieval (index.search.retrieve_many)", 0),
+    ("retrieval", "retrieval (index.retrieve.search.retrieve_many)", 0),
     ("retrieval.bm25", "BM25 (FTS5 / tsvector, _bm25)", 1),
     ("retrieval.dense", "dense (_dense)", 1),
     ("retrieval.dense.faiss", "vector search (FAISS / HNSW)", 2),

@@ -3,7 +3,7 @@ as being about a topic the user described in words, and report held-out figures.
 
 An article matches a description when the highest cosine between `embed_query(description)` and
 any of the article's passage vectors is at least the threshold. Passages are built and embedded
-as the product builds them (`index.passages.chunk_article`, `SentenceTransformerEmbedder`).
+as the product builds them (`index.retrieve.passages.chunk_article`, `SentenceTransformerEmbedder`).
 
 Labelled sets, each description with exactly one article of its own:
 * realtimeqa: the 300 dev questions of ../shared/data/realtimeqa_news; a question's article is
@@ -99,7 +99,7 @@ def load_feed_entries(feeds_dir: Path) -> tuple[list[tuple[str, str]], dict[str,
     """(title, text) of every entry of the manifest's feeds with at least MIN_WORDS words of
     text, first of each title and of each text kept; and counts of what was dropped."""
     from index.errors import FeedMalformed
-    from index.parse import parse_feed
+    from index.fetch.parse import parse_feed
 
     now = datetime.now(UTC)
     seen_titles: set[str] = set()
@@ -150,7 +150,7 @@ class ArticlePool:
 def embed_articles(embedder: Any, texts: list[str]) -> ArticlePool:
     """Chunk each text as the product does (no title) and embed the passages; every text must
     yield at least one passage."""
-    from index.passages import chunk_article
+    from index.retrieve.passages import chunk_article
 
     passages = [[p.embed_text for p in chunk_article("", text)] for text in texts]
     counts = np.array([len(p) for p in passages])
@@ -697,7 +697,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
-    from index.embed import SentenceTransformerEmbedder
+    from index.retrieve.embed import SentenceTransformerEmbedder
 
     started = time.perf_counter()
     embedder = SentenceTransformerEmbedder()

@@ -88,13 +88,13 @@ from bench import ask as ask_bench  # noqa: E402
 from bench.ingest import find_shared_data  # noqa: E402
 from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
 from bench.search import percentiles  # noqa: E402
-from bot import commands  # noqa: E402
 from bot.app import open_app  # noqa: E402
+from bot.core import commands  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
 from bot.jobs import delivery_loop  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from index.embed import DEFAULT_MODEL, Embedder, load_embedder  # noqa: E402
-from index.extract import Extractor  # noqa: E402
+from index.extract.extractor import Extractor  # noqa: E402
+from index.retrieve.embed import DEFAULT_MODEL, Embedder, load_embedder  # noqa: E402
 from tests.fakediscord import FakeDiscord, FakeGuild, point_discord_at  # noqa: E402
 
 with warnings.catch_warnings():

@@ -12,8 +12,8 @@ labelled event:
 and per story the share whose events are all found (place and type right), and the extracted
 events that match no labelled one (extra). Nothing from ../shared/data is read.
 
-The cue lists of index/events.py were revised while reading misses on these stories, so these
-are development figures, not figures for unseen text.
+The cue lists of index/extract/events.py were revised while reading misses on these stories, so
+these are development figures, not figures for unseen text.
 
   .venv/bin/python bench/eval_events.py [--json] [--misses]
 """
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from index.places import normalise  # noqa: E402
+from index.extract.places import normalise  # noqa: E402
 
 STORIES = ROOT / "tests" / "data" / "multi_event_stories.yaml"
 TYPES = {
@@ -165,8 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from bot.settings import Settings
-    from index.embed import SentenceTransformerEmbedder
-    from index.extract import ExtractInput, Extractor
+    from index.extract.extractor import ExtractInput, Extractor
+    from index.retrieve.embed import SentenceTransformerEmbedder
 
     settings = Settings(_env_file=None)
     extractor = Extractor.load(SentenceTransformerEmbedder(), settings.cache_path / "gazetteer")

@@ -143,8 +143,8 @@ class Scorer:
 
     def __init__(self) -> None:
         from bot.settings import Settings
-        from index.actors import ActorCatalogue
-        from index.places import Gazetteer
+        from index.extract.actors import ActorCatalogue
+        from index.extract.places import Gazetteer
 
         settings = Settings()
         self.catalogue = ActorCatalogue.load(settings.actor_files)

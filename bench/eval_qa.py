@@ -31,9 +31,9 @@ plain baselines over the same stored articles; and refusals on questions the new
   - answer contains gold: the answer text contains `answer_text` (case-insensitive, after
     Unicode NFKC and whitespace normalisation);
   - no citation: the answer cites nothing; refused: it says nothing relevant was found
-    (`bot.answer.NOTHING`; without an LLM every answer citing nothing says so); unmentioned:
+    (`bot.core.answer.NOTHING`; without an LLM every answer citing nothing says so); unmentioned:
     it says that no stored report names one of the question's proper names
-    (`bot.answer.UNMENTIONED`), whether it then answers or not; not cited: it says that none
+    (`bot.core.answer.UNMENTIONED`), whether it then answers or not; not cited: it says that none
     of its citations names one (`not_cited` in the answer's document);
   - seconds per question: the wall time of the `ask --batch` process over the number of
     questions in its batch (dev and unanswerable; its start-up, one model load, included).
@@ -41,15 +41,15 @@ plain baselines over the same stored articles; and refusals on questions the new
   "real": real places and groups, events that are not stored) and in all: refused, no
   citation, unmentioned, declined (any of the three: the answer does not present stored
   news as covering the event), not cited, and declined or not cited.
-* Plain baselines (`bench/qa_baselines.py`, in this process, on the run's database opened
-  read-only, over exactly the articles the console workspace sees, with no filter of any
-  kind): the question and each article's title + text embedded with sentence-transformers fp32
-  (`index.embed.load_embedder`), cosine (`dense_article`); the same over the stored passages
-  (title as context, as the product embeds them), an article by its best passage
-  (`dense_passage`); FTS5 `bm25()` over the passages with the question's words ORed, an
-  article by its best passage (`bm25`). Recall@1, @5, @10 as above over their first 10
-  articles; answer contains gold: the top passage, pasted whole, contains it. They give no
-  answer, so cited, no citation and refused do not apply.
+* Plain baselines (`bench/qa_baselines.py`, in this process, on the run's database opened read-only,
+  over exactly the articles the console workspace sees, with no filter of any kind): the question
+  and each article's title + text embedded with sentence-transformers fp32
+  (`index.retrieve.embed.load_embedder`), cosine (`dense_article`); the same over the stored
+  passages (title as context, as the product embeds them), an article by its best passage
+  (`dense_passage`); FTS5 `bm25()` over the passages with the question's words ORed, an article by
+  its best passage (`bm25`). Recall@1, @5, @10 as above over their first 10 articles; answer
+  contains gold: the top passage, pasted whole, contains it. They give no answer, so cited, no
+  citation and refused do not apply.
 * Where the points go (`diagnosis`, per mode): the dev questions the whole-article baseline has
   at 5 and the mode does not, counted by what `ask` did on them (its time filter excluded the
   evidence; the evidence was not retrieved; it ranked below 10 or 6th to 10th; with or
@@ -96,9 +96,9 @@ sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `bot`
 
 from bench import pgserver, qa_baselines  # noqa: E402
 from bench.load import busy_cpu_s, finite  # noqa: E402
-from bot.answer import NOTHING, UNMENTIONED  # noqa: E402
+from bot.core.answer import NOTHING, UNMENTIONED  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
-from index.embed import BackendChoice  # noqa: E402
+from index.retrieve.embed import BackendChoice  # noqa: E402
 
 BASELINE = Path(__file__).with_name("eval_qa_baseline.json")
 UNANSWERABLE = Path(__file__).with_name("qa_unanswerable.jsonl")
@@ -269,7 +269,7 @@ def _rank(articles: Sequence[int], wanted: int | None) -> int | None:
 
 
 def refused(doc: dict[str, Any]) -> bool:
-    """The answer says nothing relevant was found (`bot.answer.NOTHING`)."""
+    """The answer says nothing relevant was found (`bot.core.answer.NOTHING`)."""
     return NOTHING in doc["answer"]
 
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def corpus(limit: int | None) -> list[tuple[str, str, datetime]]:
     from index.errors import FeedMalformed
-    from index.parse import parse_feed
+    from index.fetch.parse import parse_feed
 
     env = os.environ.get("WIREWATCH_SHARED_DATA")
     folder = (Path(env) if env else ROOT.parent / "shared" / "data") / "news_feeds"
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bot.app import embedder_for
     from bot.settings import Settings
-    from index.extract import SPACY_MODEL, ExtractInput, Extractor
+    from index.extract.extractor import SPACY_MODEL, ExtractInput, Extractor
 
     items = corpus(args.limit)
     inputs = [ExtractInput(t, x, p) for t, x, p in items]

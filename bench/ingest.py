@@ -16,15 +16,15 @@ What is measured, and how:
 * Wall-clock phases come from the pipeline's progress callback: the feed phase (fetch to chunk,
   concurrent), the embed phase (`embed_pending`, including its SQLite reads and writes) and the
   index phase (FAISS sync and save), plus the whole `run_cycle`.
-* Baseline, in the same process after each run: the passage texts the pipeline embedded
-  (passages joined with their article titles, through `index.passages.embed_text`, the same text
+* Baseline, in the same process after each run: the passage texts the pipeline embedded (passages
+  joined with their article titles, through `index.retrieve.passages.embed_text`, the same text
   `Store.pending_passages` hands the embedder) are read back from the run's SQLite database and
-  encoded by a plain fp32 `SentenceTransformer(path).encode(texts, batch_size=32)`. The ratios
-  are pipeline embed passages/s, and END-TO-END ingest passages/s (the whole `run_cycle`, from
-  the first fetch to the saved index), over baseline passages/s (above 1: the pipeline is
-  faster; the target is 3x end to end). The stored vectors are compared with the normalised
-  baseline vectors (cosine): 1.0 for fp32 shows both embedded the same texts; for bf16 and
-  onnx-int8 it shows how close the fast backend's vectors are.
+  encoded by a plain fp32 `SentenceTransformer(path).encode(texts, batch_size=32)`. The ratios are
+  pipeline embed passages/s, and END-TO-END ingest passages/s (the whole `run_cycle`, from the first
+  fetch to the saved index), over baseline passages/s (above 1: the pipeline is faster; the target
+  is 3x end to end). The stored vectors are compared with the normalised baseline vectors (cosine):
+  1.0 for fp32 shows both embedded the same texts; for bf16 and onnx-int8 it shows how close the
+  fast backend's vectors are.
 * `--backend` picks the pipeline's embedding backend (default auto, the product's choice on
   this CPU). The pipeline embeds passages while the other feeds are still being fetched, so
   the "embed phase" below is only what is left after the last feed; the embed stage's seconds
@@ -64,15 +64,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project r
 import numpy as np  # noqa: E402
 
 from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
-from bot import commands  # noqa: E402
 from bot.app import open_app  # noqa: E402
+from bot.core import commands  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index import ingest as ingest_stage  # noqa: E402
-from index.embed import DEFAULT_MODEL, Embedder, available_cores, load_embedder  # noqa: E402
-from index.extract import Extractor  # noqa: E402
+from index.extract.extractor import Extractor  # noqa: E402
 from index.models import IngestReport  # noqa: E402
-from index.passages import embed_text  # noqa: E402
+from index.retrieve.embed import DEFAULT_MODEL, Embedder, available_cores, load_embedder  # noqa: E402
+from index.retrieve.passages import embed_text  # noqa: E402
 
 STAGES = ("fetch", "parse", "dedupe", "chunk", "extract", "embed", "index")
 BASELINE_BATCH = 32

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, get_args
 
-from index.embed import BackendChoice
+from index.retrieve.embed import BackendChoice
 
 
 def busy_cpu_s() -> float:

@@ -6,12 +6,12 @@ What is measured, and how:
   model-free HashEmbedder: embedding speed is not the point here) with `--articles` articles
   (default 4,000) of about 300 words each, written here: half stored with the clock 200 days
   back, half now.
-* Backup: `index.backup.backup` of the data dir while a second connection, in its own thread,
+* Backup: `index.store.backup.backup` of the data dir while a second connection, in its own thread,
   inserts rows into a scratch table as fast as it can; printed: the size, the seconds, and how
   many rows the writer committed meanwhile (the backup never blocks it).
-* Restore: `index.backup.restore` of that backup into a new data dir (checksums, integrity
+* Restore: `index.store.backup.restore` of that backup into a new data dir (checksums, integrity
   check, counts, copy).
-* Prune: `bot.maintenance.prune` with `--days 100` on the restored copy (half the articles
+* Prune: `bot.core.maintenance.prune` with `--days 100` on the restored copy (half the articles
   go); printed: the seconds, each write transaction's duration (the time a bot sharing the
   database may wait), the incremental vacuum steps, and the database and index sizes before
   and after.
@@ -39,12 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import commands, maintenance  # noqa: E402
 from bot.app import open_app  # noqa: E402
+from bot.core import commands, maintenance  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from index import backup  # noqa: E402
-from index.embed import HashEmbedder  # noqa: E402
-from index.store import Store  # noqa: E402
+from index.retrieve.embed import HashEmbedder  # noqa: E402
+from index.store import backup  # noqa: E402
+from index.store.sqlite.store import Store  # noqa: E402
 from tests.index.test_ingest import HARVEST, NOW, RAQQA, Clock, item, rss  # noqa: E402
 
 PER_FEED = 500

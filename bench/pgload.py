@@ -4,17 +4,16 @@ dir copied fast into a fresh PostgreSQL database, what the server then holds in 
 disk, and the side-by-side table of the two engines.
 
 Loading (benchmark only; `wirewatch migrate-to` is the product's copy): the schema comes from
-`PgStore.open` (the product's migrations). Each table the benchmark reads is read whole from
-SQLite and written with asyncpg's `copy_records_to_table`, the columns both schemas have,
-each value converted to its PostgreSQL column's type (ISO-8601 text -> TIMESTAMPTZ,
-'YYYY-MM-DD' -> DATE, 0/1 -> BOOLEAN, float32 BLOB -> `vector`). Passages go through a
-temporary table with their folded text and their article's folded title (index/text.py `fold`),
-then one INSERT ... SELECT computes `fts` with index/pg/textsearch.py's FTS_VECTOR, so each row
-is written once. The secondary indexes of `passages` are dropped for the insert and built
-again after it. Then the identity sequences are set past the largest ids, and VACUUM ANALYZE
-gives the planner its statistics, as autovacuum would on a settled database. The HNSW index is
-not built by the load: `PgVectorIndex.open` builds it, as the product does on first open, and
-`prepared` times that.
+`PgStore.open` (the product's migrations). Each table the benchmark reads is read whole from SQLite
+and written with asyncpg's `copy_records_to_table`, the columns both schemas have, each value
+converted to its PostgreSQL column's type (ISO-8601 text -> TIMESTAMPTZ, 'YYYY-MM-DD' -> DATE, 0/1
+-> BOOLEAN, float32 BLOB -> `vector`). Passages go through a temporary table with their folded text
+and their article's folded title (index/text.py `fold`), then one INSERT ... SELECT computes `fts`
+with index/store/pg/textsearch.py's FTS_VECTOR, so each row is written once. The secondary indexes
+of `passages` are dropped for the insert and built again after it. Then the identity sequences are
+set past the largest ids, and VACUUM ANALYZE gives the planner its statistics, as autovacuum would
+on a settled database. The HNSW index is not built by the load: `PgVectorIndex.open` builds it, as
+the product does on first open, and `prepared` times that.
 """
 
 from __future__ import annotations
@@ -32,11 +31,11 @@ from typing import Any
 import numpy as np
 
 from bench import pgserver
-from index.embed import Embedder
-from index.pg.copyrows import CONVERTERS, to_vector
-from index.pg.store import PgStore
-from index.pg.textsearch import FTS_VECTOR
-from index.pg.vectors import PgVectorIndex
+from index.retrieve.embed import Embedder
+from index.store.pg.copyrows import CONVERTERS, to_vector
+from index.store.pg.store import PgStore
+from index.store.pg.textsearch import FTS_VECTOR
+from index.store.pg.vectors import PgVectorIndex
 from index.text import fold
 
 ROWS = ("workspaces", "feeds", "subscriptions", "stories", "articles", "feed_entries")

@@ -107,11 +107,11 @@ import httpx  # noqa: E402
 
 from bench import pgserver  # noqa: E402
 from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
-from bot import commands, feedhealth  # noqa: E402
 from bot.app import App, embedder_for, open_app  # noqa: E402
+from bot.core import commands, feedhealth  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from index.embed import Embedder  # noqa: E402
-from index.extract import Extractor  # noqa: E402
+from index.extract.extractor import Extractor  # noqa: E402
+from index.retrieve.embed import Embedder  # noqa: E402
 
 LOOPBACK = "127.0.0.0/8"
 MAX_HOSTS = 8  # 127.0.0.1 .. 127.0.0.8

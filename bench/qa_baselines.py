@@ -2,15 +2,15 @@
 each, by the plainest searches one could write, to measure `ask` against.
 
 Side effects: reads the data dir's SQLite database read-only; loads the embedding model (fp32,
-through `index.embed.load_embedder`, as the product loads it) and embeds on the CPU.
+through `index.retrieve.embed.load_embedder`, as the product loads it) and embeds on the CPU.
 
 * `dense_article`: each article's title and text (`title\\ntext`; the model reads its first 256
   word pieces) embedded with sentence-transformers fp32, unit length; the question embedded
   the same way; articles by cosine.
-* `dense_passage`: each stored passage embedded as the product embeds it (the article title
-  as context, then the passage: `index.passages.embed_text`), with plain fp32, or the stored
-  vectors when the data dir's passages were embedded by plain fp32 already (`passage_vectors`
-  says which); an article scores by its best passage.
+* `dense_passage`: each stored passage embedded as the product embeds it (the article title as
+  context, then the passage: `index.retrieve.passages.embed_text`), with plain fp32, or the stored
+  vectors when the data dir's passages were embedded by plain fp32 already (`passage_vectors` says
+  which); an article scores by its best passage.
 * `bm25`: SQLite FTS5 `bm25(passages_fts)` (title and text columns weighted alike) over the
   stored passages, the question's distinct words (`\\w+`, case-folded, no stopword list)
   each quoted and ORed; an article scores by its best passage.
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import load_embedder
-from index.passages import embed_text
+from index.retrieve.embed import load_embedder
+from index.retrieve.passages import embed_text
 
 TOP = 10
 BASELINES = ("dense_article", "dense_passage", "bm25")

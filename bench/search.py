@@ -22,7 +22,7 @@ What is measured, and how:
   queries, in one warm process with the model loaded once. Per query, separately: the query
   embedding (`embedder.embed_query`), the FAISS lookup (`VectorIndex.search` with the first
   round's k, max(4k, 32)), the SQLite join with workspace filtering (`Store.hits`), and end to
-  end `index.search.search` (refresh check, embedding, FAISS, join, and the scoped second
+  end `index.retrieve.search.search` (refresh check, embedding, FAISS, join, and the scoped second
   lookup when the first holds fewer than k of the workspace's passages). p50, p95, mean and
   max in milliseconds.
 * Caveat: unrelated synthetic articles share more word bigrams than real news (estimated
@@ -56,7 +56,7 @@ Scale run (sizes at or above `--bulk-above`, e.g. `--sizes 10000,100000,1000000`
   its search latency and memory, and recall of the compressed index against it for the same
   real embedded queries: recall@10, recall at the first round's k, and scoped recall@10.
 * Queries, as above: per query the embedding, `VectorIndex.search` (first round k), the
-  SQLite join (`Store.hits`), end to end `index.search.search`, and a scoped search (the
+  SQLite join (`Store.hits`), end to end `index.retrieve.search.search`, and a scoped search (the
   sparse workspace's 30 passage ids). Targets printed beside the figures: p95 <= 200 ms and
   <= 600 MB of index memory at a million.
 
@@ -69,11 +69,11 @@ On PostgreSQL (`--engines postgres`, or `sqlite,postgres` for both side by side)
 * `PgVectorIndex.open` then builds the HNSW index, as the product does on first open; its
   seconds are printed (the server's `maintenance_work_mem` bounds it: `--pg-maintenance-work-mem`
   sets the database's).
-* The same queries through the same functions: end to end `index.search.search` on `PgStore` and
-  `PgVectorIndex`, the query embedding, `PgVectorIndex.nearest` (the first round), `PgStore.hits`,
-  the sparse workspace's searches, and in the scale run the search scoped to the sparse ids.
-  Also the recall of `nearest` against exact search of the same vectors (numpy), for a search
-  for k, the first round and the scoped search, over the first 100 timed queries.
+* The same queries through the same functions: end to end `index.retrieve.search.search` on
+  `PgStore` and `PgVectorIndex`, the query embedding, `PgVectorIndex.nearest` (the first round),
+  `PgStore.hits`, the sparse workspace's searches, and in the scale run the search scoped to the
+  sparse ids. Also the recall of `nearest` against exact search of the same vectors (numpy), for a
+  search for k, the first round and the scoped search, over the first 100 timed queries.
 * Memory: this process's RSS and the server's processes' (RSS summed, which counts the shared
   buffers in every process that touched them, and PSS summed), the sizes of the tables with
   their indexes (pg_total_relation_size), of the HNSW index and of the database. The server's
@@ -115,14 +115,14 @@ from bench.load import OtherLoad, add_backend_option, finite  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index import ingest as ingest_stage  # noqa: E402
-from index.embed import DEFAULT_MODEL, Embedder, load_embedder  # noqa: E402
-from index.interfaces import Storage, Vectors  # noqa: E402
 from index.models import RawEntry  # noqa: E402
-from index.passages import chunk_article  # noqa: E402
-from index.search import search  # noqa: E402
-from index.store import Store  # noqa: E402
+from index.retrieve.embed import DEFAULT_MODEL, Embedder, load_embedder  # noqa: E402
+from index.retrieve.passages import chunk_article  # noqa: E402
+from index.retrieve.search import search  # noqa: E402
+from index.retrieve.vectors import VectorIndex  # noqa: E402
+from index.store.interfaces import Storage, Vectors  # noqa: E402
+from index.store.sqlite.store import Store  # noqa: E402
 from index.timeutil import to_iso  # noqa: E402
-from index.vectors import VectorIndex  # noqa: E402
 
 FEEDS = 16
 MEASURED_FEEDS = range(0, 8)  # subscribed by "console"
@@ -343,7 +343,7 @@ def percentiles(samples_s: Sequence[float]) -> dict[str, float]:
 _LOAD_PROBE = """
 import sys
 from pathlib import Path
-from index.vectors import VectorIndex
+from index.retrieve.vectors import VectorIndex
 
 def status(key):
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -581,10 +581,10 @@ async def measure_queries(
     progress: Callable[[str], None],
     scoped: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """The timed queries of one size on either engine: end to end `index.search.search` in the
-    measured workspace, then its parts one by one (the query embedding, the vector search of
-    the first round, the join); a search restricted to the `scoped` ids when given; then the
-    sparse workspace's searches, end to end, with the vector lookups counted."""
+    """The timed queries of one size on either engine: end to end `index.retrieve.search.search` in
+    the measured workspace, then its parts one by one (the query embedding, the vector search of the
+    first round, the join); a search restricted to the `scoped` ids when given; then the sparse
+    workspace's searches, end to end, with the vector lookups counted."""
     progress(f"size {size:,}: {cfg.warmup} warm-up + {cfg.queries} queries ...")
     qrng = random.Random(cfg.seed + size)
     queries = synthetic_queries(qrng, cfg.warmup + cfg.queries)
@@ -685,7 +685,7 @@ def feed_base(count: int) -> list[str] | None:
     """Up to `count` distinct passages of the real feed captures in the shared data folder
     (`WIREWATCH_SHARED_DATA`, else ../shared/data); None when it is missing."""
     from index.errors import FeedMalformed
-    from index.parse import parse_feed
+    from index.fetch.parse import parse_feed
 
     env = os.environ.get("WIREWATCH_SHARED_DATA")
     folder = (Path(env) if env else ROOT.parent / "shared" / "data") / "news_feeds"
@@ -1131,7 +1131,7 @@ def print_scale(r: dict[str, Any], write: Callable[[str], None]) -> None:
         ("query embedding", "embed"),
         (f"VectorIndex.search {m['kind']} (k={r['first_round_k']})", "faiss"),
         ("Store.hits (SQLite join + workspace filter)", "join"),
-        ("end to end (index.search.search)", "end_to_end"),
+        ("end to end (index.retrieve.search.search)", "end_to_end"),
         (f"scoped search, {r['sparse_passages']} ids allowed", "scoped"),
         (f"flat search (k={r['first_round_k']}), exact", "flat"),
         ("flat scoped search, exact", "flat_scoped"),
@@ -1182,7 +1182,7 @@ def print_postgres(r: dict[str, Any], write: Callable[[str], None]) -> None:
     first_k = pg["first_round_k"]
     rows: list[pgload.Row] = []
     for key, label in (
-        ("end_to_end", "end to end index.search.search"),
+        ("end_to_end", "end to end index.retrieve.search.search"),
         ("embed", "query embedding"),
         ("faiss", f"vector search, k={first_k} (FAISS / HNSW)"),
         ("join", "hits join + workspace filter (SQL)"),
@@ -1250,7 +1250,7 @@ def print_postgres(r: dict[str, Any], write: Callable[[str], None]) -> None:
 def print_text(
     meta: dict[str, Any], results: list[dict[str, Any]], write: Callable[[str], None]
 ) -> None:
-    write("Wirewatch search benchmark (index.search.search, real query embedding)")
+    write("Wirewatch search benchmark (index.retrieve.search.search, real query embedding)")
     write(
         f"  machine: {meta['cpus']} CPUs, torch threads {meta['torch_threads']}, python "
         f"{meta['python']}, torch {meta['torch']}, faiss {meta['faiss']}; model {meta['model']}"
@@ -1310,7 +1310,7 @@ def print_size(r: dict[str, Any], write: Callable[[str], None]) -> None:
         ("query embedding", "embed"),
         (f"FAISS search (k={r['first_round_k']})", "faiss"),
         ("SQLite join + workspace filter", "join"),
-        ("end to end (index.search.search)", "end_to_end"),
+        ("end to end (index.retrieve.search.search)", "end_to_end"),
     )
     for label, key in rows:
         p = lat[key]

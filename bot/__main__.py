@@ -1,5 +1,5 @@
 """`python -m bot` is the `wirewatch` command."""
 
-from bot.cli import main
+from bot.adapters.cli.main import main
 
 main()

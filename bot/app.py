@@ -18,26 +18,27 @@ from typing import TYPE_CHECKING, Literal
 import httpx
 
 from bot import store as chat_store
-from bot import watches as watch_table
-from bot.alerts import AlertChange, AlertEngine
-from bot.delivery import AlertPolicy
+from bot.core import watches as watch_table
+from bot.core.alerts import AlertChange, AlertEngine
+from bot.core.delivery import AlertPolicy
 from bot.settings import Settings
-from index import datadir, feeds
-from index.actors import ActorCatalogue
-from index.embed import Embedder, load_embedder
-from index.extract import Extractor
+from index.extract.actors import ActorCatalogue
+from index.extract.extractor import Extractor
+from index.extract.places import Gazetteer
+from index.fetch import feeds
 from index.ingest import Pipeline, Progress, repair
-from index.interfaces import HostSlots, Storage, Vectors
 from index.models import IngestReport
-from index.places import Gazetteer
-from index.store import Store
+from index.retrieve.embed import Embedder, load_embedder
+from index.retrieve.vectors import VectorIndex
+from index.store import datadir
+from index.store.interfaces import HostSlots, Storage, Vectors
+from index.store.sqlite.store import Store
 from index.timeutil import utcnow
-from index.vectors import VectorIndex
 
 if TYPE_CHECKING:
-    from bot.answer import Answerer
+    from bot.core.answer import Answerer
+    from bot.core.suggest import TermSuggester
     from bot.health import Monitor
-    from bot.suggest import TermSuggester
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class App:
     async def suggester(self) -> TermSuggester:
         """Watch-term suggestions (actors and places), built on first use."""
         if self._suggester is None:
-            from bot.suggest import TermSuggester
+            from bot.core.suggest import TermSuggester
 
             catalogue, gazetteer = await self.catalogue(), await self.gazetteer()
             self._suggester = await asyncio.to_thread(TermSuggester, catalogue, gazetteer)
@@ -137,8 +138,8 @@ class App:
 
     async def answerer(self) -> Answerer:
         """Answers questions from this app's articles (needs the model)."""
-        from bot.answer import Answerer
-        from bot.llm import LlmConfig
+        from bot.core.answer import Answerer
+        from bot.core.llm import LlmConfig
 
         pipeline = self.require_pipeline()
         s = self.settings
@@ -179,7 +180,7 @@ async def open_store(settings: Settings) -> AsyncIterator[Storage]:
             await chat_store.migrate(store)
             yield store
         return
-    from index.pg.store import PgStore
+    from index.store.pg.store import PgStore
 
     url = settings.database_url.get_secret_value()
     async with PgStore.open(url, max_size=settings.database_pool_size) as pg:
@@ -191,8 +192,8 @@ async def open_vectors(settings: Settings, store: Storage, embedder: Embedder) -
     """The vector index of the store's engine: pgvector's HNSW on PostgreSQL, else the FAISS
     file in the data dir (blocking reads, in a thread)."""
     if settings.database_url is not None:
-        from index.pg.store import PgStore
-        from index.pg.vectors import PgVectorIndex
+        from index.store.pg.store import PgStore
+        from index.store.pg.vectors import PgVectorIndex
 
         assert isinstance(store, PgStore)
         return await PgVectorIndex.open(store.pool, embedder.dim, embedder.model_id)
@@ -212,8 +213,8 @@ def host_limiter(settings: Settings, store: Storage) -> HostSlots:
     (a slot outlives a killed worker by the fetch timeout at most), else this process's."""
     if settings.database_url is None:
         return feeds.HostLimiter(settings.max_per_host)
-    from index.pg.hosts import PgHostLimiter
-    from index.pg.store import PgStore
+    from index.store.pg.hosts import PgHostLimiter
+    from index.store.pg.store import PgStore
 
     assert isinstance(store, PgStore)
     return PgHostLimiter(store.pool, settings.max_per_host, hold_s=settings.fetch_timeout_s + 30)

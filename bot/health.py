@@ -38,10 +38,10 @@ from prometheus_client import (
     generate_latest,
 )
 
-from bot.alerts import alert_rows
-from bot.feedhealth import classify_error
-from index.interfaces import Storage
+from bot.core.alerts import alert_rows
+from bot.core.feedhealth import classify_error
 from index.models import IngestReport
+from index.store.interfaces import Storage
 from index.timeutil import to_iso
 
 log = logging.getLogger(__name__)

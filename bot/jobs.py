@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 
-from bot import commands, feedhealth
 from bot.app import App, open_app
-from bot.ports import ChatPort
+from bot.core import commands, feedhealth
+from bot.core.ports import ChatPort
 from bot.settings import Settings
 from bot.worker import extract_abandoned
 
@@ -133,8 +133,8 @@ async def _check_feeds_loop(app: App) -> None:
 async def deliver_as_sender(
     app: App, chats: Sequence[tuple[ChatPort, Callable[[], Awaitable[None]] | None]]
 ) -> None:
-    """Run the delivery loop of each chat. On PostgreSQL only while this process holds the
-    sender lease (index/pg/lease.py): of every `wirewatch run` sharing the database exactly one
+    """Run the delivery loop of each chat. On PostgreSQL only while this process holds the sender
+    lease (index/store/pg/lease.py): of every `wirewatch run` sharing the database exactly one
     delivers the outbox, and another takes over within SENDER_RETRY_S when it dies."""
 
     url = app.settings.database_url
@@ -149,8 +149,8 @@ async def deliver_as_sender(
     if url is None:
         await deliver()
         return
-    from index.lease import run_while_leader
-    from index.pg.lease import SENDER, PgLease
+    from index.store.lease import run_while_leader
+    from index.store.pg.lease import SENDER, PgLease
 
     await run_while_leader(PgLease(url.get_secret_value(), SENDER), deliver, retry_s=SENDER_RETRY_S)
 
@@ -174,7 +174,7 @@ def start_jobs(app: App, busy: asyncio.Lock, *, poll: bool = True) -> AsyncIOSch
             next_run_time=datetime.now(UTC),
         )
     if app.settings.retention_days is not None:
-        from bot.maintenance import PRUNE_EVERY_S, PRUNE_FIRST_AFTER_S, prune_tick
+        from bot.core.maintenance import PRUNE_EVERY_S, PRUNE_FIRST_AFTER_S, prune_tick
 
         scheduler.add_job(
             prune_tick,

@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from index.embed import DEFAULT_MODEL, BackendChoice
 from index.models import FetchPolicy, PollPolicy
+from index.retrieve.embed import DEFAULT_MODEL, BackendChoice
 
 if TYPE_CHECKING:
-    from bot.delivery import AlertPolicy
+    from bot.core.delivery import AlertPolicy
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 USER_AGENT = "Wirewatch/0.1 (news monitoring feed reader; +https://github.com/wirewatch)"
@@ -291,7 +291,7 @@ class Settings(BaseSettings):
         )
 
     def alert_policy(self) -> AlertPolicy:
-        from bot.delivery import AlertPolicy
+        from bot.core.delivery import AlertPolicy
 
         return AlertPolicy(
             digest_after=self.alert_digest_after,

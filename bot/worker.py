@@ -20,10 +20,10 @@ import signal
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot import commands
-from bot.alerts import cursor_of
 from bot.app import App, open_app
-from bot.errors import UserError
+from bot.core import commands
+from bot.core.alerts import cursor_of
+from bot.core.errors import UserError
 from bot.settings import Settings
 from index import ingest as ingest_stage
 from index.models import IngestReport

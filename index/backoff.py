@@ -1,7 +1,7 @@
 """Stage: a failure count -> how long to wait before the next try. Side effects: none.
 
 The one exponential backoff of the project: feeds that fail (index/ingest.py), alerts and feed
-notices that a chat refused (bot/delivery.py, bot/feedhealth.py).
+notices that a chat refused (bot/core/delivery.py, bot/core/feedhealth.py).
 """
 
 from __future__ import annotations

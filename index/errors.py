@@ -8,7 +8,8 @@ NewsIndexError
  |   +- FeedMalformed           the body is not a feed and yields no entries
  +- StoreError                  the database failed: the cycle aborts, the next one retries
  +- DataFileError(source, entry, reason)   a YAML file of actors or places is invalid: startup
-     +- CatalogueError (index/actors.py), PlaceFileError (index/places/files.py)   fails naming it
+     +- CatalogueError (index/extract/actors.py), PlaceFileError (index/extract/places/files.py)
+     fails naming it
 """
 
 from __future__ import annotations

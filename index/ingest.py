@@ -23,17 +23,17 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from index import feeds as feeds_stage
-from index import parse as parse_stage
 from index.backoff import backoff
-from index.embed import Embedder
 from index.errors import FeedError, FeedThrottled, StoreError
-from index.extract import EXTRACTOR_VERSION, EventRecord, ExtractInput, Extractor
-from index.interfaces import HostSlots, Storage, Vectors
+from index.extract.extractor import EXTRACTOR_VERSION, EventRecord, ExtractInput, Extractor
+from index.fetch import feeds as feeds_stage
+from index.fetch import parse as parse_stage
 from index.models import Article, FeedSource, FetchPolicy, IngestReport, ParsedFeed, PollPolicy
-from index.passages import chunk_article
-from index.store import entry_key
-from index.vectors import SyncReport
+from index.retrieve.embed import Embedder
+from index.retrieve.passages import chunk_article
+from index.retrieve.vectors import SyncReport
+from index.store.interfaces import HostSlots, Storage, Vectors
+from index.store.rows import entry_key
 
 if TYPE_CHECKING:
     import httpx

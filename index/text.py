@@ -8,7 +8,7 @@ the input (`fold_with_offsets`):
 - NFKC first: width forms, ligatures and compatibility digits become plain ("ＩＳＩＳ" -> "isis",
   "ﬁ" -> "fi", "①" -> "1");
 - then what the full-text index's tokenizer does (`unicode61 remove_diacritics 2`, see
-  index/migrations/0005_fts.sql): letters, digits and private-use characters are word
+  index/store/sqlite/migrations/0005_fts.sql): letters, digits and private-use characters are word
   characters, lower-cased and with the diacritics of Latin letters removed ("Ḥalab" -> "halab",
   "Łódź" -> "łodz"; "ß", "ł", "ø" and Cyrillic or Greek letters are kept as they are); anything
   else, "_" and every hyphen and dash included, separates words;
@@ -18,9 +18,9 @@ the input (`fold_with_offsets`):
 - invisible characters inside a word are dropped: the soft hyphen, zero widths, the word
   joiner, the byte-order mark and the Arabic tatweel ("Bakh\\u00admut" -> "bakhmut").
 
-The index stores `fold(title)` and `fold(text)` (index/store.py), so a passage's indexed words
-are exactly `words(text)`, and FTS5 re-tokenizing folded words changes nothing (a test checks
-every character). A keyword watch and a search therefore agree on every word. Domain rules
+The index stores `fold(title)` and `fold(text)` (index/store/sqlite/store.py), so a passage's
+indexed words are exactly `words(text)`, and FTS5 re-tokenizing folded words changes nothing (a test
+checks every character). A keyword watch and a search therefore agree on every word. Domain rules
 (actor aliases' Arabic article and transliteration digraphs, place-name variants) live with their
 matchers, on top of this fold.
 """
@@ -33,7 +33,7 @@ import unicodedata
 from collections.abc import Iterable
 
 FOLD_VERSION = 1  # raise it when the fold changes: caches of folded names are then rebuilt
-_TOKENIZER = "unicode61 remove_diacritics 2"  # as index/migrations/0005_fts.sql
+_TOKENIZER = "unicode61 remove_diacritics 2"  # as index/store/sqlite/migrations/0005_fts.sql
 # Apostrophes the tokenizer counts as letters (modifier letters): made separators, as "'" and "’".
 _APOSTROPHE_LETTERS = "\u02bc\u02bb\u02be\u02bf"
 # Soft hyphen, tatweel, zero width space / non-joiner / joiner, word joiner, byte-order mark.

@@ -39,7 +39,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def real_embedder():  # type: ignore[no-untyped-def]
     """The real all-MiniLM-L6-v2, loaded once per test session (offline, from its package)."""
-    from index.embed import SentenceTransformerEmbedder
+    from index.retrieve.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
 
@@ -76,6 +76,6 @@ def gazetteer_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def extractor(real_embedder, gazetteer_cache: Path):  # type: ignore[no-untyped-def]
     """The real event-metadata extractor, loaded once per test session."""
-    from index.extract import Extractor
+    from index.extract.extractor import Extractor
 
     return Extractor.load(real_embedder, gazetteer_cache)

@@ -18,7 +18,7 @@ from bot import store as chat_store
 from bot.store.alertrows import AlertRows, SqliteAlertRows
 from bot.store.noticerows import NoticeRows, SqliteNoticeRows
 from bot.store.watchrows import SqliteWatchRows, WatchRows
-from index.store import Store
+from index.store.sqlite.store import Store
 from index.timeutil import to_iso
 from tests.pg import fresh_database
 
@@ -245,7 +245,7 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
             await chat_store.migrate(store)
             yield SqliteEngine(store)
         return
-    from index.pg.store import PgStore
+    from index.store.pg.store import PgStore
 
     server_url = request.getfixturevalue("pg_server_url")
     async with fresh_database(server_url) as url, PgStore.open(url, max_size=4) as pg:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ports import Card, DeliveryError
+from bot.core.ports import Card, DeliveryError
 
 
 class FakeChat:

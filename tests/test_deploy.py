@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import cli
+from bot.adapters.cli.main import cli
 from tests.test_rules import COMMANDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,7 +125,7 @@ async def test_the_image_healthcheck_command_reads_healthz(tmp_path: Path) -> No
     """The HEALTHCHECK's own command, run as Docker would, against a real /healthz."""
     from bot import store as chat_store
     from bot.health import Monitor, bound_port, start_server
-    from index.store import Store
+    from index.store.sqlite.store import Store
     from index.timeutil import utcnow
 
     command = _healthcheck_command()

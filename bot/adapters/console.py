@@ -7,12 +7,13 @@ import logging
 import shlex
 import sys
 
-from bot import commands, render
+from bot.adapters.cli import render
 from bot.app import App, open_app
-from bot.errors import UserError
-from bot.ports import Card
+from bot.core import commands
+from bot.core.errors import UserError
+from bot.core.ports import Card
+from bot.core.watches import KINDS
 from bot.settings import Settings
-from bot.watches import KINDS
 
 log = logging.getLogger(__name__)
 

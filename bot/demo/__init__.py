@@ -24,12 +24,13 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from bot import commands, render
+from bot.adapters.cli import render
+from bot.adapters.cli.render import out
 from bot.app import App, open_app
-from bot.cards import alert_card
-from bot.render import out
+from bot.core import commands
+from bot.core.cards import alert_card
 from bot.settings import Settings
-from index.store import PlaceFilter
+from index.store.rows import PlaceFilter
 
 _PLACEHOLDER = re.compile(r"@@(RFC822|RFC3339):-(\d+)d(\d+)h(?:(\d+)m)?@@")
 
@@ -198,7 +199,7 @@ async def _show_alerts(app: App) -> None:
     out.print("[cyan]$ wirewatch alerts[/cyan] (the newest three, with why they fired)")
     render.print_alerts(listed)
     if listed:
-        from bot.alerts import load_views
+        from bot.core.alerts import load_views
 
         [view] = await load_views(app.store, [listed[0]["alert_id"]], await app.gazetteer())
         out.print("One alert as a chat shows it:")

@@ -20,18 +20,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.interfaces import Storage
-from index.store import Store
+from index.store.interfaces import Storage
+from index.store.sqlite.store import Store
 
 if TYPE_CHECKING:
     from bot.store.alertrows import AlertRows
     from bot.store.noticerows import NoticeRows
     from bot.store.watchrows import WatchRows
-    from index.pg.copy import Layer
+    from index.store.pg.copy import Layer
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LEDGER = "chat_migrations"
-# Every table of the chat layer, parents first (bot/opscli.py `migrate-to` copies them).
+# Every table of the chat layer, parents first (bot/adapters/cli/ops.py `migrate-to` copies them).
 TABLES = (
     "watches",
     "alerts",
@@ -42,7 +42,8 @@ TABLES = (
     "feed_notices",
 )
 
-# What `backup` and `restore` count of these tables, beside the engine's counts (index/backup.py).
+# What `backup` and `restore` count of these tables, beside the engine's counts
+# (index/store/backup.py).
 COUNTS = {
     "watches": "SELECT count(*) FROM watches",
     "alerts": "SELECT count(*) FROM alerts",
@@ -61,8 +62,8 @@ async def migrate(store: Storage) -> list[str]:
 
 
 def copy_layer() -> Layer:
-    """These tables, as `wirewatch migrate-to` copies them (index/pg/copy.py)."""
-    from index.pg.copy import Layer
+    """These tables, as `wirewatch migrate-to` copies them (index/store/pg/copy.py)."""
+    from index.store.pg.copy import Layer
 
     return Layer(TABLES, LEDGER, MIGRATIONS / "sqlite", MIGRATIONS / "postgres")
 
@@ -101,7 +102,7 @@ def alert_rows(store: Storage) -> AlertRows:
 
 
 def _pool(store: Storage) -> object:
-    from index.pg.store import PgStore
+    from index.store.pg.store import PgStore
 
     if not isinstance(store, PgStore):
         raise TypeError(f"no chat tables for a {type(store).__name__}")

@@ -2,8 +2,8 @@
 `deliveries` tables. Side effects: reads articles, feed entries and subscriptions; writes those
 four.
 
-`AlertRows` is all the alerts (bot/alerts.py) and their delivery (bot/delivery.py) ask of a
-database, as typed values; what matches, and what is posted when, stay with the bot.
+`AlertRows` is all the alerts (bot/core/alerts.py) and their delivery (bot/core/delivery.py) ask of
+a database, as typed values; what matches, and what is posted when, stay with the bot.
 `SqliteAlertRows` implements it on the `Store`'s connection; `bot/store/pg/alertrows.py` on
 PostgreSQL. Both read rows into values with `alert_of`, `sources_of`, `matches_of` and
 `delivery_times`.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from index.store import Store, where
+from index.store.sqlite.store import Store, where
 from index.timeutil import TimeReader, from_iso, to_iso
 
 PENDING = "delivered_version < version AND failed = 0"  # not delivered yet nor given up

@@ -1,7 +1,7 @@
 """Stage: failing feeds and the notices about them <-> the `feed_notice_state` and
 `feed_notices` tables. Side effects: reads feeds, subscriptions and workspaces; writes those two.
 
-`NoticeRows` is all the feed notices (bot/feedhealth.py) ask of a database, as typed values;
+`NoticeRows` is all the feed notices (bot/core/feedhealth.py) ask of a database, as typed values;
 when a notice is due and what it says stay with the bot. `SqliteNoticeRows` implements it on
 the `Store`'s connection; `bot/store/pg/noticerows.py` on PostgreSQL. Both read rows into values
 with `failing_feed_of`, `noticed_feed_of` and `notice_of`.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from index.store import Store, where
+from index.store.sqlite.store import Store, where
 from index.timeutil import TimeReader, from_iso, required, to_iso
 
 NoticeKind = Literal["feed_failing", "feed_recovered"]

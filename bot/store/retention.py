@@ -1,6 +1,6 @@
-"""Stage: the chat layer's part of a prune (index/retention.py): which articles and stories its
-alerts still hold, and what of its own goes with the old articles. Side effects: none here;
-`index.retention.prune` runs these statements (SQLite: the embedded engine is the one that
+"""Stage: the chat layer's part of a prune (index/store/retention.py): which articles and stories
+its alerts still hold, and what of its own goes with the old articles. Side effects: none here;
+`index.store.retention.prune` runs these statements (SQLite: the embedded engine is the one that
 prunes).
 
 An article listed by an alert still waiting to be delivered stays. Once the old articles are
@@ -11,7 +11,7 @@ refers to it.
 
 from __future__ import annotations
 
-from index.retention import PRUNED, Dependents
+from index.store.retention import PRUNED, Dependents
 
 # Alerts that go: delivered (or given up) and left with no article once the pruned ones are gone.
 _ALERT_GOES = (

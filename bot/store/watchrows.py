@@ -1,6 +1,6 @@
 """Stage: watch definitions <-> the `watches` table. Side effects: reads and writes that table.
 
-`WatchRows` is all the watch list (bot/watches.py) asks of a database: rows in, rows out, as
+`WatchRows` is all the watch list (bot/core/watches.py) asks of a database: rows in, rows out, as
 typed values; what a watch means (its kind's spec, matching) stays with the bot.
 `SqliteWatchRows` implements it on the `Store`'s connection; `bot/store/pg/watchrows.py` on
 PostgreSQL. Both read rows into values with `watch_of`.
@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.store import Store, where
+from index.store.sqlite.store import Store, where
 from index.timeutil import TimeReader, from_iso, required, to_iso
 
 log = logging.getLogger(__name__)

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot import commands
-from bot import watches as watch_table
 from bot.app import App, open_app
+from bot.core import commands
+from bot.core import watches as watch_table
+from bot.core.watches import Ambiguous, channel_workspace
 from bot.settings import Settings
-from bot.watches import Ambiguous, channel_workspace
-from index.embed import Embedder
-from index.extract import Extractor
+from index.extract.extractor import Extractor
+from index.retrieve.embed import Embedder
 from tests.fakes import FakeChat
 from tests.index.test_ingest import Clock, item, rss
 
@@ -690,7 +690,7 @@ async def test_a_topic_description_is_embedded_again_after_a_change_of_model(
     models. Other watches and up-to-date topics are left alone."""
     import numpy as np
 
-    from index.embed import HashEmbedder
+    from index.retrieve.embed import HashEmbedder
 
     description = "drone strikes on power plants"
     async with open_app(settings, embedder=real_embedder, extractor=extractor, now=clock) as app:

@@ -14,12 +14,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from bot import commands
 from bot.app import App, open_app
+from bot.core import commands
 from bot.demo import sample_feeds
 from bot.settings import Settings
-from index.embed import Embedder
-from index.extract import Extractor
+from index.extract.extractor import Extractor
+from index.retrieve.embed import Embedder
 from tests.index.test_ingest import Clock
 
 FEEDS_AT = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)

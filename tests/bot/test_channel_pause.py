@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from bot import store as chat_store
-from bot import watches as watch_table
-from bot.alerts import AlertEngine, list_alerts
-from bot.delivery import AlertPolicy, deliver
-from bot.ports import Card, DeliveryError
-from bot.watches import Resolved
+from bot.core import watches as watch_table
+from bot.core.alerts import AlertEngine, list_alerts
+from bot.core.delivery import AlertPolicy, deliver
+from bot.core.ports import Card, DeliveryError
+from bot.core.watches import Resolved
 from index.models import RawEntry
-from index.store import Store
+from index.store.sqlite.store import Store
 from tests.fakes import FakeChat
 
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -134,7 +134,7 @@ async def test_a_gone_channel_pauses_its_watches_and_gives_up_its_alerts(
     assert len(await world.alerts(GONE)) == 2 and len(await world.alerts(KEPT)) == 2
 
     chat = GoneChat({GONE})
-    with caplog.at_level(logging.WARNING, logger="bot.delivery"):
+    with caplog.at_level(logging.WARNING, logger="bot.core.delivery"):
         report = await deliver(world.store, chat, policy=POLICY, now=at)
     assert report.sent == 2 and {channel for channel, _ in chat.drain()} == {KEPT}
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]

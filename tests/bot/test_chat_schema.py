@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from bot import store as chat_store
-from index.pg.store import PgStore
-from index.store import Store
+from index.store.pg.store import PgStore
+from index.store.sqlite.store import Store
 from tests.pg import fresh_database
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 from pytest_httpserver import HTTPServer
 
-from bot.cli import cli
+from bot.adapters.cli.main import cli
 from bot.demo import sample_feeds
 
 # Demo feeds rendered at a fixed moment, so every run stores the same dates.

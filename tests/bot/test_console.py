@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot import commands
 from bot.adapters.console import ConsoleChat, handle_line
 from bot.app import App, open_app
-from bot.ports import Card
+from bot.core import commands
+from bot.core.ports import Card
 from bot.settings import Settings
-from index.embed import HashEmbedder
-from index.extract import Extractor
+from index.extract.extractor import Extractor
+from index.retrieve.embed import HashEmbedder
 
 
 @pytest.fixture

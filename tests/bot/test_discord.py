@@ -21,17 +21,17 @@ from discord import app_commands
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
-from bot import commands
 from bot.adapters.discord import tree as tree_module
 from bot.adapters.discord.chat import DiscordChat
 from bot.adapters.discord.client import WirewatchBot
 from bot.adapters.discord.service import DiscordService
 from bot.app import App, open_app
-from bot.errors import UserError
+from bot.core import commands
+from bot.core.errors import UserError
 from bot.settings import Settings
-from index.embed import Embedder
-from index.eventtypes import EVENT_TYPES
-from index.extract import Extractor
+from index.extract.eventtypes import EVENT_TYPES
+from index.extract.extractor import Extractor
+from index.retrieve.embed import Embedder
 from tests.bot.test_alerts import HARVEST, ISIS_AMBUSH, MOSUL, entry, serve
 from tests.fakediscord import (
     CHANNEL_MESSAGE,

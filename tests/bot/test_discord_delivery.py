@@ -20,12 +20,12 @@ import pytest
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
-from bot import commands, feedhealth
 from bot.app import App, open_app
-from bot.ports import Card, ChatPort, DeliveryError
+from bot.core import commands, feedhealth
+from bot.core.ports import Card, ChatPort, DeliveryError
 from bot.settings import Settings
-from index.embed import Embedder
-from index.extract import Extractor
+from index.extract.extractor import Extractor
+from index.retrieve.embed import Embedder
 from tests.bot.test_alerts import (
     AL_QAIM,
     DRILL,

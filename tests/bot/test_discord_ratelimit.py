@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.adapters.discord.ratelimit import InvalidRequestGuard, RateLimiter
-from bot.ports import Card, DeliveryError
+from bot.core.ports import Card, DeliveryError
 from bot.settings import Settings
 
 with warnings.catch_warnings():

@@ -18,10 +18,10 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from bot.app import App, open_app
-from bot.ports import Card
+from bot.core.ports import Card
 from bot.settings import Settings
-from index.embed import Embedder
-from index.extract import Extractor
+from index.extract.extractor import Extractor
+from index.retrieve.embed import Embedder
 from tests.bot.test_discord import text_of
 from tests.fakediscord import (
     OP_HELLO,

@@ -31,7 +31,7 @@ from bench.eval_qa import (
     tolerance_for,
 )
 from bench.qa_baselines import Ranking, best_per_article, bm25_rankings, fts_or_query
-from bot.answer import NOTHING, UNMENTIONED
+from bot.core.answer import NOTHING, UNMENTIONED
 
 # Float noise in scores may swap two near-tied passages; one question of 300 is 0.0033, so a
 # single question moving stays within this and two fail. A backend may carry its own, wider

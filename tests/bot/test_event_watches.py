@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot import commands
+from bot.adapters.cli.render import print_event
 from bot.app import App
-from bot.render import print_event
-from index.extract import ExtractInput, Extractor
+from bot.core import commands
+from index.extract.extractor import ExtractInput, Extractor
 from tests.bot.test_alerts import LATER, alerts, app, clock, entry, publish  # noqa: F401
 from tests.fakes import FakeChat
 from tests.index.test_ingest import Clock

@@ -13,22 +13,22 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from bot import store as chat_store
-from bot import watches as watch_table
-from bot.delivery import AlertPolicy
-from bot.feedhealth import (
+from bot.core import watches as watch_table
+from bot.core.delivery import AlertPolicy
+from bot.core.feedhealth import (
     check_feed_health,
     classify_error,
     deliver_notices,
     duration,
     list_notices,
 )
-from bot.ports import Card, DeliveryError
-from bot.watches import Resolved
+from bot.core.ports import Card, DeliveryError
+from bot.core.watches import Resolved
 from index.errors import FeedError
-from index.feeds import fetch_feed, make_client
+from index.fetch.feeds import fetch_feed, make_client
+from index.fetch.parse import parse_feed
 from index.models import FeedSource, FetchPolicy
-from index.parse import parse_feed
-from index.store import Store
+from index.store.sqlite.store import Store
 from tests.fakes import FakeChat
 
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -13,13 +13,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from bot import commands
 from bot.adapters.discord.ratelimit import InvalidRequestGuard
 from bot.app import App, open_app
+from bot.core import commands
 from bot.health import Monitor, bound_port, start_server
 from bot.jobs import serve_monitor, start_jobs
 from bot.settings import Settings
-from index.embed import HashEmbedder
+from index.retrieve.embed import HashEmbedder
 from tests.index.test_ingest import MOSUL, NOW, RAQQA, Clock, item, rss
 
 MAX_AGE_S = 120

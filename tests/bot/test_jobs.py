@@ -11,12 +11,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from bot import commands
 from bot.app import open_app
+from bot.core import commands
 from bot.jobs import deliver_tick, delivery_loop, poll_tick, start_jobs
 from bot.settings import Settings
-from index.embed import HashEmbedder
-from index.extract import Extractor
+from index.extract.extractor import Extractor
+from index.retrieve.embed import HashEmbedder
 from tests.fakes import FakeChat
 from tests.index.test_ingest import MOSUL, RAQQA, item, rss
 

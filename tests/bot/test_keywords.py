@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.keywords import KeywordDoc, KeywordQuery, KeywordSyntaxError
+from bot.core.keywords import KeywordDoc, KeywordQuery, KeywordSyntaxError
 from index.text import fold
 from index.text import words as tokens
 

@@ -14,7 +14,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from bot.llm import (
+from bot.core.llm import (
     LlmConfig,
     LlmRefused,
     Source,

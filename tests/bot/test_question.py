@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from bot.question import Intent, TimeRange, parse_intent, parse_time_range, proper_names
-from index.eventtypes import BATTLES, CIVILIANS, EXPLOSIONS, PROTESTS, RIOTS, STRATEGIC
+from bot.core.question import Intent, TimeRange, parse_intent, parse_time_range, proper_names
+from index.extract.eventtypes import BATTLES, CIVILIANS, EXPLOSIONS, PROTESTS, RIOTS, STRATEGIC
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # a Wednesday afternoon
 TODAY = datetime(2026, 11, 25, tzinfo=UTC)

@@ -18,10 +18,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from bot import commands
 from bot.app import open_app
+from bot.core import commands
 from bot.settings import Settings
-from index.extract import Extractor
+from index.extract.extractor import Extractor
 from tests.bot.test_discord_delivery import (  # noqa: F401
     ALPHA,
     ALPHA_WS,

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from index.extract import Extractor
+from index.extract.extractor import Extractor
 from tests.bot.test_discord_delivery import ALPHA, GUILDS, NEWS, run_env
 from tests.fakediscord import JSON, FakeDiscord
 from tests.index.test_ingest import item, rss

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from index.actors import KINDS, ActorCatalogue, CatalogueError, LineageStep, normalise
+from index.extract.actors import KINDS, ActorCatalogue, CatalogueError, LineageStep, normalise
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,14 @@ import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
-from bot import commands
 from bot import store as chat_store
+from bot.adapters.cli.main import cli
 from bot.app import open_app
-from bot.cli import cli
+from bot.core import commands
 from bot.settings import Settings
-from index import backup, datadir
-from index.embed import Embedder, HashEmbedder
-from index.extract import Extractor
+from index.extract.extractor import Extractor
+from index.retrieve.embed import Embedder, HashEmbedder
+from index.store import backup, datadir
 from tests.index.test_ingest import HARVEST, MOSUL, RAQQA, item, rss
 
 QUERIES = ("car bomb in a crowded market", "air strike on a residential district", "wheat harvest")

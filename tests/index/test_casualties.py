@@ -1,4 +1,5 @@
-"""Casualty counts: one case per rule of index/casualties.py, our own sentences throughout."""
+"""Casualty counts: one case per rule of index/extract/casualties.py, our own sentences
+throughout."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import random
 
 import pytest
 
-from index.casualties import Casualties, Count, extract_casualties
+from index.extract.casualties import Casualties, Count, extract_casualties
 
 Triple = tuple[int, int, int] | None
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embed import (
+from index.retrieve.embed import (
     DEFAULT_MODEL,
     OnnxEmbedder,
     SentenceTransformerEmbedder,
@@ -110,7 +110,7 @@ def test_when_the_onnx_export_fails_auto_falls_back_and_says_why(
 ) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the cache folder should be")
-    with caplog.at_level(logging.WARNING, logger="index.embed"):
+    with caplog.at_level(logging.WARNING, logger="index.retrieve.embed"):
         embedder = load_embedder(cache_dir=blocked, flags=flags)
     assert isinstance(embedder, SentenceTransformerEmbedder) and embedder.backend == fallback
     assert f"{tried} embedding unavailable" in caplog.text and f"using {fallback}" in caplog.text

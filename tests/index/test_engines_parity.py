@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from index.pg.store import PgStore
-from index.store import Store
+from index.store.pg.store import PgStore
+from index.store.sqlite.store import Store
 
 # Store's public methods that are not part of the engine contract, and why.
 SQLITE_ONLY = {

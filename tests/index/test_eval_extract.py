@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from bench.eval_extract import BASELINE, Scorer, batch_lines, load_rows
-from bot.extraction import parse_batch
-from index.extract import Extractor
+from bot.core.extraction import parse_batch
+from index.extract.extractor import Extractor
 
 
 def test_extraction_does_not_regress_below_the_baseline(

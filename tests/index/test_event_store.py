@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from index.extract import EXTRACTOR_VERSION, ExtractInput, Extractor
+from index.extract.extractor import EXTRACTOR_VERSION, ExtractInput, Extractor
 from index.models import RawEntry
-from index.store import Store
+from index.store.sqlite.store import Store
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TITLE = "Air strike kills nine in Idlib as rebels seize a hill near Hama"

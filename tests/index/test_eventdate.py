@@ -1,4 +1,4 @@
-"""Event dates: one case per rule of index/eventdate.py, our own sentences throughout.
+"""Event dates: one case per rule of index/extract/eventdate.py, our own sentences throughout.
 
 Published Thursday 2026-11-19 10:00 UTC unless a test says otherwise.
 """
@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from index.eventdate import resolve_event_date
+from index.extract.eventdate import resolve_event_date
 
 PUBLISHED = datetime(2026, 11, 19, 10, 0, tzinfo=UTC)
 FILLER = "Residents described the scene in detail."

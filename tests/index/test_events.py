@@ -1,13 +1,13 @@
-"""Events per article (index/events.py) through the real extractor: spaCy's parser, the actor
-catalogue and the gazetteer. The texts are written for these tests."""
+"""Events per article (index/extract/events.py) through the real extractor: spaCy's parser, the
+actor catalogue and the gazetteer. The texts are written for these tests."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
 from bench.eval_events import article_level, load_stories, score, story_input
-from index.events import Event
-from index.extract import EXTRACTOR_VERSION, ExtractInput, Extractor
+from index.extract.events import Event
+from index.extract.extractor import EXTRACTOR_VERSION, ExtractInput, Extractor
 
 PUBLISHED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.embed import Embedder
-from index.eventtypes import (
+from index.extract.eventtypes import (
     BATTLES,
     CIVILIANS,
     EXPLOSIONS,
@@ -14,6 +13,7 @@ from index.eventtypes import (
     STRATEGIC,
     EventTyper,
 )
+from index.retrieve.embed import Embedder
 
 
 @pytest.fixture(scope="module")

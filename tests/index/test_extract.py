@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot import commands
 from bot.app import App, open_app
+from bot.core import commands
 from bot.settings import Settings
-from index.casualties import Casualties, Count
-from index.embed import Embedder
-from index.events import Event
-from index.eventtypes import BATTLES, EXPLOSIONS, STRATEGIC
-from index.extract import EXTRACTOR_VERSION, Extractor, article_fields
-from index.store import PlaceFilter
+from index.extract.casualties import Casualties, Count
+from index.extract.events import Event
+from index.extract.eventtypes import BATTLES, EXPLOSIONS, STRATEGIC
+from index.extract.extractor import EXTRACTOR_VERSION, Extractor, article_fields
+from index.retrieve.embed import Embedder
+from index.store.rows import PlaceFilter
 from tests.index.test_ingest import Clock, item, rss
 
 PUBLISHED = datetime(2026, 11, 19, 10, 0, tzinfo=UTC)  # a Thursday
@@ -59,7 +59,9 @@ def test_spellings_resolve_to_one_actor_and_one_place(extractor: Extractor) -> N
     ]
     records = extractor.extract_many(
         [
-            __import__("index.extract", fromlist=["ExtractInput"]).ExtractInput("", t, PUBLISHED)
+            __import__("index.extract.extractor", fromlist=["ExtractInput"]).ExtractInput(
+                "", t, PUBLISHED
+            )
             for t in texts
         ]
     )
@@ -298,7 +300,7 @@ async def test_ingested_files_get_metadata(
 
 
 def test_batch_lines_are_checked_and_cleaned() -> None:
-    from bot.extraction import parse_batch
+    from bot.core.extraction import parse_batch
 
     items = parse_batch(
         [

@@ -21,7 +21,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from index.errors import FeedRefused, FeedThrottled, FeedUnavailable
-from index.feeds import (
+from index.fetch.feeds import (
     MAX_RETRY_AFTER_S,
     AddressBlocked,
     GuardedBackend,

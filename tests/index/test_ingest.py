@@ -16,10 +16,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from bot import commands
 from bot.app import App, open_app
+from bot.core import commands
 from bot.settings import Settings
-from index.embed import Embedder, HashEmbedder
+from index.retrieve.embed import Embedder, HashEmbedder
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -615,7 +615,7 @@ async def test_reader_sees_old_or_new_index_never_torn(
     consistent count (each save renames a complete file into place)."""
     import asyncio
 
-    from index.vectors import VectorIndex
+    from index.retrieve.vectors import VectorIndex
 
     await _populate(
         settings,
@@ -648,7 +648,7 @@ async def test_reader_sees_old_or_new_index_never_torn(
 def test_vector_file_save_is_atomic_rename(tmp_path: Path) -> None:
     import numpy as np
 
-    from index.vectors import VectorIndex
+    from index.retrieve.vectors import VectorIndex
 
     index = VectorIndex(tmp_path / "v.faiss", 4, "m")
     index.add(np.array([7, 9]), np.eye(4, dtype=np.float32)[:2])
@@ -740,7 +740,7 @@ async def test_search_finds_the_relevant_article_best_first(
 async def test_a_write_cancelled_mid_way_leaves_no_transaction_open(settings: Settings) -> None:
     import asyncio
 
-    from index.store import Store
+    from index.store.sqlite.store import Store
 
     async with Store.open(settings.db_path) as store:
 

@@ -1,4 +1,4 @@
-"""The leader lease (index/lease.py, index/pg/lease.py): one holder at a time, on a real
+"""The leader lease (index/store/lease.py, index/store/pg/lease.py): one holder at a time, on a real
 PostgreSQL; the lease passes on when the holder's connection or process dies."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from index.lease import LocalLease, run_while_leader
-from index.pg.lease import PgLease, lease_key
+from index.store.lease import LocalLease, run_while_leader
+from index.store.pg.lease import PgLease, lease_key
 
 ROOT = Path(__file__).resolve().parents[2]
 RETRY_S = 0.05
@@ -117,7 +117,7 @@ async def test_an_unreachable_database_is_no_lease() -> None:
 async def test_the_work_moves_to_the_other_contender(
     pg_url: str, admin: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="index.lease")
+    caplog.set_level(logging.INFO, logger="index.store.lease")
     running: set[str] = set()
     together: list[set[str]] = []  # every moment two works ran at once
     started: dict[str, asyncio.Event] = {"a": asyncio.Event(), "b": asyncio.Event()}
@@ -154,7 +154,7 @@ async def test_the_work_moves_to_the_other_contender(
         assert running == {leader} and not together
 
         # The old leader stops at its next check of held(); the two may overlap until then
-        # (index/lease.py), so `together` is only asserted before the handover.
+        # (index/store/lease.py), so `together` is only asserted before the handover.
         await kill_holder(admin)
         async with asyncio.timeout(PATIENCE_S):
             await stopped[leader].wait()
@@ -185,7 +185,7 @@ async def test_work_that_fails_releases_the_lease(pg_url: str, admin: Any) -> No
 
 CHILD = """
 import asyncio, sys
-from index.pg.lease import PgLease
+from index.store.pg.lease import PgLease
 
 async def main():
     lease = PgLease(sys.argv[1], "test:sender")

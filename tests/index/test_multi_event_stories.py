@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from index.extract import EventRecord, ExtractInput, Extractor
-from index.places import normalise
+from index.extract.extractor import EventRecord, ExtractInput, Extractor
+from index.extract.places import normalise
 
 STORIES = Path(__file__).resolve().parent.parent / "data" / "multi_event_stories.yaml"
 TYPES = {"battles", "explosions", "civilians", "protests", "riots", "strategic"}

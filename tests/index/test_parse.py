@@ -16,8 +16,8 @@ import feedparser
 import pytest
 
 from index.errors import FeedMalformed
+from index.fetch.parse import canonical_url, html_to_text, parse_feed
 from index.models import ParsedFeed
-from index.parse import canonical_url, html_to_text, parse_feed
 from tests.conftest import _shared_data_dir
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

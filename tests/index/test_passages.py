@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from index import stories
-from index.passages import MAX_TOKENS, chunk_article, estimate_tokens, split_sentences
+from index.retrieve.passages import MAX_TOKENS, chunk_article, estimate_tokens, split_sentences
+from index.store import stories
 
 
 def test_sentences_respect_abbreviations_quotes_and_paragraphs() -> None:

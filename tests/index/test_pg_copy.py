@@ -1,4 +1,4 @@
-"""`wirewatch migrate-to` (index/pg/copy.py): an embedded instance built by the engine's own
+"""`wirewatch migrate-to` (index/store/pg/copy.py): an embedded instance built by the engine's own
 ingest (a feed file, the real extractor, the model-free HashEmbedder for the passages) copied
 into a real PostgreSQL database: every row of every table reads back as it was, the copy
 resumes after an interruption without duplicates, and a database of another instance is
@@ -21,24 +21,24 @@ import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 
-from bot import commands
 from bot import store as chat_store
+from bot.adapters.cli.main import cli
 from bot.app import open_app
-from bot.cli import cli
+from bot.core import commands
 from bot.settings import Settings
 from bot.store.noticerows import FailingFeed, NoticeText
-from index.embed import HashEmbedder
-from index.extract import Extractor
-from index.pg.connect import INSTALL_HINT, open_pool
-from index.pg.copy import (
+from index.extract.extractor import Extractor
+from index.retrieve.embed import HashEmbedder
+from index.store.pg.connect import INSTALL_HINT, open_pool
+from index.store.pg.copy import (
     COPY_ORDER,
     CopyError,
     CopyRefused,
     CopyReport,
     masked_url,
 )
-from index.pg.copy import copy_instance as copy_engine
-from index.store import Store
+from index.store.pg.copy import copy_instance as copy_engine
+from index.store.sqlite.store import Store
 from index.timeutil import from_iso
 from tests.fakes import FakeChat
 from tests.index.test_ingest import HARVEST, MOSUL, RAQQA, item, rss
@@ -357,7 +357,7 @@ async def test_a_database_with_rows_of_another_instance_is_refused(
 async def test_a_second_copy_into_the_same_database_at_once_is_refused(
     source: Path, pg_url: str, pool: Any
 ) -> None:
-    from index.pg.copy import LOCK_KEY
+    from index.store.pg.copy import LOCK_KEY
 
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY)

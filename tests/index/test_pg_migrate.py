@@ -1,5 +1,5 @@
-"""PostgreSQL migrations (index/pg/migrate.py) and the pool (index/pg/connect.py), on a real
-database: each file applied once, in order, even when two processes start at once."""
+"""PostgreSQL migrations (index/store/pg/migrate.py) and the pool (index/store/pg/connect.py), on a
+real database: each file applied once, in order, even when two processes start at once."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from index.errors import StoreError
-from index.pg.connect import open_pool, require_asyncpg
-from index.pg.migrate import migrate, migrations
+from index.store.pg.connect import open_pool, require_asyncpg
+from index.store.pg.migrate import migrate, migrations
 
 
 @pytest.fixture

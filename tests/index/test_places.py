@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from index import places
-from index.places import Gazetteer, Place, PlaceMention, normalise
-from index.places.build import _tables_from_json
+from index.extract import places
+from index.extract.places import Gazetteer, Place, PlaceMention, normalise
+from index.extract.places.build import _tables_from_json
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +60,7 @@ def test_second_load_reads_the_cache_not_the_package_json(
     def no_sources() -> None:
         raise AssertionError("the package JSON was read although a cache exists")
 
-    monkeypatch.setattr("index.places.build._read_sources", no_sources)
+    monkeypatch.setattr("index.extract.places.build._read_sources", no_sources)
     again = Gazetteer.load(gazetteer_dir)
     assert not again.built
     assert again.source == places.cache_path(gazetteer_dir) and again.source.is_file()
@@ -79,7 +79,8 @@ def test_damaged_cache_is_rebuilt_and_stale_files_removed(
     gazetteer_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tables = _cached_tables(gazetteer_dir)
-    monkeypatch.setattr("index.places.gazetteer._build_tables", lambda: tables)  # the real data
+    # the real data
+    monkeypatch.setattr("index.extract.places.gazetteer._build_tables", lambda: tables)
     places.cache_path(tmp_path).write_text("{not json", encoding="utf-8")
     stale = tmp_path / "gazetteer-v1-geonamescache0.0-00000000.pickle"
     stale.write_bytes(b"old")
@@ -108,7 +109,7 @@ def test_tampered_cache_runs_no_code_and_is_rebuilt(
         builds.append(1)
         return tables
 
-    monkeypatch.setattr("index.places.gazetteer._build_tables", build)
+    monkeypatch.setattr("index.extract.places.gazetteer._build_tables", build)
     marker = tmp_path / "ran"
     path = places.cache_path(tmp_path)
     path.write_bytes(pickle.dumps({"format": places.FORMAT_VERSION, "x": _Payload(marker)}))

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from bench.poll import FeedServer, bench_settings, measure_embedded, worker_unavailable
-from index.embed import HashEmbedder
+from index.retrieve.embed import HashEmbedder
 
 
 def test_the_feed_server_answers_conditional_gets_on_the_feeds_host() -> None:

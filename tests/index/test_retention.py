@@ -11,13 +11,13 @@ from email.utils import format_datetime
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot import commands, maintenance
 from bot.app import App, open_app
-from bot.errors import UserError
+from bot.core import commands, maintenance
+from bot.core.errors import UserError
 from bot.settings import Settings
-from index.embed import HashEmbedder
-from index.extract import Extractor
-from index.vectors import VectorIndex
+from index.extract.extractor import Extractor
+from index.retrieve.embed import HashEmbedder
+from index.retrieve.vectors import VectorIndex
 from tests.fakes import FakeChat
 from tests.index.test_ingest import HARVEST, MOSUL, NOW, RAQQA, Clock, item, rss
 

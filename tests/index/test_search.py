@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot import commands
 from bot.app import App, open_app
+from bot.core import commands
 from bot.settings import Settings
-from index.embed import Embedder, HashEmbedder
-from index.search import BM25_WEIGHT, _fuse, fts_query, retrieve, retrieve_many
+from index.retrieve.embed import Embedder, HashEmbedder
+from index.retrieve.search import BM25_WEIGHT, _fuse, fts_query, retrieve, retrieve_many
 from index.text import fold
 from tests.index.test_ingest import HARVEST, MOSUL, RAQQA, Clock, item, rss
 

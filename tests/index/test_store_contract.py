@@ -21,16 +21,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from index.actors import actor_key
-from index.casualties import Casualties, Count
-from index.events import Event, EventActor, event_doc
-from index.extract import ActorRef, EventRecord
+from index.extract.actors import actor_key
+from index.extract.casualties import Casualties, Count
+from index.extract.events import Event, EventActor, event_doc
+from index.extract.extractor import ActorRef, EventRecord
+from index.extract.places.types import Place, PlaceMention
 from index.models import Passage, RawEntry
-from index.passages import content_hash, embed_text
-from index.places.types import Place, PlaceMention
-from index.store import ArticleMeta, EventMeta, PlaceFilter, PlaceRow, Store
+from index.retrieve.passages import content_hash, embed_text
+from index.retrieve.vectors import VectorIndex
+from index.store.rows import ArticleMeta, EventMeta, PlaceFilter, PlaceRow
+from index.store.sqlite.store import Store
 from index.timeutil import to_iso
-from index.vectors import VectorIndex
 from tests.pg import fresh_database
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -46,7 +47,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         async with Store.open(tmp_path / "w.db") as opened:
             yield opened
         return
-    from index.pg.store import PgStore
+    from index.store.pg.store import PgStore
 
     server_url = request.getfixturevalue("pg_server_url")  # pg_url is async: not from here
     async with fresh_database(server_url) as url, PgStore.open(url, max_size=4) as pg:
@@ -55,7 +56,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 @pytest.fixture
 async def pg_store(pg_url: str) -> AsyncIterator[Any]:
-    from index.pg.store import PgStore
+    from index.store.pg.store import PgStore
 
     async with PgStore.open(pg_url, max_size=6) as pg:
         yield pg
@@ -1042,7 +1043,7 @@ async def test_vector_search(store: Store, tmp_path: Path) -> None:
     if isinstance(store, Store):
         index: Any = VectorIndex.load(tmp_path / "passages.faiss", DIM, MODEL)
     else:
-        from index.pg.vectors import PgVectorIndex
+        from index.store.pg.vectors import PgVectorIndex
 
         index = await PgVectorIndex.open(store.pool, DIM, MODEL)  # type: ignore[attr-defined]
     assert len(index) == 0

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot import commands
 from bot.app import App, open_app
-from bot.keywords import KeywordDoc, KeywordQuery
+from bot.core import commands
+from bot.core.keywords import KeywordDoc, KeywordQuery
 from bot.settings import Settings
-from index.embed import HashEmbedder
-from index.search import fts_query
+from index.retrieve.embed import HashEmbedder
+from index.retrieve.search import fts_query
 from index.text import fold, fold_with_offsets, words
 from tests.index.test_ingest import Clock, item, rss
 
@@ -70,7 +70,7 @@ def test_fold_with_offsets_maps_each_character_back() -> None:
 
 def _fts_tokenizer() -> str:
     """The tokenizer the full-text index is declared with, read from its migration."""
-    sql = (ROOT / "index/migrations/0005_fts.sql").read_text(encoding="utf-8")
+    sql = (ROOT / "index/store/sqlite/migrations/0005_fts.sql").read_text(encoding="utf-8")
     return sql.split("tokenize = '", 1)[1].split("'", 1)[0]
 
 

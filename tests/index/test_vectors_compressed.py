@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from bot import commands
 from bot.app import open_app
+from bot.core import commands
 from bot.settings import Settings
-from index.embed import HashEmbedder
-from index.vectors import MAGIC, VectorIndex, file_kind
+from index.retrieve.embed import HashEmbedder
+from index.retrieve.vectors import MAGIC, VectorIndex, file_kind
 
 DIM = 384
 

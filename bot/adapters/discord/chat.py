@@ -22,7 +22,7 @@ import discord
 
 from bot.adapters.discord.embeds import card_embed, ref_of
 from bot.adapters.discord.ratelimit import InvalidRequestGuard, RateLimiter
-from bot.ports import Card, DeliveryError
+from bot.core.ports import Card, DeliveryError
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from bot import commands
 from bot.adapters.discord import embeds
 from bot.adapters.discord.chat import workspace_name
 from bot.adapters.discord.tree import build_tree, error_reply
 from bot.app import App
-from bot.errors import UserError
+from bot.core import commands
+from bot.core.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import discord
 
-from bot.ports import Card
+from bot.core.ports import Card
 
 TITLE = 256
 DESCRIPTION = 4096

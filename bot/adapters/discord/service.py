@@ -21,7 +21,7 @@ from bot.adapters.discord.chat import DiscordChat
 from bot.adapters.discord.client import ShardedWirewatchBot, WirewatchBot
 from bot.adapters.discord.ratelimit import InvalidRequestGuard, RateLimiter, trace
 from bot.app import App
-from bot.errors import UserError
+from bot.core.errors import UserError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """The slash commands and the message menu: each turns an interaction into a call of the
-chat-neutral command layer (bot/commands.py) and shows its result as an embed, or its error as
+chat-neutral command layer (bot/core/commands.py) and shows its result as an embed, or its error as
 an ephemeral sentence. Side effects: replies through Discord's interaction endpoints.
 
 Every command is acknowledged at once ("thinking...") and answered when its work is done, so
@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import discord
 from discord import app_commands
 
-from bot import commands
 from bot.adapters.discord import embeds
 from bot.adapters.discord.chat import channel_name, workspace_name
-from bot.errors import UserError
-from bot.extraction import parse_published
-from bot.watches import Ambiguous
-from index.eventtypes import EVENT_TYPES
+from bot.core import commands
+from bot.core.errors import UserError
+from bot.core.extraction import parse_published
+from bot.core.watches import Ambiguous
+from index.extract.eventtypes import EVENT_TYPES
 
 if TYPE_CHECKING:
     from bot.adapters.discord.client import WirewatchBot

@@ -25,13 +25,13 @@ from bot.store.alertrows import (
     matches_of,
     sources_of,
 )
-from index.pg.values import read_timestamp, timestamp, where
+from index.store.pg.values import read_timestamp, timestamp, where
 
 PENDING = "delivered_version < version AND NOT failed"  # not delivered yet nor given up
 
 
 class PgAlertRows:
-    """`AlertRows` on a PostgreSQL pool (index/pg/connect.py)."""
+    """`AlertRows` on a PostgreSQL pool (index/store/pg/connect.py)."""
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool

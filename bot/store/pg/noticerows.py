@@ -23,11 +23,11 @@ from bot.store.noticerows import (
     notice_of,
     noticed_feed_of,
 )
-from index.pg.values import json_text, read_timestamp, timestamp, where
+from index.store.pg.values import json_text, read_timestamp, timestamp, where
 
 
 class PgNoticeRows:
-    """`NoticeRows` on a PostgreSQL pool (index/pg/connect.py)."""
+    """`NoticeRows` on a PostgreSQL pool (index/store/pg/connect.py)."""
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from bot.store.watchrows import WatchDef, WatchRow, readable_watches, watch_of
-from index.pg.values import json_text, read_timestamp, timestamp, where
+from index.store.pg.values import json_text, read_timestamp, timestamp, where
 
 
 class PgWatchRows:
-    """`WatchRows` on a PostgreSQL pool (index/pg/connect.py)."""
+    """`WatchRows` on a PostgreSQL pool (index/store/pg/connect.py)."""
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool

@@ -3,7 +3,7 @@
 -- pgvector's `vector`); the same tables as migrations/sqlite/.
 --
 -- Databases made before the chat layer had migrations of its own hold these tables already,
--- created by the engine's migrations of that time (index/pg/migrations 0001, 0002), the same:
+-- created by the engine's migrations of that time (index/store/pg/migrations 0001, 0002), the same:
 -- every statement here creates only what is missing, so both kinds of database end with the
 -- same schema. Never edit once merged: add 0002_*.sql instead.
 

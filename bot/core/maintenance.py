@@ -1,0 +1,91 @@
+"""Retention for the app: WIREWATCH_RETENTION_DAYS -> a cutoff -> `index.store.retention.prune`,
+from the command line (`wirewatch prune`) and from the running bot's scheduler. Side effects:
+deletes old rows and vectors in the data dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.app import App
+from bot.core.errors import UserError
+from bot.store.retention import CHAT_DEPENDENTS
+from index.retrieve.vectors import VectorIndex, saved_model
+from index.store import retention
+from index.store.retention import PruneReport
+from index.store.sqlite.store import Store
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 6 * 3600  # the bot's scheduled prune
+PRUNE_FIRST_AFTER_S = 300  # after a start: once the first poll cycles are done
+
+
+def _saved_index(app: App) -> VectorIndex | None:
+    """The vector index on disk, opened for the model it was built with (no model loaded)."""
+    path = app.settings.index_path
+    found = saved_model(path)
+    if found is None:
+        return None
+    model_id, dim = found
+    s = app.settings
+    return VectorIndex.load(
+        path,
+        dim,
+        model_id,
+        compress_above=s.index_compress_above,
+        min_recall=s.index_min_recall,
+    )
+
+
+async def prune(
+    app: App,
+    *,
+    days: float | None = None,
+    dry_run: bool = False,
+    allow_full_vacuum: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> PruneReport:
+    """Prune what is older than `days` (default WIREWATCH_RETENTION_DAYS)."""
+    days = days if days is not None else app.settings.retention_days
+    if days is None:
+        raise UserError(
+            "nothing to prune by: set WIREWATCH_RETENTION_DAYS (days to keep) or give --days"
+        )
+    if days <= 0:
+        raise UserError("--days takes a number of days above 0")
+    if not isinstance(app.store, Store):
+        raise UserError(
+            "pruning runs on the embedded engine only; on PostgreSQL delete old rows with SQL "
+            "(articles cascade to their passages, events and vectors)"
+        )
+    if app.pipeline is not None:
+        assert isinstance(app.pipeline.vectors, VectorIndex)
+        vectors: VectorIndex | None = app.pipeline.vectors
+    else:
+        vectors = await asyncio.to_thread(_saved_index, app)
+    return await retention.prune(
+        app.store,
+        app.settings.db_path,
+        vectors,
+        app.now() - timedelta(days=days),
+        dry_run=dry_run,
+        allow_full_vacuum=allow_full_vacuum,
+        progress=progress,
+        dependents=CHAT_DEPENDENTS,
+    )
+
+
+async def prune_tick(app: App, busy: asyncio.Lock) -> None:
+    """The scheduled prune, between poll cycles. Never raises: a failure is logged and the
+    next run retries."""
+    try:
+        async with busy:
+            await prune(app)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("scheduled prune failed; the next one retries")
