@@ -135,7 +135,13 @@ async def _deliver_channel(
             log.info("rate limit reached: %d alerts wait", len(members), extra={"target": channel})
             break
         # the key is written before posting: a crash after the post retries with the same key
-        await rows.claim([v.alert_id for v in members], key)
+        if not await rows.claim([v.alert_id for v in members], key):
+            log.info(
+                "%d alerts are another sender's now; not posted here",
+                len(members),
+                extra={"target": channel, "alert_ids": [v.alert_id for v in members]},
+            )
+            continue
         digest = len(members) > 1 or key.startswith("d")
         card = digest_card(members) if digest else alert_card(members[0])
         try:

@@ -168,9 +168,12 @@ class AlertRows(Protocol):
         """Messages posted to `channel` after `since` (the rate limit)."""
         ...
 
-    async def claim(self, alert_ids: Sequence[int], send_key: str) -> None:
+    async def claim(self, alert_ids: Sequence[int], send_key: str) -> bool:
         """Record the key of the send that posts these alerts, before posting: a crash after
-        the post retries with the same key."""
+        the post retries with the same key. All or nothing: False, and nothing recorded, when
+        any of them is no longer waiting or is claimed under another key (by another sender,
+        while two overlap for a moment when the sender lease changes hands): that message
+        is not posted, and the next round reads the outbox again."""
         ...
 
     async def delivered(
@@ -409,12 +412,21 @@ class SqliteAlertRows:
         )
         return int(rows[0][0])
 
-    async def claim(self, alert_ids: Sequence[int], send_key: str) -> None:
+    async def claim(self, alert_ids: Sequence[int], send_key: str) -> bool:
+        ids = sorted(set(alert_ids))
         async with self.store.transaction():
+            free = await self.store.fetch_all(
+                f"SELECT alert_id FROM alerts WHERE alert_id IN ({','.join('?' * len(ids))}) "
+                f"AND {PENDING} AND (send_key IS NULL OR send_key = ?)",
+                [*ids, send_key],
+            )
+            if len(free) != len(ids):
+                return False
             await self.store.db.executemany(
                 "UPDATE alerts SET send_key = ? WHERE alert_id = ?",
-                [(send_key, alert_id) for alert_id in alert_ids],
+                [(send_key, alert_id) for alert_id in ids],
             )
+        return True
 
     async def delivered(
         self,

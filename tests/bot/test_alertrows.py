@@ -168,7 +168,7 @@ async def test_the_outbox_claims_delivers_fails_and_gives_up(world: World) -> No
     assert await rows.backlog() == (3, NOW)
     assert await rows.due(NOW) == [(i, CHANNEL) for i in ids]
 
-    await rows.claim(ids[:2], "d1n2")
+    assert await rows.claim(ids[:2], "d1n2")
     claimed = await rows.get(ids)
     assert [claimed[i].send_key for i in ids] == ["d1n2", "d1n2", None]
     retry_at = NOW + 5 * MINUTE
@@ -260,3 +260,22 @@ async def test_matching_reads_the_workspace_articles(world: World) -> None:
     assert await rows.article_count() == 3
     assert sorted(await rows.sample_articles(5)) == sorted([a, b, c])
     assert len(set(await rows.sample_articles(2)) & {a, b, c}) == 2
+
+
+async def test_a_claim_is_all_or_nothing(world: World) -> None:
+    """Two senders overlapping while the sender lease changes hands: each message's alerts are
+    claimed under one key, and a message whose alerts another key holds is not claimed."""
+    rows = world.rows
+    ids = await world.alerts(3)
+    assert await rows.claim(ids[:2], "d1n2")
+    assert not await rows.claim(ids, "d1n3"), "two of them are another message's"
+    assert not await rows.claim([ids[1]], "a2")
+    after = await rows.get(ids)
+    assert [after[i].send_key for i in ids] == ["d1n2", "d1n2", None], "nothing half-claimed"
+    assert await rows.claim(ids[:2], "d1n2"), "the same message again (a retry) may"
+    assert await rows.claim([ids[2]], "a3")
+
+    await rows.delivered(CHANNEL, {ids[2]: 1}, message_ref="m3", digest=False, now=NOW)
+    assert not await rows.claim([ids[2]], "a3"), "a delivered alert is not posted again"
+    await rows.failed([ids[0]], attempts=1, retry_at=NOW, error="gone", permanent=True)
+    assert not await rows.claim(ids[:2], "d1n2"), "nor one given up"

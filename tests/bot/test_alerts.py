@@ -14,8 +14,10 @@ from pytest_httpserver import HTTPServer
 from bot.app import App, open_app
 from bot.core import commands
 from bot.core import watches as watch_table
+from bot.core.ports import Card
 from bot.core.watches import Ambiguous, channel_workspace
 from bot.settings import Settings
+from bot.store import alert_rows as store_alert_rows
 from index.extract.extractor import Extractor
 from index.retrieve.embed import Embedder
 from tests.fakes import FakeChat
@@ -474,6 +476,47 @@ async def test_a_digest_forms_past_k_and_the_rate_limit_holds_the_rest(
         assert (held.sent, held.deferred) == (0, 2)  # two messages this hour already
         clock.advance(hours=1)
         assert (await commands.deliver_alerts(app, chat)).alerts == 2
+
+
+class RivalClaims(FakeChat):
+    """A chat whose first post lets a second sender claim the channel's other due alerts under
+    a key of its own, as happens while two senders overlap when the sender lease changes hands."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__()
+        self.app = app
+        self.rival: list[int] = []
+
+    async def send(self, channel: str, card: Card, *, key: str, retry: bool = False) -> str | None:
+        if not self.rival:
+            rows = store_alert_rows(self.app.store)
+            due = [alert_id for alert_id, _ in await rows.due(self.app.now())]
+            self.rival = due[1:]
+            assert await rows.claim(self.rival, f"d{self.rival[0]}n{len(self.rival)}")
+        return await super().send(channel, card, key=key, retry=retry)
+
+
+async def test_alerts_another_sender_claimed_meanwhile_are_posted_once(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    await commands.watch_add(app, "Iraq", channel="console")
+    towns = ("Mosul", "Kirkuk", "Tikrit")
+    items = [
+        entry(f"t{n}", f"News from {t}", f"Police in {t} said.", LATER) for n, t in enumerate(towns)
+    ]
+    assert (await publish(app, clock, httpserver_ipv4, items))["alerts"] == 3
+
+    mine = RivalClaims(app)
+    report = await commands.deliver_alerts(app, mine)
+    assert (report.sent, report.alerts) == (1, 1), "the rival's alerts are not posted here"
+    rival = FakeChat()
+    report = await commands.deliver_alerts(app, rival)
+    assert (report.sent, report.alerts, report.digests) == (1, 2, 1)
+    posted = [c.title for _, c in mine.drain()] + [
+        title for _, c in rival.drain() for title, _, _ in c.items
+    ]
+    assert sorted(posted) == sorted(f"News from {t}" for t in towns), "each alert posted once"
+    assert not any(a["pending"] for a in await alerts(app))
 
 
 async def test_ambiguous_terms_come_back_with_choices(app: App) -> None:

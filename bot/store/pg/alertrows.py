@@ -216,10 +216,23 @@ class PgAlertRows:
         )
         return int(found)
 
-    async def claim(self, alert_ids: Sequence[int], send_key: str) -> None:
-        await self.pool.execute(
-            "UPDATE alerts SET send_key = $1 WHERE alert_id = ANY($2)", send_key, list(alert_ids)
-        )
+    async def claim(self, alert_ids: Sequence[int], send_key: str) -> bool:
+        ids = sorted(set(alert_ids))
+        async with self.pool.acquire() as conn, conn.transaction():
+            # Row locks: a second sender claiming the same alerts waits for this commit, then
+            # finds them under this key (PostgreSQL re-reads the rows it waited for).
+            free = await conn.fetch(
+                f"SELECT alert_id FROM alerts WHERE alert_id = ANY($1) AND {PENDING} "
+                "AND (send_key IS NULL OR send_key = $2) ORDER BY alert_id FOR UPDATE",
+                ids,
+                send_key,
+            )
+            if len(free) != len(ids):
+                return False
+            await conn.execute(
+                "UPDATE alerts SET send_key = $1 WHERE alert_id = ANY($2)", send_key, ids
+            )
+        return True
 
     async def delivered(
         self,
