@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/eval_extract.py
 	$(BIN)/python bench/alerts.py
+	$(BIN)/python bench/poll.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache .mypy_cache
