@@ -2,7 +2,7 @@
 tests: alerts after a poll, and /ask. Also run as `bench/alerts.py --discord`.
 
 The real bot (`bot.adapters.discord.client.WirewatchBot`, discord.py) logs in to the fake
-Discord of `tests/fakediscord.py` (REST + gateway websocket on 127.0.0.1, started here, in this
+Discord of `tests/fakediscord/` (REST + gateway websocket on 127.0.0.1, started here, in this
 process and on this event loop: its own work is inside the timings). Times are taken by the fake:
 a REST request's `time` is `time.monotonic()` when it arrives, and the benchmark marks its own
 moments with `time.monotonic()` too.
@@ -438,7 +438,7 @@ def print_text(doc: dict[str, Any], write: Callable[[str], None]) -> None:
     meta = doc["meta"]
     write(
         "Wirewatch through the fake Discord: the real bot (WirewatchBot, discord.py "
-        f"{meta['discord']}) logged in to tests/fakediscord.py on 127.0.0.1, same process"
+        f"{meta['discord']}) logged in to tests/fakediscord/ on 127.0.0.1, same process"
     )
     write(
         f"  machine: {meta['cpus']} CPUs, torch threads {meta['torch_threads']}, python "

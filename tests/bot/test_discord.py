@@ -1,5 +1,5 @@
 """The Discord adapter's commands end to end: the real WirewatchBot (bot/adapters/discord/)
-logs in to the fake Discord (tests/fakediscord.py) with two guilds, over an App with real
+logs in to the fake Discord (tests/fakediscord/) with two guilds, over an App with real
 SQLite, the real model and extractor, and feeds served on 127.0.0.1. Slash commands, the
 "Why this alert?" menu, autocomplete, paging buttons and mentions go in as gateway events; what
 the bot answered is read back from the fake. Every embed it sent is checked against Discord's

@@ -1,6 +1,6 @@
 """Alerts into Discord channels end to end: the real model and extractor, real SQLite, feeds on
 127.0.0.1, and the real WirewatchBot (through DiscordService) logged in to the fake Discord
-(tests/fakediscord.py) with two guilds; DiscordChat posts, edits and reconciles there. Nothing
+(tests/fakediscord/) with two guilds; DiscordChat posts, edits and reconciles there. Nothing
 here asserts on timing: only on what the fake Discord saw."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sharded gateways against the fake Discord (tests/fakediscord.py), which routes each guild's
+"""Sharded gateways against the fake Discord (tests/fakediscord/), which routes each guild's
 events to the session of its shard (guild_id >> 22) % shard_count, as Discord does. First the
 fake itself with plain discord.py clients, then the real bot through DiscordService: one process
 on both shards (WIREWATCH_SHARD_COUNT=2), and two processes on one shard each

@@ -1,4 +1,4 @@
-"""The fake Discord (tests/fakediscord.py) against the real discord.py client: a plain Client and
+"""The fake Discord (tests/fakediscord/) against the real discord.py client: a plain Client and
 CommandTree defined here log in to it, sync, answer interactions, post, edit, read history and
 meet the failures it injects, as a bot does against Discord."""
 

@@ -1,5 +1,5 @@
 """A full `wirewatch run` as a subprocess, the way an operator runs it: the real model, feeds on
-127.0.0.1, the fake Discord (tests/fakediscord.py), WIREWATCH_METRICS_PORT and JSON logs at
+127.0.0.1, the fake Discord (tests/fakediscord/), WIREWATCH_METRICS_PORT and JSON logs at
 DEBUG. /healthz and /metrics are read with a real HTTP client while it runs; its whole log is
 then grepped for the secrets and read line by line. Nothing here asserts on timing."""
 

@@ -1,6 +1,6 @@
 """A deployment on PostgreSQL as separate processes: two `wirewatch worker` and one `wirewatch run
 --no-poll` (the sender) against one database, feeds on a loopback server that counts and can
-hold requests, alerts into the fake Discord (tests/fakediscord.py). Checked: every feed is
+hold requests, alerts into the fake Discord (tests/fakediscord/). Checked: every feed is
 fetched once per interval and never twice in one, every alert is posted once, the posts keep
 to WIREWATCH_DISCORD_MAX_RPS; then `kill -9` of a worker mid-poll (one feed's new items stored
 but not extracted yet, another feed's fetch hanging), and of the sender mid-delivery (a post in
