@@ -61,7 +61,7 @@ MAX_RETRY_AFTER_S = 24 * 3600.0
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _THROTTLE_STATUSES = frozenset({429, 503})
 _MAX_CONNECTIONS = 50
-_MAX_KEEPALIVE = 10
+_MAX_KEEPALIVE = _MAX_CONNECTIONS  # idle connections kept: a poll round reuses them
 _KEEPALIVE_EXPIRY_S = 30.0
 
 
@@ -379,6 +379,20 @@ def _redirect_target(feed_url: str, response: httpx.Response) -> str:
     return target
 
 
+DRAIN_BYTES = 64 * 1024  # the most read of an answer whose body is not wanted
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read the rest of an answer whose body is not wanted (a 304 has none), so its connection
+    goes back to the pool: a response left unread closes its connection, and every poll would
+    open a new one. Past DRAIN_BYTES the rest is left, and the connection closed."""
+    seen = 0
+    async for chunk in response.aiter_raw():
+        seen += len(chunk)
+        if seen > DRAIN_BYTES:
+            return
+
+
 async def _fetch(
     http: httpx.AsyncClient,
     feed: FeedSource,
@@ -410,6 +424,7 @@ async def _fetch(
                     current = _redirect_target(feed.url, response)
                     continue
                 if status == 304:
+                    await _drain(response)
                     return FeedFetch(
                         body=None,
                         etag=response.headers.get("etag") or feed.etag,

@@ -662,3 +662,33 @@ async def _enter(limiter: HostLimiter, url: str) -> None:
 def test_host_limiter_rejects_zero():
     with pytest.raises(ValueError, match="at least 1"):
         HostLimiter(0)
+
+
+async def test_polls_of_unchanged_feeds_reuse_one_connection(recorder, policy):
+    """A 304 is read to its end, so its connection goes back to the pool: a thousand unchanged
+    feeds on one host cost one connection, not a thousand. (aiohttp's server keeps connections
+    alive; pytest-httpserver's closes them.)"""
+    from aiohttp import web
+
+    async def answer(request: web.Request) -> web.Response:
+        if request.path == "/full":
+            return web.Response(body=FEED, headers={"ETag": '"v2"'})
+        return web.Response(status=304, headers={"ETag": '"v1"'})
+
+    app = web.Application()
+    app.router.add_get("/{name}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with make_client(policy, network_backend=recorder) as http:
+            for _ in range(4):
+                got = await fetch_feed(http, feed_at(f"{base}/same", etag='"v1"'), policy)
+                assert got.status == 304
+            assert (await fetch_feed(http, feed_at(f"{base}/full"), policy)).body == FEED
+            assert (await fetch_feed(http, feed_at(f"{base}/same"), policy)).status == 304
+    finally:
+        await runner.cleanup()
+    assert recorder.hosts == ["127.0.0.1"]
