@@ -20,6 +20,7 @@ SQLITE_ONLY = {
     "open": "each engine opens its own kind of database (a file path; a URL and a pool size)",
     "transaction": "SQLite's one writer: the SQLite row modules group their statements with it",
     "maintenance": "SQLite's connection outside a transaction (VACUUM, checkpoints): retention",
+    "write_one": "SQLite's one writer: a lone statement taken in turn with the transactions",
     "fetch_one": "raw SQL reads of the chat layer's SQLite row modules (bot/store/)",
     "fetch_all": "raw SQL reads of the chat layer's SQLite row modules (bot/store/)",
 }

@@ -34,6 +34,10 @@ class StoreBase:
 
         def transaction(self) -> AbstractAsyncContextManager[None]: ...
 
+        async def write_one(
+            self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+        ) -> None: ...
+
 
 def article_of(r: aiosqlite.Row) -> Article:
     return Article(

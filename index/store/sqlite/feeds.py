@@ -187,13 +187,12 @@ class FeedRows(StoreBase):
         now: datetime,
         next_check_at: datetime,
     ) -> None:
-        async with self.transaction():
-            await self.db.execute(
-                "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(?, title), "
-                "last_polled_at = ?, last_status = ?, last_error = NULL, error_count = 0, "
-                "failing_since = NULL, next_check_at = ? WHERE feed_id = ?",
-                (etag, last_modified, title, to_iso(now), status, to_iso(next_check_at), feed_id),
-            )
+        await self.write_one(
+            "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(?, title), "
+            "last_polled_at = ?, last_status = ?, last_error = NULL, error_count = 0, "
+            "failing_since = NULL, next_check_at = ? WHERE feed_id = ?",
+            (etag, last_modified, title, to_iso(now), status, to_iso(next_check_at), feed_id),
+        )
 
     async def record_fetch_failure(
         self, feed_id: int, *, error: str, now: datetime, next_check_at: datetime, max_failures: int

@@ -153,6 +153,20 @@ class Store(FeedRows, PassageRows, EventRows):
             except sqlite3.Error as exc:
                 raise StoreError(f"commit failed: {exc}") from exc
 
+    async def write_one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> None:
+        """One statement as a transaction of its own (SQLite commits a lone statement by
+        itself): one trip to the database thread where `transaction()` takes three. Taken in
+        turn with the transactions, so it never lands inside another task's."""
+        async with self._write:
+            step = asyncio.ensure_future(self.db.execute(sql, params))
+            try:
+                await asyncio.shield(step)
+            except asyncio.CancelledError:  # it runs to the end in the thread either way
+                await asyncio.wait([step])
+                raise
+            except sqlite3.Error as exc:
+                raise StoreError(f"write failed: {exc}") from exc
+
     @asynccontextmanager
     async def maintenance(self) -> AsyncIterator[aiosqlite.Connection]:
         """The connection outside any transaction, with this process's writers held off: for
@@ -203,6 +217,16 @@ class Store(FeedRows, PassageRows, EventRows):
         published = entry.published_at or now
         chash = content_hash(f"{entry.title}\n{entry.text}")
         key = entry_key(entry)
+        # Most entries of a polled feed were stored as they are: one read, no write
+        # transaction. Safe outside the lock: only this feed's poll writes its entries.
+        seen = await self._one(
+            "SELECT fe.content_hash AS sent, a.article_id, a.story_id FROM feed_entries fe "
+            "JOIN articles a ON a.article_id = fe.article_id "
+            "WHERE fe.feed_id = ? AND fe.entry_key = ?",
+            (feed_id, key),
+        )
+        if seen is not None and seen["sent"] == chash:
+            return EntryOutcome("unchanged", seen["article_id"], seen["story_id"])
         async with self.transaction():
             row = await self._one(
                 "SELECT fe.content_hash AS sent, fe.origin, a.article_id, a.story_id, "
