@@ -195,12 +195,13 @@ def feed_body(feed: int, version: int, started: float) -> bytes:
 
 @dataclass
 class RoundCounts:
-    """What the server saw since the round began: requests per feed, answers per status, and
-    the server's CPU seconds so far (its whole life)."""
+    """What the server saw since the round began: requests per feed, answers per status, the
+    server's CPU seconds so far (its whole life), and the connections the requests came on."""
 
     per_feed: list[int]
     statuses: dict[int, int]
     cpu_s: float
+    connections: int = 0
 
     @property
     def once(self) -> int:
@@ -227,6 +228,7 @@ async def _serve_async(conn: Connection, feeds: int, hosts: int) -> None:
     versions = [0] * feeds
     counts = [0] * feeds
     statuses: Counter[int] = Counter()
+    connections: set[int] = set()  # the transports requests came on (a connection each)
     bodies: dict[int, tuple[int, bytes]] = {}
 
     def validators(feed: int) -> tuple[str, str]:
@@ -243,6 +245,7 @@ async def _serve_async(conn: Connection, feeds: int, hosts: int) -> None:
             statuses[404] += 1
             raise web.HTTPNotFound()
         counts[feed] += 1
+        connections.add(id(request.transport))
         etag, modified = validators(feed)
         headers = {"ETag": etag, "Last-Modified": modified}
         asked = request.headers.get("If-None-Match")
@@ -283,9 +286,10 @@ async def _serve_async(conn: Connection, feeds: int, hosts: int) -> None:
             if message[0] in ("round", "reset"):
                 counts[:] = [0] * feeds
                 statuses.clear()
+                connections.clear()
                 conn.send(None)
             elif message[0] == "counts":
-                conn.send((list(counts), dict(statuses), time.process_time()))
+                conn.send((list(counts), dict(statuses), time.process_time(), len(connections)))
             else:
                 loop.call_soon_threadsafe(stop.set)
                 return
@@ -355,8 +359,8 @@ class FeedServer:
         self._ask(("reset",))
 
     def counts(self) -> RoundCounts:
-        per_feed, statuses, cpu_s = self._ask(("counts",))
-        return RoundCounts(per_feed, statuses, cpu_s)
+        per_feed, statuses, cpu_s, connections = self._ask(("counts",))
+        return RoundCounts(per_feed, statuses, cpu_s, connections)
 
     def cpu_s(self) -> float:
         return self.counts().cpu_s
@@ -379,6 +383,7 @@ class Round:
     doubled: int
     new_articles: int = 0
     failed: int = 0
+    connections: int = 0  # TCP connections the server saw the poller open
     feed_phase_s: float = float("nan")
     own_cores: float = float("nan")  # CPU cores the poller's process kept busy
     server_cores: float = float("nan")
@@ -470,6 +475,7 @@ def make_round(timing: dict[str, float], feeds: int, counts: RoundCounts, **more
         polled_once=counts.once,
         missed=counts.missed,
         doubled=counts.doubled,
+        connections=counts.connections,
         own_cores=timing["own_cores"],
         server_cores=timing["server_cores"],
         database_cores=timing["database_cores"],
@@ -868,6 +874,7 @@ def median_of(rounds: Sequence[Round]) -> dict[str, float]:
         "ok",
         "not_modified",
         "new_articles",
+        "connections",
         "own_cores",
         "server_cores",
         "database_cores",
@@ -908,7 +915,7 @@ def print_report(doc: dict[str, Any]) -> None:
     console.print(f"embedded engine stages: {', '.join(emb['stages'])}")
     table = Table(title="feeds/minute, median per round")
     table.add_column("poller")
-    for column in ("feeds/min", "s", "200", "304", "new", "missed/twice/failed"):
+    for column in ("feeds/min", "s", "200", "304", "new", "connections", "missed/twice/failed"):
         table.add_column(column, justify="right")
     table.add_column("cores: poller/server/db/other", justify="right")
 
@@ -920,6 +927,7 @@ def print_report(doc: dict[str, Any]) -> None:
             _n(med["ok"]),
             _n(med["not_modified"]),
             _n(med["new_articles"]),
+            _n(med["connections"]),
             f"{med['missed']:.0f} / {med['doubled']:.0f} / {med['failed']:.0f}",
             f"{med['own_cores']:.2f} / {med['server_cores']:.2f} / "
             f"{_n(med['database_cores'], 2)} / {med['other_cores']:.2f}",
