@@ -16,16 +16,7 @@ import numpy as np
 
 from index.models import Hit, Passage
 from index.retrieve.passages import embed_text
-from index.store.pg.textsearch import (
-    FTS_VECTOR,
-    TermStats,
-    essential,
-    fts_values,
-    idf,
-    rank_sql,
-    terms,
-    tsquery,
-)
+from index.store.pg.textsearch import FTS_VECTOR, TermStats, fts_values, rank_sql, terms, tsquery
 from index.store.pg.values import read_timestamp
 from index.store.rows import Counts, PassageChange
 
@@ -141,22 +132,17 @@ class PassageRows:
         wanted = terms(expression)
         if not wanted:
             return []
-        passages, counts = await self.term_stats.counts(self.pool, wanted)
-        idfs = [idf(passages, c) for c in counts]
+        idfs = await self.term_stats.idfs(self.pool, wanted)
         first = 3 + len(params)
-        sql = (
+        rows = await self.pool.fetch(
             f"SELECT p.passage_id, {rank_sql('p.fts', first, len(wanted))} AS score "
             "FROM passages p WHERE p.fts @@ to_tsquery('simple', $1) "
-            f"AND {where} ORDER BY score DESC, p.passage_id LIMIT $2"
+            f"AND {where} ORDER BY score DESC, p.passage_id LIMIT $2",
+            " | ".join(wanted),
+            limit,
+            *params,
+            *[value for pair in zip(wanted, idfs, strict=True) for value in pair],
         )
-        ranked = [value for pair in zip(wanted, idfs, strict=True) for value in pair]
-        picked, bound = essential(counts, idfs, passages, limit)
-        if bound > 0:  # candidates from the rarest terms only (see `essential`)
-            query = " | ".join(wanted[i] for i in picked)
-            rows = await self.pool.fetch(sql, query, limit, *params, *ranked)
-            if len(rows) == limit and float(rows[-1][1]) > bound:
-                return [(int(r[0]), float(r[1])) for r in rows]
-        rows = await self.pool.fetch(sql, " | ".join(wanted), limit, *params, *ranked)
         return [(int(r[0]), float(r[1])) for r in rows]
 
     async def mentions(self, expression: str, *, workspace_id: int) -> bool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from index.text import fold
@@ -35,16 +34,6 @@ FTS_VECTOR = (
 # column weighted 2) counts them: 1.375 and 1.57.
 RANK = "ts_rank('{{0, 0, 0.5, 0.69}}', {fts}, {query}, 1)"
 DF_TTL_S = 600.0  # how long a term's document frequency is reused
-# The most RANK gives one query term in any passage: PostgreSQL's ts_rank (calc_rank_or) takes
-# the best-weighted occurrence (0.69 at most, a title's) plus the others' shares, which sum to
-# less than 6/pi^2 of that again, and normalization 1 never divides by less than 1; a phrase's
-# rank (calc_rank_and) is at most 1.
-TERM_BOUND = 0.69 * (1 + 6 / math.pi**2)
-# MaxScore: the query's rarest terms find the candidates while the passages holding them stay
-# within this share of all passages (or this many, or twice the passages asked for); the
-# commoner terms only score them.
-ESSENTIAL_SHARE = 0.02
-ESSENTIAL_MIN = 2_000
 
 _STRING = r'"((?:[^"]|"")*)"(\*?)'  # FTS5 doubles a quote inside a string
 _TERM = re.compile(_STRING)
@@ -90,11 +79,6 @@ class TermStats:
         self._total: tuple[float, int] | None = None
 
     async def idfs(self, pool: Any, wanted: list[str]) -> list[float]:
-        passages, counts = await self.counts(pool, wanted)
-        return [idf(passages, c) for c in counts]
-
-    async def counts(self, pool: Any, wanted: list[str]) -> tuple[int, list[int]]:
-        """(passages, how many contain each term of `wanted`)."""
         now = time.monotonic()
         if self._total is None or now - self._total[0] > self.ttl_s:
             total = await pool.fetchval("SELECT count(*) FROM passages")
@@ -111,28 +95,8 @@ class TermStats:
             if len(self._df) > 50_000:  # forget the oldest half
                 for term in sorted(self._df, key=lambda k: self._df[k][0])[:25_000]:
                     del self._df[term]
-        return self._total[1], [self._df[t][1] for t in wanted]
-
-
-def essential(
-    counts: Sequence[int], idfs: Sequence[float], passages: int, limit: int = 0
-) -> tuple[list[int], float]:
-    """MaxScore's split of a query's terms (their passage counts and inverse document
-    frequencies): the indexes of the rarest, whose passages are the candidates, and the most the
-    others together add to any passage's score. A passage holding none of the rarest scores at
-    most that bound, so when the candidates' `limit`-th best scores more, they hold the top
-    `limit` of the whole query. Every term is essential (bound 0) when all are rare enough. The
-    candidates may number twice `limit`, however many that is."""
-    budget = max(ESSENTIAL_MIN, ESSENTIAL_SHARE * passages, 2 * limit)
-    picked: list[int] = []
-    covered = 0
-    for i in sorted(range(len(counts)), key=lambda i: (counts[i], i)):
-        if picked and covered + counts[i] > budget:
-            break
-        picked.append(i)
-        covered += counts[i]
-    rest = set(range(len(counts))) - set(picked)
-    return sorted(picked), sum(TERM_BOUND * idfs[i] for i in rest)
+        passages = self._total[1]
+        return [idf(passages, self._df[t][1]) for t in wanted]
 
 
 def rank_sql(fts: str, first: int, count: int) -> str:
