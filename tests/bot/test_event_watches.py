@@ -11,7 +11,7 @@ from bot.adapters.cli.render import print_event
 from bot.app import App
 from bot.core import commands
 from index.extract.extractor import ExtractInput, Extractor
-from tests.bot.test_alerts import LATER, alerts, app, clock, entry, publish  # noqa: F401
+from tests.bot.alerts_helpers import LATER, alerts, app_fixture, clock_fixture, entry, publish  # noqa: F401
 from tests.fakes import FakeChat
 from tests.index.test_ingest import Clock
 
