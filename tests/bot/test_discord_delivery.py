@@ -1,45 +1,53 @@
 """Alerts into Discord channels end to end: the real model and extractor, real SQLite, feeds on
 127.0.0.1, and the real WirewatchBot (through DiscordService) logged in to the fake Discord
 (tests/fakediscord/) with two guilds; DiscordChat posts, edits and reconciles there. Nothing
-here asserts on timing: only on what the fake Discord saw."""
+here asserts on timing: only on what the fake Discord saw.
+
+This module: one embed per alert edited in place, digests, channels closed to the bot, the
+invalid-request guard and Discord's embed limits. Failures, kills and restarts are in
+test_discord_delivery_recovery.py; the shared fixtures in discord_delivery_helpers.py."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import signal
-import sys
 import warnings
-from collections.abc import AsyncIterator
-from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
-from bot.app import App, open_app
-from bot.core import commands, feedhealth
-from bot.core.ports import Card, ChatPort, DeliveryError
+from bot.app import App
+from bot.core import commands
+from bot.core.ports import Card, DeliveryError
 from bot.settings import Settings
 from index.extract.extractor import Extractor
 from index.retrieve.embed import Embedder
-from tests.bot.test_alerts import (
-    AL_QAIM,
-    DRILL,
-    HARVEST,
-    ISIS_AMBUSH,
-    LATER,
-    MOSUL,
-    START,
-    entry,
-    serve,
+from tests.bot.alerts_helpers import AL_QAIM, DRILL, HARVEST, ISIS_AMBUSH, LATER, MOSUL, entry
+from tests.bot.discord_delivery_helpers import (
+    ALPHA_WS,
+    BETA_WS,
+    LOBBY,
+    LOBBY_CH,
+    MESSAGES,
+    NEWS,
+    NEWS_CH,
+    OPS,
+    OPS_CH,
+    alerts_of,
+    app_fixture,  # noqa: F401
+    app_settings_fixture,  # noqa: F401
+    assert_within_limits,
+    clock_fixture,  # noqa: F401
+    discord_service,
+    embed_of,
+    fake_fixture,  # noqa: F401
+    fields_of,
+    mosul_alert,
+    opened,
+    service_fixture,  # noqa: F401
+    subscribe,
 )
 from tests.bot.test_discord_ratelimit import Ticks
-from tests.fakediscord import FakeDiscord, FakeGuild, point_discord_at
-from tests.index.test_ingest import Clock, rss
+from tests.fakediscord import FakeDiscord
+from tests.index.ingest_helpers import Clock
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # discord.py imports audioop
@@ -48,129 +56,6 @@ with warnings.catch_warnings():
 from bot.adapters.discord.chat import DiscordChat  # noqa: E402
 from bot.adapters.discord.ratelimit import InvalidRequestGuard  # noqa: E402
 from bot.adapters.discord.service import DiscordService  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-ALPHA, BETA = 700_000_000_000_000_001, 700_000_000_000_000_002
-NEWS, OPS, LOBBY = 710_000_000_000_000_001, 710_000_000_000_000_002, 710_000_000_000_000_003
-GUILDS = [FakeGuild(ALPHA, "Alpha", {NEWS: "news", OPS: "ops"}), FakeGuild(BETA, "Beta", [LOBBY])]
-ALPHA_WS, BETA_WS = f"discord:{ALPHA}", f"discord:{BETA}"
-NEWS_CH, OPS_CH, LOBBY_CH = f"{ALPHA_WS}:{NEWS}", f"{ALPHA_WS}:{OPS}", f"{BETA_WS}:{LOBBY}"
-MESSAGES = rf"/channels/{NEWS}/messages"
-
-# Discord's embed limits (https://discord.com/developers/docs/resources/message#embed-limits).
-LIMITS = {"title": 256, "description": 4096, "fields": 25, "field_name": 256, "field_value": 1024}
-FOOTER_LIMIT, TOTAL_LIMIT = 2048, 6000
-
-
-# ---- fixtures and helpers -----------------------------------------------------------------------
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(START)
-
-
-@pytest.fixture
-def app_settings(settings: Settings, gazetteer_cache: Path) -> Settings:
-    return settings.model_copy(update={"cache_dir": gazetteer_cache.parent})
-
-
-@contextlib.asynccontextmanager
-async def opened(
-    settings: Settings, clock: Clock, embedder: Embedder, extractor: Extractor
-) -> AsyncIterator[App]:
-    async with open_app(settings, embedder=embedder, extractor=extractor, now=clock) as app:
-        yield app
-
-
-@pytest.fixture
-async def app(
-    app_settings: Settings, clock: Clock, real_embedder: Embedder, extractor: Extractor
-) -> AsyncIterator[App]:
-    async with opened(app_settings, clock, real_embedder, extractor) as app:
-        yield app
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord(GUILDS) as server:
-        with point_discord_at(server):
-            yield server
-
-
-@contextlib.asynccontextmanager
-async def discord_service(app: App, fake: FakeDiscord) -> AsyncIterator[DiscordService]:
-    """The real bot, logged in to the fake and ready; closed before the fake is."""
-    settings = app.settings.model_copy(
-        update={
-            "discord_token": SecretStr(fake.token),
-            "discord_api_base": fake.api_base,
-            "discord_gateway_url": fake.gateway_url,
-        }
-    )
-    service = DiscordService(app, settings)
-    # discord.py waits this long for more guilds after READY (2 s by default)
-    service.bot._connection.guild_ready_timeout = 0.05
-    await service.start()
-    try:
-        await asyncio.wait_for(service.wait_ready(), 30)
-        yield service
-    finally:
-        await service.close()
-
-
-@pytest.fixture
-async def service(app: App, fake: FakeDiscord) -> AsyncIterator[DiscordService]:
-    async with discord_service(app, fake) as started:
-        yield started
-
-
-async def subscribe(
-    app: App, httpserver: HTTPServer, path: str, items: list[dict[str, str]], name: str, ws: str
-) -> None:
-    await commands.add_feed(app, serve(httpserver, path, items, name), workspace=ws)
-
-
-async def mosul_alert(app: App, clock: Clock, httpserver: HTTPServer, channel: str) -> None:
-    """Watch Mosul in `channel` (of Alpha) and poll a feed with a Mosul car bomb an hour later."""
-    await commands.watch_add(app, "Mosul", channel=channel)
-    story = [entry("m1", "Car bomb in Mosul", MOSUL, LATER)]
-    await subscribe(app, httpserver, "/a.xml", story, "A", ALPHA_WS)
-    clock.advance(hours=1)
-    await commands.poll_once(app, workspace=ALPHA_WS)
-
-
-async def alerts_of(app: App, channel: str) -> list[dict[str, Any]]:
-    ws = channel.rsplit(":", 1)[0]
-    doc = await commands.list_alerts(app, workspace=ws, channel=channel)
-    return doc["alerts"]  # type: ignore[no-any-return]
-
-
-def embed_of(message: dict[str, Any]) -> dict[str, Any]:
-    [embed] = message["embeds"]
-    return embed  # type: ignore[no-any-return]
-
-
-def fields_of(embed: dict[str, Any]) -> dict[str, str]:
-    return {f["name"]: f["value"] for f in embed.get("fields", [])}
-
-
-def assert_within_limits(embed: dict[str, Any]) -> None:
-    fields = embed.get("fields", [])
-    footer = (embed.get("footer") or {}).get("text", "")
-    assert len(embed.get("title", "")) <= LIMITS["title"]
-    assert len(embed.get("description", "")) <= LIMITS["description"]
-    assert len(fields) <= LIMITS["fields"]
-    for f in fields:
-        assert 0 < len(f["name"]) <= LIMITS["field_name"]
-        assert 0 < len(f["value"]) <= LIMITS["field_value"]
-    assert len(footer) <= FOOTER_LIMIT
-    total = (
-        len(embed.get("title", ""))
-        + len(embed.get("description", ""))
-        + sum(len(f["name"]) + len(f["value"]) for f in fields)
-        + len(footer)
-        + len((embed.get("author") or {}).get("name", ""))
-    )
-    assert total <= TOTAL_LIMIT
 
 
 # ---- 1, 2: one embed per alert, edited in place when another outlet joins -----------------------
@@ -366,108 +251,6 @@ async def test_too_many_403s_pause_delivery_until_they_leave_the_window(
     assert not chat.guard.paused
 
 
-# ---- 5: a 429 is discord.py's to honour ---------------------------------------------------------
-async def test_a_429_is_retried_once_by_discord_py_itself(
-    app: App,
-    clock: Clock,
-    httpserver_ipv4: HTTPServer,
-    fake: FakeDiscord,
-    service: DiscordService,
-) -> None:
-    await mosul_alert(app, clock, httpserver_ipv4, NEWS_CH)
-
-    fake.rate_limit("POST", MESSAGES, retry_after=0.2)
-    report = await commands.deliver_alerts(app, DiscordChat(service.bot))
-    assert (report.sent, report.failed) == (1, 0)
-    posts = fake.requests_to("POST", MESSAGES)
-    assert [r.status for r in posts] == [429, 200]
-    assert posts[0].json["nonce"] == posts[1].json["nonce"]
-    assert len(fake.messages(NEWS)) == 1
-    [alert] = await alerts_of(app, NEWS_CH)
-    assert not alert["pending"] and alert["attempts"] == 0
-    # the bot's own guard saw the 429 that discord.py waited out, as Discord counts it
-    assert service.chat.guard.invalid_requests == 1
-
-
-# ---- 6: killed between the post and the mark ----------------------------------------------------
-class Died(BaseException):
-    """The process ended here (as a SIGKILL would: nothing after it runs)."""
-
-
-class DiesAfterPosting:
-    """A ChatPort that lets the real chat post, then dies before the outbox can mark it."""
-
-    def __init__(self, chat: ChatPort) -> None:
-        self.chat = chat
-
-    def accepts(self, channel: str) -> bool:
-        return self.chat.accepts(channel)
-
-    async def send(self, channel: str, card: Card, *, key: str, retry: bool = False) -> str | None:
-        await self.chat.send(channel, card, key=key, retry=retry)
-        raise Died
-
-    async def edit(self, channel: str, message_ref: str, card: Card) -> None:
-        raise Died
-
-
-async def post_then_die(
-    settings: Settings,
-    clock: Clock,
-    embedder: Embedder,
-    extractor: Extractor,
-    httpserver: HTTPServer,
-    fake: FakeDiscord,
-    term: str,
-    items: list[dict[str, str]],
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A watch on `term`, a feed of `items` polled, its alert posted and the process killed
-    before marking it: (the alert as stored then, the one message in the channel)."""
-    async with (
-        opened(settings, clock, embedder, extractor) as app,
-        discord_service(app, fake) as service,
-    ):
-        await commands.watch_add(app, term, channel=NEWS_CH)
-        await subscribe(app, httpserver, "/a.xml", items, "A", ALPHA_WS)
-        clock.advance(hours=1)
-        await commands.poll_once(app, workspace=ALPHA_WS)
-        with pytest.raises(Died):
-            await commands.deliver_alerts(app, DiesAfterPosting(DiscordChat(service.bot)))
-        [alert] = await alerts_of(app, NEWS_CH)
-    [posted] = fake.messages(NEWS)
-    return alert, posted
-
-
-async def test_killed_between_post_and_mark_gives_one_message(
-    app_settings: Settings,
-    clock: Clock,
-    real_embedder: Embedder,
-    extractor: Extractor,
-    httpserver_ipv4: HTTPServer,
-    fake: FakeDiscord,
-) -> None:
-    story = [entry("m1", "Car bomb in Mosul", MOSUL, LATER)]
-    alert, posted = await post_then_die(
-        app_settings, clock, real_embedder, extractor, httpserver_ipv4, fake, "Mosul", story
-    )
-    assert alert["pending"] and alert["delivered_at"] is None
-
-    fake.nonce_window_s = 0  # the restart comes long after Discord forgot the nonce
-    async with (
-        opened(app_settings, clock, real_embedder, extractor) as app,
-        discord_service(app, fake) as service,
-    ):
-        report = await commands.deliver_alerts(app, DiscordChat(service.bot))
-        assert (report.sent, report.failed) == (1, 0)
-        [alert] = await alerts_of(app, NEWS_CH)
-        assert alert["delivered_at"] is not None and not alert["pending"]
-        assert (await commands.deliver_alerts(app, DiscordChat(service.bot))).alerts == 0
-    assert fake.messages(NEWS) == [posted]
-    assert fake.edits == []  # found as it was posted: nothing to bring up to date
-    assert len(fake.requests_to("POST", MESSAGES)) == 1
-    assert len(fake.requests_to("GET", MESSAGES)) == 1  # the history read
-
-
 # ---- 7: an oversize article stays within Discord's limits ---------------------------------------
 @pytest.mark.slow
 async def test_a_huge_article_and_title_fit_discords_embed_limits(
@@ -496,202 +279,3 @@ async def test_a_huge_article_and_title_fit_discords_embed_limits(
     assert_within_limits(embed)
     assert embed["title"].startswith("Car bomb in Mosul market") and embed["title"].endswith("…")
     assert embed["footer"]["text"].startswith("alert ")
-
-
-# ---- 8: feed failing and recovered notices ------------------------------------------------------
-async def test_a_failing_feed_gives_one_notice_and_one_on_recovery(
-    app: App,
-    clock: Clock,
-    httpserver_ipv4: HTTPServer,
-    fake: FakeDiscord,
-    service: DiscordService,
-) -> None:
-    grace = timedelta(seconds=app.settings.feed_notice_after_s)
-    await commands.watch_add(app, "Mosul", channel=NEWS_CH)
-    httpserver_ipv4.expect_request("/down.xml").respond_with_data("busy", status=503)
-    url = httpserver_ipv4.url_for("/down.xml")
-    await commands.add_feed(app, url, name="Down Outlet", workspace=ALPHA_WS, channel=OPS_CH)
-    chat = DiscordChat(service.bot)
-
-    async def cycle(**advance: float) -> int:
-        clock.advance(**advance)
-        await commands.poll_due(app)
-        recorded = await feedhealth.check_feed_health(app.store, now=clock.now, grace=grace)
-        await feedhealth.deliver_notices(app.store, chat, now=clock.now, policy=app.alert_policy)
-        return recorded
-
-    assert await cycle(minutes=1) == 0  # failing, within the grace: nothing said
-    for _ in range(12):  # failing for longer than the grace (each poll after its backoff)
-        await cycle(minutes=30)
-    [notice] = await fake.wait_for_messages(OPS, 1)
-    embed = embed_of(notice)
-    assert "Down Outlet" in embed["title"] + embed.get("description", "")
-    assert_within_limits(embed)
-    assert fake.messages(NEWS) == []
-    assert await cycle(hours=1) == 0 and len(fake.messages(OPS)) == 1  # said once
-
-    httpserver_ipv4.clear()
-    story = [entry("m1", "Car bomb in Mosul", MOSUL, clock.now)]
-    httpserver_ipv4.expect_request("/down.xml").respond_with_data(
-        rss(story, title="Down Outlet"), content_type="application/rss+xml"
-    )
-    for _ in range(12):
-        await cycle(hours=2)
-        if len(fake.messages(OPS)) == 2:
-            break
-    first, recovered = fake.messages(OPS)
-    assert first["id"] == notice["id"]
-    embed = embed_of(recovered)
-    assert "Down Outlet" in embed["title"] + embed.get("description", "")
-    assert embed["title"] != embed_of(notice)["title"]
-    assert_within_limits(embed)
-
-
-# ---- 9: `wirewatch run` stops cleanly on SIGTERM ------------------------------------------------
-def run_env(
-    tmp_path: Path, model_cache: Path, gazetteer_cache: Path, fake: FakeDiscord, **more: str
-) -> dict[str, str]:
-    """The environment of a `wirewatch run` subprocess against the fake Discord, with the
-    session's model cache and gazetteer (`more`: further variables)."""
-    cache = tmp_path / "cache"
-    cache.mkdir(exist_ok=True)
-    if not (cache / "gazetteer").exists():
-        (cache / "gazetteer").symlink_to(gazetteer_cache, target_is_directory=True)
-    return {
-        **os.environ,
-        "WIREWATCH_DATA_DIR": str(tmp_path / "data"),
-        "WIREWATCH_DISCORD_TOKEN": fake.token,
-        "WIREWATCH_DISCORD_API_BASE": fake.api_base,
-        "WIREWATCH_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "WIREWATCH_ALLOWED_NETWORKS": "127.0.0.1/32",
-        "WIREWATCH_MODEL_CACHE_DIR": str(model_cache),
-        "WIREWATCH_CACHE_DIR": str(cache),
-        "HF_HUB_OFFLINE": "1",
-        **more,
-    }
-
-
-async def start_run(env: dict[str, str], log_path: Path) -> asyncio.subprocess.Process:
-    """`python -m bot run` with `env`, stdout and stderr into `log_path`."""
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    try:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=ROOT,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log_fd,
-            stderr=log_fd,
-        )
-    finally:
-        os.close(log_fd)
-
-
-@pytest.mark.slow
-async def test_wirewatch_run_stops_cleanly_on_sigterm(
-    tmp_path: Path,
-    model_cache: Path,
-    gazetteer_cache: Path,
-    extractor: Extractor,  # builds the gazetteer the process loads
-    fake: FakeDiscord,
-) -> None:
-    log_path = tmp_path / "run.log"
-    env = run_env(tmp_path, model_cache, gazetteer_cache, fake)
-    process = await start_run(env, log_path)
-    try:
-        await fake.wait_until(
-            lambda: True if fake.connected and fake.sync_count else None,
-            timeout=180,
-            what="the bot to connect and sync its commands",
-        )
-        process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(process.wait(), 30)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    log = log_path.read_text(encoding="utf-8", errors="replace")
-    assert code == 0, log
-    await fake.wait_disconnected()
-    assert "stopping" in log and "stopped" in log.split("stopping", 1)[1], log
-    assert "Traceback" not in log, log
-
-
-async def test_a_post_found_after_a_restart_is_brought_up_to_date(
-    app_settings: Settings,
-    clock: Clock,
-    real_embedder: Embedder,
-    extractor: Extractor,
-    httpserver_ipv4: HTTPServer,
-    fake: FakeDiscord,
-) -> None:
-    """Posted, killed before the mark; another outlet joins the story before the restart: the
-    message found in the history shows both sources, not the first post's one."""
-    first = [entry("is1", "Convoy ambushed near Palmyra", ISIS_AMBUSH, LATER)]
-    _, posted = await post_then_die(
-        app_settings, clock, real_embedder, extractor, httpserver_ipv4, fake, "ISIL", first
-    )
-    assert fields_of(embed_of(posted))["Source"] == "A"
-
-    fake.nonce_window_s = 0
-    again = ISIS_AMBUSH + " Relatives of the soldiers gathered outside the hospital in Homs."
-    second = [
-        entry("b1", "Nine soldiers killed near Palmyra", again, LATER, "https://b.example/b1")
-    ]
-    async with (
-        opened(app_settings, clock, real_embedder, extractor) as app,
-        discord_service(app, fake) as service,
-    ):
-        await subscribe(app, httpserver_ipv4, "/b.xml", second, "B", ALPHA_WS)
-        clock.advance(hours=1)
-        await commands.poll_once(app, workspace=ALPHA_WS)
-        [alert] = await alerts_of(app, NEWS_CH)
-        assert alert["sources"] == ["A", "B"] and alert["version"] == 2
-        report = await commands.deliver_alerts(app, DiscordChat(service.bot))
-        assert (report.sent, report.failed) == (1, 0)
-        assert not (await alerts_of(app, NEWS_CH))[0]["pending"]
-    [message] = fake.messages(NEWS)
-    assert message["id"] == posted["id"]
-    assert fields_of(embed_of(message))["Sources"] == "A, B"
-    assert len(fake.requests_to("POST", MESSAGES)) == 1
-
-
-async def test_a_notice_posted_before_a_kill_is_not_posted_again(
-    app: App,
-    clock: Clock,
-    httpserver_ipv4: HTTPServer,
-    fake: FakeDiscord,
-    service: DiscordService,
-) -> None:
-    grace = timedelta(seconds=app.settings.feed_notice_after_s)
-    httpserver_ipv4.expect_request("/down.xml").respond_with_data("busy", status=503)
-    url = httpserver_ipv4.url_for("/down.xml")
-    await commands.add_feed(app, url, name="Down Outlet", workspace=ALPHA_WS, channel=OPS_CH)
-    recorded = 0
-    for _ in range(12):
-        clock.advance(minutes=30)
-        await commands.poll_due(app)
-        recorded += await feedhealth.check_feed_health(app.store, now=clock.now, grace=grace)
-    assert recorded == 1
-    with pytest.raises(Died):
-        await feedhealth.deliver_notices(
-            app.store,
-            DiesAfterPosting(DiscordChat(service.bot)),
-            now=clock.now,
-            policy=app.alert_policy,
-        )
-    [posted] = fake.messages(OPS)
-    fake.nonce_window_s = 0
-    posted_count = await feedhealth.deliver_notices(
-        app.store, DiscordChat(service.bot), now=clock.now, policy=app.alert_policy
-    )
-    assert posted_count == 1
-    assert fake.messages(OPS) == [posted] and fake.edits == []
-    assert len(fake.requests_to("POST", rf"/channels/{OPS}/messages")) == 1
-    again = await feedhealth.deliver_notices(
-        app.store, DiscordChat(service.bot), now=clock.now, policy=app.alert_policy
-    )
-    assert again == 0

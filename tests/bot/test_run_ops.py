@@ -22,12 +22,12 @@ from bot.app import open_app
 from bot.core import commands
 from bot.settings import Settings
 from index.extract.extractor import Extractor
-from tests.bot.test_discord_delivery import (  # noqa: F401
+from tests.bot.discord_delivery_helpers import (  # noqa: F401
     ALPHA,
     ALPHA_WS,
     NEWS,
     NEWS_CH,
-    fake,
+    fake_fixture,
     run_env,
     start_run,
 )
