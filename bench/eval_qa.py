@@ -66,6 +66,8 @@ plain baselines over the same stored articles; and refusals on questions the new
 mode, rounded down to 3 decimals, to `eval_qa_baseline.json`; `tests/bot/test_eval_qa.py` fails
 when one drops below it. Floors only rise. The other figures and the baselines are reported,
 not gated.
+The parts: bench/eval_qa_items.py (the questions, the evidence feed), bench/eval_qa_score.py
+(the figures, the diagnosis) and bench/eval_qa_report.py (the printed table).
 
   .venv/bin/python bench/eval_qa.py [--parallel] [--backends fp32,onnx-int8] [--json]
       [--update-baseline]
@@ -77,121 +79,49 @@ import argparse
 import json
 import math
 import os
-import re
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, get_args
-from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `bot`
 
 from bench import pgserver, qa_baselines  # noqa: E402
+from bench.eval_qa_items import (  # noqa: E402
+    MANIFEST,
+    QA_FILE,
+    distractor_files,
+    evidence_feed,
+    evidence_url,
+    load_items,
+    load_unanswerable,
+    question_lines,
+    shared_data_dir,
+)
+from bench.eval_qa_report import print_table  # noqa: E402
+from bench.eval_qa_score import (  # noqa: E402
+    MODES,
+    K,
+    diagnose,
+    score,
+    score_plain,
+    score_unanswerable,
+)
+from bench.eval_qa_score import _within as _within  # noqa: E402  (read by tests/bot)
 from bench.load import busy_cpu_s, finite  # noqa: E402
-from bot.core.answer import NOTHING, UNMENTIONED  # noqa: E402
 from bot.demo import serve_feeds  # noqa: E402
 from index.retrieve.embed import BackendChoice  # noqa: E402
 
 BASELINE = Path(__file__).with_name("eval_qa_baseline.json")
-UNANSWERABLE = Path(__file__).with_name("qa_unanswerable.jsonl")
-QA_FILE = Path("realtimeqa_news") / "realtimeqa_dev.jsonl"
-MANIFEST = Path("news_feeds") / "manifest.jsonl"
-MODES = ("bm25", "dense", "hybrid")
 FIGURES = ("recall_at_1", "recall_at_5", "answer_contains_gold")
 PLAIN = qa_baselines.BASELINES
-K = 5
-DEEP = 10  # recall@10
-EVIDENCE_URL = "https://evidence.example/"
-TITLE_WORDS = 12
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 Log = Callable[[str], None]
-
-
-def shared_data_dir() -> Path | None:
-    """`WIREWATCH_SHARED_DATA` when set, else `../shared/data` beside the project root; None
-    when the questions or the feed manifest are not there."""
-    env = os.environ.get("WIREWATCH_SHARED_DATA")
-    folder = Path(env) if env else ROOT.parent / "shared" / "data"
-    return folder if (folder / QA_FILE).is_file() and (folder / MANIFEST).is_file() else None
-
-
-def load_items(shared: Path) -> list[dict[str, Any]]:
-    text = (shared / QA_FILE).read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def load_unanswerable(path: Path = UNANSWERABLE) -> list[dict[str, Any]]:
-    """The questions about events the corpus does not hold: {"question", "as_of"} a line."""
-    text = path.read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def distractor_files(shared: Path) -> list[Path]:
-    """Every feed capture listed in the manifest, in its order."""
-    lines = (shared / MANIFEST).read_text(encoding="utf-8").splitlines()
-    return [shared / "news_feeds" / json.loads(line)["file"] for line in lines if line.strip()]
-
-
-def evidence_url(item: dict[str, Any]) -> str:
-    return EVIDENCE_URL + str(item["id"])
-
-
-def question_date(value: str) -> datetime:
-    """`2020/01/10` or `2020-01-10`, at 12:00 UTC."""
-    year, month, day = (int(part) for part in re.split(r"[/-]", value.strip())[:3])
-    return datetime(year, month, day, 12, tzinfo=UTC)
-
-
-def _xml(text: str) -> str:
-    return escape(_CONTROL.sub(" ", text))
-
-
-def evidence_feed(items: Sequence[dict[str, Any]]) -> bytes:
-    """One RSS 2.0 feed: an item per evidence text. The title is the evidence's opening words,
-    so neither the question nor the answer is given to the index."""
-    rows = []
-    for item in items:
-        words = " ".join(item["evidence_text"].split()).split(" ")
-        title = " ".join(words[:TITLE_WORDS]) + (" …" if len(words) > TITLE_WORDS else "")
-        when = format_datetime(question_date(item["question_date"]), usegmt=True)
-        rows.append(
-            f"<item><title>{_xml(title)}</title><link>{_xml(evidence_url(item))}</link>"
-            f'<guid isPermaLink="false">{_xml(str(item["id"]))}</guid>'
-            f"<pubDate>{when}</pubDate>"
-            f"<description>{_xml(item['evidence_text'])}</description></item>"
-        )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        "<title>News quiz evidence</title><link>https://evidence.example/</link>"
-        f"<description>evaluation</description>{''.join(rows)}</channel></rss>"
-    ).encode()
-
-
-def question_lines(items: Sequence[dict[str, Any]]) -> list[str]:
-    """The `ask --batch` input: a JSON object a line, each question asked as of its date (a
-    quiz's "this week" is the week it was written)."""
-    return [
-        json.dumps(
-            {
-                "question": " ".join(item["question"].split()),
-                "as_of": item["question_date"].replace("/", "-") + "T23:59:59Z",
-            }
-        )
-        for item in items
-    ]
-
-
-def normalise(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def _wirewatch() -> list[str]:
@@ -251,247 +181,6 @@ def article_ids_by_url(db_path: Path) -> dict[str, int]:
     with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True) as db:
         rows = db.execute("SELECT url, article_id FROM articles WHERE url IS NOT NULL").fetchall()
     return {str(url): int(article_id) for url, article_id in rows}
-
-
-def _first_articles(retrieved: Sequence[dict[str, Any]], n: int) -> list[int]:
-    out: list[int] = []
-    for hit in retrieved:
-        if hit["article_id"] not in out:
-            out.append(hit["article_id"])
-            if len(out) == n:
-                break
-    return out
-
-
-def _rank(articles: Sequence[int], wanted: int | None) -> int | None:
-    """1-based rank of `wanted` among `articles`, None when absent."""
-    return articles.index(wanted) + 1 if wanted in articles else None
-
-
-def refused(doc: dict[str, Any]) -> bool:
-    """The answer says nothing relevant was found (`bot.core.answer.NOTHING`)."""
-    return NOTHING in doc["answer"]
-
-
-_UNMENTIONED = UNMENTIONED.partition("{")[0]
-
-
-def unmentioned(doc: dict[str, Any]) -> bool:
-    """The answer says no stored report names something the question names."""
-    return _UNMENTIONED in doc["answer"]
-
-
-def caveated(doc: dict[str, Any]) -> bool:
-    """The answer says none of its citations names something the question names."""
-    return bool(doc.get("not_cited"))
-
-
-def declined(doc: dict[str, Any]) -> bool:
-    """The answer does not present stored news as covering the question: refused, cited
-    nothing, or said the stored reports never name what it asks about."""
-    return refused(doc) or not doc["citations"] or unmentioned(doc)
-
-
-def score(
-    items: Sequence[dict[str, Any]], docs: Sequence[dict[str, Any]], ids: dict[str, int]
-) -> dict[str, Any]:
-    """The figures of one mode: `docs` are its `ask` documents, in the items' order."""
-    if len(docs) != len(items):
-        raise RuntimeError(f"{len(docs)} answers for {len(items)} questions")
-    at_1 = at_5 = at_10 = short = gold = timed = cited = uncited = refusals = lost = unnamed = 0
-    uncited_names = 0
-    ranks: list[int | None] = []
-    for item, doc in zip(items, docs, strict=True):
-        wanted = ids.get(evidence_url(item))
-        first = _first_articles(doc["retrieved"], DEEP)
-        rank = _rank(first, wanted)
-        ranks.append(rank)
-        at_1 += rank == 1
-        at_5 += rank is not None and rank <= K
-        at_10 += rank is not None
-        short += len(first) < DEEP
-        gold += normalise(item["answer_text"]) in normalise(doc["answer"])
-        timed += "time" in doc["filters"]
-        cited += any(c["article_id"] == wanted for c in doc["citations"])
-        uncited += not doc["citations"]
-        refusals += refused(doc)
-        unnamed += unmentioned(doc)
-        uncited_names += caveated(doc)
-        lost += refused(doc) and rank is not None and rank <= K
-    n = len(items)
-    return {
-        "recall_at_1": at_1 / n,
-        "recall_at_5": at_5 / n,
-        "answer_contains_gold": gold / n,
-        "time_filters": timed,
-        "recall_at_10": at_10 / n,
-        "short_of_10": short,
-        "cited": cited / n,
-        "no_citation": uncited / n,
-        "refused": refusals / n,
-        "unmentioned": unnamed / n,
-        "not_cited": uncited_names / n,
-        "refused_evidence_at_5": lost,
-        "ranks": ranks,
-    }
-
-
-def score_plain(
-    items: Sequence[dict[str, Any]],
-    found: Sequence[qa_baselines.Ranking],
-    ids: dict[str, int],
-) -> dict[str, Any]:
-    """The figures of one plain baseline (no answer: "cited" and the rates are not defined;
-    "answer contains gold" reads the top passage, pasted whole)."""
-    at_1 = at_5 = at_10 = gold = 0
-    ranks: list[int | None] = []
-    for item, ranking in zip(items, found, strict=True):
-        rank = _rank(ranking.articles, ids.get(evidence_url(item)))
-        ranks.append(rank)
-        at_1 += rank == 1
-        at_5 += rank is not None and rank <= K
-        at_10 += rank is not None
-        gold += normalise(item["answer_text"]) in normalise(ranking.top_passage)
-    n = len(items)
-    return {
-        "recall_at_1": at_1 / n,
-        "recall_at_5": at_5 / n,
-        "recall_at_10": at_10 / n,
-        "answer_contains_gold": gold / n,
-        "ranks": ranks,
-    }
-
-
-def score_unanswerable(
-    docs: Sequence[dict[str, Any]], kinds: Sequence[str] | None = None
-) -> dict[str, Any]:
-    """One mode's answers to the questions the corpus cannot answer; with `kinds` (each
-    question's), the same rates per kind under "kinds"."""
-    n = max(len(docs), 1)
-    rates: dict[str, Any] = {
-        "n": len(docs),
-        "refused": sum(map(refused, docs)) / n,
-        "no_citation": sum(not d["citations"] for d in docs) / n,
-        "refused_or_uncited": sum(refused(d) or not d["citations"] for d in docs) / n,
-        "unmentioned": sum(map(unmentioned, docs)) / n,
-        "declined": sum(map(declined, docs)) / n,
-        "not_cited": sum(map(caveated, docs)) / n,
-        "declined_or_caveated": sum(declined(d) or caveated(d) for d in docs) / n,
-        "relaxed": sum(bool(d["relaxed"]) for d in docs),
-    }
-    if kinds is not None:
-        rates["kinds"] = {
-            kind: score_unanswerable([d for d, k in zip(docs, kinds, strict=True) if k == kind])
-            for kind in dict.fromkeys(kinds)
-        }
-    return rates
-
-
-def _within(filters: dict[str, Any], published_at: str | None) -> bool:
-    """Whether an article published at `published_at` passes the answer's time filter (by
-    day, as the store filters: since's day to the day before until)."""
-    time = filters.get("time")
-    if time is None or published_at is None:
-        return True
-    day = datetime.fromisoformat(published_at).astimezone(UTC).date()
-    since, until = time.get("since"), time.get("until")
-    if since and day < datetime.fromisoformat(since).astimezone(UTC).date():
-        return False
-    return not (until and day > (datetime.fromisoformat(until) - timedelta(microseconds=1)).date())
-
-
-SOFT = ("places", "actors", "event_types")
-
-
-def diagnose(
-    items: Sequence[dict[str, Any]],
-    plain: dict[str, Any],
-    modes: dict[str, Any],
-    docs: dict[str, list[dict[str, Any]]],
-    ids: dict[str, int],
-    published: dict[int, str],
-    against: str = "hybrid",
-) -> dict[str, Any]:
-    """Where the points go: the questions the plain whole-article baseline has at 5 and
-    `against` does not, counted by what `ask` did on them (first cause that applies):
-
-    - time_excluded: a time filter was kept and the evidence's date is outside it;
-    - not_retrieved: the evidence is not among the passages `ask` retrieved (30);
-    - ranked_below_10 / ranked_6_to_10: it is, but its article comes after the first 10
-      distinct articles there, or 6th to 10th;
-    each of the last three with `_soft` when places, groups or kinds of event were in the
-    filters (they rank the articles naming them first);
-    and beside them how many had each kind of filter (`with_filter`), how many the other `ask`
-    modes have at 5 and how many answers relaxed a filter. Also the reverse (`gained`): the
-    questions `against` has at 5 and the baseline does not; and over every dev question, per
-    kind of filter in the answer (`by_filter`): how many questions, and how many of them the
-    baseline and `against` have at 5."""
-    base = plain["dense_article"]["ranks"]
-    mine = modes[against]["ranks"]
-    causes: dict[str, int] = {}
-    kinds: dict[str, int] = {}
-    others = {mode: 0 for mode in MODES if mode != against}
-    relaxed = 0
-    lost: list[dict[str, Any]] = []
-    for i, item in enumerate(items):
-        if not (base[i] is not None and base[i] <= K) or (mine[i] is not None and mine[i] <= K):
-            continue
-        doc = docs[against][i]
-        filters = doc["filters"]
-        soft = [name for name in SOFT if name in filters]
-        wanted = ids.get(evidence_url(item))
-        if not _within(filters, published.get(wanted) if wanted is not None else None):
-            cause = "time_excluded"
-        else:
-            if mine[i] is not None:
-                cause = "ranked_6_to_10"
-            elif any(h["article_id"] == wanted for h in doc["retrieved"]):
-                cause = "ranked_below_10"
-            else:
-                cause = "not_retrieved"
-            cause += "_soft" if soft else ""
-        causes[cause] = causes.get(cause, 0) + 1
-        for kind in [*SOFT, "time"] if filters else ["none"]:
-            if kind in filters or kind == "none":
-                kinds[kind] = kinds.get(kind, 0) + 1
-        relaxed += bool(doc["relaxed"])
-        for mode in others:
-            rank = modes[mode]["ranks"][i]
-            others[mode] += rank is not None and rank <= K
-        lost.append(
-            {
-                "id": item["id"],
-                "cause": cause,
-                "plain_rank": base[i],
-                "rank": mine[i],
-                "filters": sorted(filters),
-                "relaxed": doc["relaxed"],
-                "as_of": doc["as_of"],
-            }
-        )
-    by_filter: dict[str, dict[str, int]] = {}
-    for i, doc in enumerate(docs[against]):
-        present = [k for k in (*SOFT, "time") if k in doc["filters"]] or ["none"]
-        for kind in present:
-            row = by_filter.setdefault(kind, {"n": 0, "plain_at_5": 0, "at_5": 0})
-            row["n"] += 1
-            row["plain_at_5"] += base[i] is not None and base[i] <= K
-            row["at_5"] += mine[i] is not None and mine[i] <= K
-    gained = sum(
-        (mine[i] is not None and mine[i] <= K) and not (base[i] is not None and base[i] <= K)
-        for i in range(len(items))
-    )
-    return {
-        "against": against,
-        "lost": len(lost),
-        "causes": dict(sorted(causes.items(), key=lambda kv: -kv[1])),
-        "with_filter": kinds,
-        "by_filter": by_filter,
-        "relaxed": relaxed,
-        "other_modes_at_5": others,
-        "gained": gained,
-        "questions": lost,
-    }
 
 
 def _ask_args(batch: Path, mode: str) -> list[str]:
@@ -683,88 +372,6 @@ def floors_for(baseline: dict[str, Any], backend: str) -> dict[str, Any]:
 def tolerance_for(baseline: dict[str, Any], backend: str, default: float) -> float:
     """How far below its floors a backend's run may fall (its own, where it has one)."""
     return float(baseline.get("backends", {}).get(backend, {}).get("tolerance", default))
-
-
-PLAIN_LABELS = {
-    "dense_article": "plain dense, whole article",
-    "dense_passage": "plain dense, best passage",
-    "bm25": "plain BM25 (FTS5)",
-}
-
-
-def _cell(value: float | None) -> str:
-    return f"{value:>8.3f}" if value is not None else f"{'n/a':>8}"
-
-
-def print_table(figures: dict[str, Any]) -> None:
-    modes = figures["modes"]
-    print(f"embedding model: {figures.get('model', '?')}")
-    print(
-        f"RealTimeQA dev: {figures['n']} questions; {figures['evidence_stored']} evidence "
-        f"articles stored among {figures['articles']} articles "
-        f"({figures['distractor_files']} distractor feed files)"
-    )
-    columns = ("@1", "@5", "@10", "cited", "gold", "no cite", "refused", "unnamed", "uncited")
-    print(f"{'':<30}" + "".join(f"{c:>8}" for c in columns))
-    plain = figures.get("plain", {})
-    for name in PLAIN if plain else ():
-        row = plain[name]
-        cells: list[float | None] = [row["recall_at_1"], row["recall_at_5"], row["recall_at_10"]]
-        cells += [None, row["answer_contains_gold"], None, None, None, None]
-        print(f"{PLAIN_LABELS[name]:<30}" + "".join(map(_cell, cells)))
-    for mode in MODES:
-        row = modes[mode]
-        cells = [row["recall_at_1"], row["recall_at_5"], row["recall_at_10"], row["cited"]]
-        cells += [row["answer_contains_gold"], row["no_citation"], row["refused"]]
-        cells += [row["unmentioned"], row["not_cited"]]
-        print(f"{'ask --mode ' + mode:<30}" + "".join(map(_cell, cells)))
-    if plain:
-        print(
-            f"(plain: no answer, so no citations; gold: the top passage pasted whole; passage "
-            f"vectors {figures['plain_passage_vectors']}; {figures['plain_s']:.1f} s)"
-        )
-    lost = ", ".join(f"{m} {modes[m]['refused_evidence_at_5']}" for m in MODES)
-    print(f"(refused although the evidence was among the first 5 articles retrieved: {lost})")
-    short = ", ".join(f"{m} {modes[m]['short_of_10']}" for m in MODES)
-    print(f"(ask @10: its 30 retrieved passages held fewer than 10 articles for: {short})")
-    absent = figures["unanswerable"]
-    print(f"\nNot in the corpus: {absent['n']} questions (bench/{UNANSWERABLE.name})")
-    heads = ("refused", "no cite", "unnamed", "declined", "uncited", "either")
-    print(f"{'':<36}" + "".join(f"{c:>10}" for c in heads))
-    for mode in MODES:
-        every = absent["modes"][mode]
-        for kind, rates in [("all", every), *every.get("kinds", {}).items()]:
-            shown = (rates["refused"], rates["no_citation"], rates["unmentioned"])
-            label = f"ask --mode {mode}, {kind} ({rates.get('n', '?')})"
-            shown += (rates["declined"], rates["not_cited"], rates["declined_or_caveated"])
-            print(f"{label:<36}" + "".join(f"{v:>10.3f}" for v in shown))
-    print()
-    print(f"{'time filters kept':<24}" + "".join(f"{modes[m]['time_filters']:>10}" for m in MODES))
-    print(
-        f"{'s per question':<24}" + "".join(f"{modes[m]['s_per_question']:>10.3f}" for m in MODES)
-    )
-    print(
-        f"poll (evidence) {figures['poll_s']:.1f} s, ingest (distractors) "
-        f"{figures['ingest_s']:.1f} s, whole run {figures['total_s']:.1f} s"
-        + (", the three modes asked at once" if figures["parallel_asks"] else "")
-    )
-    print(f"CPU cores kept busy by other processes: {figures['other_load_cores']:.2f}")
-    for mode, found in (figures.get("diagnosis") or {}).items():
-        print(
-            f"\nwhole-article baseline at 5, ask --mode {mode} not: {found['lost']} questions "
-            f"({found['gained']} the other way round); {found['relaxed']} of them relaxed a "
-            "filter; at 5 in the other modes: "
-            + ", ".join(f"{m} {n}" for m, n in found["other_modes_at_5"].items())
-        )
-        for cause, count in found["causes"].items():
-            print(f"  {cause:<28}{count:>4}")
-        kinds = ", ".join(f"{kind} {n}" for kind, n in found["with_filter"].items())
-        print(f"  filters on them: {kinds}")
-        rows = "; ".join(
-            f"{kind} {row['n']} (plain {row['plain_at_5']}, ask {row['at_5']})"
-            for kind, row in found["by_filter"].items()
-        )
-        print(f"  all questions by filter, at 5: {rows}")
 
 
 def main(argv: list[str] | None = None) -> int:
