@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from index.extract.actors import actor_key
 from index.extract.events import Event, describe, event_doc
-from index.models import Article, RawEntry
+from index.models import Article, FeedSource, RawEntry
 from index.retrieve.passages import content_hash
+from index.timeutil import TimeReader
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -243,3 +244,52 @@ def event_from_row(r: aiosqlite.Row) -> dict[str, Any]:
         "sentences": json.loads(r["sentences"]),
         "main": bool(r["main"]),
     }
+
+
+# ---- rows -> values, on either engine (`read_time`: the engine's time reader) ---------------
+def feed_row_of(r: Any, read_time: TimeReader) -> FeedRow:
+    """A `feeds` row joined with its subscription (`sub_name`, `sub_interval`) and its entry
+    count (`articles`)."""
+    return FeedRow(
+        feed_id=r["feed_id"],
+        url=r["url"],
+        name=r["sub_name"] or r["title"],
+        kind=r["kind"],
+        interval_s=r["sub_interval"],
+        last_polled_at=read_time(r["last_polled_at"]),
+        last_status=r["last_status"],
+        last_error=r["last_error"],
+        error_count=r["error_count"],
+        next_check_at=read_time(r["next_check_at"]) or datetime.min,
+        articles=r["articles"],
+        enabled=bool(r["enabled"]),
+        failing_since=read_time(r["failing_since"]),
+    )
+
+
+def feed_source_of(r: Any) -> FeedSource:
+    """A `feeds` row as the poller takes it."""
+    return FeedSource(
+        feed_id=r["feed_id"],
+        url=r["url"],
+        interval_s=r["interval_s"],
+        title=r["title"],
+        etag=r["etag"],
+        last_modified=r["last_modified"],
+        error_count=r["error_count"],
+    )
+
+
+def read_article(r: Any, read_time: TimeReader) -> Article:
+    """An `articles` row."""
+    return Article(
+        article_id=r["article_id"],
+        story_id=r["story_id"],
+        url=r["url"],
+        title=r["title"],
+        text=r["text"],
+        source=r["source"],
+        published_at=read_time(r["published_at"]) or datetime.min,
+        first_seen_at=read_time(r["first_seen_at"]) or datetime.min,
+        content_hash=r["content_hash"],
+    )

@@ -34,7 +34,15 @@ from index.store.pg.migrate import migrate
 from index.store.pg.passages import PassageRows
 from index.store.pg.textsearch import TermStats
 from index.store.pg.values import read_timestamp, timestamp
-from index.store.rows import EntryOutcome, FeedRow, Story, entry_key
+from index.store.rows import (
+    EntryOutcome,
+    FeedRow,
+    Story,
+    entry_key,
+    feed_row_of,
+    feed_source_of,
+    read_article,
+)
 
 # Transaction-scoped advisory locks: the change feed's tail (a constant bigint), and the locks
 # of `save_entry` (two 32-bit namespaces: the hash of a feed's entry key, of a link). Every
@@ -163,24 +171,7 @@ class PgStore(PassageRows, EventRows):
             "WHERE s.workspace_id = $1 ORDER BY f.feed_id",
             workspace_id,
         )
-        return [
-            FeedRow(
-                feed_id=r["feed_id"],
-                url=r["url"],
-                name=r["sub_name"] or r["title"],
-                kind=r["kind"],
-                interval_s=r["sub_interval"],
-                last_polled_at=read_timestamp(r["last_polled_at"]),
-                last_status=r["last_status"],
-                last_error=r["last_error"],
-                error_count=r["error_count"],
-                next_check_at=read_timestamp(r["next_check_at"]) or datetime.min,
-                articles=r["articles"],
-                enabled=bool(r["enabled"]),
-                failing_since=read_timestamp(r["failing_since"]),
-            )
-            for r in rows
-        ]
+        return [feed_row_of(r, read_timestamp) for r in rows]
 
     async def due_feeds(self, now: datetime) -> list[FeedSource]:
         """Enabled, subscribed http feeds whose next check is due (and no worker holds)."""
@@ -191,7 +182,7 @@ class PgStore(PassageRows, EventRows):
             "ORDER BY next_check_at",
             timestamp(now),
         )
-        return [_feed_source(r) for r in rows]
+        return [feed_source_of(r) for r in rows]
 
     async def claim_due_feeds(
         self, worker: str, now: datetime, *, limit: int, lease_s: float
@@ -211,7 +202,7 @@ class PgStore(PassageRows, EventRows):
             at + timedelta(seconds=lease_s),
             limit,
         )
-        return sorted((_feed_source(r) for r in rows), key=lambda f: f.feed_id)
+        return sorted((feed_source_of(r) for r in rows), key=lambda f: f.feed_id)
 
     async def next_due_at(self) -> datetime | None:
         """When the next subscribed feed falls due (or its claim expires); None: no feed."""
@@ -229,7 +220,7 @@ class PgStore(PassageRows, EventRows):
             "WHERE s.workspace_id = $1 AND f.kind = 'http' AND f.enabled ORDER BY f.feed_id",
             workspace_id,
         )
-        return [_feed_source(r) for r in rows]
+        return [feed_source_of(r) for r in rows]
 
     async def record_fetch_ok(
         self,
@@ -469,29 +460,7 @@ class PgStore(PassageRows, EventRows):
 
 
 def article_of(r: Any) -> Article:
-    return Article(
-        article_id=r["article_id"],
-        story_id=r["story_id"],
-        url=r["url"],
-        title=r["title"],
-        text=r["text"],
-        source=r["source"],
-        published_at=read_timestamp(r["published_at"]) or datetime.min,
-        first_seen_at=read_timestamp(r["first_seen_at"]) or datetime.min,
-        content_hash=r["content_hash"],
-    )
-
-
-def _feed_source(r: Any) -> FeedSource:
-    return FeedSource(
-        feed_id=r["feed_id"],
-        url=r["url"],
-        interval_s=r["interval_s"],
-        title=r["title"],
-        etag=r["etag"],
-        last_modified=r["last_modified"],
-        error_count=r["error_count"],
-    )
+    return read_article(r, read_timestamp)
 
 
 def _changed_rows(status: str) -> int:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from index.models import Article
+from index.store.rows import read_article
 from index.timeutil import from_iso
 
 if TYPE_CHECKING:
@@ -40,14 +40,4 @@ class StoreBase:
 
 
 def article_of(r: aiosqlite.Row) -> Article:
-    return Article(
-        article_id=r["article_id"],
-        story_id=r["story_id"],
-        url=r["url"],
-        title=r["title"],
-        text=r["text"],
-        source=r["source"],
-        published_at=from_iso(r["published_at"]) or datetime.min,
-        first_seen_at=from_iso(r["first_seen_at"]) or datetime.min,
-        content_hash=r["content_hash"],
-    )
+    return read_article(r, from_iso)

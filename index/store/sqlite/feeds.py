@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from index.models import FeedSource
-from index.store.rows import FeedRow
+from index.store.rows import FeedRow, feed_row_of, feed_source_of
 from index.store.sqlite.base import StoreBase
 from index.timeutil import from_iso, to_iso
 
 if TYPE_CHECKING:
-    import aiosqlite
+    pass
 
 
 class FeedRows(StoreBase):
@@ -111,35 +111,7 @@ class FeedRows(StoreBase):
             "WHERE s.workspace_id = ? ORDER BY f.feed_id",
             (workspace_id,),
         )
-        return [
-            FeedRow(
-                feed_id=r["feed_id"],
-                url=r["url"],
-                name=r["sub_name"] or r["title"],
-                kind=r["kind"],
-                interval_s=r["sub_interval"],
-                last_polled_at=from_iso(r["last_polled_at"]),
-                last_status=r["last_status"],
-                last_error=r["last_error"],
-                error_count=r["error_count"],
-                next_check_at=from_iso(r["next_check_at"]) or datetime.min,
-                articles=r["articles"],
-                enabled=bool(r["enabled"]),
-                failing_since=from_iso(r["failing_since"]),
-            )
-            for r in rows
-        ]
-
-    def _feed_source(self, r: aiosqlite.Row) -> FeedSource:
-        return FeedSource(
-            feed_id=r["feed_id"],
-            url=r["url"],
-            interval_s=r["interval_s"],
-            title=r["title"],
-            etag=r["etag"],
-            last_modified=r["last_modified"],
-            error_count=r["error_count"],
-        )
+        return [feed_row_of(r, from_iso) for r in rows]
 
     async def due_feeds(self, now: datetime) -> list[FeedSource]:
         """Enabled, subscribed http feeds whose next check is due."""
@@ -149,7 +121,7 @@ class FeedRows(StoreBase):
             "ORDER BY next_check_at",
             (to_iso(now),),
         )
-        return [self._feed_source(r) for r in rows]
+        return [feed_source_of(r) for r in rows]
 
     async def claim_due_feeds(
         self, worker: str, now: datetime, *, limit: int, lease_s: float
@@ -174,7 +146,7 @@ class FeedRows(StoreBase):
             "WHERE s.workspace_id = ? AND f.kind = 'http' AND f.enabled = 1 ORDER BY f.feed_id",
             (workspace_id,),
         )
-        return [self._feed_source(r) for r in rows]
+        return [feed_source_of(r) for r in rows]
 
     async def record_fetch_ok(
         self,

@@ -218,7 +218,9 @@ class Store(FeedRows, PassageRows, EventRows):
         chash = content_hash(f"{entry.title}\n{entry.text}")
         key = entry_key(entry)
         # Most entries of a polled feed were stored as they are: one read, no write
-        # transaction. Safe outside the lock: only this feed's poll writes its entries.
+        # transaction. An entry whose stored text is this one needs nothing, whoever stored
+        # it; anything else is read again inside the transaction, where writers take turns
+        # (other processes sharing the data dir included).
         seen = await self._one(
             "SELECT fe.content_hash AS sent, a.article_id, a.story_id FROM feed_entries fe "
             "JOIN articles a ON a.article_id = fe.article_id "
