@@ -53,7 +53,7 @@ COUNTS = {
     "fts_rows": "SELECT count(*) FROM passages_fts",
     "events": "SELECT count(*) FROM events",
 }
-NONE: Mapping[str, str] = MappingProxyType({})
+NO_COUNTS: Mapping[str, str] = MappingProxyType({})  # `also_count` by default: none
 
 Progress = Callable[[str, int, int], None]
 
@@ -126,7 +126,7 @@ def _copy(src: Path, dst: Path) -> None:
         os.fsync(fout.fileno())
 
 
-def counts(conn: sqlite3.Connection, also: Mapping[str, str] = NONE) -> dict[str, int]:
+def counts(conn: sqlite3.Connection, also: Mapping[str, str] = NO_COUNTS) -> dict[str, int]:
     queries = {**COUNTS, **also}
     return {name: int(conn.execute(sql).fetchone()[0]) for name, sql in queries.items()}
 
@@ -147,7 +147,7 @@ def backup(
     *,
     model_cache: Path | None = None,
     progress: Progress | None = None,
-    also_count: Mapping[str, str] = NONE,
+    also_count: Mapping[str, str] = NO_COUNTS,
 ) -> BackupReport:
     """Copy the data dir's database (online), vector index and small state files into `dest`
     (a new or empty folder), with a manifest of checksums and counts. Blocking."""
@@ -222,7 +222,7 @@ def _copy_database(src_path: Path, dst_path: Path, progress: Progress | None) ->
 
 
 # ---- restore -------------------------------------------------------------------------------
-def check(src: Path, also_count: Mapping[str, str] = NONE) -> dict[str, Any]:
+def check(src: Path, also_count: Mapping[str, str] = NO_COUNTS) -> dict[str, Any]:
     """The backup's manifest, once every file's checksum, the database's integrity and its
     counts agree with it; BackupError saying what does not."""
     try:
@@ -260,7 +260,7 @@ def restore(
     *,
     force: bool = False,
     model_cache: Path | None = None,
-    also_count: Mapping[str, str] = NONE,
+    also_count: Mapping[str, str] = NO_COUNTS,
 ) -> RestoreReport:
     """Check the backup at `src`, then put it in `data_dir` (see the module doc). Blocking."""
     manifest = check(src, also_count)

@@ -179,7 +179,7 @@ class Source:
         up to date by any command of this wirewatch, a newer one only by its own."""
         version = max((int(v) for v, _ in applied), default=0)
         if version != expected:
-            what = "schema" if ledger == "schema_migrations" else f"{ledger}"
+            what = "schema" if ledger == "schema_migrations" else ledger
             raise CopyError(
                 f"{self.path} is at {what} version {version}, this wirewatch's is {expected}: "
                 "copy it with the wirewatch that last opened it"

@@ -158,12 +158,8 @@ class Store(FeedRows, PassageRows, EventRows):
         itself): one trip to the database thread where `transaction()` takes three. Taken in
         turn with the transactions, so it never lands inside another task's."""
         async with self._write:
-            step = asyncio.ensure_future(self.db.execute(sql, params))
             try:
-                await asyncio.shield(step)
-            except asyncio.CancelledError:  # it runs to the end in the thread either way
-                await asyncio.wait([step])
-                raise
+                await self._to_the_end(sql, params)
             except sqlite3.Error as exc:
                 raise StoreError(f"write failed: {exc}") from exc
 
@@ -174,10 +170,11 @@ class Store(FeedRows, PassageRows, EventRows):
         async with self._write:
             yield self.db
 
-    async def _to_the_end(self, sql: str) -> None:
-        """Run a transaction-control statement to completion even if the caller is cancelled
-        meanwhile (it runs in aiosqlite's thread either way), then let the cancellation in."""
-        step = asyncio.ensure_future(self.db.execute(sql))
+    async def _to_the_end(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> None:
+        """Run a statement (transaction control, or a lone write) to completion even if the
+        caller is cancelled meanwhile (it runs in aiosqlite's thread either way), then let the
+        cancellation in."""
+        step = asyncio.ensure_future(self.db.execute(sql, params))
         try:
             await asyncio.shield(step)
         except asyncio.CancelledError:
