@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -125,7 +126,9 @@ class WirewatchBot(discord.Client):
     def _write_state(self, state: dict[str, str]) -> None:
         if self.state_path is None:
             return
-        tmp = self.state_path.with_suffix(".tmp")
+        # a temp file of this process's own: several `run` processes may share the data dir,
+        # and one's rename must not take the file another is writing
+        tmp = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
         tmp.replace(self.state_path)
 
