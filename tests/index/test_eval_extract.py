@@ -27,3 +27,34 @@ def test_extraction_does_not_regress_below_the_baseline(
     }
     assert drops == {}, f"below the baseline (now, floor): {drops}"
     assert figures["injured_as_killed"] == 0, figures["misses"]["injured"]
+
+
+def test_a_row_names_its_country_by_name_or_adjective_as_words() -> None:
+    scorer = Scorer()
+    assert scorer.names_country("nigerian troops killed 4", "Nigeria", "NG")
+    assert scorer.names_country("clashes in nigeria", "Nigeria", "NG")
+    assert not scorer.names_country("nigeriawatch", "Nigeria", "NG")
+    assert scorer.names_country("israeli drone kills 1", "Israel", "IL")
+
+
+def test_ucdp_codes_the_palestinian_territories_under_israel() -> None:
+    rows = [
+        {
+            "id": 1,
+            "text": "Israeli drone kills Palestinian in Gaza",
+            "gold": {
+                "country": "Israel",
+                "adm_1": "Gaza Strip",
+                "date_start": "2006-07-04",
+                "date_end": "2006-07-04",
+                "best": 1,
+            },
+        }
+    ]
+    gaza = {"canonical": "Gaza", "country_code": "PS", "geonameid": 281133, "main": True}
+    doc = {"places": [gaza], "actors": [], "casualties": {"killed": None}, "event_date": None}
+    assert Scorer().score(rows, [doc])["named"]["country"] == 1.0
+    doc["places"] = [gaza | {"country_code": "IL", "canonical": "Ashdod"}]
+    assert Scorer().score(rows, [doc])["named"]["country"] == 1.0
+    doc["places"] = [gaza | {"country_code": "EG", "canonical": "Rafah"}]
+    assert Scorer().score(rows, [doc])["named"]["country"] == 0.0
