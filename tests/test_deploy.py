@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -158,8 +159,12 @@ async def test_the_image_healthcheck_command_reads_healthz(tmp_path: Path) -> No
             server.close()
 
 
+def _compose() -> dict[str, Any]:
+    return dict(yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8")))
+
+
 def test_compose_runs_the_image_with_a_volume_and_an_env_file() -> None:
-    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    compose = _compose()
     service = compose["services"]["wirewatch"]
     assert (ROOT / "deploy" / "compose.yaml").parent.joinpath(
         service["build"]["context"], service["build"]["dockerfile"]
@@ -172,20 +177,49 @@ def test_compose_runs_the_image_with_a_volume_and_an_env_file() -> None:
 
 
 def test_the_postgres_profile_runs_workers_and_a_gateway_on_pgvector() -> None:
-    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    compose = _compose()
     services = compose["services"]
     assert "profiles" not in services["wirewatch"]  # `up` alone: the embedded engine
     for name in ("postgres", "worker", "gateway"):
         assert services[name]["profiles"] == ["postgres"]
     assert services["postgres"]["image"].startswith("pgvector/pgvector:0.8")
-    assert services["worker"]["command"] == ["wirewatch", "worker"]
-    assert services["gateway"]["command"] == ["wirewatch", "run", "--no-poll"]
     for name in ("worker", "gateway"):
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert services[name]["read_only"] is True
     assert all(port.startswith("127.0.0.1:") for port in services["gateway"]["ports"])
-    # the commands the containers run exist
-    assert {("worker",), ("run",)} <= {tuple(p) for p in COMMANDS}
+
+
+def _image_argv(step: str) -> list[str]:
+    """The exec form of the Dockerfile's ENTRYPOINT or CMD."""
+    [rest] = [rest for word, rest in _instructions() if word == step]
+    return list(json.loads(rest))
+
+
+def _container_argv(service: dict[str, Any]) -> list[str]:
+    """What a container of the image runs: the ENTRYPOINT, then the service's command (which
+    replaces the image's CMD), as Docker appends them."""
+    return _image_argv("ENTRYPOINT") + list(service.get("command", _image_argv("CMD")))
+
+
+def _help_exit_code(argv: list[str]) -> int:
+    """`--help` of the container's command, with this checkout's own console script."""
+    assert argv[0] == "wirewatch", argv
+    here = Path(sys.executable).with_name("wirewatch")
+    done = subprocess.run(
+        [str(here), *argv[1:], "--help"], capture_output=True, text=True, timeout=120
+    )
+    return done.returncode
+
+
+def test_every_compose_service_of_the_image_runs_a_real_command() -> None:
+    services = _compose()["services"]
+    ours = {name: s for name, s in services.items() if s.get("image", "").startswith("wirewatch")}
+    assert set(ours) == {"wirewatch", "worker", "gateway"}
+    for name, service in ours.items():
+        argv = _container_argv(service)
+        assert _help_exit_code(argv) == 0, f"{name} runs {argv}: not a wirewatch command"
+    # the check can fail: the command repeating the ENTRYPOINT's program
+    assert _help_exit_code(_container_argv({"command": ["wirewatch", "worker"]})) != 0
 
 
 def test_the_deploy_readme_names_only_real_commands() -> None:
