@@ -72,10 +72,15 @@ async def test_a_backup_taken_while_an_ingest_writes_restores_to_the_same_instan
         )
         await ingest
         source = {q: await _search(app, q) for q in QUERIES}
+        final = await commands.stats(app, workspace="console")
     manifest = json.loads((dest / backup.MANIFEST).read_text())
     assert manifest["counts"] == taken.counts and set(manifest["files"]) >= {"wirewatch.db"}
     snap = taken.counts
     assert snap["articles"] > 2 and snap["fts_rows"] == snap["passages"], "one consistent moment"
+    # the ingest was still at work when the copy was taken: articles still to store, or the
+    # stored ones' passages still to embed
+    embedded = _embedded(dest / "wirewatch.db")
+    assert snap["articles"] < final["articles"] or embedded < snap["passages"], (snap, embedded)
 
     restored = settings.model_copy(update={"data_dir": tmp_path / "restored"})
     done = await asyncio.to_thread(
@@ -97,6 +102,18 @@ async def test_a_backup_taken_while_an_ingest_writes_restores_to_the_same_instan
             ids = {pid for pid, _ in await _search(again, query, k=snap["passages"])}
             theirs = [hit for hit in source[query] if hit[0] in ids][:5]
             assert mine == theirs and mine, query
+
+
+def _embedded(db_path: Path) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True)
+    try:
+        return int(
+            conn.execute("SELECT count(*) FROM passages WHERE embedding IS NOT NULL").fetchone()[0]
+        )
+    finally:
+        conn.close()
 
 
 def _counts(db_path: Path) -> dict[str, int]:
