@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -244,6 +245,50 @@ def test_every_compose_service_of_the_image_runs_a_real_command() -> None:
         assert _help_exit_code(argv) == 0, f"{name} runs {argv}: not a wirewatch command"
     # the check can fail: the command repeating the ENTRYPOINT's program
     assert _help_exit_code(_container_argv({"command": ["wirewatch", "worker"]})) != 0
+
+
+def _image_env() -> dict[str, str]:
+    """The run stage's ENV of the Dockerfile (what every container of the image starts with)."""
+    steps = _instructions()
+    last_from = max(i for i, (word, _) in enumerate(steps) if word == "FROM")
+    pairs = [p for word, rest in steps[last_from:] if word == "ENV" for p in shlex.split(rest)]
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def _metrics_port(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> int | None:
+    """WIREWATCH_METRICS_PORT as Wirewatch reads it in a container of `service`."""
+    from bot.settings import Settings
+
+    for name, value in {**_image_env(), **service.get("environment", {})}.items():
+        if name.startswith("WIREWATCH_"):
+            monkeypatch.setenv(name, str(value))
+    return Settings(_env_file=None).metrics_port
+
+
+def test_only_services_that_serve_healthz_keep_the_image_health_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The image's HEALTHCHECK asks /healthz, which `wirewatch run` serves on the metrics
+    port; `wirewatch worker` serves no HTTP, so its services turn the check off."""
+    assert "WIREWATCH_METRICS_PORT" in _image_env()
+    services = _compose()["services"]
+    for name in ("wirewatch", "worker", "gateway"):
+        service = services[name]
+        serves = _container_argv(service)[1] == "run"
+        with monkeypatch.context() as env:
+            port = _metrics_port(service, env)
+        assert (port is not None) is serves, f"{name}: metrics port {port}"
+        disabled = service.get("healthcheck", {}).get("disable", False)
+        assert disabled is not serves, f"{name}: health check disabled {disabled}"
+
+
+def test_the_postgres_container_gets_no_wirewatch_settings() -> None:
+    """wirewatch.env holds the Discord token: the database server has no use for it."""
+    postgres = _compose()["services"]["postgres"]
+    assert "wirewatch.env" not in postgres.get("env_file", [])
+    env = postgres["environment"]
+    assert env["POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:-}"  # deploy/.env or the shell
+    assert not any(name.startswith("WIREWATCH_") for name in env)
 
 
 def test_the_deploy_readme_names_only_real_commands() -> None:
