@@ -291,6 +291,43 @@ def test_the_postgres_container_gets_no_wirewatch_settings() -> None:
     assert not any(name.startswith("WIREWATCH_") for name in env)
 
 
+def _dockerignore_regex(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern as Docker reads it: from the context's root, `*` and `?` within
+    one path segment, `**` across any number of them."""
+    out, i = "", 0
+    pattern = pattern.strip("/")
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        else:
+            out += {"*": "[^/]*", "?": "[^/]"}.get(pattern[i], re.escape(pattern[i]))
+            i += 1
+    return re.compile(out)
+
+
+def _left_out(path: str, patterns: list[str]) -> bool:
+    """Whether the build context leaves `path` out: a pattern matches it or a folder above it."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    return any(_dockerignore_regex(p).fullmatch(x) for p in patterns for x in prefixes)
+
+
+def test_the_build_context_leaves_out_every_env_file() -> None:
+    lines = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    assert not any(p.startswith("!") for p in patterns), "exceptions are not modelled here"
+    secrets = [".env", "deploy/.env", "deploy/wirewatch.env", "wirewatch.env", "a/b/x.env"]
+    assert [s for s in secrets if not _left_out(s, patterns)] == []
+    junk = [".venv/bin/python", "var/news.db", "bot/__pycache__/app.cpython-311.pyc"]
+    assert all(_left_out(j, patterns) for j in junk)
+    needed = ["pyproject.toml", "README.md", "bot/app.py", "index/store/pg/__init__.py"]
+    assert not any(_left_out(n, patterns) for n in needed)
+    # the check can fail: a pattern without `**/` matches at the root only
+    assert not _left_out("deploy/wirewatch.env", ["*.env"]) and _left_out("x.env", ["*.env"])
+
+
 def test_the_deploy_readme_names_only_real_commands() -> None:
     text = (DEPLOY / "README.md").read_text(encoding="utf-8")
     known = {" ".join(p) for p in COMMANDS if p}
