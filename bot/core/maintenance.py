@@ -1,6 +1,7 @@
-"""Retention for the app: WIREWATCH_RETENTION_DAYS -> a cutoff -> `index.store.retention.prune`,
-from the command line (`wirewatch prune`) and from the running bot's scheduler. Side effects:
-deletes old rows and vectors in the data dir.
+"""Retention for the app: WIREWATCH_RETENTION_DAYS -> a cutoff -> the engine's prune
+(`index.store.retention` on the embedded engine, `index.store.pg.retention` on PostgreSQL), from
+the command line (`wirewatch prune`) and from the running bot's scheduler. Side effects: deletes
+old rows and vectors in the data dir or the database.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.app import App
 from bot.core.errors import UserError
@@ -57,11 +58,9 @@ async def prune(
         )
     if days <= 0:
         raise UserError("--days takes a number of days above 0")
+    cutoff = app.now() - timedelta(days=days)
     if not isinstance(app.store, Store):
-        raise UserError(
-            "pruning runs on the embedded engine only; on PostgreSQL delete old rows with SQL "
-            "(articles cascade to their passages, events and vectors)"
-        )
+        return await _prune_pg(app, cutoff, dry_run=dry_run, progress=progress)
     if app.pipeline is not None:
         assert isinstance(app.pipeline.vectors, VectorIndex)
         vectors: VectorIndex | None = app.pipeline.vectors
@@ -71,12 +70,32 @@ async def prune(
         app.store,
         app.settings.db_path,
         vectors,
-        app.now() - timedelta(days=days),
+        cutoff,
         dry_run=dry_run,
         allow_full_vacuum=allow_full_vacuum,
         progress=progress,
         dependents=CHAT_DEPENDENTS,
     )
+
+
+async def _prune_pg(
+    app: App,
+    cutoff: datetime,
+    *,
+    dry_run: bool,
+    progress: Callable[[int, int], None] | None,
+) -> PruneReport:
+    from bot.store.pg.retention import CHAT_DEPENDENTS as PG_CHAT_DEPENDENTS
+    from index.store.pg import retention as pg_retention
+    from index.store.pg.store import PgStore
+
+    assert isinstance(app.store, PgStore)
+    try:
+        return await pg_retention.prune(
+            app.store, cutoff, dry_run=dry_run, progress=progress, dependents=PG_CHAT_DEPENDENTS
+        )
+    except pg_retention.PruneBusy as exc:
+        raise UserError(f"{exc}; try again when it is done") from exc
 
 
 async def prune_tick(app: App, busy: asyncio.Lock) -> None:
@@ -87,5 +106,7 @@ async def prune_tick(app: App, busy: asyncio.Lock) -> None:
             await prune(app)
     except asyncio.CancelledError:
         raise
+    except UserError as exc:  # another process's prune holds the database
+        log.info("scheduled prune skipped: %s", exc)
     except Exception:
         log.exception("scheduled prune failed; the next one retries")

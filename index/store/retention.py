@@ -37,7 +37,7 @@ from index.timeutil import to_iso
 
 log = logging.getLogger(__name__)
 
-Vacuum = Literal["none", "incremental", "full"]
+Vacuum = Literal["none", "incremental", "full", "plain"]  # "plain": PostgreSQL's VACUUM
 BATCH = 100  # articles per transaction: about 0.1 s of write lock on 2 busy cores
 VACUUM_STEP_PAGES = 2048  # pages freed per incremental_vacuum statement (8 MiB at 4 KiB)
 
@@ -47,8 +47,9 @@ PRUNED = "SELECT article_id FROM temp.prune_articles"  # the articles that go
 @dataclass(frozen=True, slots=True)
 class Dependents:
     """The rows of a layer above, kept in the same database, that refer to articles and stories
-    (the chat layer's alerts: bot/store/retention.py), as SQL for this engine. Each statement
-    may read `temp.prune_articles(article_id)` (`PRUNED`: the articles that go) and `:cutoff`.
+    (the chat layer's alerts: bot/store/retention.py), as SQL for one engine. Each statement
+    may read the articles that go (`PRUNED` of the engine's retention module) and the cutoff
+    (`:cutoff` on SQLite, `$1` on PostgreSQL).
 
     - `holds_article`: a condition on `a.article_id`: that article stays;
     - `holds_story`: a condition on `s.story_id`: that story stays, even with no article left

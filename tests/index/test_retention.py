@@ -18,6 +18,8 @@ from bot.settings import Settings
 from index.extract.extractor import Extractor
 from index.retrieve.embed import HashEmbedder
 from index.retrieve.vectors import VectorIndex
+from index.store.retention import PruneReport
+from index.store.sqlite.store import Store
 from tests.fakes import FakeChat
 from tests.index.test_ingest import HARVEST, MOSUL, NOW, RAQQA, Clock, item, rss
 
@@ -40,13 +42,18 @@ def _at(when):  # type: ignore[no-untyped-def]
 
 
 async def _scalar(app: App, sql: str, *params: object) -> int:
-    row = await app.store.fetch_one(sql, params)
-    assert row is not None
-    return int(row[0])
+    """One number the query reads, on either engine (the SQL in the engine's dialect)."""
+    if isinstance(app.store, Store):
+        row = await app.store.fetch_one(sql, params)
+        assert row is not None
+        return int(row[0])
+    return int(await app.store.pool.fetchval(sql, *params))
 
 
 async def _ids(app: App, sql: str, *params: object) -> set[int]:
-    return {int(r[0]) for r in await app.store.fetch_all(sql, params)}
+    if isinstance(app.store, Store):
+        return {int(r[0]) for r in await app.store.fetch_all(sql, params)}
+    return {int(r[0]) for r in await app.store.pool.fetch(sql, *params)}
 
 
 async def _old_then_new(app: App, clock: Clock, server: HTTPServer) -> tuple[set[int], set[int]]:
@@ -76,6 +83,20 @@ async def _old_then_new(app: App, clock: Clock, server: HTTPServer) -> tuple[set
     return old, passages
 
 
+async def dry_run_then_prune(app: App, old_passages: set[int]) -> tuple[PruneReport, PruneReport]:
+    """Prune the two old articles of `_old_then_new` (their alert delivered), a dry run first:
+    both report the same, and the dry run changes nothing."""
+    before = await commands.stats(app, workspace="console")
+    dry = await maintenance.prune(app, days=30, dry_run=True)
+    assert await commands.stats(app, workspace="console") == before, "a dry run changes nothing"
+    report = await maintenance.prune(app, days=30)
+    expected = {"articles": 2, "passages": len(old_passages), "fts_rows": len(old_passages)}
+    expected |= {"vectors": len(old_passages), "events": 2, "alerts": 1, "stories": 2}
+    assert {k: report.doc()[k] for k in expected} == expected
+    assert {k: dry.doc()[k] for k in expected} == expected
+    return dry, report
+
+
 def _filler(n: int) -> bytes:
     """n old articles of a few KiB each, every one its own text."""
     words = HARVEST.split()
@@ -102,15 +123,7 @@ async def test_prune_removes_vectors_fts_rows_and_events_with_the_rows(
     assert old_passages <= set(vectors.ids().tolist())
     assert await _scalar(app, "SELECT count(*) FROM events") == 3
     assert await _scalar(app, "SELECT count(*) FROM alerts WHERE delivered_at IS NOT NULL") == 1
-    before = await commands.stats(app, workspace="console")
-
-    dry = await maintenance.prune(app, days=30, dry_run=True)
-    assert await commands.stats(app, workspace="console") == before, "a dry run changes nothing"
-    report = await maintenance.prune(app, days=30)
-    expected = {"articles": 2, "passages": len(old_passages), "fts_rows": len(old_passages)}
-    expected |= {"vectors": len(old_passages), "events": 2, "alerts": 1, "stories": 2}
-    assert {k: report.doc()[k] for k in expected} == expected
-    assert {k: dry.doc()[k] for k in expected} == expected
+    dry, report = await dry_run_then_prune(app, old_passages)
 
     marks = ",".join("?" * len(old))
     pmarks = ",".join("?" * len(old_passages))
@@ -154,7 +167,12 @@ async def test_prune_removes_vectors_fts_rows_and_events_with_the_rows(
 async def test_an_alert_still_waiting_keeps_its_article_until_delivered(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer
 ) -> None:
-    old, _ = await _old_then_new(app, clock, httpserver_ipv4)
+    await pending_alert_keeps_its_article(app, clock, httpserver_ipv4)
+
+
+async def pending_alert_keeps_its_article(app: App, clock: Clock, server: HTTPServer) -> None:
+    """The body, for either engine (tests/index/test_retention_pg.py runs it on PostgreSQL)."""
+    old, _ = await _old_then_new(app, clock, server)
     [pending] = (await commands.list_alerts(app, workspace="console", pending=True))["alerts"]
     report = await maintenance.prune(app, days=30)
     assert report.articles == 1 and report.dependents["alerts"] == 0

@@ -16,7 +16,12 @@ from bot.adapters.cli.main import _emit, _fail, _prepare_data_dir, _run, _settin
 from bot.core.errors import UserError
 from bot.settings import Settings
 
-_VACUUM = {"none": "no vacuum", "incremental": "incremental vacuum", "full": "full VACUUM"}
+_VACUUM = {
+    "none": "no vacuum",
+    "incremental": "incremental vacuum",
+    "full": "full VACUUM",
+    "plain": "VACUUM: space reused, the files keep most of their size",
+}
 
 
 def _mib(n: int) -> str:
@@ -126,7 +131,8 @@ def prune(ctx: click.Context, dry_run: bool, days: float | None, as_json: bool) 
     their passages, full-text rows, vectors and event metadata, the delivered alerts left
     without articles and the stories left empty; then shrink the database file and the vector
     index. An older database is converted to incremental vacuum by one full VACUUM, which
-    holds writers off while it runs."""
+    holds writers off while it runs. On PostgreSQL (WIREWATCH_DATABASE_URL) a plain VACUUM
+    follows instead: writers go on, and the space freed is reused by new rows."""
     from bot.adapters.cli.render import progress_reporter
     from bot.core import maintenance
 
