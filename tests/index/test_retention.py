@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -254,3 +255,53 @@ async def test_the_bot_prunes_on_schedule_only_with_a_retention_period(
         with caplog.at_level(logging.ERROR):
             await maintenance.prune_tick(app, busy)  # must not raise
         assert "scheduled prune failed" in caplog.text
+
+
+def test_wirewatch_prune_from_the_command_line(
+    settings: Settings,
+    clock: Clock,
+    extractor: Extractor,
+    httpserver_ipv4: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    model_cache: Path,
+) -> None:
+    import asyncio
+    import json
+    import os
+    from datetime import UTC, datetime
+
+    from click.testing import CliRunner
+
+    from bot.adapters.cli.main import cli
+
+    async def fill() -> set[int]:
+        async with open_app(settings, embedder=HashEmbedder(), extractor=extractor, now=clock) as a:
+            _, old_passages = await _old_then_new(a, clock, httpserver_ipv4)
+            await commands.deliver_alerts(a, FakeChat())
+            return old_passages
+
+    old_passages = asyncio.run(fill())
+    for name in [n for n in os.environ if n.startswith("WIREWATCH_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("WIREWATCH_MODEL_CACHE_DIR", str(model_cache))
+    days = str((datetime.now(UTC) - (NOW - timedelta(days=50))).days)  # between old and new
+
+    def wirewatch(*args: str) -> tuple[int, str, str]:
+        done = CliRunner().invoke(cli, ["--data-dir", str(settings.data_dir), *args])
+        return done.exit_code, done.stdout, done.stderr
+
+    code, out, err = wirewatch("prune", "--dry-run", "--days", days, "--json")
+    assert code == 0, err
+    dry = json.loads(out)
+    assert (dry["dry_run"], dry["articles"], dry["vectors"]) == (True, 2, len(old_passages))
+    assert json.loads(wirewatch("stats", "--json")[1])["articles"] == 3, "a dry run keeps all"
+    code, out, err = wirewatch("prune", "--days", days)
+    assert code == 0, err
+    first, second = out.splitlines()
+    assert first.startswith("pruned 2 articles published and stored before ")
+    assert second.startswith("database ") and "vector index" in second
+    assert json.loads(wirewatch("stats", "--json")[1])["articles"] == 1
+    code, _, err = wirewatch("prune")  # no period given, none configured
+    assert code == 2 and "WIREWATCH_RETENTION_DAYS" in err and err.count("\n") == 1
+    code, _, err = wirewatch("prune", "--days", "0")
+    assert code == 2 and "above 0" in err
