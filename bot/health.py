@@ -2,13 +2,22 @@
 HTTP. Side effects: with WIREWATCH_METRICS_PORT set, `wirewatch run` listens on
 WIREWATCH_METRICS_HOST (127.0.0.1 by default) on that port.
 
-`/healthz` answers 200 with a JSON document when the scheduler is running, a poll cycle has
-finished within WIREWATCH_HEALTH_MAX_POLL_AGE_S (counted from the start until the first one)
-and, with a Discord token, the gateway is connected; otherwise 503 with the reasons. The
-outbox backlog (alerts waiting, the oldest one's age) is reported, not judged: a chat outage
-shows as Discord disconnected, and a rate limit holding alerts back is normal. So is a pause of
-Discord delivery for too many invalid requests (401/403/429 in the last 10 minutes): reported
-under `discord_delivery`, and as two gauges.
+`/healthz` answers 200 with a JSON document when the scheduler is running, polling keeps up
+and, with a Discord token, the gateway is connected; otherwise 503 with the reasons.
+
+Polling keeps up while some feed was fetched successfully (a 200 or 304, read without error)
+within WIREWATCH_HEALTH_MAX_POLL_AGE_S. The age is counted from the last such fetch (or the
+start), but a feed not yet due is not late: while no fetch has failed since the last good
+one, the count starts no earlier than the next feed's due time, and with no feed subscribed
+and enabled there is nothing to judge (`"polling": "no feeds"`). Once a fetch or a cycle
+fails, the count runs from the last good fetch whatever later due times the backoff sets, so
+an outage where every fetch fails turns 503 when the limit has passed (and so may one failing
+feed beside feeds fetched less often than the limit, between their fetches).
+
+The outbox backlog (alerts waiting, the oldest one's age) is reported, not judged: a chat
+outage shows as Discord disconnected, and a rate limit holding alerts back is normal. So is a
+pause of Discord delivery for too many invalid requests (401/403/429 in the last 10 minutes):
+reported under `discord_delivery`, and as two gauges.
 `/metrics` is the Prometheus text format from prometheus-client, every name `wirewatch_...`.
 
 The server is a few lines over asyncio streams on the bot's own loop (one request per
@@ -90,6 +99,11 @@ class _Metrics:
         self.poll_age = Gauge(
             "wirewatch_last_poll_age_seconds", "Since the last poll cycle finished.", registry=r
         )
+        self.fetch_ok_age = Gauge(
+            "wirewatch_last_fetch_ok_age_seconds",
+            "Since a feed was last fetched successfully (or the start).",
+            registry=r,
+        )
         self.discord = Gauge(
             "wirewatch_discord_connected", "1 when the Discord gateway is connected.", registry=r
         )
@@ -140,6 +154,8 @@ class Monitor:
     polls: bool = True  # False: `run --no-poll` (workers poll): no poll age to check
     started_at: datetime = field(init=False)
     last_poll_at: datetime | None = None
+    last_fetch_ok_at: datetime | None = None  # the end of the last cycle that fetched a feed
+    fetch_failing_since: datetime | None = None  # a fetch or cycle failed after the last good one
     metrics: _Metrics = field(default_factory=_Metrics)
     _delivered_since: datetime = field(init=False)
 
@@ -155,11 +171,17 @@ class Monitor:
     def poll_done(self, report: IngestReport | None) -> None:
         """A poll cycle finished (`report`), or failed (None)."""
         m = self.metrics
+        now = self.now()
         if report is None:
             m.poll_cycles.labels("failed").inc()
+            self.fetch_failing_since = self.fetch_failing_since or now
             return
         m.poll_cycles.labels("ok").inc()
-        self.last_poll_at = self.now()
+        self.last_poll_at = now
+        if report.feeds_polled > report.failed_feeds:
+            self.last_fetch_ok_at, self.fetch_failing_since = now, None
+        elif report.failed_feeds:
+            self.fetch_failing_since = self.fetch_failing_since or now
         m.feeds_polled.inc(report.feeds_polled)
         m.articles.inc(report.new_articles)
         m.updated.inc(report.updated_articles)
@@ -196,11 +218,15 @@ class Monitor:
         running = self.scheduler_running()
         if not running:
             reasons.append("the scheduler is not running")
-        since = self.last_poll_at or self.started_at
-        age = max((now - since).total_seconds(), 0.0)
-        if self.polls and age > self.max_poll_age_s:
-            what = "no poll cycle has finished" if self.last_poll_at else "no poll cycle yet"
-            reasons.append(f"{what} for {age:.0f} s (limit {self.max_poll_age_s:.0f} s)")
+        age = _seconds(now, self.last_poll_at or self.started_at)
+        polling, next_due, late = await self._polling(now)
+        ok_age = _seconds(now, self.last_fetch_ok_at or self.started_at)
+        if late:
+            what = "for" if self.last_fetch_ok_at else "since the start,"
+            reasons.append(
+                f"no feed fetched successfully {what} {ok_age:.0f} s "
+                f"(limit {self.max_poll_age_s:.0f} s)"
+            )
         discord = None
         if self.discord_connected is not None:
             discord = self.discord_connected()
@@ -212,6 +238,7 @@ class Monitor:
         paused = requests.paused if requests is not None else False
         m = self.metrics
         m.poll_age.set(age)
+        m.fetch_ok_age.set(ok_age)
         m.outbox.set(backlog)
         m.discord.set(1 if discord else 0)
         m.discord_invalid.set(invalid)
@@ -221,8 +248,13 @@ class Monitor:
             "status": "unhealthy" if reasons else "ok",
             "reasons": reasons,
             "scheduler": "running" if running else "stopped",
-            "last_poll_at": to_iso(self.last_poll_at) if self.last_poll_at else None,
+            "last_poll_at": _iso(self.last_poll_at),
             "last_poll_age_s": round(age, 1),
+            "polling": polling,
+            "last_fetch_ok_at": _iso(self.last_fetch_ok_at),
+            "last_fetch_ok_age_s": round(ok_age, 1),
+            "fetch_failing_since": _iso(self.fetch_failing_since),
+            "next_feed_due_at": _iso(next_due),
             "discord": None if discord is None else ("connected" if discord else "disconnected"),
             "discord_delivery": None
             if requests is None
@@ -234,6 +266,23 @@ class Monitor:
         }
         return not reasons, doc
 
+    async def _polling(self, now: datetime) -> tuple[str, datetime | None, bool]:
+        """(how polling goes, when the next feed falls due, whether it is late: a 503).
+        "off": this process does not poll (workers do); "no feeds": none subscribed and enabled;
+        "failing": a fetch or a cycle failed since the last good fetch; "due": a feed is due;
+        "waiting": none is due yet."""
+        if not self.polls:
+            return "off", None, False
+        limit = self.max_poll_age_s
+        next_due = await self.store.next_due_at()
+        since = self.last_fetch_ok_at or self.started_at
+        if self.fetch_failing_since is not None:  # the backoff's later due times do not count
+            return "failing", next_due, _seconds(now, since) > limit
+        if next_due is None:
+            return "no feeds", None, False
+        state = "due" if next_due <= now else "waiting"
+        return state, next_due, _seconds(now, max(since, next_due)) > limit
+
     async def exposition(self) -> bytes:
         """The metrics in Prometheus's text format, the gauges read now."""
         await self.check()
@@ -244,6 +293,14 @@ class Monitor:
             _size(self.db_path) + _size(self.db_path.with_name(self.db_path.name + "-wal"))
         )
         return bytes(generate_latest(m.registry))
+
+
+def _seconds(now: datetime, since: datetime) -> float:
+    return max((now - since).total_seconds(), 0.0)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return to_iso(when) if when is not None else None
 
 
 def _size(path: Path) -> int:
