@@ -64,3 +64,42 @@ def test_configure_routes_the_root_logger_through_the_redactor(
         root.setLevel(level)
     err = capsys.readouterr().err
     assert json.loads(err)["msg"] == f"Authorization: Bot {REDACTED}"
+
+
+QUOTING = 'tok"en\\with-quote-and-backslash-é'  # JSON escapes `"` and `\`
+
+
+def _leaks(text: str, secret: str) -> bool:
+    """Whether `secret` shows in `text` as it is or escaped by JSON or a repr."""
+    quoted = (json.dumps(secret), json.dumps(secret, ensure_ascii=False), repr(secret))
+    return any(form in text for form in {secret, *(q[1:-1] for q in quoted)})
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json"])
+def test_a_secret_with_quotes_and_backslashes_is_redacted_in_every_field(fmt: str) -> None:
+    formatter = make_formatter(fmt, [QUOTING])  # type: ignore[arg-type]
+    exc = _raised(f"login refused for {QUOTING} ({QUOTING!r})")
+    line = formatter.format(_record("token %s rejected", QUOTING, exc=exc, target=QUOTING))
+    assert not _leaks(line, QUOTING), line
+    if fmt == "json":
+        doc = json.loads(line)
+        assert doc["msg"] == f"token {REDACTED} rejected" and doc["target"] == REDACTED
+        assert f"login refused for {REDACTED} ('{REDACTED}')" in doc["exc"]
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json"])
+def test_a_short_secret_is_redacted_as_a_whole_token_only(fmt: str) -> None:
+    formatter = make_formatter(fmt, ["pw9", "k"])  # type: ignore[arg-type]
+    message = "postgresql://bot:pw9@db/news; pw9 alone; pw99, apw9 and k-less kind keys stay"
+    line = formatter.format(_record(message, feed_id=123, target="pw9"))
+    shown = json.loads(line)["msg"] if fmt == "json" else line
+    assert (
+        f"postgresql://bot:{REDACTED}@db/news; {REDACTED} alone; pw99, apw9 and "
+        f"{REDACTED}-less kind keys stay"
+    ) in shown
+    assert "target=pw9" not in line and '"target": "pw9"' not in line
+
+
+def test_a_number_that_shows_a_secret_is_redacted_and_the_line_stays_json() -> None:
+    line = make_formatter("json", ["123456"]).format(_record("polled", feed_id=123456))
+    assert json.loads(line)["feed_id"] == REDACTED

@@ -2,6 +2,9 @@
 
 Exit codes: 0 success; 1 runtime failure; 2 bad usage or bad input (one line on stderr).
 `--json` prints exactly one JSON document on stdout; progress and logs go to stderr.
+Nothing reaches stderr unredacted (bot/logs.py): an `error:` line has the settings' secrets
+blanked, and an exception no command expected is logged, traceback included, in the log format
+(WIREWATCH_LOG_FORMAT) with the secrets blanked, then exits 1.
 
 This module holds the `cli` group, the helpers every command shares and `main`; the commands
 are in feeds.py (feeds and ingestion), ask.py (search, ask, extract), watches.py (watches and
@@ -12,6 +15,8 @@ scale.py (worker), beside this file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import json
 import logging
 import sqlite3
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from bot.core.errors import UserError
+from bot.logs import Redactor
 from bot.settings import Settings
 from index.errors import NewsIndexError
 
@@ -42,12 +48,30 @@ class Ctx:
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    """One line on stderr, the secrets blanked (an exception's text may hold a database URL with
+    its password), and exit `code`."""
+    click.echo(f"error: {Redactor(_secrets())(message)}", err=True)
     sys.exit(code)
 
 
+def _secrets() -> list[str]:
+    """The secrets to blank: those of the settings read, else of the environment (and `.env`)
+    if it holds valid settings."""
+    from pydantic import ValidationError
+
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(Ctx) if ctx is not None else None
+    if obj is not None and obj.settings is not None:
+        return obj.settings.secret_values()
+    try:
+        return Settings().secret_values()
+    except ValidationError:  # its messages quote no secret
+        return []
+
+
 def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a command's coroutine; expected failures become one line on stderr."""
+    """Run a command's coroutine; expected failures become one line on stderr, anything else
+    goes on to `_Group.invoke`."""
     try:
         return asyncio.run(coro)
     except UserError as exc:
@@ -138,6 +162,41 @@ def _with_app(
     return _run(go())
 
 
+def _crash(ctx: click.Context, exc: Exception) -> NoReturn:
+    """Log an exception no command expected through the redacting log handler, and exit 1.
+    Logging is set up from the settings first, if no command read them yet, so the line has
+    their format and their secrets blanked."""
+    from pydantic import ValidationError
+
+    obj = ctx.find_object(Ctx)
+    if obj is not None and obj.settings is None:
+        level = logging.getLevelName(logging.getLogger().level)
+        with contextlib.suppress(ValidationError):  # bad settings: the plain format stays
+            _setup_logging(level, Settings())
+    log.critical("the command failed unexpectedly: %s: %s", type(exc).__name__, exc, exc_info=exc)
+    sys.exit(1)
+
+
+def _click_handles(exc: Exception) -> bool:
+    """Whether click's own `main` turns `exc` into its message and exit code."""
+    handled = (click.ClickException, click.exceptions.Exit, click.Abort, EOFError)
+    return isinstance(exc, handled) or (isinstance(exc, OSError) and exc.errno == errno.EPIPE)
+
+
+class _Group(click.Group):
+    """The `wirewatch` group: an exception that escapes a command is logged by `_crash` while
+    the command's logging is still set up (the group's context restores it on close), instead
+    of reaching Python's handler, which would print the traceback unredacted."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if _click_handles(exc):
+                raise
+            _crash(ctx, exc)
+
+
 def _setup_logging(level: str, settings: Settings | None = None) -> None:
     """Logs on stderr; with the settings, in their format and with their secrets redacted."""
     from bot.logs import configure
@@ -175,7 +234,7 @@ def _scope(guild: int | None, channel: str | None = None) -> tuple[str, str | No
     return workspace, channel
 
 
-@click.group(name="wirewatch", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="wirewatch", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
