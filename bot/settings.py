@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     actor_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     place_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     # operations
-    metrics_port: int | None = Field(None, ge=0, le=65535)  # set: `run` serves /healthz, /metrics
+    metrics_port: int | None = Field(None, ge=0, le=65535)  # set: run, worker serve /healthz
     metrics_host: str = "127.0.0.1"
     health_max_poll_age_s: float = Field(900.0, gt=0)  # no good poll for longer: /healthz 503
     retention_days: float | None = Field(None, gt=0)  # unset: keep everything

@@ -9,6 +9,10 @@ which one sender delivers (`wirewatch run`, holding the sender lease). A worker 
 leaves its claims to expire; another worker retakes them then, and extracts what the dead one
 stored but never extracted (`extract_abandoned`). Between rounds a worker sleeps until the next
 feed falls due, a tick at most.
+
+With WIREWATCH_METRICS_PORT set, a worker serves /healthz and /metrics as `wirewatch run` does
+(bot/health.py): its rounds stand for the scheduler, and polling is judged by the feeds it
+fetched; there is no Discord to check.
 """
 
 from __future__ import annotations
@@ -59,39 +63,54 @@ async def work(
     async with open_app(settings, repair_mode="full") as app:
         if name:
             app.worker_id = name
+        server = None
+        if settings.metrics_port is not None:
+            from bot.jobs import serve_monitor
+
+            server = await serve_monitor(app)
+            assert app.monitor is not None
+            app.monitor.scheduler_running = lambda: not stop.is_set()
         log.info("worker %s started", app.worker_id, extra={"worker": app.worker_id})
-        while not stop.is_set():
-            report = await _round(app, batch)
-            rounds += 1
-            total.absorb(report)
-            if report.feeds_polled:
-                log.info(
-                    "worker %s polled %d feeds: %d new, %d updated, %d failed",
-                    app.worker_id,
-                    report.feeds_polled,
-                    report.new_articles,
-                    report.updated_articles,
-                    report.failed_feeds,
-                    extra={"worker": app.worker_id},
-                )
-            if once:
-                break
-            await _sleep_until_due(app, stop)
+        try:
+            while not stop.is_set():
+                total.absorb(await _round(app, batch))
+                rounds += 1
+                if once:
+                    break
+                await _sleep_until_due(app, stop)
+        finally:
+            if server is not None:
+                server.close()
         log.info("worker %s stopped", app.worker_id, extra={"worker": app.worker_id})
         return WorkerReport(app.worker_id, rounds, total)
 
 
 async def _round(app: App, batch: int | None) -> IngestReport:
-    """One round; a failed round is logged and the next one retries (the claims expire)."""
+    """One round, logged and told to the monitor; a failed round is logged and the next one
+    retries (the claims expire)."""
     try:
-        report = await commands.poll_due(app, batch=batch)
+        report: IngestReport | None = await commands.poll_due(app, batch=batch)
         await extract_abandoned(app, batch=batch)
-        return report
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("poll round failed; the next round retries")
+        report = None
+    if app.monitor is not None:
+        app.monitor.poll_done(report)
+    if report is None:
         return IngestReport()
+    if report.feeds_polled:
+        log.info(
+            "worker %s polled %d feeds: %d new, %d updated, %d failed",
+            app.worker_id,
+            report.feeds_polled,
+            report.new_articles,
+            report.updated_articles,
+            report.failed_feeds,
+            extra={"worker": app.worker_id},
+        )
+    return report
 
 
 async def extract_abandoned(app: App, *, batch: int | None = None) -> int:

@@ -271,13 +271,13 @@ def _metrics_port(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> i
 def test_only_services_that_serve_healthz_keep_the_image_health_check(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The image's HEALTHCHECK asks /healthz, which `wirewatch run` serves on the metrics
-    port; `wirewatch worker` serves no HTTP, so its services turn the check off."""
+    """The image's HEALTHCHECK asks /healthz, which `wirewatch run` and `wirewatch worker`
+    serve on the metrics port; a service running anything else turns the check off."""
     assert "WIREWATCH_METRICS_PORT" in _image_env()
     services = _compose()["services"]
     for name in ("wirewatch", "worker", "gateway"):
         service = services[name]
-        serves = _container_argv(service)[1] == "run"
+        serves = _container_argv(service)[1] in ("run", "worker")
         with monkeypatch.context() as env:
             port = _metrics_port(service, env)
         assert (port is not None) is serves, f"{name}: metrics port {port}"

@@ -36,8 +36,9 @@ def worker(
 
     Claims due feeds so no two workers poll one feed, shares each host's fetch limit with the
     other workers, stores, extracts and embeds, and records alerts in the outbox; `wirewatch
-    run` delivers them. A killed worker's feeds are retaken when its claims expire. Stops
-    cleanly on SIGINT/SIGTERM."""
+    run` delivers them. A killed worker's feeds are retaken when its claims expire. With
+    WIREWATCH_METRICS_PORT set, serves /healthz and /metrics as `run` does. Stops cleanly on
+    SIGINT/SIGTERM."""
     from bot.core.commands import report_doc
     from bot.worker import work
 

@@ -1,0 +1,75 @@
+"""A `wirewatch worker` with WIREWATCH_METRICS_PORT serves /healthz and /metrics as `run` does:
+a real worker on a real PostgreSQL (tests/pg.py) polls a feed served on 127.0.0.1, and a real
+HTTP client reads what it says while it runs; stopped, it answers no more."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from pytest_httpserver import HTTPServer
+
+from bot.app import open_app
+from bot.core import commands
+from bot.settings import Settings
+from bot.worker import work
+from tests.index.test_ingest import MOSUL, RAQQA, item, rss
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _until_ok(client: httpx.AsyncClient, path: str) -> httpx.Response:
+    async with asyncio.timeout(120):  # the worker loads the model first
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                response = await client.get(path)
+                if (
+                    response.status_code == 200
+                    and "feeds_polled_total 1" in (await client.get("/metrics")).text
+                ):
+                    return response
+            await asyncio.sleep(0.1)
+
+
+async def test_a_worker_serves_healthz_and_metrics_while_it_polls(
+    settings: Settings, pg_url: str, httpserver_ipv4: HTTPServer, real_embedder: Any
+) -> None:
+    port = _free_port()
+    on_pg = settings.model_copy(update={"database_url": SecretStr(pg_url), "metrics_port": port})
+    httpserver_ipv4.expect_request("/a.xml").respond_with_data(
+        rss([item("a1", "Strike on Raqqa", RAQQA), item("a2", "Mosul car bomb", MOSUL)])
+    )
+    async with open_app(on_pg, embedder=real_embedder) as app:
+        await commands.add_feed(app, httpserver_ipv4.url_for("/a.xml"), workspace="console")
+
+    worker = asyncio.create_task(work(on_pg, name="w1"))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            health = await _until_ok(client, "/healthz")
+            doc = health.json()
+            assert doc["status"] == "ok" and doc["scheduler"] == "running", doc
+            assert doc["polling"] == "waiting" and doc["last_fetch_ok_at"] is not None, doc
+            assert doc["discord"] is None, "a worker has no Discord to check"
+            metrics = (await client.get("/metrics")).text
+            assert "wirewatch_articles_ingested_total 2.0" in metrics
+            assert "wirewatch_events_extracted_total 2.0" in metrics
+            assert 'wirewatch_poll_cycles_total{result="ok"}' in metrics
+            assert "wirewatch_embedding_info{" in metrics
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        try:
+            await client.get("/healthz", timeout=2)
+            raise AssertionError("a stopped worker still answers")
+        except httpx.TransportError:
+            pass
