@@ -14,9 +14,14 @@ What is measured, and how:
 * Prune: `bot.core.maintenance.prune` with `--days 100` on the restored copy (half the articles
   go); printed: the seconds, each write transaction's duration (the time a bot sharing the
   database may wait), the incremental vacuum steps, and the database and index sizes before
-  and after.
+  and after. Beside it, the plain call: one DELETE of the old articles in one transaction.
+* `--engines postgres` (or `sqlite,postgres`): the same data through the same pipeline into a
+  fresh PostgreSQL database (`--database-url`, else a throwaway embedded server), then
+  `wirewatch prune`'s work there: the seconds, each batch's transaction (from one progress
+  call to the next), the VACUUM, the sizes; beside it the plain DELETE on a copy of the
+  database. Backup and restore are the embedded engine's (pg_dump on PostgreSQL).
 
-    .venv/bin/python bench/ops.py [--articles N]
+    .venv/bin/python bench/ops.py [--articles N] [--engines sqlite,postgres] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import shutil
 import sqlite3
 import statistics
@@ -35,6 +41,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -65,6 +72,7 @@ def _feed(folder: Path, name: str, n: int, when: object, offset: int) -> Path:
 
 
 async def _fill(settings: Settings, folder: Path, articles: int) -> None:
+    """Ingest `articles` articles, half of them 200 days old, into the data dir or database."""
     clock = Clock(NOW - timedelta(days=200))
     feeds = max(articles // (2 * PER_FEED), 1)
     old = [_feed(folder, f"old{k}", PER_FEED, clock.now, k * PER_FEED) for k in range(feeds)]
@@ -75,10 +83,12 @@ async def _fill(settings: Settings, folder: Path, articles: int) -> None:
         clock.now = NOW
         await commands.ingest_files(app, new, workspace="console")
         stats = await commands.stats(app, workspace="console")
+    size = (
+        f", {stats['database_bytes'] / 2**20:.1f} MiB database" if "database_bytes" in stats else ""
+    )
     print(
-        f"data dir: {stats['articles']} articles, {stats['passages']} passages, "
-        f"{stats['database_bytes'] / 2**20:.1f} MiB database (ingested in "
-        f"{time.perf_counter() - started:.0f} s)"
+        f"{'PostgreSQL' if settings.database_url else 'data dir'}: {stats['articles']} articles, "
+        f"{stats['passages']} passages{size} (ingested in {time.perf_counter() - started:.0f} s)"
     )
 
 
@@ -173,12 +183,88 @@ async def _prune(settings: Settings) -> None:
     )
 
 
+async def _prune_pg(settings: Settings) -> None:
+    """`prune` on PostgreSQL, each batch timed from one progress call to the next."""
+    marks: list[float] = []
+    async with open_app(settings, embedder=HashEmbedder(), now=Clock(NOW)) as app:
+        started = time.perf_counter()
+        marks.append(started)
+        r = await maintenance.prune(
+            app, days=100, progress=lambda done, total: marks.append(time.perf_counter())
+        )
+        seconds = time.perf_counter() - started
+    batches = [b - a for a, b in itertools.pairwise(marks)]
+    print(
+        f"prune on PostgreSQL: {r.articles} articles, {r.passages} passages, {r.vectors} vectors "
+        f"in {seconds:.2f} s; batches: {len(batches)}, longest {max(batches) * 1000:.0f} ms, "
+        f"median {statistics.median(batches) * 1000:.0f} ms; then {r.vacuum} VACUUM in "
+        f"{(seconds - (marks[-1] - started)):.2f} s (with the final counts)"
+    )
+    print(
+        f"  database {r.database_bytes_before / 2**20:.1f} -> {r.database_bytes_after / 2**20:.1f}"
+        f" MiB; vector indexes {r.index_bytes_before / 2**20:.2f} -> "
+        f"{r.index_bytes_after / 2**20:.2f} MiB"
+    )
+
+
+def _plain_prune_pg(url: str) -> None:
+    """The plain alternative on PostgreSQL: one DELETE of the old articles (cascading)."""
+    cutoff = NOW - timedelta(days=100)
+
+    async def run() -> tuple[int, float]:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            started = time.perf_counter()
+            status = await conn.execute("DELETE FROM articles WHERE published_at < $1", cutoff)
+            return int(status.split()[-1]), time.perf_counter() - started
+        finally:
+            await conn.close()
+
+    gone, held = asyncio.run(run())
+    print(
+        f"  plain: one DELETE of {gone} articles in one transaction took {held * 1000:.0f} ms "
+        "(the rows it deletes stay locked until it commits; no VACUUM)"
+    )
+
+
+def _postgres(folder: Path, articles: int, database_url: str | None) -> None:
+    from pydantic import SecretStr
+
+    from bench import pgserver
+
+    with pgserver.server(database_url) as server, pgserver.fresh_database(server) as url:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            data_dir=folder / "pg-data",
+            max_entries_per_feed=1000,
+            database_url=SecretStr(url),
+        )
+        asyncio.run(_fill(settings, folder, articles))
+        name = urlsplit(url).path.lstrip("/")
+        copy = f"{name}_plain"
+        pgserver.admin(server, f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
+        try:
+            asyncio.run(_prune_pg(settings))
+            _plain_prune_pg(pgserver.with_database(server, copy))
+        finally:
+            pgserver.admin(server, f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=4000)
+    parser.add_argument("--engines", default="sqlite", help="sqlite, postgres or both")
+    parser.add_argument("--database-url", default=None, help="a PostgreSQL server to use")
     args = parser.parse_args()
+    engines = set(args.engines.split(","))
     folder = Path(tempfile.mkdtemp(prefix="wirewatch-bench-ops-"))
     try:
+        if "postgres" in engines:
+            _postgres(folder, args.articles, args.database_url)
+        if "sqlite" not in engines:
+            return
         settings = Settings(_env_file=None, data_dir=folder / "data", max_entries_per_feed=1000)  # type: ignore[call-arg]
         asyncio.run(_fill(settings, folder, args.articles))
         _backup_under_writes(settings, folder / "backup")

@@ -52,11 +52,11 @@ def with_database(url: str, name: str) -> str:
 def fresh_database(server_url: str) -> Iterator[str]:
     """The URL of a new, empty database on the server, dropped on exit."""
     name = f"bench_{os.getpid()}_{next(_numbers)}"
-    _admin(server_url, f'CREATE DATABASE "{name}"')
+    admin(server_url, f'CREATE DATABASE "{name}"')
     try:
         yield with_database(server_url, name)
     finally:
-        _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def fetch(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -74,7 +74,9 @@ def fetch(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     return asyncio.run(run())
 
 
-def _admin(url: str, sql: str) -> None:
+def admin(url: str, sql: str) -> None:
+    """Run one statement (outside a transaction) on the database at `url`."""
+
     async def run() -> None:
         import asyncpg
 
