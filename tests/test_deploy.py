@@ -3,8 +3,10 @@ passes hadolint and keeps its promises (CPU torch, non-root, data dir a volume, 
 on /healthz), its HEALTHCHECK command works against a real health server, compose.yaml is
 sound (each service's command, after the image's ENTRYPOINT, is a real command; only services
 that serve /healthz keep the check; the image has the extras its profiles need; the database
-gets no Wirewatch settings), .dockerignore leaves every env file out of the build context, and
-deploy/README.md names only commands, options and settings that exist. Building and running the
+gets no Wirewatch settings; every service of the image builds it and pins its metrics port),
+.dockerignore leaves every env file out of the build context, deploy/ww runs a command with the
+env file (.env.example sourced by sh) on the service's data dir, and deploy/README.md names
+only commands, options and settings that exist. Building and running the
 image needs a container engine and a base image, neither of which these tests assume."""
 
 from __future__ import annotations
@@ -79,6 +81,17 @@ def test_the_systemd_unit_is_hardened() -> None:
     assert {k: unit.get(k, [None])[0] for k in expected} == expected
     assert unit["ExecStart"] == ["/opt/wirewatch/.venv/bin/wirewatch run"]
     assert not any("TOKEN" in v for values in unit.values() for v in values), "token in the unit"
+
+
+def test_the_systemd_unit_serves_healthz(monkeypatch: pytest.MonkeyPatch) -> None:
+    """deploy/README.md's `curl 127.0.0.1:9464/healthz` answers without a setting of one's own."""
+    from bot.settings import Settings
+
+    pairs = [p for line in _unit()["Environment"] for p in shlex.split(line)]
+    for name, value in (pair.split("=", 1) for pair in pairs):
+        if name.startswith("WIREWATCH_"):
+            monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None).metrics_port == 9464
 
 
 def test_the_dockerfile_passes_hadolint() -> None:
@@ -285,6 +298,15 @@ def test_only_services_that_serve_healthz_keep_the_image_health_check(
         assert disabled is not serves, f"{name}: health check disabled {disabled}"
 
 
+def test_each_service_of_the_image_builds_it_and_sets_its_metrics_port() -> None:
+    """Any of them builds the image (`up gateway` alone too), and the port is the compose
+    file's, so an empty WIREWATCH_METRICS_PORT in wirewatch.env cannot turn /healthz off."""
+    services = _compose()["services"]
+    for name in ("wirewatch", "worker", "gateway"):
+        assert services[name]["build"] == services["wirewatch"]["build"], name
+        assert services[name]["environment"]["WIREWATCH_METRICS_PORT"] == "9464", name
+
+
 def test_the_postgres_container_gets_no_wirewatch_settings() -> None:
     """wirewatch.env holds the Discord token: the database server has no use for it."""
     postgres = _compose()["services"]["postgres"]
@@ -367,3 +389,48 @@ def test_the_deploy_readme_names_only_real_commands_and_options() -> None:
         assert name.removeprefix("WIREWATCH_").lower() in Settings.model_fields, name
     # the check can fail: an option the command lacks
     assert not {"--force"} <= _options(_command_of(["backup"]) or cli)
+
+
+def _run_ww(tmp_path: Path, env_file_text: str) -> subprocess.CompletedProcess[str]:
+    """deploy/ww with its paths moved into tmp_path, run as the current user (no sudo, no
+    runuser: the rest is the script as shipped)."""
+    script = (DEPLOY / "ww").read_text(encoding="utf-8")
+    moved = {
+        "ENV_FILE=/etc/wirewatch/env": f"ENV_FILE={tmp_path / 'env'}",
+        "DATA_DIR=/var/lib/wirewatch": f"DATA_DIR={tmp_path / 'data'}",
+        "CACHE_DIR=/var/cache/wirewatch": f"CACHE_DIR={tmp_path / 'cache'}",
+        "WIREWATCH=/opt/wirewatch/.venv/bin/wirewatch": (
+            f"WIREWATCH={Path(sys.executable).with_name('wirewatch')}"
+        ),
+        '[ "$(id -u)" -ne 0 ]': "false",
+        "runuser -u wirewatch -- ": "",
+    }
+    for shipped, here in moved.items():
+        assert shipped in script, shipped
+        script = script.replace(shipped, here)
+    (tmp_path / "ww").write_text(script, encoding="utf-8")
+    (tmp_path / "env").write_text(env_file_text, encoding="utf-8")
+    (tmp_path / "data").mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
+    return subprocess.run(
+        ["sh", str(tmp_path / "ww"), "stats", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+def test_ww_runs_a_command_with_the_env_file_on_the_service_data_dir(tmp_path: Path) -> None:
+    """The env file is sourced by sh: .env.example, copied there whole, must parse, and the
+    command uses the unit's data dir (not .env.example's `var`)."""
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    done = _run_ww(tmp_path, example)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["engine"] == "sqlite"
+    assert (tmp_path / "data" / "wirewatch.db").exists()
+    assert not (tmp_path / "data" / "var").exists()
+    # the check can fail: an unquoted value with parentheses stops sh
+    broken = example + "WIREWATCH_USER_AGENT=Wirewatch (news)\n"
+    assert _run_ww(tmp_path, broken).returncode != 0
