@@ -12,10 +12,12 @@ discord_helpers.py."""
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 import discord
+import pytest
 from discord import app_commands
 from pytest_httpserver import HTTPServer
 
@@ -50,7 +52,13 @@ from tests.bot.discord_helpers import (
     text_of,
     watch_id_in,
 )
-from tests.fakediscord import CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, FakeDiscord, is_ephemeral
+from tests.fakediscord import (
+    CHANNEL_MESSAGE,
+    DEFERRED_CHANNEL_MESSAGE,
+    FakeDiscord,
+    FakeGuild,
+    is_ephemeral,
+)
 from tests.index.ingest_helpers import Clock
 
 
@@ -109,6 +117,22 @@ async def test_a_guild_no_longer_listed_loses_its_copy_and_a_failed_sync_does_no
     async with running(app, fake, state, guild_ids=(BETA,)) as failed:  # READY all the same
         assert failed.synced == []
         assert "/ask" in await answer(fake, "help", channel_id=NEWS_A)
+
+
+async def test_joining_and_leaving_a_server_is_logged(
+    app: App, fake: FakeDiscord, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gamma = FakeGuild(800_000_000_000_000_003, "Gamma desk", [900_000_000_000_000_301])
+    async with running(app, fake, tmp_path / "discord_commands.json") as bot:
+        with caplog.at_level(logging.INFO, logger="bot.adapters.discord.client"):
+            await fake.join_guild(gamma)
+            await fake.wait_until(lambda: bot.get_guild(gamma.guild_id))
+            await fake.leave_guild(gamma.guild_id)
+            await fake.wait_until(lambda: bot.get_guild(gamma.guild_id) is None or None)
+    joined = [r for r in caplog.records if r.getMessage().startswith("joined server")]
+    assert [r.getMessage() for r in joined] == [f"joined server Gamma desk ({gamma.guild_id})"]
+    assert getattr(joined[0], "guild_id", None) == gamma.guild_id
+    assert any(r.getMessage().startswith("removed from server Gamma desk") for r in caplog.records)
 
 
 # ---- 2. every command, its happy path and bad input -------------------------------------------

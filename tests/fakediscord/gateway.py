@@ -26,6 +26,7 @@ from tests.fakediscord.model import (
     OP_INVALID_SESSION,
     OP_RECONNECT,
     OP_RESUME,
+    FakeGuild,
     _GatewaySession,
 )
 from tests.fakediscord.state import _State
@@ -71,6 +72,21 @@ class _Gateway(_State):
                 with contextlib.suppress(ConnectionResetError):
                     await session.ws.send_str(frame)
             return session.seq
+
+    async def join_guild(self, guild: FakeGuild) -> None:
+        """The bot is added to `guild` (someone opened its invite URL): GUILD_CREATE, without
+        the "unavailable" of the GUILD_CREATEs that follow READY (which a client reads as a
+        guild it was already in, coming available)."""
+        self.guilds[guild.guild_id] = guild
+        self._add_channels(guild)
+        payload = self._guild_create(guild)
+        payload.pop("unavailable", None)
+        await self.dispatch("GUILD_CREATE", payload)
+
+    async def leave_guild(self, guild_id: int) -> None:
+        """The bot is removed from the guild: GUILD_DELETE."""
+        await self.dispatch("GUILD_DELETE", {"id": str(guild_id)})
+        del self.guilds[guild_id]
 
     async def send_reconnect(self, shard_id: int = 0) -> None:
         """Asks the client to reconnect the shard (op 7); discord.py comes back with RESUME."""

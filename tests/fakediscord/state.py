@@ -96,11 +96,9 @@ class _State:
 
         self._channel_guild: dict[int, int] = {}
         self._channel_names: dict[int, str] = {}
+        self._channels: dict[int, dict[int, JSON]] = {}
         for guild in guilds:
-            for channel_id, name in guild.channel_names().items():
-                self._channel_guild[channel_id] = guild.guild_id
-                self._channel_names[channel_id] = name
-        self._channels: dict[int, dict[int, JSON]] = {c: {} for c in self._channel_guild}
+            self._add_channels(guild)
         self._by_id: dict[int, JSON] = {}  # every message, deleted ones too
         self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self._failed_channels: dict[int, int] = {}
@@ -256,6 +254,12 @@ class _State:
             "flags": 0,
             "last_message_id": str(next(reversed(messages))) if messages else None,
         }
+
+    def _add_channels(self, guild: FakeGuild) -> None:
+        for channel_id, name in guild.channel_names().items():
+            self._channel_guild[channel_id] = guild.guild_id
+            self._channel_names[channel_id] = name
+            self._channels.setdefault(channel_id, {})
 
     def _guild_of(self, channel_id: int, guild_id: int | None) -> int:
         if channel_id not in self._channel_guild:

@@ -140,6 +140,17 @@ class WirewatchBot(discord.Client):
             len(self.guilds),
         )
 
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        log.info("joined server %s (%d)", guild.name, guild.id, extra={"guild_id": guild.id})
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        log.info(
+            "removed from server %s (%d); its feeds and watches stay stored",
+            guild.name,
+            guild.id,
+            extra={"guild_id": guild.id},
+        )
+
     # -- mentions ---------------------------------------------------------------------------
     async def on_message(self, message: discord.Message) -> None:
         """ "@Wirewatch what happened in Raqqa?" is answered like /ask, as a reply."""
