@@ -275,13 +275,27 @@ class Monitor:
             return "off", None, False
         limit = self.max_poll_age_s
         next_due = await self.store.next_due_at()
+        if next_due is None:  # none left to poll (a failing one removed or disabled too)
+            self.fetch_failing_since = None
+            return "no feeds", None, False
+        await self._adopt_shared_fetch()
         since = self.last_fetch_ok_at or self.started_at
         if self.fetch_failing_since is not None:  # the backoff's later due times do not count
             return "failing", next_due, _seconds(now, since) > limit
-        if next_due is None:
-            return "no feeds", None, False
         state = "due" if next_due <= now else "waiting"
         return state, next_due, _seconds(now, max(since, next_due)) > limit
+
+    async def _adopt_shared_fetch(self) -> None:
+        """A good fetch since the start by another process sharing the database (the other
+        workers on PostgreSQL) counts as this one's: the feeds are polled, whoever polls them."""
+        shared = await self.store.last_fetch_ok_at()
+        if shared is None or shared <= max(
+            self.last_fetch_ok_at or self.started_at, self.started_at
+        ):
+            return
+        self.last_fetch_ok_at = shared
+        if self.fetch_failing_since is not None and shared > self.fetch_failing_since:
+            self.fetch_failing_since = None
 
     async def exposition(self) -> bytes:
         """The metrics in Prometheus's text format, the gauges read now."""

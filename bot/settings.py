@@ -10,7 +10,6 @@ import ipaddress
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -248,9 +247,10 @@ class Settings(BaseSettings):
         """The secrets' values, for the log formatter to redact; never for display."""
         secrets = (self.discord_token, self.llm_api_key)
         found = [s.get_secret_value() for s in secrets if s is not None]
-        if self.database_url is not None:  # the password inside the URL
-            password = urlsplit(self.database_url.get_secret_value()).password
-            found += [password] if password else []
+        if self.database_url is not None:  # the password inside the URL, as written and decoded
+            from index.store.pg.connect import url_secrets
+
+            found += url_secrets(self.database_url.get_secret_value())
         return found
 
     @property

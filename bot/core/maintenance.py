@@ -1,7 +1,7 @@
 """Retention for the app: WIREWATCH_RETENTION_DAYS -> a cutoff -> the engine's prune
-(`index.store.retention` on the embedded engine, `index.store.pg.retention` on PostgreSQL), from
-the command line (`wirewatch prune`) and from the running bot's scheduler. Side effects: deletes
-old rows and vectors in the data dir or the database.
+(`index.store.sqlite.retention` on the embedded engine, `index.store.pg.retention` on
+PostgreSQL), from the command line (`wirewatch prune`) and from the running bot's scheduler.
+Side effects: deletes old rows and vectors in the data dir or the database.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from bot.app import App
 from bot.core.errors import UserError
 from bot.store.retention import CHAT_DEPENDENTS
 from index.retrieve.vectors import VectorIndex, saved_model
-from index.store import retention
-from index.store.retention import PruneReport
+from index.store.retention import PruneBusy, PruneReport
+from index.store.sqlite import retention
 from index.store.sqlite.store import Store
 
 log = logging.getLogger(__name__)
@@ -90,23 +90,24 @@ async def _prune_pg(
     from index.store.pg.store import PgStore
 
     assert isinstance(app.store, PgStore)
-    try:
-        return await pg_retention.prune(
-            app.store, cutoff, dry_run=dry_run, progress=progress, dependents=PG_CHAT_DEPENDENTS
-        )
-    except pg_retention.PruneBusy as exc:
-        raise UserError(f"{exc}; try again when it is done") from exc
+    return await pg_retention.prune(
+        app.store, cutoff, dry_run=dry_run, progress=progress, dependents=PG_CHAT_DEPENDENTS
+    )
 
 
 async def prune_tick(app: App, busy: asyncio.Lock) -> None:
-    """The scheduled prune, between poll cycles. Never raises: a failure is logged and the
-    next run retries."""
+    """The scheduled prune: on the embedded engine between poll cycles (`busy`: they share one
+    connection), on PostgreSQL beside them. Never raises: a failure is logged and the next run
+    retries."""
     try:
-        async with busy:
+        if isinstance(app.store, Store):
+            async with busy:
+                await prune(app)
+        else:
             await prune(app)
     except asyncio.CancelledError:
         raise
-    except UserError as exc:  # another process's prune holds the database
+    except PruneBusy as exc:  # another process's prune holds the database
         log.info("scheduled prune skipped: %s", exc)
     except Exception:
         log.exception("scheduled prune failed; the next one retries")

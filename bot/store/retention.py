@@ -1,7 +1,7 @@
-"""Stage: the chat layer's part of a prune (index/store/retention.py): which articles and stories
-its alerts still hold, and what of its own goes with the old articles. Side effects: none here;
-the engine's prune runs these statements (`CHAT_DEPENDENTS` on SQLite; bot/store/pg/retention.py
-on PostgreSQL).
+"""Stage: the chat layer's part of a prune (the rules: index/store/retention.py): which articles
+and stories its alerts still hold, and what of its own goes with the old articles. Side effects:
+none here; the engine's prune runs these statements (`CHAT_DEPENDENTS` on SQLite;
+bot/store/pg/retention.py on PostgreSQL).
 
 An article listed by an alert still waiting to be delivered stays. Once the old articles are
 gone, the delivered (or given-up) alerts left with no article go, and so do delivery records
@@ -11,7 +11,8 @@ refers to it.
 
 from __future__ import annotations
 
-from index.store.retention import PRUNED, Dependents
+from index.store.retention import Dependents
+from index.store.sqlite.retention import PRUNED
 
 
 def chat_dependents(pruned: str, cutoff: str) -> Dependents:

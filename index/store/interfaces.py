@@ -111,6 +111,10 @@ class FeedQueue(Protocol):
         """When the next subscribed feed falls due; None: no feed."""
         ...
 
+    async def last_fetch_ok_at(self) -> datetime | None:
+        """When a feed was last fetched successfully, by any process; None: never."""
+        ...
+
 
 class Articles(Protocol):
     """Articles stored once each, their stories, and the change feed the watches follow."""

@@ -6,8 +6,9 @@ nothing here is timed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from werkzeug import Request, Response
 from bot.app import App
 from bot.core import commands
 from bot.health import Monitor, bound_port
+from index.timeutil import to_iso
 from tests.bot.test_health import (  # noqa: F401
     MAX_AGE_S,
     _sample,
@@ -111,9 +113,12 @@ async def test_a_feed_answering_304_keeps_healthz_200(
     async with running_monitor(app) as client:
         doc = await _health_until(client, lambda d: d["last_fetch_ok_at"] is not None)
         for _ in range(4):  # 244 s in all, each step a due feed answered 304
-            last = doc["last_fetch_ok_at"]
+            last, fetches = doc["last_fetch_ok_at"], len(httpserver_ipv4.log)
             clock.advance(seconds=61)
-            doc = await _health_until(client, lambda d: d["last_fetch_ok_at"] != last)  # noqa: B023
+            doc = await _health_until(
+                client,
+                lambda d: d["last_fetch_ok_at"] != last and len(httpserver_ipv4.log) > fetches,  # noqa: B023
+            )
             assert doc["status"] == "ok" and doc["fetch_failing_since"] is None
     assert len(httpserver_ipv4.log) >= 5
 
@@ -170,3 +175,45 @@ async def test_no_feeds_to_poll_is_healthy_and_said_so(app: App, clock: Clock) -
     assert response.status_code == 200
     doc = response.json()
     assert (doc["polling"], doc["next_feed_due_at"], doc["reasons"]) == ("no feeds", None, [])
+
+
+@contextlib.asynccontextmanager
+async def _failing_feed(app: App, clock: Clock) -> AsyncIterator[tuple[httpx.AsyncClient, int]]:
+    """A feed whose server closes every connection, polled until /healthz says 503: the
+    client and the feed's id."""
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    closing = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    try:
+        url = f"http://127.0.0.1:{bound_port(closing)}/feed.xml"
+        doc = await commands.add_feed(app, url, workspace="console")
+        async with running_monitor(app) as client:
+            await _health_until(client, lambda d: d["fetch_failing_since"] is not None)
+            clock.advance(seconds=MAX_AGE_S + 1)
+            await _until(client, "/healthz", 503)
+            yield client, doc["feed_id"]
+    finally:
+        closing.close()
+
+
+async def test_a_failing_feed_removed_leaves_nothing_to_judge(app: App, clock: Clock) -> None:
+    async with _failing_feed(app, clock) as (client, feed_id):
+        await commands.remove_feed(app, feed_id, workspace="console")
+        healthy = (await _until(client, "/healthz", 200)).json()
+        assert healthy["polling"] == "no feeds" and healthy["fetch_failing_since"] is None
+
+
+async def test_a_good_fetch_by_another_process_counts(app: App, clock: Clock) -> None:
+    """Workers share the feeds: one whose own fetches failed is healthy while another fetches
+    (recorded in the shared feeds table)."""
+    async with _failing_feed(app, clock) as (client, feed_id):
+        async with app.store.transaction():  # as another worker records a good fetch
+            await app.store.db.execute(
+                "UPDATE feeds SET last_polled_at = ?, error_count = 0 WHERE feed_id = ?",
+                (to_iso(clock.now), feed_id),
+            )
+        healthy = (await _until(client, "/healthz", 200)).json()
+        assert healthy["last_fetch_ok_at"] == to_iso(clock.now)
+        assert healthy["fetch_failing_since"] is None

@@ -103,3 +103,14 @@ def test_a_short_secret_is_redacted_as_a_whole_token_only(fmt: str) -> None:
 def test_a_number_that_shows_a_secret_is_redacted_and_the_line_stays_json() -> None:
     line = make_formatter("json", ["123456"]).format(_record("polled", feed_id=123456))
     assert json.loads(line)["feed_id"] == REDACTED
+
+
+def test_a_database_password_is_a_secret_as_written_and_decoded() -> None:
+    from pydantic import SecretStr
+
+    from bot.settings import Settings
+
+    url = "postgresql://bot:p%40ss%2Fw0rd@db/news?sslmode=require&password=hunter%2022x"
+    found = Settings(_env_file=None, database_url=SecretStr(url)).secret_values()  # type: ignore[call-arg]
+    assert {"p%40ss%2Fw0rd", "p@ss/w0rd", "hunter%2022x", "hunter 22x"} <= set(found)
+    assert "require" not in found

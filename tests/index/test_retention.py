@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -185,6 +186,42 @@ async def pending_alert_keeps_its_article(app: App, clock: Clock, server: HTTPSe
     assert await _ids(app, "SELECT article_id FROM articles") & old == set()
 
 
+async def test_an_alert_pending_again_after_the_articles_were_chosen_keeps_its_article(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await alert_pending_meanwhile_keeps_its_article(app, clock, httpserver_ipv4, monkeypatch)
+
+
+async def alert_pending_meanwhile_keeps_its_article(
+    app: App, clock: Clock, server: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A story gains a report while a prune runs (a poll beside it), so its delivered alert is
+    pending again: the old article it lists stays, though chosen before. For either engine."""
+    from index.store.pg import retention as pg_retention
+    from index.store.sqlite import retention as sqlite_retention
+
+    old, _ = await _old_then_new(app, clock, server)
+    await commands.deliver_alerts(app, FakeChat())
+    module: Any = sqlite_retention if isinstance(app.store, Store) else pg_retention
+    delete_articles = module._delete_articles
+
+    async def alert_changes_first(*args: Any) -> Any:
+        bump = "UPDATE alerts SET version = version + 1"
+        if isinstance(app.store, Store):
+            async with app.store.transaction():
+                await app.store.db.execute(bump)
+        else:
+            await app.store.pool.execute(bump)
+        return await delete_articles(*args)
+
+    monkeypatch.setattr(module, "_delete_articles", alert_changes_first)
+    report = await maintenance.prune(app, days=30)
+    assert report.articles == 2, "both were chosen"
+    [pending] = (await commands.list_alerts(app, workspace="console", pending=True))["alerts"]
+    left = await _ids(app, "SELECT article_id FROM articles")
+    assert set(pending["article_ids"]) <= left and len(left & old) == 1
+
+
 async def test_nothing_is_pruned_without_a_retention_period(app: App) -> None:
     assert app.settings.retention_days is None  # the default keeps everything
     with pytest.raises(UserError, match="WIREWATCH_RETENTION_DAYS"):
@@ -265,6 +302,20 @@ def test_wirewatch_prune_from_the_command_line(
     monkeypatch: pytest.MonkeyPatch,
     model_cache: Path,
 ) -> None:
+    prune_from_the_command_line(
+        settings, clock, extractor, httpserver_ipv4, monkeypatch, model_cache
+    )
+
+
+def prune_from_the_command_line(
+    settings: Settings,
+    clock: Clock,
+    extractor: Extractor,
+    server: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    model_cache: Path,
+) -> None:
+    """`wirewatch prune` on the instance of `settings` (either engine), as a user runs it."""
     import asyncio
     import json
     import os
@@ -276,7 +327,7 @@ def test_wirewatch_prune_from_the_command_line(
 
     async def fill() -> set[int]:
         async with open_app(settings, embedder=HashEmbedder(), extractor=extractor, now=clock) as a:
-            _, old_passages = await _old_then_new(a, clock, httpserver_ipv4)
+            _, old_passages = await _old_then_new(a, clock, server)
             await commands.deliver_alerts(a, FakeChat())
             return old_passages
 
@@ -284,6 +335,8 @@ def test_wirewatch_prune_from_the_command_line(
     for name in [n for n in os.environ if n.startswith("WIREWATCH_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("WIREWATCH_MODEL_CACHE_DIR", str(model_cache))
+    if settings.database_url is not None:
+        monkeypatch.setenv("WIREWATCH_DATABASE_URL", settings.database_url.get_secret_value())
     days = str((datetime.now(UTC) - (NOW - timedelta(days=50))).days)  # between old and new
 
     def wirewatch(*args: str) -> tuple[int, str, str]:

@@ -6,24 +6,21 @@ PostgreSQL + pgvector server (tests/pg.py), feeds over HTTP on 127.0.0.1, the re
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
-from bot.adapters.cli.main import cli
 from bot.app import App, open_app
 from bot.core import commands, maintenance
-from bot.core.errors import UserError
 from bot.settings import Settings
 from index.extract.extractor import Extractor
 from index.retrieve.embed import HashEmbedder
 from index.store.pg.retention import PRUNE_LOCK
+from index.store.retention import PruneBusy
 from tests.fakes import FakeChat
 from tests.index.test_ingest import Clock
 from tests.index.test_retention import (
@@ -31,8 +28,10 @@ from tests.index.test_retention import (
     _ids,
     _old_then_new,
     _scalar,
+    alert_pending_meanwhile_keeps_its_article,
     dry_run_then_prune,
     pending_alert_keeps_its_article,
+    prune_from_the_command_line,
 )
 
 
@@ -91,6 +90,43 @@ async def test_an_alert_still_waiting_keeps_its_article_until_delivered(
     await pending_alert_keeps_its_article(app, clock, httpserver_ipv4)
 
 
+async def test_an_alert_pending_again_after_the_articles_were_chosen_keeps_its_article(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await alert_pending_meanwhile_keeps_its_article(app, clock, httpserver_ipv4, monkeypatch)
+
+
+async def test_a_story_an_alert_is_being_added_to_stays(
+    app: App, clock: Clock, httpserver_ipv4: HTTPServer
+) -> None:
+    """A sender records an alert on an old story (not committed yet) while the prune deletes
+    the stories left empty: that story stays, and the prune finishes."""
+    old, _ = await _old_then_new(app, clock, httpserver_ipv4)
+    await commands.deliver_alerts(app, FakeChat())
+    story = await _scalar(  # an old story no alert refers to
+        app,
+        "SELECT min(story_id) FROM articles a WHERE article_id = ANY($1) "
+        "AND NOT EXISTS (SELECT 1 FROM alerts al WHERE al.story_id = a.story_id)",
+        list(old),
+    )
+    async with app.store.pool.acquire() as other:
+        adding = other.transaction()
+        await adding.start()
+        await other.execute(
+            "INSERT INTO alerts (workspace_id, channel, story_id, created_at, updated_at, "
+            "delivered_version) SELECT workspace_id, 'console', $1, now(), now(), 1 "
+            "FROM workspaces LIMIT 1",
+            story,
+        )
+        try:
+            report = await maintenance.prune(app, days=30)
+        finally:
+            await adding.rollback()
+    assert report.articles == 2
+    assert await _ids(app, "SELECT story_id FROM stories WHERE story_id = $1", story) == {story}
+    assert (await maintenance.prune(app, days=30)).stories == 1, "the next prune takes it"
+
+
 async def test_one_prune_at_a_time_per_database(
     app: App, clock: Clock, httpserver_ipv4: HTTPServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -100,7 +136,7 @@ async def test_one_prune_at_a_time_per_database(
     async with app.store.pool.acquire() as other:  # another process's prune, as it runs
         await other.execute("SELECT pg_advisory_lock($1)", PRUNE_LOCK)
         try:
-            with pytest.raises(UserError, match="another prune is running"):
+            with pytest.raises(PruneBusy, match="another prune is running"):
                 await maintenance.prune(app, days=30)
             with caplog.at_level(logging.INFO):
                 await maintenance.prune_tick(app, asyncio.Lock())  # the bot's: skips quietly
@@ -113,24 +149,11 @@ async def test_one_prune_at_a_time_per_database(
 
 
 def test_wirewatch_prune_runs_on_postgresql(
-    on_pg: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path
+    on_pg: Settings,
+    clock: Clock,
+    extractor: Extractor,
+    httpserver_ipv4: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    model_cache: Path,
 ) -> None:
-    async def fill() -> None:
-        async with open_app(on_pg, embedder=HashEmbedder()) as app:
-            await commands.stats(app, workspace="console")  # the schema, nothing stored
-
-    asyncio.run(fill())
-    assert on_pg.database_url is not None
-    monkeypatch.setenv("WIREWATCH_DATABASE_URL", on_pg.database_url.get_secret_value())
-    monkeypatch.setenv("WIREWATCH_MODEL_CACHE_DIR", str(model_cache))
-    monkeypatch.delenv("WIREWATCH_RETENTION_DAYS", raising=False)
-    data_dir = ["--data-dir", str(tmp_path / "data")]
-    done = CliRunner().invoke(cli, [*data_dir, "prune", "--dry-run", "--days", "30", "--json"])
-    assert done.exit_code == 0, done.stderr
-    doc = json.loads(done.stdout)
-    assert (doc["dry_run"], doc["articles"], doc["vacuum"]) == (True, 0, "none")
-    done = CliRunner().invoke(cli, [*data_dir, "prune", "--days", "30"])
-    assert done.exit_code == 0, done.stderr
-    assert done.stdout.startswith("pruned 0 articles")
-    done = CliRunner().invoke(cli, [*data_dir, "prune"])
-    assert done.exit_code == 2 and "WIREWATCH_RETENTION_DAYS" in done.stderr
+    prune_from_the_command_line(on_pg, clock, extractor, httpserver_ipv4, monkeypatch, model_cache)

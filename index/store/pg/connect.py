@@ -5,10 +5,11 @@ connection of the pool.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from index.errors import StoreError
 from index.store.pg.migrate import migrate
@@ -17,6 +18,19 @@ from index.store.pg.migrate import migrate
 # drops rows, scans on until it has k (0.8's iterative scans) instead of returning fewer.
 SESSION_SETTINGS = {"hnsw.ef_search": "100", "hnsw.iterative_scan": "relaxed_order"}
 INSTALL_HINT = "the PostgreSQL engine needs asyncpg and pgvector: install 'wirewatch[postgres]'"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The passwords a database URL holds (in its user part or a `password=` parameter), as
+    written and decoded: what must never be shown."""
+    parts = urlsplit(url)
+    found = [parts.password or ""]
+    found += [value for key, value in parse_qsl(parts.query) if key == "password"]
+    found += [m.group(1) for m in _PASSWORD_PARAM.finditer(parts.query)]  # still encoded
+    return sorted({*found, *map(unquote, found)} - {""}, key=len, reverse=True)
+
+
+_PASSWORD_PARAM = re.compile(r"(?:^|&)password=([^&]*)")
 
 
 def require_asyncpg() -> Any:

@@ -53,9 +53,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-from index.store.pg.connect import open_pool, require_asyncpg
+from index.store.pg.connect import open_pool, require_asyncpg, url_secrets
 from index.store.pg.copyrows import CopyError as CopyError
 from index.store.pg.copyrows import Plan, plan_table
 from index.store.pg.copysource import COPY_ORDER as COPY_ORDER
@@ -152,9 +152,7 @@ def masked_url(url: str) -> str:
 
 def _hide_password(text: str, url: str) -> str:
     """`text` (an error message) with the password of `url` masked, wherever it appears."""
-    parts = urlsplit(url)
-    found = [parts.password or "", *(m.group(2) for m in _PASSWORD_PARAM.finditer(parts.query))]
-    for secret in sorted({*found, *map(unquote, found)} - {""}, key=len, reverse=True):
+    for secret in url_secrets(url):
         text = text.replace(secret, "***")
     return text
 

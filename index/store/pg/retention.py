@@ -1,17 +1,13 @@
-"""Stage: a cutoff time -> old articles deleted from PostgreSQL with everything derived from them.
-Side effects: deletes rows; VACUUMs the tables it deleted from.
+"""Stage: a cutoff time -> old articles deleted from PostgreSQL with everything derived from them
+(the rules: index/store/retention.py). Side effects: deletes rows; VACUUMs the database.
 
-The same rule as the embedded engine (index/store/retention.py): an article goes when both its
-publication and the moment it was first stored are older than the cutoff, unless a layer above
-holds it (`Dependents`, written for this engine: `PRUNED` here, `$1` the cutoff). Its passages go
-with it, and with them their text-search column and their vectors (both are columns of
-`passages`), its event metadata, LSH bands, feed entries and change-feed rows (ON DELETE CASCADE);
-then what the layers above drop, the stories left with no article, and change-feed rows every
-consumer has passed.
-
-Each batch of articles is its own short transaction, so workers and senders writing beside the
-prune wait for one batch at most. One prune runs at a time in the whole database (an advisory
-lock): a second one, in another process, is refused. Then a plain VACUUM (ANALYZE) of the
+A layer above gives its `Dependents` written for this engine (`PRUNED` here, `$1` the cutoff).
+An article's passages go with it, and with them their text-search column and their vectors
+(both are columns of `passages`). Workers and senders write beside the prune: each batch deletes
+only the articles no alert holds when it runs, and a story is deleted only while no transaction
+is adding to it (`FOR UPDATE SKIP LOCKED`); one that gains an article anyway just then stays for
+the next prune. One prune runs at a time in the whole database (an advisory lock): a second one,
+in another process, is refused (`PruneBusy`). Then a plain VACUUM (ANALYZE) of the
 database: it holds no lock that stops readers or writers, makes the space reusable at
 once and gives empty pages at a table's end back to the file system; the rest of the space is
 reused by new rows rather than returned (only VACUUM FULL would, and it locks each table
@@ -25,26 +21,30 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from index.store.pg.connect import require_asyncpg
 from index.store.pg.lease import lease_key
 from index.store.pg.store import PgStore
-from index.store.retention import BATCH, Dependents, PruneReport, Vacuum
-from index.timeutil import to_iso
+from index.store.retention import (
+    BATCH,
+    NO_DEPENDENTS,
+    Dependents,
+    PruneBusy,
+    PruneReport,
+    Vacuum,
+    changes_passed,
+    stories_left,
+)
 
 log = logging.getLogger(__name__)
 
 PRUNED = "SELECT article_id FROM pg_temp.prune_articles"  # the articles that go
-PRUNE_LOCK = lease_key("prune")
-NO_DEPENDENTS = Dependents()
+PRUNE_LOCK = lease_key("wirewatch:prune")
 # The vector search indexes of `passages` (pgvector's access methods), for the report's sizes.
 _VECTOR_INDEX_BYTES = (
     "SELECT coalesce(sum(pg_relation_size(i.indexrelid)), 0) FROM pg_index i "
     "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
     "WHERE i.indrelid = 'passages'::regclass AND am.amname IN ('hnsw', 'ivfflat')"
 )
-
-
-class PruneBusy(RuntimeError):
-    """Another prune holds the database's prune lock."""
 
 
 async def prune(
@@ -96,29 +96,21 @@ async def _prune(
         name: int(await conn.fetchval(sql, *_cutoff_for(sql, cutoff)))
         for name, sql in dependents.counts.items()
     }
+    left = stories_left(PRUNED, dependents.holds_story_before)
     stories = int(
         await conn.fetchval(
-            "SELECT count(*) FROM stories s WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE "
-            f"a.story_id = s.story_id AND a.article_id NOT IN ({PRUNED})) "
-            f"AND NOT ({dependents.holds_story_before})",
-            *_cutoff_for(dependents.holds_story_before, cutoff),
+            f"SELECT count(*) FROM stories s WHERE {left}", *_cutoff_for(left, cutoff)
         )
     )
-    changes_sql = (
-        f"FROM article_changes WHERE at < $1 AND article_id NOT IN ({PRUNED}) "
-        "AND seq <= (SELECT coalesce(min(seq), 0) FROM change_cursors)"
-    )
+    changes_sql = changes_passed(PRUNED, "$1")
     changes = int(await conn.fetchval(f"SELECT count(*) {changes_sql}", cutoff))
     vacuum: Vacuum = "none"
     if not dry_run:
-        await _delete_articles(conn, total, progress)
-        async with conn.transaction():
+        await _delete_articles(conn, total, progress, dependents.holds_article)
+        async with conn.transaction():  # the list is empty now: nothing is "pruned"
             for statement in dependents.delete:
                 await conn.execute(statement, *_cutoff_for(statement, cutoff))
-            await conn.execute(
-                "DELETE FROM stories AS s WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE "
-                f"a.story_id = s.story_id) AND NOT ({dependents.holds_story})"
-            )
+            await _delete_stories(conn, dependents.holds_story)
             await conn.execute(f"DELETE {changes_sql}", cutoff)
         if total or stories or changes or any(dependent.values()):
             # the whole database: the layers' tables too; pages untouched since the last
@@ -144,20 +136,7 @@ async def _prune(
         vacuum=vacuum,
         dependents=dependent,
     )
-    if not dry_run and total:
-        log.info(
-            "pruned %d articles before %s: %d passages, %d vectors, %d events, %d stories%s; "
-            "database %d -> %d bytes (plain VACUUM)",
-            total,
-            to_iso(cutoff),
-            report.passages,
-            report.vectors,
-            events,
-            stories,
-            "".join(f", {n} {name}" for name, n in dependent.items()),
-            db_before,
-            report.database_bytes_after,
-        )
+    report.log()
     return report
 
 
@@ -167,24 +146,39 @@ def _cutoff_for(sql: str, cutoff: datetime) -> tuple[datetime, ...]:
 
 
 async def _delete_articles(
-    conn: Any, total: int, progress: Callable[[int, int], None] | None
+    conn: Any, total: int, progress: Callable[[int, int], None] | None, holds: str
 ) -> None:
-    """Delete the selected articles a batch per transaction (their rows below cascade)."""
+    """Delete the selected articles a batch per transaction (their rows below cascade), each
+    batch but those a layer above holds by then (`holds`)."""
     done = 0
     while True:
         async with conn.transaction():
-            ids = [
-                r[0]
-                for r in await conn.fetch(
-                    "DELETE FROM pg_temp.prune_articles WHERE article_id IN (SELECT article_id "
-                    "FROM pg_temp.prune_articles ORDER BY article_id LIMIT $1) "
-                    "RETURNING article_id",
-                    BATCH,
-                )
-            ]
-            if not ids:
+            chosen = await conn.fetch(
+                "DELETE FROM pg_temp.prune_articles WHERE article_id IN (SELECT article_id "
+                "FROM pg_temp.prune_articles ORDER BY article_id LIMIT $1) RETURNING article_id",
+                BATCH,
+            )
+            if not chosen:
                 return
-            await conn.execute("DELETE FROM articles WHERE article_id = ANY($1::bigint[])", ids)
-        done += len(ids)
+            await conn.execute(
+                "DELETE FROM articles AS a WHERE a.article_id = ANY($1::bigint[]) "
+                f"AND NOT ({holds})",
+                [r[0] for r in chosen],
+            )
+        done += len(chosen)
         if progress is not None:
             progress(done, total)
+
+
+async def _delete_stories(conn: Any, holds: str) -> None:
+    """The stories left with no article that no layer above holds, but those a transaction is
+    adding an article or alert to right now (it holds a key-share lock on the story's row)."""
+    asyncpg = require_asyncpg()
+    try:
+        async with conn.transaction():  # a savepoint: a failure here undoes only this
+            await conn.execute(
+                "DELETE FROM stories WHERE story_id IN (SELECT s.story_id FROM stories s "
+                f"WHERE {stories_left(PRUNED, holds)} FOR UPDATE SKIP LOCKED)"
+            )
+    except asyncpg.ForeignKeyViolationError:  # one gained an article just then
+        log.info("a story gained an article while the prune ran: its empty stories wait")

@@ -213,6 +213,13 @@ class PgStore(PassageRows, EventRows):
         )
         return read_timestamp(found)
 
+    async def last_fetch_ok_at(self) -> datetime | None:
+        """When a feed was last fetched successfully by any worker (its last fetch was good)."""
+        found = await self.pool.fetchval(
+            "SELECT max(last_polled_at) FROM feeds WHERE error_count = 0"
+        )
+        return read_timestamp(found)
+
     async def workspace_feeds(self, workspace_id: int) -> list[FeedSource]:
         """Every enabled http feed the workspace subscribes to, due or not (`poll --once`)."""
         rows = await self.pool.fetch(

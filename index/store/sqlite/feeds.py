@@ -139,6 +139,11 @@ class FeedRows(StoreBase):
         )
         return from_iso(row[0]) if row is not None else None
 
+    async def last_fetch_ok_at(self) -> datetime | None:
+        """When a feed was last fetched successfully (its last fetch, then, was good)."""
+        row = await self._one("SELECT max(last_polled_at) FROM feeds WHERE error_count = 0")
+        return from_iso(row[0]) if row is not None and row[0] is not None else None
+
     async def workspace_feeds(self, workspace_id: int) -> list[FeedSource]:
         """Every enabled http feed the workspace subscribes to, due or not (`poll --once`)."""
         rows = await self._all(
