@@ -196,8 +196,9 @@ async def _prune_pg(settings: Settings) -> None:
     batches = [b - a for a, b in itertools.pairwise(marks)]
     print(
         f"prune on PostgreSQL: {r.articles} articles, {r.passages} passages, {r.vectors} vectors "
-        f"in {seconds:.2f} s; batches: {len(batches)}, longest {max(batches) * 1000:.0f} ms, "
-        f"median {statistics.median(batches) * 1000:.0f} ms; then {r.vacuum} VACUUM in "
+        f"in {seconds:.2f} s; batches: {len(batches)}, longest "
+        f"{max(batches, default=0) * 1000:.0f} ms, median "
+        f"{statistics.median(batches or [0]) * 1000:.0f} ms; then {r.vacuum} VACUUM in "
         f"{(seconds - (marks[-1] - started)):.2f} s (with the final counts)"
     )
     print(
@@ -259,6 +260,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="a PostgreSQL server to use")
     args = parser.parse_args()
     engines = set(args.engines.split(","))
+    if not engines or not engines <= {"sqlite", "postgres"}:
+        parser.error(f"--engines takes sqlite, postgres or both, not {args.engines!r}")
     folder = Path(tempfile.mkdtemp(prefix="wirewatch-bench-ops-"))
     try:
         if "postgres" in engines:

@@ -12,7 +12,9 @@ one, the count starts no earlier than the next feed's due time, and with no feed
 and enabled there is nothing to judge (`"polling": "no feeds"`). Once a fetch or a cycle
 fails, the count runs from the last good fetch whatever later due times the backoff sets, so
 an outage where every fetch fails turns 503 when the limit has passed (and so may one failing
-feed beside feeds fetched less often than the limit, between their fetches).
+feed beside feeds fetched less often than the limit, between their fetches). A good fetch
+recorded since the start by another process sharing the database (the other workers on
+PostgreSQL) counts as this one's, and a failure is forgotten once no feed is left to poll.
 
 The outbox backlog (alerts waiting, the oldest one's age) is reported, not judged: a chat
 outage shows as Discord disconnected, and a rate limit holding alerts back is normal. So is a

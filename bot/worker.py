@@ -81,6 +81,7 @@ async def work(
         finally:
             if server is not None:
                 server.close()
+                await server.wait_closed()
         log.info("worker %s stopped", app.worker_id, extra={"worker": app.worker_id})
         return WorkerReport(app.worker_id, rounds, total)
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
+import logging
+import re
 from typing import Any
 
 import httpx
+import pytest
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
@@ -20,10 +22,17 @@ from bot.worker import work
 from tests.index.test_ingest import MOSUL, RAQQA, item, rss
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+async def _served_port(caplog: pytest.LogCaptureFixture) -> int:
+    """The port the worker logged it serves on (WIREWATCH_METRICS_PORT=0: any free one)."""
+    async with asyncio.timeout(120):  # the worker loads the model first
+        while True:
+            for record in caplog.records:
+                found = re.search(
+                    r"serving /healthz and /metrics on http://[\d.]+:(\d+)", record.getMessage()
+                )
+                if found:
+                    return int(found.group(1))
+            await asyncio.sleep(0.1)
 
 
 async def _until_ok(client: httpx.AsyncClient, path: str) -> httpx.Response:
@@ -40,10 +49,14 @@ async def _until_ok(client: httpx.AsyncClient, path: str) -> httpx.Response:
 
 
 async def test_a_worker_serves_healthz_and_metrics_while_it_polls(
-    settings: Settings, pg_url: str, httpserver_ipv4: HTTPServer, real_embedder: Any
+    settings: Settings,
+    pg_url: str,
+    httpserver_ipv4: HTTPServer,
+    real_embedder: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    port = _free_port()
-    on_pg = settings.model_copy(update={"database_url": SecretStr(pg_url), "metrics_port": port})
+    caplog.set_level(logging.INFO, logger="bot.jobs")
+    on_pg = settings.model_copy(update={"database_url": SecretStr(pg_url), "metrics_port": 0})
     httpserver_ipv4.expect_request("/a.xml").respond_with_data(
         rss([item("a1", "Strike on Raqqa", RAQQA), item("a2", "Mosul car bomb", MOSUL)])
     )
@@ -51,6 +64,7 @@ async def test_a_worker_serves_healthz_and_metrics_while_it_polls(
         await commands.add_feed(app, httpserver_ipv4.url_for("/a.xml"), workspace="console")
 
     worker = asyncio.create_task(work(on_pg, name="w1"))
+    port = await _served_port(caplog)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             health = await _until_ok(client, "/healthz")

@@ -115,6 +115,17 @@ def _settings(ctx: click.Context) -> Settings:
     return obj.settings
 
 
+def _secret_url(ctx: click.Context, url: str) -> None:
+    """A database URL given on the command line: its password is redacted like the settings'
+    secrets, in logs, error lines and tracebacks."""
+    from pydantic import SecretStr
+
+    obj = ctx.find_object(Ctx)
+    assert obj is not None, "the `cli` group sets ctx.obj"
+    obj.settings = _settings(ctx).model_copy(update={"database_url": SecretStr(url)})
+    _setup_logging(logging.getLevelName(logging.getLogger().level), obj.settings)
+
+
 def _prepare_data_dir(settings: Settings) -> None:
     """Create the data dir, or exit 2 saying why it cannot be used."""
     path = settings.data_dir

@@ -12,7 +12,16 @@ from typing import Any
 import click
 
 from bot import store as chat_store
-from bot.adapters.cli.main import _emit, _fail, _prepare_data_dir, _run, _settings, _with_app, cli
+from bot.adapters.cli.main import (
+    _emit,
+    _fail,
+    _prepare_data_dir,
+    _run,
+    _secret_url,
+    _settings,
+    _with_app,
+    cli,
+)
 from bot.core.errors import UserError
 from bot.settings import Settings
 
@@ -197,6 +206,7 @@ def migrate_to(ctx: click.Context, url: str | None, batch_size: int, as_json: bo
         _fail("URL must be a PostgreSQL URL: postgresql://user:password@host:5432/database")
     # the embedded instance, wherever WIREWATCH_DATABASE_URL points
     settings = _settings(ctx).model_copy(update={"database_url": None})
+    _secret_url(ctx, url)
     shown = copy_stage.masked_url(url)
 
     async def go() -> tuple[copy_stage.CopyReport, str | None]:
