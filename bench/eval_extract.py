@@ -6,7 +6,8 @@ rows whose text names the gold item:
   UCDP GED's country is a state of the Gleditsch-Ward list, so it codes events in the
   Palestinian territories under Israel and in Western Sahara under Morocco; a place there
   counts for that state (`UCDP_STATE`). A row names its country when the text holds the
-  country's name or adjective as words ("Nigerian" does, "NigeriaWatch" does not);
+  country's name as words, or an adjective made from it by a common suffix ("Nigerian" does,
+  "NigeriaWatch" does not);
 - admin-1 accuracy: the main place's admin-1 region is the gold `adm_1` (gold names are
   resolved with our gazetteer, "province"/"governorate" suffixes dropped);
 - actor recall: of the gold sides that map to a catalogue actor ("Government of X" maps to
@@ -65,6 +66,9 @@ _WORDS = {
     "eleven": 11,
     "twelve": 12,
 }
+# How English makes a country's adjective from its name (Israel-i, Syria-n, Sudan-ese, Iran-ian),
+# plural forms too; the scorer's own rule, independent of the extractor's word lists.
+_ADJECTIVE_SUFFIXES = ("ians", "ian", "ans", "an", "ese", "is", "i", "ns", "n")
 # Territories outside the Gleditsch-Ward list of states, under the state UCDP GED codes them as.
 UCDP_STATE = {"PS": "IL", "EH": "MA"}
 
@@ -151,9 +155,6 @@ class Scorer:
         from bot.settings import Settings
         from index.extract.actors import ActorCatalogue
         from index.extract.places import Gazetteer
-        from index.extract.places.words import _DEMONYMS  # the extractor's own list
-
-        self.demonyms: dict[str, tuple[str, ...]] = _DEMONYMS
 
         settings = Settings()
         self.catalogue = ActorCatalogue.load(settings.actor_files)
@@ -174,11 +175,24 @@ class Scorer:
                 return place.admin1_code
         return None
 
-    def names_country(self, text: str, name: str, code: str | None) -> bool:
-        """The folded `text` names the country: its name or an adjective of it, as words."""
-        words = [fold(re.sub(r"\s*\(.*?\)", "", name)).strip()]
-        words += [fold(word).strip() for word in self.demonyms.get(code or "", ())]
-        return any(re.search(rf"\b{re.escape(w)}\b", text) for w in words if w)
+    def names_country(self, text: str, name: str) -> bool:
+        """The folded `text` names the country: its name as words, or (a one-word name) an
+        adjective made from it by a common English suffix ("Israeli", "Syrian", "Sudanese",
+        "Somali"; not "Lebanese" or "Afghan", which the rule does not reach)."""
+        plain = fold(re.sub(r"\s*\(.*?\)", "", name)).strip()
+        if not plain:
+            return False
+        if re.search(rf"\b{re.escape(plain)}\b", text):
+            return True
+        if " " in plain:
+            return False
+        suffixes = "|".join(_ADJECTIVE_SUFFIXES)
+        if re.search(rf"\b{re.escape(plain)}(?:{suffixes})\b", text):
+            return True
+        stem = plain[:-1]  # Somalia -> Somali, Ukraine -> Ukrainian
+        if plain[-1] not in "aeiouy" or len(stem) < 5:
+            return False
+        return re.search(rf"\b{re.escape(stem)}(?:{suffixes})?\b", text) is not None
 
     def actor_ids(self, side: str, country_code: str | None) -> set[str]:
         """Catalogue ids a gold side stands for; empty when it maps to none."""
@@ -204,7 +218,7 @@ class Scorer:
             main_state = ucdp_state(main["country_code"]) if main is not None else None
             ok = main is not None and main_state == gold_code
             every["country"].add(ok)
-            if self.names_country(text, gold["country"], gold_code):
+            if self.names_country(text, gold["country"]):
                 named["country"].add(ok, row["id"])
             if gold.get("adm_1"):
                 gold_admin = self.admin1(gold["adm_1"], gold_code)
