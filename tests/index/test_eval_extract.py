@@ -6,18 +6,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.eval_extract import BASELINE, Scorer, batch_lines, load_rows
 from bot.core.extraction import parse_batch
 from index.extract.extractor import Extractor
 
 
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer()  # loads the catalogue and the gazetteer: once
+
+
 def test_extraction_does_not_regress_below_the_baseline(
-    shared_data: Path, extractor: Extractor
+    shared_data: Path, extractor: Extractor, scorer: Scorer
 ) -> None:
     rows = load_rows(shared_data / "ucdp_ged_sample" / "ged231_sample_dev.jsonl")
     items = parse_batch(batch_lines(rows))
     records = extractor.extract_many([x for _, x in items])
-    figures = Scorer().score(rows, [r.to_doc() for r in records])
+    figures = scorer.score(rows, [r.to_doc() for r in records])
     floors = json.loads(BASELINE.read_text())
     drops = {
         f"{group}.{name}": (figures[group][name], floor)
@@ -29,8 +36,7 @@ def test_extraction_does_not_regress_below_the_baseline(
     assert figures["injured_as_killed"] == 0, figures["misses"]["injured"]
 
 
-def test_a_row_names_its_country_by_name_or_adjective_as_words() -> None:
-    scorer = Scorer()
+def test_a_row_names_its_country_by_name_or_adjective_as_words(scorer: Scorer) -> None:
     assert scorer.names_country("nigerian troops killed 4", "Nigeria")
     assert scorer.names_country("clashes in nigeria", "Nigeria")
     assert not scorer.names_country("nigeriawatch", "Nigeria")
@@ -41,7 +47,7 @@ def test_a_row_names_its_country_by_name_or_adjective_as_words() -> None:
     assert not scorer.names_country("sudanese army", "South Sudan")
 
 
-def test_ucdp_codes_the_palestinian_territories_under_israel() -> None:
+def test_ucdp_codes_the_palestinian_territories_under_israel(scorer: Scorer) -> None:
     rows = [
         {
             "id": 1,
@@ -57,8 +63,8 @@ def test_ucdp_codes_the_palestinian_territories_under_israel() -> None:
     ]
     gaza = {"canonical": "Gaza", "country_code": "PS", "geonameid": 281133, "main": True}
     doc = {"places": [gaza], "actors": [], "casualties": {"killed": None}, "event_date": None}
-    assert Scorer().score(rows, [doc])["named"]["country"] == 1.0
+    assert scorer.score(rows, [doc])["named"]["country"] == 1.0
     doc["places"] = [gaza | {"country_code": "IL", "canonical": "Ashdod"}]
-    assert Scorer().score(rows, [doc])["named"]["country"] == 1.0
+    assert scorer.score(rows, [doc])["named"]["country"] == 1.0
     doc["places"] = [gaza | {"country_code": "EG", "canonical": "Rafah"}]
-    assert Scorer().score(rows, [doc])["named"]["country"] == 0.0
+    assert scorer.score(rows, [doc])["named"]["country"] == 0.0
