@@ -220,11 +220,14 @@ class Monitor:
         running = self.scheduler_running()
         if not running:
             reasons.append("the scheduler is not running")
-        age = _seconds(now, self.last_poll_at or self.started_at)
         polling, next_due, late = await self._polling(now)
-        ok_age = _seconds(now, self.last_fetch_ok_at or self.started_at)
+        last_poll = self.last_poll_at
+        # what _polling judged, before the awaits below let the jobs change it
+        ok_at, failing_since = self.last_fetch_ok_at, self.fetch_failing_since
+        age = _seconds(now, last_poll or self.started_at)
+        ok_age = _seconds(now, ok_at or self.started_at)
         if late:
-            what = "for" if self.last_fetch_ok_at else "since the start,"
+            what = "for" if ok_at else "since the start,"
             reasons.append(
                 f"no feed fetched successfully {what} {ok_age:.0f} s "
                 f"(limit {self.max_poll_age_s:.0f} s)"
@@ -250,12 +253,12 @@ class Monitor:
             "status": "unhealthy" if reasons else "ok",
             "reasons": reasons,
             "scheduler": "running" if running else "stopped",
-            "last_poll_at": _iso(self.last_poll_at),
+            "last_poll_at": _iso(last_poll),
             "last_poll_age_s": round(age, 1),
             "polling": polling,
-            "last_fetch_ok_at": _iso(self.last_fetch_ok_at),
+            "last_fetch_ok_at": _iso(ok_at),
             "last_fetch_ok_age_s": round(ok_age, 1),
-            "fetch_failing_since": _iso(self.fetch_failing_since),
+            "fetch_failing_since": _iso(failing_since),
             "next_feed_due_at": _iso(next_due),
             "discord": None if discord is None else ("connected" if discord else "disconnected"),
             "discord_delivery": None
@@ -272,25 +275,26 @@ class Monitor:
         """(how polling goes, when the next feed falls due, whether it is late: a 503).
         "off": this process does not poll (workers do); "no feeds": none subscribed and enabled;
         "failing": a fetch or a cycle failed since the last good fetch; "due": a feed is due;
-        "waiting": none is due yet."""
+        "waiting": none is due yet. The database is read first: from there on nothing awaits,
+        so the jobs cannot change what this judges (and what the caller shows) halfway."""
         if not self.polls:
             return "off", None, False
-        limit = self.max_poll_age_s
         next_due = await self.store.next_due_at()
+        shared = await self.store.last_fetch_ok_at()
         if next_due is None:  # none left to poll (a failing one removed or disabled too)
             self.fetch_failing_since = None
             return "no feeds", None, False
-        await self._adopt_shared_fetch()
+        self._adopt_shared_fetch(shared)
+        limit = self.max_poll_age_s
         since = self.last_fetch_ok_at or self.started_at
         if self.fetch_failing_since is not None:  # the backoff's later due times do not count
             return "failing", next_due, _seconds(now, since) > limit
         state = "due" if next_due <= now else "waiting"
         return state, next_due, _seconds(now, max(since, next_due)) > limit
 
-    async def _adopt_shared_fetch(self) -> None:
+    def _adopt_shared_fetch(self, shared: datetime | None) -> None:
         """A good fetch since the start by another process sharing the database (the other
         workers on PostgreSQL) counts as this one's: the feeds are polled, whoever polls them."""
-        shared = await self.store.last_fetch_ok_at()
         if shared is None or shared <= max(
             self.last_fetch_ok_at or self.started_at, self.started_at
         ):
