@@ -26,11 +26,12 @@ def url_secrets(url: str) -> list[str]:
     parts = urlsplit(url)
     found = [parts.password or ""]
     found += [value for key, value in parse_qsl(parts.query) if key == "password"]
-    found += [m.group(1) for m in _PASSWORD_PARAM.finditer(parts.query)]  # still encoded
+    found += [m.group(2) for m in PASSWORD_PARAM.finditer(parts.query)]  # still encoded
     return sorted({*found, *map(unquote, found)} - {""}, key=len, reverse=True)
 
 
-_PASSWORD_PARAM = re.compile(r"(?:^|&)password=([^&]*)")
+# A `password=` parameter of a URL's query: (its name with the separator, its value as written).
+PASSWORD_PARAM = re.compile(r"((?:^|&)password=)([^&]*)")
 
 
 def require_asyncpg() -> Any:

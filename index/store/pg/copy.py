@@ -46,7 +46,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,7 +54,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from index.store.pg.connect import open_pool, require_asyncpg, url_secrets
+from index.store.pg.connect import PASSWORD_PARAM, open_pool, require_asyncpg, url_secrets
 from index.store.pg.copyrows import CopyError as CopyError
 from index.store.pg.copyrows import Plan, plan_table
 from index.store.pg.copysource import COPY_ORDER as COPY_ORDER
@@ -74,7 +73,6 @@ Progress = Callable[[str, int, int], None]  # (table, rows copied, rows in the s
 BATCH = 5000
 LOCK_KEY = 0x77772D636F7079  # the advisory lock of a copy in progress ("ww-copy")
 _SCHEMES = ("postgresql", "postgres")
-_PASSWORD_PARAM = re.compile(r"((?:^|&)password=)([^&]*)")
 
 
 class CopyRefused(CopyError):
@@ -146,7 +144,7 @@ def masked_url(url: str) -> str:
         start = url.index("//") + 2
         url = f"{url[:start]}{user}:***@{hosts}{url[start + len(parts.netloc) :]}"
     if parts.query:
-        url = url.replace(f"?{parts.query}", "?" + _PASSWORD_PARAM.sub(r"\1***", parts.query), 1)
+        url = url.replace(f"?{parts.query}", "?" + PASSWORD_PARAM.sub(r"\1***", parts.query), 1)
     return url
 
 
